@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Settings every Swift target shares, so the whole package holds to one dialect.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "quench",
+    products: [
+        .executable(name: "quench", targets: ["quench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The only door to C: libwebsockets' headers plus static-inline wrappers for its macros.
+        .systemLibrary(
+            name: "CLibWebSockets",
+            pkgConfig: "libwebsockets",
+            providers: [.apt(["libwebsockets-dev"])]
+        ),
+        // Engine.IO v4: packets, sessions, heartbeat, transports as a protocol. Knows no I/O library.
+        .target(name: "EngineIO", swiftSettings: swiftSettings),
+        // Socket.IO v5 on top of Engine.IO: JSON, packets, namespaces, acks.
+        .target(name: "SocketIO", dependencies: ["EngineIO"], swiftSettings: swiftSettings),
+        // The libwebsockets binding: service thread, HTTP and WebSocket transports, timers, wake-ups.
+        .target(name: "QuenchLWS", dependencies: ["CLibWebSockets", "EngineIO"], swiftSettings: swiftSettings),
+        // The seed's application: sessions, dummy replies, hydration reminders. Knows nothing of lws.
+        .target(name: "QuenchApp", dependencies: ["SocketIO"], swiftSettings: swiftSettings),
+        // The command line: flags → configuration → server.
+        .executableTarget(
+            name: "quench",
+            dependencies: [
+                "QuenchApp", "QuenchLWS", "SocketIO", "EngineIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "EngineIOTests", dependencies: ["EngineIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "SocketIOTests", dependencies: ["SocketIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "QuenchAppTests", dependencies: ["QuenchApp"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,51 @@
+/// Everything an Engine.IO server can be tuned with. Defaults are the reference servers' own.
+public struct EngineConfiguration: Sendable {
+    /// How often the server pings each client, in milliseconds (reference default 25 000).
+    public var pingInterval: Int64
+    /// How long a client has to answer a ping before it is dropped, in milliseconds (reference default 20 000).
+    public var pingTimeout: Int64
+    /// The largest message or polling body a client may send, in bytes (reference default 1 000 000).
+    public var maxPayload: Int
+    /// The URL path the engine serves, with leading and trailing slash (`/socket.io/`).
+    public var path: String
+    /// The transports clients may use.
+    public var transports: Set<TransportName>
+    /// Whether a polling session may move to WebSocket.
+    public var allowUpgrades: Bool
+    /// Which browser origins may connect.
+    public var cors: CORSPolicy
+
+    /// - Parameters:
+    ///   - pingInterval: milliseconds between server pings; default 25 000.
+    ///   - pingTimeout: milliseconds a client has to answer a ping; default 20 000.
+    ///   - maxPayload: largest accepted message or polling body in bytes; default 1 000 000.
+    ///   - path: the URL path served, normalised to `/…/`; default `/socket.io/`.
+    ///   - transports: the transports offered; default both.
+    ///   - allowUpgrades: whether polling sessions may upgrade to WebSocket; default true.
+    ///   - cors: the origin policy; default any origin, as the seed app has it.
+    public init(
+        pingInterval: Int64 = 25_000,
+        pingTimeout: Int64 = 20_000,
+        maxPayload: Int = 1_000_000,
+        path: String = "/socket.io/",
+        transports: Set<TransportName> = [.polling, .websocket],
+        allowUpgrades: Bool = true,
+        cors: CORSPolicy = .anyOrigin
+    ) {
+        self.pingInterval = pingInterval
+        self.pingTimeout = pingTimeout
+        self.maxPayload = maxPayload
+        self.path = EngineConfiguration.normalise(path: path)
+        self.transports = transports
+        self.allowUpgrades = allowUpgrades
+        self.cors = cors
+    }
+
+    /// `socket.io` and `/socket.io` both mean `/socket.io/`: clients always send the trailing slash.
+    public static func normalise(path: String) -> String {
+        var result = path
+        if !result.hasPrefix("/") { result = "/" + result }
+        if !result.hasSuffix("/") { result += "/" }
+        return result
+    }
+}

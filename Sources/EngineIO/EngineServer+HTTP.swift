@@ -1,0 +1,67 @@
+/// Plain HTTP on the engine's path: CORS preflights, polling handshakes, GETs and POSTs.
+extension EngineServer {
+    /// Handles one complete HTTP request on the engine's path.
+    /// - Parameters:
+    ///   - request: the request, body included.
+    ///   - responder: where the answer goes, now or (a held poll) later.
+    ///   - onAbandon: lets a held poll register what to do if the client disconnects first.
+    public func handle(_ request: HTTPRequest, responder: any HTTPResponder, onAbandon: (@escaping () -> Void) -> Void) {
+        let cors = configuration.cors.responseHeaders(origin: request.origin)
+        if request.method == .options {
+            responder.respond(preflight(request))
+            return
+        }
+        switch route(request, isWebSocket: false) {
+        case .failure(let error):
+            logRefusal(error, request)
+            responder.respond(error.response(headers: cors))
+        case .success(.handshake):
+            let transport = PollingTransport()
+            openSession(peer: request.peer, transport: transport)
+            transport.receiveGET(responder, headers: cors, onAbandon: onAbandon)
+        case .success(.existing(let session, _)):
+            guard let polling = session.transport as? PollingTransport else {
+                let error = EngineRequestError.badRequest("sid=\(session.id) is not polling")
+                logRefusal(error, request)
+                responder.respond(error.response(headers: cors))
+                return
+            }
+            switch request.method {
+            case .get:
+                polling.receiveGET(responder, headers: cors, onAbandon: onAbandon)
+            case .post:
+                polling.receivePOST(request.body, responder: responder, headers: cors)
+            case .options, .other:
+                let error = EngineRequestError.badRequest("method not allowed")
+                logRefusal(error, request)
+                responder.respond(error.response(headers: cors))
+            }
+        }
+    }
+
+    /// A POST body over maxPayload: 413, and the session it was meant for ends (its client would only
+    /// retry the same body).
+    public func payloadTooLarge(_ request: HTTPRequest, responder: any HTTPResponder, error: EngineRequestError) {
+        logRefusal(error, request)
+        responder.respond(error.response(headers: configuration.cors.responseHeaders(origin: request.origin)))
+        if let sid = request.query["sid"], let session = session(id: sid) {
+            session.close(reason: .transportError)
+        }
+    }
+
+    /// A CORS preflight: 204 with the allowed methods and headers, or 400 for an origin not allowed.
+    func preflight(_ request: HTTPRequest) -> HTTPResponse {
+        guard configuration.cors.allows(origin: request.origin) else {
+            let error = EngineRequestError.forbiddenOrigin("preflight from origin \(request.origin ?? "")")
+            logRefusal(error, request)
+            return error.response()
+        }
+        var headers = configuration.cors.responseHeaders(origin: request.origin)
+        headers.append(HTTPHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS"))
+        if let requested = request.requestedHeaders {
+            headers.append(HTTPHeader("Access-Control-Allow-Headers", requested))
+        }
+        headers.append(HTTPHeader("Access-Control-Max-Age", "86400"))
+        return HTTPResponse(status: 204, headers: headers)
+    }
+}

@@ -1,0 +1,188 @@
+/// The Engine.IO v4 server: checks handshakes, owns the sessions table, runs every heartbeat from one
+/// deadline heap, and hands messages to its delegate.
+///
+/// Confined to the service thread: the binding calls it from lws callbacks only, so it needs no locks.
+public final class EngineServer {
+    public let configuration: EngineConfiguration
+    public let log: Logger
+    /// The layer above; the engine does not own it.
+    public weak var delegate: (any EngineServerDelegate)?
+    private let clock: any EngineClock
+    private var sessions: [String: EngineSession] = [:]
+    private var deadlines = DeadlineHeap<EngineSession>()
+    /// The deadline the clock was last asked to wake us for.
+    private var armedWakeup = Int64.max
+
+    /// - Parameters:
+    ///   - configuration: ping timings, payload limit, path, transports, CORS.
+    ///   - clock: monotonic time and wake-ups (the lws timer, or a test clock).
+    ///   - log: where handshake refusals and session opens and closes are logged.
+    public init(configuration: EngineConfiguration, clock: any EngineClock, log: Logger) {
+        self.configuration = configuration
+        self.clock = clock
+        self.log = log
+    }
+
+    /// The number of open sessions.
+    public var sessionCount: Int { sessions.count }
+    /// Monotonic milliseconds, from the engine's clock.
+    public var now: Int64 { clock.nowMilliseconds }
+
+    /// The open session with this sid, unless it has already missed its pong (decided now, not at the
+    /// next timer tick, so the answer is the same however busy the thread is).
+    public func session(id: String) -> EngineSession? {
+        guard let session = sessions[id] else { return nil }
+        if session.heartbeat.isExpired(now: now) {
+            session.close(reason: .pingTimeout)
+            return nil
+        }
+        return session
+    }
+
+    // MARK: Handshake checks
+
+    /// What a valid request asks for.
+    public enum Route {
+        /// A new session on this transport.
+        case handshake(TransportName)
+        /// A request for an existing session.
+        case existing(EngineSession, TransportName)
+    }
+
+    /// Checks the query of a request on the engine's path, in the reference server's order:
+    /// transport, protocol version, origin, then the sid.
+    public func route(_ request: HTTPRequest, isWebSocket: Bool) -> Result<Route, EngineRequestError> {
+        let transportName = request.query["transport"]
+        guard let transportName, let transport = TransportName(rawValue: transportName),
+            configuration.transports.contains(transport)
+        else {
+            return .failure(.unknownTransport("transport=\(transportName ?? "(missing)")"))
+        }
+        if isWebSocket != (transport == .websocket) {
+            return .failure(.badRequest("transport=\(transport.rawValue) on a \(isWebSocket ? "WebSocket" : "plain HTTP") request"))
+        }
+        guard request.query["EIO"] == "4" else {
+            let asked = request.query["EIO"].map { "EIO=\($0)" } ?? "no EIO parameter"
+            return .failure(.unsupportedProtocolVersion(
+                "\(asked); this server speaks Engine.IO 4 (socket.io-client 3+/4+, python-socketio 5+)"))
+        }
+        guard configuration.cors.allows(origin: request.origin) else {
+            return .failure(.forbiddenOrigin("origin \(request.origin ?? "") is not in --cors-origins"))
+        }
+        guard let sid = request.query["sid"] else {
+            if !isWebSocket, request.method != .get {
+                return .failure(.badHandshakeMethod("a handshake must be a GET"))
+            }
+            return .success(.handshake(transport))
+        }
+        guard let session = session(id: sid) else {
+            return .failure(.unknownSession("sid=\(sid) is not an open session (expired, closed, or served by another node)"))
+        }
+        if isWebSocket {
+            guard configuration.allowUpgrades, session.state == .open, session.transport.name != .websocket else {
+                return .failure(.badRequest("sid=\(sid) cannot upgrade now (transport=\(session.transport.name.rawValue), state=\(session.state))"))
+            }
+        } else if session.transport.name != transport {
+            return .failure(.badRequest("sid=\(sid) uses transport=\(session.transport.name.rawValue)"))
+        }
+        return .success(.existing(session, transport))
+    }
+
+    /// Logs a refused request; every refusal gets one line naming the peer and the cause.
+    public func logRefusal(_ error: EngineRequestError, _ request: HTTPRequest) {
+        log.warn("refused peer=\(request.peer) status=\(error.status) code=\(error.code) \"\(error.message)\" \(error.detail)")
+    }
+
+    // MARK: WebSocket
+
+    /// Checks a WebSocket handshake before the upgrade; nil means go ahead.
+    public func refusalForWebSocket(_ request: HTTPRequest) -> EngineRequestError? {
+        switch route(request, isWebSocket: true) {
+        case .success: return nil
+        case .failure(let error):
+            logRefusal(error, request)
+            return error
+        }
+    }
+
+    /// A WebSocket finished its handshake: open a session on it, or start upgrading an existing one.
+    /// Returns the transport the binding feeds frames into, or nil if the socket must be closed.
+    public func openWebSocket(_ request: HTTPRequest, connection: any WebSocketConnection) -> WebSocketTransport? {
+        let transport = WebSocketTransport(connection: connection, maxPayload: configuration.maxPayload)
+        switch route(request, isWebSocket: true) {
+        case .failure(let error):
+            logRefusal(error, request)
+            return nil
+        case .success(.handshake):
+            openSession(peer: request.peer, transport: transport)
+        case .success(.existing(let session, _)):
+            guard session.beginUpgrade(to: transport) else { return nil }
+            log.debug("upgrade probe sid=\(session.id) peer=\(request.peer)")
+        }
+        return transport
+    }
+
+    // MARK: Sessions
+
+    @discardableResult
+    func openSession(peer: String, transport: any Transport) -> EngineSession {
+        var sid = SessionID.make()
+        while sessions[sid] != nil { sid = SessionID.make() }
+        let session = EngineSession(id: sid, peer: peer, transport: transport, server: self, now: now)
+        sessions[sid] = session
+        session.send(EnginePacket(.open, openPacketJSON(sid: sid, transport: transport.name)))
+        schedule(session)
+        log.info("open sid=\(sid) peer=\(peer) transport=\(transport.name.rawValue)")
+        delegate?.engineSessionDidOpen(session)
+        return session
+    }
+
+    /// The open packet's JSON, built by hand: its only string is the sid, which needs no escaping.
+    func openPacketJSON(sid: String, transport: TransportName) -> [UInt8] {
+        let upgrades = transport == .polling && configuration.allowUpgrades && configuration.transports.contains(.websocket)
+            ? "[\"websocket\"]" : "[]"
+        return Array(
+            ("{\"sid\":\"\(sid)\",\"upgrades\":\(upgrades),\"pingInterval\":\(configuration.pingInterval),"
+                + "\"pingTimeout\":\(configuration.pingTimeout),\"maxPayload\":\(configuration.maxPayload)}").utf8)
+    }
+
+    /// Called by a session once it has closed.
+    func sessionClosed(_ session: EngineSession, reason: DisconnectReason) {
+        guard sessions.removeValue(forKey: session.id) != nil else { return }
+        log.info("close sid=\(session.id) peer=\(session.peer) transport=\(session.transport.name.rawValue) reason=\"\(reason.rawValue)\"")
+        delegate?.engineSession(session, didCloseWith: reason)
+    }
+
+    /// Closes every session, telling each client; used when the server stops.
+    public func closeAll(reason: DisconnectReason = .serverShutdown) {
+        for session in Array(sessions.values) { session.close(reason: reason) }
+    }
+
+    // MARK: Timers
+
+    /// Files the session's next deadline and makes sure the clock wakes us for it.
+    func schedule(_ session: EngineSession) {
+        session.timerStamp &+= 1
+        let deadline = session.nextDeadline
+        deadlines.insert(session, deadline: deadline, stamp: session.timerStamp)
+        if deadline < armedWakeup {
+            armedWakeup = deadline
+            clock.requestWakeup(at: deadline)
+        }
+    }
+
+    /// Runs every deadline that has come. The binding calls it when the clock's wake-up fires.
+    public func fireTimers() {
+        let now = self.now
+        armedWakeup = .max
+        while let entry = deadlines.popDue(now: now) {
+            let session = entry.element
+            guard entry.stamp == session.timerStamp, sessions[session.id] === session else { continue }
+            session.heartbeatDeadline(now: now)
+        }
+        if let next = deadlines.earliest, next < armedWakeup {
+            armedWakeup = next
+            clock.requestWakeup(at: next)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How much the server says: each level includes the ones before it.
+public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
+    case error, warn, info, debug
+
+    /// The word used on the command line and at the start of each log line.
+    public var name: String {
+        switch self {
+        case .error: "error"
+        case .warn: "warn"
+        case .info: "info"
+        case .debug: "debug"
+        }
+    }
+
+    public static func < (lhs: LogLevel, rhs: LogLevel) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// A leveled line logger shared by every layer; one line per event, `key=value` fields.
+///
+/// Messages are autoclosures so that a disabled level costs a comparison, not a string build: per-packet
+/// lines sit at debug and must be free under load.
+public struct Logger: Sendable {
+    /// The most detailed level written.
+    public var level: LogLevel
+    /// Where finished lines go; standard error by default.
+    private let sink: @Sendable (String) -> Void
+
+    /// - Parameters:
+    ///   - level: the most detailed level written; default info.
+    ///   - sink: receives each finished line (with its newline); default writes it to standard error.
+    public init(level: LogLevel = .info, sink: @escaping @Sendable (String) -> Void = Logger.writeToStandardError) {
+        self.level = level
+        self.sink = sink
+    }
+
+    /// Writes `line` to file descriptor 2 in one `write`, so lines from two threads never interleave.
+    public static func writeToStandardError(_ line: String) {
+        var line = line
+        line.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+
+    /// Whether lines at `level` are written.
+    @inlinable public func isEnabled(_ level: LogLevel) -> Bool { level <= self.level }
+
+    public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
+        guard isEnabled(level) else { return }
+        sink("\(level.name) \(message())\n")
+    }
+
+    public func error(_ message: @autoclosure () -> String) { log(.error, message()) }
+    public func warn(_ message: @autoclosure () -> String) { log(.warn, message()) }
+    public func info(_ message: @autoclosure () -> String) { log(.info, message()) }
+    public func debug(_ message: @autoclosure () -> String) { log(.debug, message()) }
+}

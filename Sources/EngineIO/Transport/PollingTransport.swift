@@ -1,0 +1,88 @@
+/// Engine.IO over HTTP long-polling: the client GETs to receive (the server holds the GET until it has
+/// something, a ping at the latest) and POSTs to send. Packets are batched with the record separator.
+public final class PollingTransport: Transport {
+    public let name = TransportName.polling
+    public weak var session: EngineSession?
+    public var isWritable: Bool { pendingGET != nil && !closed }
+    /// The held GET, with the CORS headers its answer needs.
+    private var pendingGET: (responder: any HTTPResponder, headers: [HTTPHeader])?
+    private var closed = false
+
+    public init() {}
+
+    public func send(_ packets: [EnginePacket]) {
+        guard let get = pendingGET else { return }
+        pendingGET = nil
+        get.responder.respond(Self.ok(EnginePacket.encodePollingPayload(packets), headers: get.headers))
+    }
+
+    /// Ends the transport. A GET still held learns it with a close packet.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        if let get = pendingGET {
+            pendingGET = nil
+            get.responder.respond(Self.ok([EnginePacketType.close.digit], headers: get.headers))
+        }
+    }
+
+    /// A GET for this session: answered now if packets wait, held otherwise.
+    /// - Parameter onAbandon: registers what to do if the client drops the held request.
+    func receiveGET(_ responder: any HTTPResponder, headers: [HTTPHeader], onAbandon: (@escaping () -> Void) -> Void) {
+        guard !closed, let session else {
+            responder.respond(EngineRequestError.unknownSession("session closed").response(headers: headers))
+            return
+        }
+        if pendingGET != nil {
+            // Two GETs at once is a client bug or a hijack attempt; the reference server ends the session.
+            session.log.warn("overlapping GET sid=\(session.id) peer=\(session.peer); closing session")
+            responder.respond(EngineRequestError.badRequest("overlapping GET").response(headers: headers))
+            session.transportClosed(self, reason: .transportError)
+            close()
+            return
+        }
+        pendingGET = (responder, headers)
+        onAbandon { [weak self] in self?.abandoned(responder) }
+        session.flush()
+    }
+
+    /// A POST for this session: every packet in the body goes to the session, then `ok`.
+    func receivePOST(_ body: [UInt8], responder: any HTTPResponder, headers: [HTTPHeader]) {
+        guard !closed, let session else {
+            responder.respond(EngineRequestError.unknownSession("session closed").response(headers: headers))
+            return
+        }
+        let packets: [EnginePacket]
+        do {
+            packets = try EnginePacket.decodePollingPayload(body)
+        } catch {
+            session.log.warn("bad POST body sid=\(session.id) peer=\(session.peer): \(error)")
+            responder.respond(EngineRequestError.badRequest("bad POST body: \(error)").response(headers: headers))
+            session.transportClosed(self, reason: .parseError)
+            close()
+            return
+        }
+        responder.respond(Self.ok(Array("ok".utf8), headers: headers))
+        for packet in packets {
+            if packet.type == .close, let get = pendingGET {
+                // The client is leaving: release its poll with a noop, as the reference server does.
+                pendingGET = nil
+                get.responder.respond(Self.ok([EnginePacketType.noop.digit], headers: get.headers))
+            }
+            session.receive(packet, from: self)
+            if closed { break }
+        }
+    }
+
+    private func abandoned(_ responder: any HTTPResponder) {
+        guard let get = pendingGET, get.responder === responder else { return }
+        pendingGET = nil
+        guard !closed else { return }
+        closed = true
+        session?.transportClosed(self, reason: .transportError)
+    }
+
+    static func ok(_ body: [UInt8], headers: [HTTPHeader]) -> HTTPResponse {
+        HTTPResponse(status: 200, contentType: "text/plain; charset=UTF-8", headers: headers, body: body)
+    }
+}

@@ -1,0 +1,64 @@
+/// Engine.IO over WebSocket: one packet per frame, always writable (the connection queues).
+public final class WebSocketTransport: Transport {
+    public let name = TransportName.websocket
+    public var isWritable: Bool { !closed }
+    public weak var session: EngineSession?
+    /// The socket under this transport.
+    public let connection: any WebSocketConnection
+    /// The largest frame a client may send.
+    private let maxPayload: Int
+    private var closed = false
+
+    /// - Parameters:
+    ///   - connection: the socket, already upgraded.
+    ///   - maxPayload: the largest accepted incoming frame, in bytes.
+    public init(connection: any WebSocketConnection, maxPayload: Int) {
+        self.connection = connection
+        self.maxPayload = maxPayload
+    }
+
+    public func send(_ packets: [EnginePacket]) {
+        guard !closed else { return }
+        for packet in packets {
+            connection.sendFrame(packet.webSocketFrame(), binary: packet.isBinary)
+        }
+    }
+
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        connection.close(code: 1000)
+    }
+
+    /// A whole frame arrived (the binding reassembles fragments). Bad frames close the session.
+    public func receive(frame: [UInt8], isBinary: Bool) {
+        guard !closed, let session else { return }
+        do {
+            let packet = try EnginePacket.decode(webSocketFrame: frame, isBinary: isBinary)
+            session.receive(packet, from: self)
+        } catch {
+            session.log.warn("bad frame sid=\(session.id) peer=\(session.peer): \(error)")
+            closeWithProtocolError(code: 1002, reason: .parseError)
+        }
+    }
+
+    /// The peer sent more than maxPayload in one message: close with 1009 as the reference servers do.
+    public func receivedOversizeFrame(size: Int) {
+        guard !closed, let session else { return }
+        session.log.warn("message too big sid=\(session.id) peer=\(session.peer): \(size) bytes > maxPayload \(maxPayload)")
+        closeWithProtocolError(code: 1009, reason: .transportError)
+    }
+
+    /// The socket is gone (peer closed, network error); the binding calls this exactly once.
+    public func connectionClosed() {
+        guard !closed else { return }
+        closed = true
+        session?.transportClosed(self, reason: .transportClose)
+    }
+
+    private func closeWithProtocolError(code: UInt16, reason: DisconnectReason) {
+        closed = true
+        connection.close(code: code)
+        session?.transportClosed(self, reason: reason)
+    }
+}

@@ -1,0 +1,140 @@
+import CLibWebSockets
+import EngineIO
+
+/// The one C callback lws calls for every connection (protocols[0]: Engine.IO clients send no
+/// subprotocol, so lws binds both their HTTP requests and their WebSockets here). It finds the server
+/// through the context's user pointer and the connection's object through the per-session data, and
+/// hands each event to Swift. Service thread.
+func lwsCallback(
+    _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
+    _ input: UnsafeMutableRawPointer?, _ length: Int
+) -> Int32 {
+    guard let wsi, let context = lws_get_context(wsi), let serverPointer = lws_context_user(context) else { return 0 }
+    let server = Unmanaged<LWSServer>.fromOpaque(serverPointer).takeUnretainedValue()
+    return server.handle(wsi: wsi, reason: reason, user: user, input: input, length: length)
+}
+
+extension LWSServer {
+    func handle(
+        wsi: OpaquePointer, reason: lws_callback_reasons, user: UnsafeMutableRawPointer?,
+        input: UnsafeMutableRawPointer?, length: Int
+    ) -> Int32 {
+        switch reason {
+        case LWS_CALLBACK_RECEIVE:
+            guard let socket = LWSPeer.stored(in: user) as? LWSWebSocket else { return -1 }
+            return socket.received(UnsafeRawBufferPointer(start: input, count: length))
+
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+            guard let socket = LWSPeer.stored(in: user) as? LWSWebSocket else { return 0 }
+            return socket.writable()
+
+        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+            return filterWebSocket(wsi: wsi)
+
+        case LWS_CALLBACK_ESTABLISHED:
+            guard let user else { return -1 }
+            return openWebSocket(wsi: wsi, user: user)
+
+        case LWS_CALLBACK_CLOSED:
+            if let socket = LWSPeer.detach(user: user) as? LWSWebSocket {
+                openWebSockets -= 1
+                socket.closed()
+            }
+            return 0
+
+        case LWS_CALLBACK_HTTP:
+            guard let user else { return -1 }
+            return beginHTTP(wsi: wsi, user: user)
+
+        case LWS_CALLBACK_HTTP_BODY:
+            if let exchange = LWSPeer.stored(in: user) as? LWSHTTPExchange {
+                exchange.appendBody(UnsafeRawBufferPointer(start: input, count: length))
+            }
+            return 0
+
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+            guard let exchange = LWSPeer.stored(in: user) as? LWSHTTPExchange else { return -1 }
+            dispatchHTTP(exchange)
+            return 0
+
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+            guard let exchange = LWSPeer.stored(in: user) as? LWSHTTPExchange else { return 0 }
+            return exchange.writable()
+
+        case LWS_CALLBACK_CLOSED_HTTP:
+            if let exchange = LWSPeer.detach(user: user) as? LWSHTTPExchange { exchange.closed() }
+            return 0
+
+        case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+            inbox.drain()
+            return 0
+
+        default:
+            return lws_callback_http_dummy(wsi, reason, user, input, length)
+        }
+    }
+
+    // MARK: WebSocket
+
+    /// Before the upgrade: refuse handshakes the engine would refuse, with an HTTP status, not a hang-up.
+    private func filterWebSocket(wsi: OpaquePointer) -> Int32 {
+        guard let request = LWSRequestReader.request(on: wsi) else { return -1 }
+        guard let endpoint = endpoint(for: request.path) else {
+            log.warn("refused peer=\(request.peer) status=404 WebSocket to \(request.path): no Engine.IO endpoint there")
+            return refuseUpgrade(wsi: wsi, status: 404, message: "Not Found")
+        }
+        if stopping { return refuseUpgrade(wsi: wsi, status: 503, message: "Server shutting down") }
+        if let error = endpoint.engine.refusalForWebSocket(request) {
+            return refuseUpgrade(wsi: wsi, status: error.status, message: error.message)
+        }
+        return 0
+    }
+
+    private func refuseUpgrade(wsi: OpaquePointer, status: Int, message: String) -> Int32 {
+        _ = lws_return_http_status(wsi, UInt32(status), message)
+        return -1
+    }
+
+    private func openWebSocket(wsi: OpaquePointer, user: UnsafeMutableRawPointer) -> Int32 {
+        guard let request = LWSRequestReader.request(on: wsi), let endpoint = endpoint(for: request.path) else { return -1 }
+        let socket = LWSWebSocket(wsi: wsi, server: self, maxPayload: endpoint.engine.configuration.maxPayload)
+        socket.attach(user: user)
+        openWebSockets += 1
+        guard let transport = endpoint.engine.openWebSocket(request, connection: socket) else {
+            socket.close(code: 1008)
+            return 0
+        }
+        socket.transport = transport
+        return 0
+    }
+
+    // MARK: HTTP
+
+    private func beginHTTP(wsi: OpaquePointer, user: UnsafeMutableRawPointer) -> Int32 {
+        guard let request = LWSRequestReader.request(on: wsi) else { return -1 }
+        let limit = endpoint(for: request.path)?.engine.configuration.maxPayload ?? 64 * 1024
+        let exchange = LWSHTTPExchange(wsi: wsi, server: self, request: request, bodyLimit: limit)
+        exchange.attach(user: user)
+        if request.method != .post { dispatchHTTP(exchange) }
+        return 0
+    }
+
+    /// The request is complete (POST bodies included): hand it to its engine or to the page handler.
+    private func dispatchHTTP(_ exchange: LWSHTTPExchange) {
+        let request = exchange.request
+        if let endpoint = endpoint(for: request.path) {
+            if exchange.bodyTooLarge {
+                let error = EngineRequestError.payloadTooLarge("body over maxPayload \(endpoint.engine.configuration.maxPayload) bytes")
+                endpoint.engine.payloadTooLarge(request, responder: exchange, error: error)
+                return
+            }
+            endpoint.engine.handle(request, responder: exchange, onAbandon: { exchange.onAbandon = $0 })
+            return
+        }
+        if let pageHandler {
+            exchange.respond(pageHandler(request))
+        } else {
+            exchange.respond(HTTPResponse(status: 404, body: Array("Not Found\n".utf8)))
+        }
+    }
+}

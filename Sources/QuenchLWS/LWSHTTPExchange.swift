@@ -1,0 +1,59 @@
+import CLibWebSockets
+import EngineIO
+
+/// One HTTP request on an lws connection and, once the handler has it, its response.
+///
+/// A response may come much later (a held long-poll): it waits here until lws says the socket is
+/// writable. If the client goes away first, ``abandoned`` tells whoever holds the exchange.
+final class LWSHTTPExchange: LWSPeer, HTTPResponder {
+    /// The request line and headers; the body is appended as it arrives.
+    var request: HTTPRequest
+    private var response: HTTPResponse?
+    private var responded = false
+    private(set) var isGone = false
+    /// Called once if the connection closes before the response was written.
+    var onAbandon: (() -> Void)?
+    /// The most body bytes accepted; more is refused with 413.
+    let bodyLimit: Int
+    private(set) var bodyTooLarge = false
+
+    init(wsi: OpaquePointer, server: LWSServer, request: HTTPRequest, bodyLimit: Int) {
+        self.request = request
+        self.bodyLimit = bodyLimit
+        super.init(wsi: wsi, server: server)
+    }
+
+    func appendBody(_ bytes: UnsafeRawBufferPointer) {
+        guard !bodyTooLarge else { return }
+        if request.body.count + bytes.count > bodyLimit {
+            bodyTooLarge = true
+            request.body = []
+            return
+        }
+        request.body.append(contentsOf: bytes)
+    }
+
+    func respond(_ response: HTTPResponse) {
+        guard !responded, !isGone else { return }
+        responded = true
+        onAbandon = nil
+        self.response = response
+        lws_callback_on_writable(wsi)
+    }
+
+    /// `LWS_CALLBACK_HTTP_WRITEABLE`: writes the whole response, then readies the connection for the
+    /// next request (keep-alive). Returns -1 to close.
+    func writable() -> Int32 {
+        guard let response else { return 0 }
+        self.response = nil
+        return server.writeHTTPResponse(response, to: wsi)
+    }
+
+    /// `LWS_CALLBACK_CLOSED_HTTP`: the client left.
+    func closed() {
+        isGone = true
+        let abandon = responded ? nil : onAbandon
+        onAbandon = nil
+        abandon?()
+    }
+}

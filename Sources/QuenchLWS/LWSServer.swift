@@ -1,0 +1,203 @@
+import CLibWebSockets
+import EngineIO
+
+/// The libwebsockets server: one context, one service thread, any number of Engine.IO endpoints
+/// (each on its own path), plus plain HTTP pages.
+///
+/// Everything here runs on the thread that calls ``run()``, except ``executor`` and ``requestStop()``,
+/// which any thread may use (hence `@unchecked Sendable`: the rest is confined to the service thread).
+public final class LWSServer: @unchecked Sendable {
+    /// One Engine.IO server mounted at a path.
+    struct Endpoint {
+        let path: String
+        let engine: EngineServer
+        let clock: MonotonicClock
+    }
+
+    public let configuration: LWSServerConfiguration
+    public var log: Logger { configuration.log }
+    /// Posts work onto the service thread; the only way in for other threads.
+    public var executor: any ServiceExecutor { inbox }
+    /// Answers plain HTTP requests outside every engine path (the built-in page, static files); nil → 404.
+    public var pageHandler: ((HTTPRequest) -> HTTPResponse)?
+    /// Runs on the service thread when a stop begins, before sessions are closed (Socket.IO says goodbye here).
+    public var willStop: (() -> Void)?
+
+    let inbox = ServiceInbox()
+    private(set) var endpoints: [Endpoint] = []
+    private var context: OpaquePointer?
+    private let protocols: UnsafeMutablePointer<lws_protocols>
+    private let protocolName: UnsafeMutablePointer<CChar>
+    private(set) var stopping = false
+    private var stopDeadlinePassed = false
+    private var stopTimer: LWSTimer?
+    /// Open WebSockets, so a stop can wait for their close frames to leave.
+    var openWebSockets = 0
+    /// Scratch space for lws_write: LWS_PRE bytes of headroom, then the payload. Grows, never shrinks.
+    private var writeBuffer: UnsafeMutableRawBufferPointer
+    private let headroom = Int(clws_pre())
+
+    /// Binds the port and creates the lws context; nothing is served until ``run()``.
+    /// - Throws: ``LWSServerError`` with one line naming the problem (port in use, bad address, TLS files).
+    public init(configuration: LWSServerConfiguration) throws(LWSServerError) {
+        self.configuration = configuration
+        writeBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
+        protocolName = strdup("quench")!
+        protocols = .allocate(capacity: 2)
+        protocols.initialize(repeating: lws_protocols(), count: 2)
+        protocols[0].name = UnsafePointer(protocolName)
+        protocols[0].callback = lwsCallback
+        protocols[0].per_session_data_size = MemoryLayout<UnsafeMutableRawPointer?>.size
+        protocols[0].rx_buffer_size = 0
+
+        if let problem = ListenCheck.verify(host: configuration.host, port: configuration.port) { throw problem }
+        if let tls = configuration.tls, let problem = TLSCheck.verify(tls) { throw problem }
+        LWSLogBridge.install(configuration.log)
+
+        var info = lws_context_creation_info()
+        info.port = Int32(configuration.port)
+        info.protocols = UnsafePointer(protocols)
+        info.options = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
+        info.gid = -1
+        info.uid = -1
+        info.user = Unmanaged.passUnretained(self).toOpaque()
+        info.fd_limit_per_thread = 0
+        let created: OpaquePointer? = configuration.host.withCString { host in
+            if let tls = configuration.tls {
+                info.options |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
+                return tls.certificate.withCString { cert in
+                    tls.privateKey.withCString { key in
+                        info.ssl_cert_filepath = cert
+                        info.ssl_private_key_filepath = key
+                        info.iface = host
+                        return lws_create_context(&info)
+                    }
+                }
+            }
+            info.iface = configuration.host == "0.0.0.0" ? nil : host
+            if configuration.host == "0.0.0.0" { info.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
+            return lws_create_context(&info)
+        }
+        guard let created else {
+            free(protocolName)
+            protocols.deallocate()
+            writeBuffer.deallocate()
+            throw LWSServerError("libwebsockets could not start a server on \(configuration.host):\(configuration.port) (see the lws error above)")
+        }
+        context = created
+        inbox.open(context: created)
+    }
+
+    deinit {
+        if let context {
+            inbox.close()
+            lws_context_destroy(context)
+        }
+        free(protocolName)
+        protocols.deallocate()
+        writeBuffer.deallocate()
+    }
+
+    /// Mounts a new Engine.IO server at `configuration.path`. Service thread, before or during ``run()``.
+    public func addEngine(configuration engineConfiguration: EngineConfiguration) -> EngineServer {
+        let clock = MonotonicClock()
+        let engine = EngineServer(configuration: engineConfiguration, clock: clock, log: log)
+        if let context {
+            clock.attach(context: context) { [unowned engine] in engine.fireTimers() }
+        }
+        endpoints.append(Endpoint(path: engineConfiguration.path, engine: engine, clock: clock))
+        return engine
+    }
+
+    /// The endpoint serving `path` (the longest matching prefix), if any.
+    func endpoint(for path: String) -> Endpoint? {
+        var best: Endpoint?
+        for endpoint in endpoints where path.hasPrefix(endpoint.path) || path + "/" == endpoint.path {
+            if best == nil || endpoint.path.count > best!.path.count { best = endpoint }
+        }
+        return best
+    }
+
+    // MARK: Running
+
+    /// Serves until ``requestStop()``; then says goodbye to every client and returns within about a second.
+    public func run() {
+        guard let context else { return }
+        let scheme = configuration.tls == nil ? "http" : "https"
+        log.info("listening on \(scheme)://\(configuration.host):\(configuration.port) paths=\(endpoints.map(\.path).joined(separator: ","))")
+        while lws_service(context, 0) >= 0 {
+            if stopping, openWebSockets == 0 || stopDeadlinePassed { break }
+        }
+        for endpoint in endpoints { endpoint.clock.detach() }
+        stopTimer = nil
+        inbox.close()
+        lws_context_destroy(context)
+        self.context = nil
+        log.info("stopped")
+    }
+
+    /// Any thread: begins a graceful stop (clients are told, sockets closed, ``run()`` returns).
+    public func requestStop() {
+        inbox.execute { [unowned self] in self.beginStop() }
+    }
+
+    private func beginStop() {
+        guard !stopping, let context else { return }
+        stopping = true
+        log.info("stopping: closing \(endpoints.reduce(0) { $0 + $1.engine.sessionCount }) sessions")
+        willStop?()
+        for endpoint in endpoints { endpoint.engine.closeAll(reason: .serverShutdown) }
+        let timer = LWSTimer(context: context) { [unowned self] in self.stopDeadlinePassed = true }
+        timer.schedule(inMicroseconds: 800_000)
+        stopTimer = timer
+        lws_cancel_service(context)
+    }
+
+    // MARK: Writing
+
+    /// Writes `bytes` with lws's headroom in front. Returns what lws_write returned.
+    func write(_ bytes: [UInt8], to wsi: OpaquePointer, mode: lws_write_protocol) -> Int {
+        ensureWriteCapacity(bytes.count)
+        let payload = writeBuffer.baseAddress! + headroom
+        bytes.withUnsafeBytes { payload.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        return Int(lws_write(wsi, payload.assumingMemoryBound(to: UInt8.self), bytes.count, mode))
+    }
+
+    /// Writes a whole HTTP response (headers and body in one write) and ends the transaction.
+    func writeHTTPResponse(_ response: HTTPResponse, to wsi: OpaquePointer) -> Int32 {
+        var headerBytes = 256 + response.contentType.utf8.count
+        for header in response.headers { headerBytes += header.name.utf8.count + header.value.utf8.count + 8 }
+        ensureWriteCapacity(headerBytes + response.body.count)
+        let start = (writeBuffer.baseAddress! + headroom).assumingMemoryBound(to: UInt8.self)
+        let end = start + headerBytes
+        var cursor: UnsafeMutablePointer<UInt8>? = start
+        guard lws_add_http_header_status(wsi, UInt32(response.status), &cursor, end) == 0 else { return -1 }
+        var failed = false
+        func add(_ name: String, _ value: String) {
+            let ok = value.withCString { valueChars in
+                lws_add_http_header_by_name(wsi, name, UnsafeRawPointer(valueChars).assumingMemoryBound(to: UInt8.self),
+                    Int32(value.utf8.count), &cursor, end)
+            }
+            if ok != 0 { failed = true }
+        }
+        add("content-type:", response.contentType)
+        for header in response.headers { add(header.name.lowercased() + ":", header.value) }
+        if lws_add_http_header_content_length(wsi, lws_filepos_t(response.body.count), &cursor, end) != 0 { failed = true }
+        if failed || lws_finalize_http_header(wsi, &cursor, end) != 0 { return -1 }
+        guard var cursor else { return -1 }
+        response.body.withUnsafeBytes { body in
+            if let base = body.baseAddress { UnsafeMutableRawPointer(cursor).copyMemory(from: base, byteCount: body.count) }
+        }
+        cursor += response.body.count
+        let total = cursor - start
+        guard lws_write(wsi, start, total, LWS_WRITE_HTTP_HEADERS) == total else { return -1 }
+        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+    }
+
+    private func ensureWriteCapacity(_ payload: Int) {
+        let needed = payload + headroom
+        guard needed > writeBuffer.count else { return }
+        writeBuffer.deallocate()
+        writeBuffer = .allocate(byteCount: max(needed, writeBuffer.count * 2), alignment: 16)
+    }
+}

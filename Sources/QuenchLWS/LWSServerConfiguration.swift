@@ -1,0 +1,41 @@
+import EngineIO
+
+/// Where and how the lws server listens.
+public struct LWSServerConfiguration: Sendable {
+    /// The address to bind: an IPv4 or IPv6 literal; `0.0.0.0` for every IPv4 interface.
+    public var host: String
+    /// The TCP port.
+    public var port: Int
+    /// PEM certificate and key for https/wss on the same port; nil for plain http/ws.
+    public var tls: TLSFiles?
+    /// The server's logger; lws's own warnings and errors are routed into it too.
+    public var log: Logger
+
+    /// - Parameters:
+    ///   - host: bind address; default every IPv4 interface.
+    ///   - port: TCP port; default 5000, as the seed app.
+    ///   - tls: certificate and key files, or nil for plain HTTP.
+    ///   - log: the logger.
+    public init(host: String = "0.0.0.0", port: Int = 5000, tls: TLSFiles? = nil, log: Logger = Logger()) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.log = log
+    }
+}
+
+/// A PEM certificate (chain) and its private key.
+public struct TLSFiles: Sendable, Equatable {
+    public var certificate: String
+    public var privateKey: String
+    public init(certificate: String, privateKey: String) {
+        self.certificate = certificate
+        self.privateKey = privateKey
+    }
+}
+
+/// Why the server could not start. Each says what to do about it in one line.
+public struct LWSServerError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

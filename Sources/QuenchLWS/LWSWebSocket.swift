@@ -1,0 +1,100 @@
+import CLibWebSockets
+import EngineIO
+
+/// One WebSocket connection: the engine's ``WebSocketConnection`` on top of an lws `wsi`.
+///
+/// Outgoing frames wait in a queue and leave one per writable callback, as lws requires; incoming
+/// fragments are joined into whole messages before the engine sees them.
+final class LWSWebSocket: LWSPeer, WebSocketConnection {
+    /// The engine transport fed by this socket; nil once the engine let go of it.
+    var transport: WebSocketTransport?
+    private var outgoing: [(bytes: [UInt8], binary: Bool)] = []
+    private var head = 0
+    private var closeCode: UInt16?
+    /// A message arriving in several fragments, joined here.
+    private var partial: [UInt8] = []
+    private var partialIsBinary = false
+    private let maxPayload: Int
+
+    init(wsi: OpaquePointer, server: LWSServer, maxPayload: Int) {
+        self.maxPayload = maxPayload
+        super.init(wsi: wsi, server: server)
+    }
+
+    // MARK: WebSocketConnection (engine → socket)
+
+    func sendFrame(_ bytes: [UInt8], binary: Bool) {
+        guard closeCode == nil else { return }
+        let wasIdle = head == outgoing.count
+        outgoing.append((bytes, binary))
+        if wasIdle { lws_callback_on_writable(wsi) }
+    }
+
+    func close(code: UInt16) {
+        guard closeCode == nil else { return }
+        closeCode = code
+        transport = nil
+        lws_callback_on_writable(wsi)
+    }
+
+    // MARK: lws callbacks (socket → engine)
+
+    /// `LWS_CALLBACK_SERVER_WRITEABLE`: one frame out, or the close once the queue is empty.
+    /// Returns -1 to have lws close the connection.
+    func writable() -> Int32 {
+        if head < outgoing.count {
+            let frame = outgoing[head]
+            outgoing[head].bytes = []
+            head += 1
+            if head == outgoing.count {
+                outgoing.removeAll(keepingCapacity: true)
+                head = 0
+            }
+            let written = server.write(frame.bytes, to: wsi, mode: frame.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT)
+            if written < frame.bytes.count { return -1 }
+            if head < outgoing.count || closeCode != nil { lws_callback_on_writable(wsi) }
+            return 0
+        }
+        if let closeCode {
+            lws_close_reason(wsi, lws_close_status(rawValue: UInt32(closeCode)), nil, 0)
+            return -1
+        }
+        return 0
+    }
+
+    /// `LWS_CALLBACK_RECEIVE`: a fragment of a message.
+    func received(_ bytes: UnsafeRawBufferPointer) -> Int32 {
+        guard closeCode == nil else { return 0 }
+        let isFinal = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
+        if partial.isEmpty, isFinal {
+            let binary = lws_frame_is_binary(wsi) != 0
+            guard bytes.count <= maxPayload else { return oversize(bytes.count) }
+            transport?.receive(frame: Array(bytes), isBinary: binary)
+            return 0
+        }
+        if partial.isEmpty { partialIsBinary = lws_frame_is_binary(wsi) != 0 }
+        guard partial.count + bytes.count <= maxPayload else { return oversize(partial.count + bytes.count) }
+        partial.append(contentsOf: bytes)
+        if isFinal {
+            let message = partial
+            partial = []
+            transport?.receive(frame: message, isBinary: partialIsBinary)
+        }
+        return 0
+    }
+
+    private func oversize(_ size: Int) -> Int32 {
+        partial = []
+        transport?.receivedOversizeFrame(size: size)
+        return 0
+    }
+
+    /// `LWS_CALLBACK_CLOSED`: the socket is gone.
+    func closed() {
+        let transport = self.transport
+        self.transport = nil
+        closeCode = closeCode ?? 1006
+        outgoing.removeAll()
+        transport?.connectionClosed()
+    }
+}

@@ -1,0 +1,52 @@
+import EngineIO
+
+/// A Socket.IO namespace (`/`, `/admin`, …): its handlers and its connected sockets.
+/// Register handlers before serving; everything runs on the service thread.
+public final class Namespace {
+    /// The handler for one event: the socket, the arguments after the event name, and the
+    /// acknowledgement when the client asked for one.
+    public typealias EventHandler = (Socket, [JSONValue], Ack?) -> Void
+
+    public let name: String
+    /// Decides whether a CONNECT is accepted: nil accepts, a string refuses with that message
+    /// (sent as CONNECT_ERROR `{"message":…}`). Gets the client's auth object.
+    public var authorize: ((JSONValue?) -> String?)?
+    /// Runs after the CONNECT reply has been sent, so anything emitted here arrives after it.
+    public var onConnect: ((Socket) -> Void)?
+    /// Runs once per socket when it leaves, whatever the cause.
+    public var onDisconnect: ((Socket, SocketDisconnectReason) -> Void)?
+    /// Runs for events that have no handler of their own.
+    public var onUnhandledEvent: ((Socket, String, [JSONValue], Ack?) -> Void)?
+    /// The connected sockets by Socket.IO sid.
+    public private(set) var sockets: [String: Socket] = [:]
+    private var handlers: [String: EventHandler] = [:]
+
+    init(name: String) {
+        self.name = name
+    }
+
+    /// Registers the handler for `event`, replacing any earlier one.
+    public func on(_ event: String, _ handler: @escaping EventHandler) {
+        handlers[event] = handler
+    }
+
+    /// Sends an event to every socket in the namespace; the packet is encoded once for all of them.
+    public func emit(_ event: String, _ arguments: [JSONValue] = []) {
+        guard !sockets.isEmpty else { return }
+        let encoded = EncodedPacket(.event(event, arguments, namespace: name))
+        for socket in sockets.values { socket.send(encoded: encoded) }
+    }
+
+    func add(_ socket: Socket) { sockets[socket.id] = socket }
+    func remove(_ socket: Socket) { sockets.removeValue(forKey: socket.id) }
+
+    func dispatch(_ event: String, _ arguments: [JSONValue], from socket: Socket, ack: Ack?) {
+        if let handler = handlers[event] {
+            handler(socket, arguments, ack)
+        } else if let onUnhandledEvent {
+            onUnhandledEvent(socket, event, arguments, ack)
+        } else {
+            socket.client.log.debug("no handler for event \"\(event)\" sid=\(socket.id)")
+        }
+    }
+}

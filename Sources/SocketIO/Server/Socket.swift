@@ -1,0 +1,118 @@
+import EngineIO
+
+/// One client's membership in one namespace: what handlers receive and what they emit through.
+/// Service thread only.
+public final class Socket {
+    /// The Socket.IO sid (not the Engine.IO one), as sent in the CONNECT reply.
+    public let id: String
+    /// The namespace this socket joined.
+    public unowned let namespace: Namespace
+    /// The auth object the client sent with CONNECT, if any.
+    public let auth: JSONValue?
+    /// The client's address.
+    public var peer: String { client.session.peer }
+    /// The Engine.IO session carrying this socket.
+    public var engineSessionID: String { client.session.id }
+    /// Whether the socket is still connected.
+    public private(set) var isConnected = true
+    let client: ClientConnection
+    private var nextAckID: UInt64 = 0
+    private var pendingAcks: [UInt64: ([JSONValue]) -> Void] = [:]
+
+    init(id: String, namespace: Namespace, auth: JSONValue?, client: ClientConnection) {
+        self.id = id
+        self.namespace = namespace
+        self.auth = auth
+        self.client = client
+    }
+
+    /// Sends an event to this client. With `ack`, the client's acknowledgement is handed to it.
+    public func emit(_ event: String, _ arguments: [JSONValue] = [], ack: (([JSONValue]) -> Void)? = nil) {
+        guard isConnected else { return }
+        var ackID: UInt64?
+        if let ack {
+            ackID = nextAckID
+            pendingAcks[nextAckID] = ack
+            nextAckID &+= 1
+        }
+        send(.event(event, arguments, namespace: namespace.name, ackID: ackID))
+    }
+
+    /// Sends an already encoded event (a broadcast encodes once for every recipient).
+    func send(encoded: EncodedPacket) {
+        guard isConnected else { return }
+        client.session.send(encoded.enginePackets)
+    }
+
+    func send(_ packet: SocketIOPacket) {
+        client.session.send(EncodedPacket(packet).enginePackets)
+    }
+
+    /// The client acknowledged one of our emits.
+    func receiveAck(id: UInt64, arguments: [JSONValue]) {
+        guard let callback = pendingAcks.removeValue(forKey: id) else {
+            client.log.debug("ack for unknown id=\(id) sid=\(self.id)")
+            return
+        }
+        callback(arguments)
+    }
+
+    /// Disconnects the client from this namespace (it gets a DISCONNECT packet; the Engine.IO
+    /// session stays for its other namespaces).
+    public func disconnect() {
+        guard isConnected else { return }
+        send(SocketIOPacket(type: .disconnect, namespace: namespace.name))
+        client.remove(self, reason: .serverNamespaceDisconnect)
+    }
+
+    func markDisconnected() {
+        isConnected = false
+        pendingAcks.removeAll()
+    }
+}
+
+/// Why a socket left its namespace, with the reference servers' wording.
+public enum SocketDisconnectReason: String, Sendable {
+    case clientNamespaceDisconnect = "client namespace disconnect"
+    case serverNamespaceDisconnect = "server namespace disconnect"
+    case transportClose = "transport close"
+    case transportError = "transport error"
+    case pingTimeout = "ping timeout"
+    case parseError = "parse error"
+    case forcedClose = "forced close"
+    case serverShuttingDown = "server shutting down"
+
+    init(_ engineReason: DisconnectReason) {
+        switch engineReason {
+        case .transportClose: self = .transportClose
+        case .transportError: self = .transportError
+        case .pingTimeout: self = .pingTimeout
+        case .forcedClose: self = .forcedClose
+        case .parseError: self = .parseError
+        case .serverShutdown: self = .serverShuttingDown
+        }
+    }
+}
+
+/// An acknowledgement the client asked for; calling it sends the ACK packet, once.
+public struct Ack {
+    let socket: Socket
+    let id: UInt64
+
+    /// Sends the acknowledgement with `arguments`.
+    public func callAsFunction(_ arguments: [JSONValue] = []) {
+        socket.send(SocketIOPacket(type: .ack, namespace: socket.namespace.name, ackID: id, data: .array(arguments)))
+    }
+}
+
+/// A packet encoded once into the Engine.IO messages that carry it (text, then binary attachments).
+public struct EncodedPacket {
+    let enginePackets: [EnginePacket]
+
+    public init(_ packet: SocketIOPacket) {
+        let (text, attachments) = packet.encode()
+        var packets = [EnginePacket.message(text)]
+        for attachment in attachments { packets.append(.binary(attachment)) }
+        enginePackets = packets
+    }
+}

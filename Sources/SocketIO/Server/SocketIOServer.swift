@@ -1,0 +1,130 @@
+import EngineIO
+
+/// The Socket.IO v5 server on top of an Engine.IO server: namespaces, CONNECT / CONNECT_ERROR,
+/// events, acknowledgements and binary attachments. Service thread only.
+public final class SocketIOServer: EngineServerDelegate {
+    public let engine: EngineServer
+    public var log: Logger { engine.log }
+    private var namespaces: [String: Namespace] = [:]
+
+    /// Serves Socket.IO over `engine`; becomes its delegate.
+    public init(engine: EngineServer) {
+        self.engine = engine
+        engine.delegate = self
+    }
+
+    /// The namespace called `name` (created on first use). Only created namespaces accept clients.
+    public func namespace(_ name: String) -> Namespace {
+        if let existing = namespaces[name] { return existing }
+        let created = Namespace(name: name)
+        namespaces[name] = created
+        return created
+    }
+
+    /// Tells every connected socket goodbye with a DISCONNECT packet (used on shutdown, so clients
+    /// do not try to reconnect to a server that is going away on purpose).
+    public func disconnectAll() {
+        for namespace in namespaces.values {
+            for socket in Array(namespace.sockets.values) { socket.disconnect() }
+        }
+    }
+
+    // MARK: EngineServerDelegate
+
+    public func engineSessionDidOpen(_ session: EngineSession) {
+        session.context = ClientConnection(session: session, server: self)
+    }
+
+    public func engineSession(_ session: EngineSession, didCloseWith reason: DisconnectReason) {
+        guard let client = session.context as? ClientConnection else { return }
+        client.removeAll(reason: SocketDisconnectReason(reason))
+        session.context = nil
+    }
+
+    public func engineSession(_ session: EngineSession, didReceive message: EnginePacket) {
+        guard let client = session.context as? ClientConnection else { return }
+        do throws(SocketIOPacketError) {
+            if message.isBinary {
+                try receiveAttachment(message.payload, client: client)
+                return
+            }
+            guard client.partialBinary == nil else {
+                throw SocketIOPacketError(.attachmentMismatch, "text packet while binary attachments were expected")
+            }
+            let packet = try SocketIOPacket.decode(message.payload)
+            if packet.type.isBinary, packet.attachmentCount > 0 {
+                client.partialBinary = (packet, [])
+                return
+            }
+            dispatch(packet, client: client)
+        } catch {
+            log.warn("bad Socket.IO packet sid=\(session.id) peer=\(session.peer): \(error); closing")
+            session.close(reason: .parseError)
+        }
+    }
+
+    private func receiveAttachment(_ bytes: [UInt8], client: ClientConnection) throws(SocketIOPacketError) {
+        guard var pending = client.partialBinary else {
+            throw SocketIOPacketError(.attachmentMismatch, "binary message with no binary packet before it")
+        }
+        pending.attachments.append(bytes)
+        if pending.attachments.count < pending.packet.attachmentCount {
+            client.partialBinary = pending
+            return
+        }
+        client.partialBinary = nil
+        dispatch(try pending.packet.reconstructingBinary(pending.attachments), client: client)
+    }
+
+    // MARK: Dispatch
+
+    private func dispatch(_ packet: SocketIOPacket, client: ClientConnection) {
+        switch packet.type {
+        case .connect:
+            connect(client, to: packet.namespace, auth: packet.data)
+        case .disconnect:
+            if let socket = client.socket(in: packet.namespace) {
+                client.remove(socket, reason: .clientNamespaceDisconnect)
+            }
+        case .event, .binaryEvent:
+            guard let socket = client.socket(in: packet.namespace), let name = packet.eventName else {
+                log.debug("event for unjoined namespace \(packet.namespace) sid=\(client.session.id); ignored")
+                return
+            }
+            let ack = packet.ackID.map { Ack(socket: socket, id: $0) }
+            socket.namespace.dispatch(name, Array(packet.arguments), from: socket, ack: ack)
+        case .ack, .binaryAck:
+            guard let socket = client.socket(in: packet.namespace), let id = packet.ackID else { return }
+            socket.receiveAck(id: id, arguments: Array(packet.arguments))
+        case .connectError:
+            log.warn("client sent CONNECT_ERROR sid=\(client.session.id); closing")
+            client.session.close(reason: .parseError)
+        }
+    }
+
+    private func connect(_ client: ClientConnection, to name: String, auth: JSONValue?) {
+        guard let namespace = namespaces[name] else {
+            log.info("refused namespace \(name) sid=\(client.session.id) peer=\(client.session.peer): not served")
+            sendConnectError(client, namespace: name, message: "Invalid namespace")
+            return
+        }
+        if client.socket(in: name) != nil {
+            log.debug("duplicate CONNECT to \(name) sid=\(client.session.id); ignored")
+            return
+        }
+        if let refusal = namespace.authorize?(auth) {
+            log.info("refused namespace \(name) sid=\(client.session.id) peer=\(client.session.peer): \(refusal)")
+            sendConnectError(client, namespace: name, message: refusal)
+            return
+        }
+        let socket = Socket(id: SessionID.make(), namespace: namespace, auth: auth, client: client)
+        client.add(socket)
+        socket.send(SocketIOPacket(type: .connect, namespace: name, data: ["sid": .string(socket.id)]))
+        namespace.onConnect?(socket)
+    }
+
+    private func sendConnectError(_ client: ClientConnection, namespace: String, message: String) {
+        let packet = SocketIOPacket(type: .connectError, namespace: namespace, data: ["message": .string(message)])
+        client.session.send(EncodedPacket(packet).enginePackets)
+    }
+}

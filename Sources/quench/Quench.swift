@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import EngineIO
+import QuenchApp
+import QuenchLWS
+import SocketIO
+
+/// The `quench` command: flags in, a running server out.
+struct Quench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quench",
+        abstract: "A Socket.IO server for the hydration-reminder chat app, in one small binary.",
+        discussion: """
+            Any Socket.IO v4 client (socket.io-client 3.x/4.x, python-socketio 5.x) connects to \
+            http://HOST:PORT/socket.io/. On connect it gets system_message {"text":"Connected to server"}; \
+            each user_message {"text":T} gets bot_message {"text":"T rcvd at HH:MM:SS (dummy reply)"}; \
+            every client gets a hydration reminder at each multiple of --reminder-interval. \
+            Durations take plain seconds or a unit: 500ms, 30s, 2m. See quench(1).
+            """,
+        version: QuenchVersion.string)
+
+    @OptionGroup var options: ServerOptions
+
+    func run() throws {
+        let log = Logger(level: options.logLevel.level)
+        Signals.blockTermination()
+        signal(SIGPIPE, SIG_IGN)
+        ResourceLimits.raiseOpenFiles(log: log)
+
+        let server: LWSServer
+        do {
+            server = try LWSServer(configuration: LWSServerConfiguration(host: options.host, port: options.port, log: log))
+        } catch {
+            log.error("\(error)")
+            throw ExitCode.failure
+        }
+        let engine = server.addEngine(configuration: options.engineConfiguration)
+        let socketIO = SocketIOServer(engine: engine)
+        let app = ChatApp(server: socketIO)
+        server.willStop = { socketIO.disconnectAll() }
+
+        if options.reminderInterval.milliseconds > 0 {
+            ReminderThread.start(
+                schedule: ReminderSchedule(intervalSeconds: options.reminderInterval.milliseconds / 1000),
+                clock: SystemWallClock(), executor: server.executor
+            ) { time in app.sendReminder(at: time) }
+        }
+        Signals.onTermination { server.requestStop() }
+        server.run()
+    }
+}

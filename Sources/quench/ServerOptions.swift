@@ -1,0 +1,94 @@
+import ArgumentParser
+import EngineIO
+import QuenchApp
+
+/// Every flag quench takes; each maps to one field of the configuration.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Address to listen on (an IPv4 or IPv6 literal; 0.0.0.0 means every IPv4 interface).")
+    var host = "0.0.0.0"
+
+    @Option(help: "TCP port to listen on (1-65535).")
+    var port = 5000
+
+    @Option(
+        name: .customLong("cors-origins"),
+        help: ArgumentHelp(
+            "Browser origins allowed to connect: '*' for any, or a comma-separated list such as https://app.example.com,http://localhost:3000.",
+            valueName: "origins"))
+    var corsOrigins = "*"
+
+    @Option(
+        help: ArgumentHelp(
+            "Send every client a hydration reminder at each wall-clock multiple of this duration (120s = every even minute); 0 turns reminders off.",
+            valueName: "duration"))
+    var reminderInterval = DurationArgument(milliseconds: 120_000)
+
+    @Option(help: ArgumentHelp("How often the server pings each client.", valueName: "duration"))
+    var pingInterval = DurationArgument(milliseconds: 25_000)
+
+    @Option(help: ArgumentHelp("How long a client has to answer a ping before it is dropped.", valueName: "duration"))
+    var pingTimeout = DurationArgument(milliseconds: 20_000)
+
+    @Option(help: ArgumentHelp("Largest message or polling request body a client may send, in bytes.", valueName: "bytes"))
+    var maxPayload = 1_000_000
+
+    @Option(help: ArgumentHelp("URL path Socket.IO clients connect to.", valueName: "path"))
+    var path = "/socket.io/"
+
+    @Option(help: ArgumentHelp("How much to log to standard error: error, warn, info or debug.", valueName: "level"))
+    var logLevel = LogLevelArgument(level: .info)
+
+    mutating func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535, not \(port)") }
+        guard maxPayload > 0 else { throw ValidationError("--max-payload must be a positive number of bytes, not \(maxPayload)") }
+        guard pingInterval.milliseconds > 0 else { throw ValidationError("--ping-interval must be longer than 0") }
+        guard pingTimeout.milliseconds > 0 else { throw ValidationError("--ping-timeout must be longer than 0") }
+        guard reminderInterval.milliseconds == 0 || reminderInterval.milliseconds >= 1000,
+            reminderInterval.milliseconds % 1000 == 0
+        else { throw ValidationError("--reminder-interval must be 0 or a whole number of seconds (e.g. 120, 2m)") }
+        guard CORSPolicy(parsing: corsOrigins) != nil else {
+            throw ValidationError("--cors-origins must be '*' or a comma-separated list of origins")
+        }
+        guard path.hasPrefix("/"), !path.contains("?"), !path.contains(" ") else {
+            throw ValidationError("--path must be a URL path starting with '/', such as /socket.io/")
+        }
+    }
+
+    /// The Engine.IO settings these flags describe.
+    var engineConfiguration: EngineConfiguration {
+        EngineConfiguration(
+            pingInterval: pingInterval.milliseconds, pingTimeout: pingTimeout.milliseconds, maxPayload: maxPayload,
+            path: path, cors: CORSPolicy(parsing: corsOrigins) ?? .anyOrigin)
+    }
+}
+
+/// A duration flag's value (`25`, `500ms`, `30s`, `2m`).
+struct DurationArgument: ExpressibleByArgument {
+    let milliseconds: Int64
+
+    init(milliseconds: Int64) { self.milliseconds = milliseconds }
+
+    init?(argument: String) {
+        guard let value = DurationText.milliseconds(from: argument) else { return nil }
+        milliseconds = value
+    }
+
+    var defaultValueDescription: String {
+        milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : "\(milliseconds)ms"
+    }
+}
+
+/// A `--log-level` value: one of the level names.
+struct LogLevelArgument: ExpressibleByArgument {
+    let level: LogLevel
+
+    init(level: LogLevel) { self.level = level }
+
+    init?(argument: String) {
+        guard let level = LogLevel.allCases.first(where: { $0.name == argument }) else { return nil }
+        self.level = level
+    }
+
+    var defaultValueDescription: String { level.name }
+    static var allValueStrings: [String] { LogLevel.allCases.map(\.name) }
+}
