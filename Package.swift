@@ -38,8 +38,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "EngineIOTests", dependencies: ["EngineIO"], swiftSettings: swiftSettings),
-        .testTarget(name: "SocketIOTests", dependencies: ["SocketIO"], swiftSettings: swiftSettings),
-        .testTarget(name: "QuenchAppTests", dependencies: ["QuenchApp"], swiftSettings: swiftSettings),
+        // In-memory transports and a hand-moved clock, so tests drive sessions without sockets or sleeps.
+        .target(name: "EngineIOTesting", dependencies: ["EngineIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", "EngineIOTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIOTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "QuenchAppTests", dependencies: ["QuenchApp", "EngineIOTesting"], swiftSettings: swiftSettings),
     ]
 )

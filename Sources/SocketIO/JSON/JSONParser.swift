@@ -230,13 +230,10 @@ struct JSONByteParser {
             if byte == JSONByte.quote {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                if union < 0x80 {
-                    return String(decoding: slice, as: UTF8.self)
+                if union >= 0x80, let bad = JSONUTF8.firstInvalidOffset(slice) {
+                    throw JSONError(.invalidUTF8, at: start + bad, byte: slice[bad])
                 }
-                guard let string = String(validating: slice, as: UTF8.self) else {
-                    throw invalidUTF8(in: start..<(index - 1))
-                }
-                return string
+                return String(decoding: slice, as: UTF8.self)
             }
             if byte == JSONByte.backslash {
                 return try parseEscapedString(start: start)
@@ -260,13 +257,14 @@ struct JSONByteParser {
             let byte = bytes[index]
             if byte == JSONByte.quote {
                 index += 1
-                if union < 0x80 {
-                    return String(decoding: buffer, as: UTF8.self)
+                if union >= 0x80 {
+                    // Escapes decode to valid UTF-8, so any fault is in the raw bytes of the source.
+                    let source = UnsafeBufferPointer(rebasing: bytes[start..<(index - 1)])
+                    if let bad = JSONUTF8.firstInvalidOffset(source) {
+                        throw JSONError(.invalidUTF8, at: start + bad, byte: source[bad])
+                    }
                 }
-                guard let string = String(validating: buffer, as: UTF8.self) else {
-                    throw invalidUTF8(in: start..<(index - 1))
-                }
-                return string
+                return String(decoding: buffer, as: UTF8.self)
             }
             if byte == JSONByte.backslash {
                 try appendEscape(to: &buffer, union: &union)
@@ -360,23 +358,6 @@ struct JSONByteParser {
             buffer.append(UInt8(0x80 | scalar >> 12 & 0x3F))
             buffer.append(UInt8(0x80 | scalar >> 6 & 0x3F))
             buffer.append(UInt8(0x80 | scalar & 0x3F))
-        }
-    }
-
-    /// The error for the first ill-formed UTF-8 sequence in `range` (raw bytes; escapes are ASCII).
-    private func invalidUTF8(in range: Range<Int>) -> JSONError {
-        var iterator = UnsafeBufferPointer(rebasing: bytes[range]).makeIterator()
-        var parser = Unicode.UTF8.ForwardParser()
-        var offset = range.lowerBound
-        while true {
-            switch parser.parseScalar(from: &iterator) {
-            case .valid(let encoded):
-                offset += encoded.count
-            case .error:
-                return JSONError(.invalidUTF8, at: offset, byte: bytes[offset])
-            case .emptyInput:
-                return JSONError(.invalidUTF8, at: range.lowerBound)
-            }
         }
     }
 
@@ -480,6 +461,48 @@ struct JSONByteParser {
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     ]
+}
+
+/// UTF-8 well-formedness (Unicode Table 3-7: no overlongs, no surrogates, nothing above U+10FFFF).
+enum JSONUTF8 {
+    /// The offset of the first byte of the first ill-formed sequence, or nil when all of `bytes` is valid.
+    static func firstInvalidOffset(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        var index = 0
+        let count = bytes.count
+        while index < count {
+            let lead = bytes[index]
+            if lead < 0x80 {
+                index += 1
+                continue
+            }
+            switch lead {
+            case 0xC2...0xDF:
+                guard index + 1 < count, isContinuation(bytes[index + 1]) else { return index }
+                index += 2
+            case 0xE0...0xEF:
+                let low: UInt8 = lead == 0xE0 ? 0xA0 : 0x80
+                let high: UInt8 = lead == 0xED ? 0x9F : 0xBF
+                guard index + 2 < count, (low...high).contains(bytes[index + 1]), isContinuation(bytes[index + 2]) else {
+                    return index
+                }
+                index += 3
+            case 0xF0...0xF4:
+                let low: UInt8 = lead == 0xF0 ? 0x90 : 0x80
+                let high: UInt8 = lead == 0xF4 ? 0x8F : 0xBF
+                guard index + 3 < count, (low...high).contains(bytes[index + 1]), isContinuation(bytes[index + 2]),
+                    isContinuation(bytes[index + 3])
+                else {
+                    return index
+                }
+                index += 4
+            default:
+                return index
+            }
+        }
+        return nil
+    }
+
+    private static func isContinuation(_ byte: UInt8) -> Bool { byte & 0xC0 == 0x80 }
 }
 
 /// ASCII bytes the JSON and packet codecs compare against.

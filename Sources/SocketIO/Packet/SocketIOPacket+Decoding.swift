@@ -83,10 +83,11 @@ extension SocketIOPacket {
             while index < buffer.count && buffer[index] != JSONByte.comma {
                 index += 1
             }
-            guard let namespace = String(validating: UnsafeBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self) else {
+            let bytes = UnsafeBufferPointer(rebasing: buffer[start..<index])
+            if JSONUTF8.firstInvalidOffset(bytes) != nil {
                 throw SocketIOPacketError(.invalidNamespace, "not UTF-8")
             }
-            packet.namespace = namespace
+            packet.namespace = String(decoding: bytes, as: UTF8.self)
             if index < buffer.count { index += 1 }  // ','
         }
 

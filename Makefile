@@ -1,0 +1,62 @@
+# quench — build, run, test, install.
+# `make run` and `make test` work on a fresh Debian machine with Swift: they install what is missing first.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SWIFT    ?= swift
+PYTHON   ?= python3
+VENV     := .venv
+ARGS     ?=
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Osize
+RELEASE_BIN   := .build/release/quench
+
+.PHONY: all deps build release run test unit-test interop-test venv install uninstall clean
+
+all: release
+
+## deps: install the system packages the build needs, when they are missing (root: apt-get).
+deps:
+	@if ! pkg-config --exists libwebsockets 2>/dev/null; then \
+		echo "installing libwebsockets-dev and pkg-config"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libwebsockets-dev pkg-config; \
+	fi
+
+## build: debug build of every target.
+build: deps
+	$(SWIFT) build
+
+## release: the shipped binary — optimised, Swift runtime linked in statically.
+release: deps
+	$(SWIFT) build $(RELEASE_FLAGS)
+
+## run: build the release binary and start it (pass flags with ARGS="--port 8080").
+run: release
+	$(RELEASE_BIN) $(ARGS)
+
+## venv: the Python environment for the interop tests' real clients.
+venv: $(VENV)/.installed
+$(VENV)/.installed: Tests/Interop/requirements.txt
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/Interop/requirements.txt
+	touch $@
+
+## test: unit tests, then interop tests of the release binary with real clients.
+test: unit-test interop-test
+
+unit-test: deps
+	$(SWIFT) test
+
+interop-test: release venv
+	QUENCH_BIN=$(CURDIR)/$(RELEASE_BIN) $(VENV)/bin/python -m pytest Tests/Interop -q -p no:cacheprovider
+
+## install: the binary and the man page under $(DESTDIR)$(PREFIX).
+install: release
+	install -D -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/quench
+	install -D -m 0644 man/quench.1 $(DESTDIR)$(PREFIX)/share/man/man1/quench.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/quench $(DESTDIR)$(PREFIX)/share/man/man1/quench.1
+
+clean:
+	rm -rf .build build $(VENV)

@@ -1,0 +1,57 @@
+import Testing
+
+@testable import EngineIO
+
+@Suite struct SupportTests {
+    @Test func queryParametersDecode() {
+        let query = QueryParameters("?EIO=4&transport=polling&t=N%2Fx+y&flag&sid=")
+        #expect(query["EIO"] == "4")
+        #expect(query["transport"] == "polling")
+        #expect(query["t"] == "N/x y")
+        #expect(query["flag"] == "")
+        #expect(query["sid"] == "")
+        #expect(query["missing"] == nil)
+    }
+
+    @Test func sessionIDsAreTwentyURLSafeCharactersAndDistinct() {
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        var seen = Set<String>()
+        for _ in 0..<1000 {
+            let sid = SessionID.make()
+            #expect(sid.count == 20)
+            #expect(sid.allSatisfy { allowed.contains($0) })
+            seen.insert(sid)
+        }
+        #expect(seen.count == 1000)
+    }
+
+    @Test func corsPolicyParsesAndDecides() {
+        #expect(CORSPolicy(parsing: "*") == .anyOrigin)
+        #expect(CORSPolicy(parsing: " https://a.example , http://b.example:8080/ ") == .origins(["https://a.example", "http://b.example:8080"]))
+        #expect(CORSPolicy(parsing: " , ") == nil)
+        let policy = CORSPolicy.origins(["https://a.example"])
+        #expect(policy.allows(origin: "https://a.example"))
+        #expect(!policy.allows(origin: "https://evil.example"))
+        #expect(policy.allows(origin: nil))
+        #expect(policy.responseHeaders(origin: "https://a.example") == [
+            HTTPHeader("Access-Control-Allow-Origin", "https://a.example"), HTTPHeader("Access-Control-Allow-Credentials", "true"),
+        ])
+        #expect(policy.responseHeaders(origin: "https://evil.example").isEmpty)
+        #expect(CORSPolicy.anyOrigin.responseHeaders(origin: nil).isEmpty)
+    }
+
+    @Test func deadlineHeapPopsInOrder() {
+        var heap = DeadlineHeap<Int>()
+        for (index, deadline) in [50, 10, 40, 10, 30, 20].enumerated() { heap.insert(index, deadline: Int64(deadline), stamp: 0) }
+        #expect(heap.popDue(now: 5) == nil)
+        var popped: [Int64] = []
+        while let entry = heap.popDue(now: 45) { popped.append(entry.deadline) }
+        #expect(popped == [10, 10, 20, 30, 40])
+        #expect(heap.earliest == 50)
+    }
+
+    @Test func configurationNormalisesThePath() {
+        #expect(EngineConfiguration(path: "socket.io").path == "/socket.io/")
+        #expect(EngineConfiguration(path: "/custom/").path == "/custom/")
+    }
+}

@@ -1,0 +1,133 @@
+"""The command line: flags, exit codes, start/stop, log levels."""
+
+import re
+import signal
+import socket
+
+import pytest
+
+from conftest import free_port, run_cli
+from interop_helpers import CONNECTED
+
+ALL_FLAGS = [
+    "--host",
+    "--port",
+    "--cors-origins",
+    "--reminder-interval",
+    "--ping-interval",
+    "--ping-timeout",
+    "--max-payload",
+    "--path",
+    "--log-level",
+    "--version",
+    "--help",
+]
+
+
+def test_help_lists_every_flag():
+    r = run_cli("--help")
+    assert r.returncode == 0, f"--help exited {r.returncode}; stderr={r.stderr!r}"
+    missing = [flag for flag in ALL_FLAGS if flag not in r.stdout]
+    assert not missing, f"--help does not mention {missing}; stdout:\n{r.stdout}"
+    for level in ("error", "warn", "info", "debug"):
+        assert level in r.stdout, f"--help does not list log level {level!r}"
+
+
+def test_version_prints_a_version_and_exits_0():
+    r = run_cli("--version")
+    assert r.returncode == 0, f"--version exited {r.returncode}; stderr={r.stderr!r}"
+    assert re.search(r"\d+\.\d+", r.stdout), f"--version printed no version number: stdout={r.stdout!r}"
+    assert len(r.stdout.strip().splitlines()) == 1, f"--version should print one line: {r.stdout!r}"
+
+
+BAD_VALUES = [
+    (["--port", "70000"], "--port"),
+    (["--port", "abc"], "--port"),
+    (["--port", "-1"], "--port"),
+    (["--port"], "--port"),
+    (["--ping-interval", "-1"], "--ping-interval"),
+    (["--ping-interval", "5x"], "--ping-interval"),
+    (["--ping-interval", "ms"], "--ping-interval"),
+    (["--ping-timeout", "abc"], "--ping-timeout"),
+    (["--reminder-interval", "-5"], "--reminder-interval"),
+    (["--log-level", "loud"], "--log-level"),
+    (["--max-payload", "0"], "--max-payload"),
+    (["--max-payload", "lots"], "--max-payload"),
+    (["--bogus-flag"], "--bogus-flag"),
+]
+
+
+@pytest.mark.parametrize("args,flag", BAD_VALUES, ids=[" ".join(a) for a, _ in BAD_VALUES])
+def test_bad_flag_value_exits_64_naming_the_flag(args, flag):
+    # A valid host/port first, so that a binary that wrongly accepts the value only binds loopback
+    # (and run_cli kills it and fails the test at the deadline).
+    prefix = ["--host", "127.0.0.1"]
+    if flag != "--port":
+        prefix += ["--port", str(free_port())]
+    r = run_cli(*prefix, *args)
+    assert r.returncode == 64, f"exit {r.returncode}, want 64; stderr={r.stderr!r}"
+    assert flag in r.stderr, f"stderr does not name {flag}: {r.stderr!r}"
+
+
+def test_port_in_use_exits_1_with_one_line_error():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        r = run_cli("--host", "127.0.0.1", "--port", str(port))
+    assert r.returncode == 1, f"exit {r.returncode} (negative = killed by a signal), want 1; stderr={r.stderr!r}"
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"want a one-line error on stderr, got {len(lines)} lines: {r.stderr!r}"
+    assert str(port) in lines[0], f"error line does not mention port {port}: {lines[0]!r}"
+
+
+def test_start_logs_listening_url(start_quench):
+    server = start_quench()
+    server.wait_for_log(r"listening on " + re.escape(f"http://127.0.0.1:{server.port}") + r"\b")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_disconnects_clients_and_exits_0(start_quench, sio_client, open_ws, sig):
+    server = start_quench()
+    client = sio_client(server)
+    assert client.get(client.system, what="system_message") == CONNECTED
+    raw = open_ws(server)
+    eio_sid, sio_sid = raw.handshake()
+    server.wait_for_log(r"\bconnect sid=" + re.escape(sio_sid) + r" sessions=2\b")
+
+    server.proc.send_signal(sig)
+    assert client.disconnected.wait(5), "python-socketio client saw no disconnect within 5 s of the signal"
+    raw.wait_closed(5)
+    code = server.stop(sig, timeout=5)
+    assert code == 0, f"exit code {code} after {sig.name}, want 0"
+    assert re.search(
+        r"\bclose sid=" + re.escape(eio_sid) + r" peer=127\.0\.0\.1 transport=websocket reason=\"server shutting down\"",
+        server.log_text(),
+    ), f"no 'close … reason=\"server shutting down\"' line for {eio_sid}; log:\n{server.log_text()}"
+
+
+def test_log_level_error_hides_info_events(start_quench, sio_client):
+    server = start_quench("--log-level", "error")
+    client = sio_client(server)
+    assert client.get(client.system, what="system_message") == CONNECTED
+    client.sio.emit("user_message", {"text": "quiet"})
+    assert client.get(client.bot, what="bot_message")["text"].startswith("quiet rcvd at ")
+    client.disconnect()
+    assert server.stop() == 0
+    log = server.log_text()
+    assert not re.search(r"\binfo (open|close|connect|disconnect) sid=", log), f"info events at --log-level error:\n{log}"
+
+
+def test_log_level_debug_keeps_info_events(start_quench, sio_client):
+    server = start_quench("--log-level", "debug")
+    client = sio_client(server)
+    assert client.get(client.system, what="system_message") == CONNECTED
+    server.wait_for_log(r"\binfo connect sid=" + re.escape(client.sid) + r" sessions=1\b")
+
+
+def test_reminder_interval_zero_is_accepted(start_quench, sio_client):
+    server = start_quench("--reminder-interval", "0")
+    client = sio_client(server)
+    assert client.get(client.system, what="system_message") == CONNECTED
+    client.sio.emit("user_message", {"text": "still here"})
+    assert client.get(client.bot, what="bot_message")["text"].startswith("still here rcvd at ")

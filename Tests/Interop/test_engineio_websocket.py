@@ -1,0 +1,177 @@
+"""Engine.IO v4 over WebSocket, frame by frame (websocket-client as a raw client)."""
+
+import re
+
+import pytest
+
+from interop_helpers import ENGINE_CLOSE_REASONS, EIO_SID_RE, reply_re, user_message
+
+
+def close_line_re(eio_sid, reason=None):
+    r = r"\binfo close sid=" + re.escape(eio_sid) + r" peer=127\.0\.0\.1 transport=websocket reason=\"(?P<reason>[^\"]*)\""
+    if reason is not None:
+        r = r.replace(r"(?P<reason>[^\"]*)", "(?P<reason>" + re.escape(reason) + ")")
+    return r
+
+
+def disconnect_line_re(sio_sid, sessions):
+    return r"\binfo disconnect sid=" + re.escape(sio_sid) + r" reason=\"[^\"]*\" sessions=" + str(sessions) + r"\b"
+
+
+def test_open_packet_defaults(start_quench, open_ws):
+    server = start_quench()
+    op = open_ws(server).open_packet()
+    assert EIO_SID_RE.match(op.get("sid", "")), f"sid must be 20 chars of [A-Za-z0-9_-]: {op!r}"
+    assert op["upgrades"] == [], op
+    assert op["pingInterval"] == 25000, op
+    assert op["pingTimeout"] == 20000, op
+    assert op["maxPayload"] == 1000000, op
+
+
+DURATIONS = [("300ms", 300), ("7", 7000), ("30s", 30000), ("2m", 120000), ("1500ms", 1500)]
+
+
+@pytest.mark.parametrize("value,ms", DURATIONS, ids=[d for d, _ in DURATIONS])
+def test_open_packet_reflects_duration_flags(start_quench, open_ws, value, ms):
+    server = start_quench("--ping-interval", value, "--ping-timeout", value, "--max-payload", "5000")
+    op = open_ws(server).open_packet()
+    assert op["pingInterval"] == ms, op
+    assert op["pingTimeout"] == ms, op
+    assert op["maxPayload"] == 5000, op
+
+
+def test_sids_are_unique_and_open_is_logged(start_quench, open_ws):
+    server = start_quench()
+    sids = [open_ws(server).open_packet()["sid"] for _ in range(5)]
+    assert len(set(sids)) == 5, sids
+    for sid in sids:
+        assert EIO_SID_RE.match(sid), sid
+        server.wait_for_log(r"\binfo open sid=" + re.escape(sid) + r" peer=127\.0\.0\.1 transport=websocket\b")
+
+
+def test_client_close_frame_logs_transport_close(start_quench, open_ws):
+    server = start_quench()
+    ws = open_ws(server)
+    eio_sid, sio_sid = ws.handshake()
+    ws.close()
+    server.wait_for_log(close_line_re(eio_sid, "transport close"))
+    server.wait_for_log(disconnect_line_re(sio_sid, 0))
+
+
+def test_dropped_tcp_connection_leaves_session_table(start_quench, open_ws):
+    server = start_quench()
+    ws = open_ws(server)
+    eio_sid, sio_sid = ws.handshake()
+    server.wait_for_log(r"\binfo connect sid=" + re.escape(sio_sid) + r" sessions=1\b")
+    ws.abort()  # no close frame: shutdown + close of the TCP socket
+    m = server.wait_for_log(close_line_re(eio_sid))
+    assert m.group("reason") in ("transport close", "transport error"), m.group(0)
+    server.wait_for_log(disconnect_line_re(sio_sid, 0))
+
+
+def test_heartbeat_answered_keeps_connection(start_quench, open_ws):
+    server = start_quench("--ping-interval", "300ms", "--ping-timeout", "200ms")
+    ws = open_ws(server)
+    op = ws.open_packet()
+    assert (op["pingInterval"], op["pingTimeout"]) == (300, 200), op
+    ws.sio_connect()
+    pings = 0
+    while pings < 5:
+        frame = ws.recv_text(timeout=5, answer_pings=False)
+        assert frame == "2", f"expected a ping, got {frame!r}"
+        ws.send("3")
+        pings += 1
+    ws.send(user_message({"text": "alive"}))
+    pkt = ws.recv_sio(timeout=5)  # recv_sio answers any further pings
+    assert pkt["data"][0] == "bot_message" and reply_re("alive").match(pkt["data"][1]["text"]), pkt
+    assert "ping timeout" not in server.log_text()
+
+
+def test_heartbeat_unanswered_closes_with_ping_timeout(start_quench, open_ws):
+    server = start_quench("--ping-interval", "300ms", "--ping-timeout", "200ms")
+    ws = open_ws(server)
+    eio_sid, sio_sid = ws.handshake()
+    frames = ws.wait_closed(timeout=5)  # never answer
+    assert "2" in frames, f"server closed without having pinged: {frames!r}"
+    server.wait_for_log(close_line_re(eio_sid, "ping timeout"))
+    server.wait_for_log(disconnect_line_re(sio_sid, 0))
+
+
+MALFORMED = [
+    ("9", "unknown engine.io type"),
+    ("", "empty frame"),
+    ("42[", "bad JSON"),
+    ('42{"a":1}', "event not an array"),
+    ("42[1]", "event name not a string"),
+    ("42[]", "empty event array"),
+    ("49", "unknown socket.io type"),
+]
+
+
+@pytest.mark.parametrize("frame", [f for f, _ in MALFORMED], ids=[n for _, n in MALFORMED])
+def test_malformed_input_closes_connection(start_quench, open_ws, frame):
+    server = start_quench()
+    ws = open_ws(server)
+    eio_sid, sio_sid = ws.handshake()
+    ws.send(frame)
+    # Default heartbeat is 25 s + 20 s: a close within 5 s is the server reacting to the bad frame.
+    ws.wait_closed(timeout=5)
+    m = server.wait_for_log(close_line_re(eio_sid))
+    assert m.group("reason") in ENGINE_CLOSE_REASONS, m.group(0)
+    if frame in ("9", ""):
+        assert m.group("reason") == "parse error", m.group(0)
+    server.wait_for_log(disconnect_line_re(sio_sid, 0))
+
+
+def test_malformed_input_does_not_affect_other_clients(start_quench, open_ws):
+    server = start_quench()
+    good = open_ws(server)
+    good.handshake()
+    bad = open_ws(server)
+    bad.handshake()
+    bad.send("42[")
+    bad.wait_closed(timeout=5)
+    good.send(user_message({"text": "unaffected"}))
+    pkt = good.recv_sio()
+    assert pkt["data"][0] == "bot_message" and reply_re("unaffected").match(pkt["data"][1]["text"]), pkt
+
+
+def test_message_over_max_payload_closes_connection(start_quench, open_ws):
+    server = start_quench("--max-payload", "1000")
+    ws = open_ws(server)
+    op = ws.open_packet()
+    assert op["maxPayload"] == 1000, op
+    ws.sio_connect()
+    small = "s" * 500
+    ws.send(user_message({"text": small}))
+    pkt = ws.recv_sio()
+    assert reply_re(small).match(pkt["data"][1]["text"]), pkt
+    ws.send(user_message({"text": "x" * 2000}))
+    frames = ws.wait_closed(timeout=5)
+    assert not any("x" * 2000 in f for f in frames), "oversized message was answered"
+
+
+def test_engineio_message_order_preserved(start_quench, open_ws):
+    server = start_quench()
+    ws = open_ws(server)
+    ws.handshake()
+    n = 100
+    for i in range(n):
+        ws.send(user_message({"text": f"m{i:03d}"}))
+    for i in range(n):
+        pkt = ws.recv_sio()
+        assert pkt["data"][0] == "bot_message", pkt
+        assert reply_re(f"m{i:03d}").match(pkt["data"][1]["text"]), f"reply #{i} out of order: {pkt!r}"
+
+
+def test_second_connection_after_close_gets_new_sid(start_quench, open_ws):
+    server = start_quench()
+    first = open_ws(server)
+    sid1, sio1 = first.handshake()
+    first.close()
+    server.wait_for_log(disconnect_line_re(sio1, 0))
+    mark = server.log_mark()
+    second = open_ws(server)
+    sid2, sio2 = second.handshake()
+    assert sid1 != sid2 and sio1 != sio2, (sid1, sid2, sio1, sio2)
+    server.wait_for_log(r"\binfo connect sid=" + re.escape(sio2) + r" sessions=1\b", since=mark)

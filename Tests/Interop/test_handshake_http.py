@@ -1,0 +1,142 @@
+"""The HTTP side of the handshake: bad queries, custom path, CORS at the WebSocket upgrade."""
+
+import base64
+import http.client
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+import requests
+import websocket
+
+from interop_helpers import EIO_SID_RE
+
+BAD_QUERIES = [
+    ("transport=websocket", "missing EIO"),
+    ("EIO=3&transport=websocket", "EIO=3"),
+    ("EIO=5&transport=websocket", "EIO=5"),
+    ("EIO=4", "missing transport"),
+    ("EIO=4&transport=foo", "transport=foo"),
+]
+BAD_IDS = [name for _, name in BAD_QUERIES]
+
+
+def assert_error_body(body: bytes, context: str):
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        raise AssertionError(f"{context}: body is not JSON: {body!r}")
+    assert isinstance(doc, dict), f"{context}: body is not a JSON object: {doc!r}"
+    assert isinstance(doc.get("code"), int) and not isinstance(doc.get("code"), bool), f"{context}: no integer code: {doc!r}"
+    assert isinstance(doc.get("message"), str) and doc["message"], f"{context}: no message: {doc!r}"
+
+
+def upgrade_headers(host_port: str, origin=None) -> dict:
+    headers = {
+        "Host": host_port,
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
+        "Sec-WebSocket-Version": "13",
+    }
+    if origin:
+        headers["Origin"] = origin
+    return headers
+
+
+@pytest.fixture
+def server(start_quench):
+    return start_quench()
+
+
+@pytest.mark.parametrize("query", [q for q, _ in BAD_QUERIES], ids=BAD_IDS)
+def test_bad_query_plain_get_is_400_json(server, query):
+    r = requests.get(f"{server.url}/socket.io/?{query}", timeout=5)
+    assert r.status_code == 400, f"GET ?{query}: status {r.status_code}, body {r.content!r}"
+    assert_error_body(r.content, f"GET ?{query}")
+
+
+@pytest.mark.parametrize("query", [q for q, _ in BAD_QUERIES], ids=BAD_IDS)
+def test_bad_query_upgrade_refused_with_400(server, query):
+    with pytest.raises(websocket.WebSocketBadStatusException) as info:
+        ws = websocket.create_connection(f"ws://127.0.0.1:{server.port}/socket.io/?{query}", timeout=5)
+        ws.close()
+    assert info.value.status_code == 400, f"upgrade ?{query}: status {info.value.status_code}, want 400"
+
+
+@pytest.mark.parametrize("query", [q for q, _ in BAD_QUERIES], ids=BAD_IDS)
+def test_bad_query_upgrade_raw_http_gets_400_json_body(server, query):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        conn.request("GET", f"/socket.io/?{query}", headers=upgrade_headers(f"127.0.0.1:{server.port}"))
+        resp = conn.getresponse()
+        status = resp.status
+        body = resp.read() if status != 101 else b""
+    finally:
+        conn.close()
+    assert status == 400, f"upgrade ?{query}: status {status}, want 400 before any upgrade"
+    assert_error_body(body, f"upgrade ?{query}")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_bad_protocol_version_with_curl(server):
+    r = subprocess.run(
+        ["curl", "-sS", "--max-time", "5", "-o", "-", "-w", "\n%{http_code}",
+         f"{server.url}/socket.io/?EIO=3&transport=websocket"],
+        capture_output=True, timeout=10,
+    )
+    assert r.returncode == 0, f"curl failed: {r.stderr!r}"
+    body, _, status = r.stdout.rpartition(b"\n")
+    assert status == b"400", f"curl status {status!r}, body {body!r}"
+    assert_error_body(body, "curl EIO=3")
+
+
+def test_custom_path(start_quench, open_ws, sio_client):
+    server = start_quench("--path", "/chat/")
+    ws = open_ws(server, path="/chat/")
+    assert EIO_SID_RE.match(ws.open_packet()["sid"])
+    client = sio_client(server, socketio_path="chat")
+    assert client.get(client.system, what="system_message") == {"text": "Connected to server"}
+    with pytest.raises(websocket.WebSocketBadStatusException) as info:
+        websocket.create_connection(f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", timeout=5)
+    assert 400 <= info.value.status_code < 500, f"/socket.io/ with --path /chat/: status {info.value.status_code}"
+
+
+# -- CORS at the WebSocket handshake ---------------------------------------------------------------
+
+
+def test_cors_restricted_refuses_other_origin(start_quench):
+    server = start_quench("--cors-origins", "http://good.example")
+    with pytest.raises(websocket.WebSocketBadStatusException) as info:
+        websocket.create_connection(
+            f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", timeout=5, origin="http://bad.example"
+        )
+    assert info.value.status_code in (400, 403), f"bad origin: status {info.value.status_code}, want 400 or 403"
+
+
+def test_cors_restricted_accepts_listed_origin_and_no_origin(start_quench, open_ws):
+    server = start_quench("--cors-origins", "http://good.example")
+    good = open_ws(server, origin="http://good.example")
+    assert EIO_SID_RE.match(good.open_packet()["sid"])
+    none = open_ws(server, suppress_origin=True)
+    assert EIO_SID_RE.match(none.open_packet()["sid"])
+
+
+def test_cors_origin_list(start_quench, open_ws):
+    server = start_quench("--cors-origins", "http://a.example,http://b.example")
+    for origin in ("http://a.example", "http://b.example"):
+        ws = open_ws(server, origin=origin)
+        assert EIO_SID_RE.match(ws.open_packet()["sid"]), origin
+    with pytest.raises(websocket.WebSocketBadStatusException) as info:
+        websocket.create_connection(
+            f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", timeout=5, origin="http://c.example"
+        )
+    assert info.value.status_code in (400, 403), f"unlisted origin: status {info.value.status_code}"
+
+
+def test_cors_default_star_accepts_any_origin(server, open_ws):
+    for origin in ("http://bad.example", "https://anything.example:8443"):
+        ws = open_ws(server, origin=origin)
+        assert EIO_SID_RE.match(ws.open_packet()["sid"]), origin
