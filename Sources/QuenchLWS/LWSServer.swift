@@ -62,6 +62,7 @@ public final class LWSServer: @unchecked Sendable {
         info.uid = -1
         info.user = Unmanaged.passUnretained(self).toOpaque()
         info.fd_limit_per_thread = 0
+        LWSLogBridge.hold()
         let created: OpaquePointer? = configuration.host.withCString { host in
             if let tls = configuration.tls {
                 info.options |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
@@ -78,14 +79,30 @@ public final class LWSServer: @unchecked Sendable {
             if configuration.host == "0.0.0.0" { info.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
             return lws_create_context(&info)
         }
+        let lwsLines = LWSLogBridge.release(logging: created != nil)
         guard let created else {
-            free(protocolName)
-            protocols.deallocate()
-            writeBuffer.deallocate()
-            throw LWSServerError("libwebsockets could not start a server on \(configuration.host):\(configuration.port) (see the lws error above)")
+            // deinit frees the protocols and buffers: every stored property is set by now.
+            throw Self.explainFailure(lwsLines, configuration)
         }
         context = created
         inbox.open(context: created)
+    }
+
+    /// One line for a context that would not start, from what lws said on the way.
+    private static func explainFailure(_ lines: [String], _ configuration: LWSServerConfiguration) -> LWSServerError {
+        if let tls = configuration.tls {
+            if lines.contains(where: { $0.contains("key values mismatch") }) {
+                return LWSServerError("--tls-key \(tls.privateKey) is not the private key of --tls-cert \(tls.certificate)")
+            }
+            if lines.contains(where: { $0.contains("problem getting cert") || $0.contains("certificate") && $0.contains("problem") }) {
+                return LWSServerError("--tls-cert \(tls.certificate) is not a readable PEM certificate")
+            }
+            if lines.contains(where: { $0.contains("problem getting key") }) {
+                return LWSServerError("--tls-key \(tls.privateKey) is not a readable PEM private key")
+            }
+        }
+        let cause = lines.last(where: { !$0.isEmpty }) ?? "no reason given"
+        return LWSServerError("cannot start on \(configuration.host):\(configuration.port): \(cause)")
     }
 
     deinit {

@@ -31,7 +31,7 @@ struct Quench: ParsableCommand {
 
         let server: LWSServer
         do {
-            server = try LWSServer(configuration: LWSServerConfiguration(host: options.host, port: options.port, log: log))
+            server = try LWSServer(configuration: LWSServerConfiguration(host: options.host == "localhost" ? "127.0.0.1" : options.host, port: options.port, tls: options.tls, log: log))
         } catch {
             log.error("\(error)")
             throw ExitCode.failure

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EngineIO
 import QuenchApp
+import QuenchLWS
 
 /// Every flag quench takes; each maps to one field of the configuration.
 struct ServerOptions: ParsableArguments {
@@ -35,6 +36,12 @@ struct ServerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("URL path Socket.IO clients connect to.", valueName: "path"))
     var path = "/socket.io/"
 
+    @Option(help: ArgumentHelp("PEM certificate (chain) for https:// and wss:// on the same port; needs --tls-key.", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("PEM private key matching --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
     @Option(help: ArgumentHelp("How much to log to standard error: error, warn, info or debug.", valueName: "level"))
     var logLevel = LogLevelArgument(level: .info)
 
@@ -49,9 +56,20 @@ struct ServerOptions: ParsableArguments {
         guard CORSPolicy(parsing: corsOrigins) != nil else {
             throw ValidationError("--cors-origins must be '*' or a comma-separated list of origins")
         }
+        switch (tlsCert, tlsKey) {
+        case (.some, .none): throw ValidationError("--tls-cert needs --tls-key (the certificate's private key)")
+        case (.none, .some): throw ValidationError("--tls-key needs --tls-cert (the certificate it belongs to)")
+        default: break
+        }
         guard path.hasPrefix("/"), !path.contains("?"), !path.contains(" ") else {
             throw ValidationError("--path must be a URL path starting with '/', such as /socket.io/")
         }
+    }
+
+    /// The certificate and key, when TLS was asked for.
+    var tls: TLSFiles? {
+        guard let tlsCert, let tlsKey else { return nil }
+        return TLSFiles(certificate: tlsCert, privateKey: tlsKey)
     }
 
     /// The Engine.IO settings these flags describe.
