@@ -33,7 +33,7 @@ public final class ChatApp: @unchecked Sendable {
         let now = clock.now()
         sessions[socket.id] = SessionRecord(connectedAt: now, lastActivity: now)
         socket.emit("system_message", [["text": "Connected to server"]])
-        log.info("connect sid=\(socket.id) peer=\(socket.peer) sessions=\(sessions.count)")
+        log.info("connect sid=\(socket.id) sessions=\(sessions.count) peer=\(socket.peer)")
     }
 
     private func disconnected(_ socket: Socket, reason: SocketDisconnectReason) {

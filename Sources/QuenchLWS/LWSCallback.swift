@@ -81,17 +81,20 @@ extension LWSServer {
         guard let request = LWSRequestReader.request(on: wsi) else { return -1 }
         guard let endpoint = endpoint(for: request.path) else {
             log.warn("refused peer=\(request.peer) status=404 WebSocket to \(request.path): no Engine.IO endpoint there")
-            return refuseUpgrade(wsi: wsi, status: 404, message: "Not Found")
+            return refuseUpgrade(wsi: wsi, HTTPResponse(status: 404, body: Array("Not Found\n".utf8)))
         }
-        if stopping { return refuseUpgrade(wsi: wsi, status: 503, message: "Server shutting down") }
+        if stopping { return refuseUpgrade(wsi: wsi, HTTPResponse(status: 503, body: Array("Server shutting down\n".utf8))) }
         if let error = endpoint.engine.refusalForWebSocket(request) {
-            return refuseUpgrade(wsi: wsi, status: error.status, message: error.message)
+            let cors = endpoint.engine.configuration.cors.responseHeaders(origin: request.origin)
+            return refuseUpgrade(wsi: wsi, error.response(headers: cors))
         }
         return 0
     }
 
-    private func refuseUpgrade(wsi: OpaquePointer, status: Int, message: String) -> Int32 {
-        _ = lws_return_http_status(wsi, UInt32(status), message)
+    /// Answers a refused handshake with a real HTTP response (the same JSON error a polling request
+    /// would get), then has lws drop the connection.
+    private func refuseUpgrade(wsi: OpaquePointer, _ response: HTTPResponse) -> Int32 {
+        _ = writeHTTPResponse(response, to: wsi, completingTransaction: false)
         return -1
     }
 

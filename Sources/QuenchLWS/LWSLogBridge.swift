@@ -24,7 +24,9 @@ enum LWSLogBridge {
             guard let line else { return }
             var text = String(cString: line)
             while text.last == "\n" || text.last == "\r" { text.removeLast() }
-            let ours: LogLevel = level & LLL_ERR != 0 ? .error : level & LLL_WARN != 0 ? .warn : .debug
+            var ours: LogLevel = level & LLL_ERR != 0 ? .error : level & LLL_WARN != 0 ? .warn : .debug
+            // Our own refusal line already says why a handshake was denied.
+            if text.contains("User code denied connection") { ours = .debug }
             let logger = LWSLogBridge.state.withLock { state -> Logger? in
                 if state.held != nil {
                     state.held?.append((ours, text))

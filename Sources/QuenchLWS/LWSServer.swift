@@ -180,8 +180,9 @@ public final class LWSServer: @unchecked Sendable {
         return Int(lws_write(wsi, payload.assumingMemoryBound(to: UInt8.self), bytes.count, mode))
     }
 
-    /// Writes a whole HTTP response (headers and body in one write) and ends the transaction.
-    func writeHTTPResponse(_ response: HTTPResponse, to wsi: OpaquePointer) -> Int32 {
+    /// Writes a whole HTTP response (headers and body in one write) and, with `completingTransaction`,
+    /// readies a keep-alive connection for its next request.
+    func writeHTTPResponse(_ response: HTTPResponse, to wsi: OpaquePointer, completingTransaction: Bool = true) -> Int32 {
         var headerBytes = 256 + response.contentType.utf8.count
         for header in response.headers { headerBytes += header.name.utf8.count + header.value.utf8.count + 8 }
         ensureWriteCapacity(headerBytes + response.body.count)
@@ -208,6 +209,7 @@ public final class LWSServer: @unchecked Sendable {
         cursor += response.body.count
         let total = cursor - start
         guard lws_write(wsi, start, total, LWS_WRITE_HTTP_HEADERS) == total else { return -1 }
+        guard completingTransaction else { return 0 }
         return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
     }
 
