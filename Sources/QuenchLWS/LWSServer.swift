@@ -31,15 +31,16 @@ public final class LWSServer: @unchecked Sendable {
     private(set) var stopping = false
     private var stopDeadlinePassed = false
     private var stopTimer: LWSTimer?
+    /// The static-file and callback mounts handed to lws (with `--static`); they outlive the context.
+    private var mounts: LWSMounts?
     /// Open WebSockets, so a stop can wait for their close frames to leave.
     var openWebSockets = 0
     /// Scratch space for lws_write: LWS_PRE bytes of headroom, then the payload. Grows, never shrinks.
     private var writeBuffer: UnsafeMutableRawBufferPointer
     private let headroom = Int(clws_pre())
 
-    /// Binds the port and creates the lws context; nothing is served until ``run()``.
-    /// - Throws: ``LWSServerError`` with one line naming the problem (port in use, bad address, TLS files).
-    public init(configuration: LWSServerConfiguration) throws(LWSServerError) {
+    /// Prepares a server; ``start()`` binds the port once the engines are mounted.
+    public init(configuration: LWSServerConfiguration) {
         self.configuration = configuration
         writeBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
         protocolName = strdup("quench")!
@@ -49,19 +50,25 @@ public final class LWSServer: @unchecked Sendable {
         protocols[0].callback = lwsCallback
         protocols[0].per_session_data_size = MemoryLayout<UnsafeMutableRawPointer?>.size
         protocols[0].rx_buffer_size = 0
+    }
 
+    /// Binds the port and creates the lws context; nothing is served until ``run()``.
+    /// - Throws: ``LWSServerError`` with one line naming the problem (port in use, bad address, TLS files).
+    public func start() throws(LWSServerError) {
+        precondition(context == nil, "start() is called once")
         if let problem = ListenCheck.verify(host: configuration.host, port: configuration.port) { throw problem }
         if let tls = configuration.tls, let problem = TLSCheck.verify(tls) { throw problem }
         LWSLogBridge.install(configuration.log)
+        mounts = configuration.staticDirectory.map { LWSMounts(directory: $0, callbackPaths: endpoints.map(\.path), protocolName: protocolName) }
 
         var info = lws_context_creation_info()
         info.port = Int32(configuration.port)
         info.protocols = UnsafePointer(protocols)
+        info.mounts = mounts?.head
         info.options = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
         info.gid = -1
         info.uid = -1
         info.user = Unmanaged.passUnretained(self).toOpaque()
-        info.fd_limit_per_thread = 0
         LWSLogBridge.hold()
         let created: OpaquePointer? = configuration.host.withCString { host in
             if let tls = configuration.tls {
@@ -70,21 +77,23 @@ public final class LWSServer: @unchecked Sendable {
                     tls.privateKey.withCString { key in
                         info.ssl_cert_filepath = cert
                         info.ssl_private_key_filepath = key
-                        info.iface = host
+                        info.iface = configuration.host == "0.0.0.0" ? nil : host
                         return lws_create_context(&info)
                     }
                 }
             }
             info.iface = configuration.host == "0.0.0.0" ? nil : host
+            // 0.0.0.0 means every IPv4 interface, as documented; lws would otherwise bind dual-stack.
             if configuration.host == "0.0.0.0" { info.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
             return lws_create_context(&info)
         }
         let lwsLines = LWSLogBridge.release(logging: created != nil)
-        guard let created else {
-            // deinit frees the protocols and buffers: every stored property is set by now.
-            throw Self.explainFailure(lwsLines, configuration)
-        }
+        guard let created else { throw Self.explainFailure(lwsLines, configuration) }
         context = created
+        for endpoint in endpoints {
+            let engine = endpoint.engine
+            endpoint.clock.attach(context: created) { [unowned engine] in engine.fireTimers() }
+        }
         inbox.open(context: created)
     }
 
@@ -115,13 +124,11 @@ public final class LWSServer: @unchecked Sendable {
         writeBuffer.deallocate()
     }
 
-    /// Mounts a new Engine.IO server at `configuration.path`. Service thread, before or during ``run()``.
+    /// Mounts a new Engine.IO server at `configuration.path`. Before ``start()``.
     public func addEngine(configuration engineConfiguration: EngineConfiguration) -> EngineServer {
+        precondition(context == nil, "engines are added before start()")
         let clock = MonotonicClock()
         let engine = EngineServer(configuration: engineConfiguration, clock: clock, log: log)
-        if let context {
-            clock.attach(context: context) { [unowned engine] in engine.fireTimers() }
-        }
         endpoints.append(Endpoint(path: engineConfiguration.path, engine: engine, clock: clock))
         return engine
     }
@@ -139,7 +146,7 @@ public final class LWSServer: @unchecked Sendable {
 
     /// Serves until ``requestStop()``; then says goodbye to every client and returns within about a second.
     public func run() {
-        guard let context else { return }
+        guard let context else { preconditionFailure("run() needs start() first") }
         let scheme = configuration.tls == nil ? "http" : "https"
         log.info("listening on \(scheme)://\(configuration.host):\(configuration.port) paths=\(endpoints.map(\.path).joined(separator: ","))")
         while lws_service(context, 0) >= 0 {

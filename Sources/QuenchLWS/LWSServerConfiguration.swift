@@ -10,17 +10,24 @@ public struct LWSServerConfiguration: Sendable {
     public var tls: TLSFiles?
     /// The server's logger; lws's own warnings and errors are routed into it too.
     public var log: Logger
+    /// A directory whose files are served for every path outside the engine paths (`--static`);
+    /// nil serves ``LWSServer/pageHandler`` instead.
+    public var staticDirectory: String?
 
     /// - Parameters:
     ///   - host: bind address; default every IPv4 interface.
     ///   - port: TCP port; default 5000, as the seed app.
     ///   - tls: certificate and key files, or nil for plain HTTP.
     ///   - log: the logger.
-    public init(host: String = "0.0.0.0", port: Int = 5000, tls: TLSFiles? = nil, log: Logger = Logger()) {
+    ///   - staticDirectory: a directory to serve files from, or nil.
+    public init(
+        host: String = "0.0.0.0", port: Int = 5000, tls: TLSFiles? = nil, log: Logger = Logger(), staticDirectory: String? = nil
+    ) {
         self.host = host
         self.port = port
         self.tls = tls
         self.log = log
+        self.staticDirectory = staticDirectory
     }
 }
 

@@ -29,17 +29,21 @@ struct Quench: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         ResourceLimits.raiseOpenFiles(log: log)
 
-        let server: LWSServer
-        do {
-            server = try LWSServer(configuration: LWSServerConfiguration(host: options.host == "localhost" ? "127.0.0.1" : options.host, port: options.port, tls: options.tls, log: log))
-        } catch {
-            log.error("\(error)")
-            throw ExitCode.failure
-        }
+        let server = LWSServer(
+            configuration: LWSServerConfiguration(
+                host: options.host == "localhost" ? "127.0.0.1" : options.host, port: options.port, tls: options.tls, log: log,
+                staticDirectory: options.staticDirectory))
         let engine = server.addEngine(configuration: options.engineConfiguration)
         let socketIO = SocketIOServer(engine: engine)
         let app = ChatApp(server: socketIO)
         server.willStop = { socketIO.disconnectAll() }
+        server.pageHandler = ChatPage.respond
+        do {
+            try server.start()
+        } catch {
+            log.error("\(error)")
+            throw ExitCode.failure
+        }
 
         if options.reminderInterval.milliseconds > 0 {
             ReminderThread.start(

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import EngineIO
 import QuenchApp
@@ -42,6 +45,11 @@ struct ServerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("PEM private key matching --tls-cert.", valueName: "file"))
     var tlsKey: String?
 
+    @Option(
+        name: .customLong("static"),
+        help: ArgumentHelp("Serve the files of this directory at / (your own front end) instead of the built-in chat page.", valueName: "dir"))
+    var staticDirectory: String?
+
     @Option(help: ArgumentHelp("How much to log to standard error: error, warn, info or debug.", valueName: "level"))
     var logLevel = LogLevelArgument(level: .info)
 
@@ -60,6 +68,12 @@ struct ServerOptions: ParsableArguments {
         case (.some, .none): throw ValidationError("--tls-cert needs --tls-key (the certificate's private key)")
         case (.none, .some): throw ValidationError("--tls-key needs --tls-cert (the certificate it belongs to)")
         default: break
+        }
+        if let staticDirectory {
+            var info = stat()
+            guard stat(staticDirectory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                throw ValidationError("--static \(staticDirectory) is not a directory")
+            }
         }
         guard path.hasPrefix("/"), !path.contains("?"), !path.contains(" ") else {
             throw ValidationError("--path must be a URL path starting with '/', such as /socket.io/")
