@@ -10,6 +10,7 @@ let package = Package(
     name: "quench",
     products: [
         .executable(name: "quench", targets: ["quench"]),
+        .executable(name: "quench-bench", targets: ["QuenchBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -36,6 +37,12 @@ let package = Package(
                 "QuenchApp", "QuenchLWS", "SocketIO", "EngineIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The load generator behind `make bench`: many WebSocket clients on one lws client context.
+        .executableTarget(
+            name: "QuenchBench",
+            dependencies: ["CLibWebSockets", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         // In-memory transports and a hand-moved clock, so tests drive sessions without sockets or sleeps.

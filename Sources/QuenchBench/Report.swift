@@ -1,0 +1,64 @@
+/// The figures of one run, printed for people and, optionally, as one key=value line for scripts.
+struct Report {
+    let client: BenchClient
+    let baseline: ProcessSample?
+    let windowStart: ProcessSample?
+    let windowEnd: ProcessSample?
+    let clientCPU: Int64
+
+    var seconds: Double { Double(client.windowEnd - client.windowStart) / 1e9 }
+    var repliesPerSecond: Double { seconds > 0 ? Double(client.repliesInWindow) / seconds : 0 }
+
+    /// Server CPU microseconds per reply in the measured window.
+    var serverMicrosecondsPerReply: Double? {
+        guard let windowStart, let windowEnd, client.repliesInWindow > 0 else { return nil }
+        return Double(windowEnd.cpuMicroseconds - windowStart.cpuMicroseconds) / Double(client.repliesInWindow)
+    }
+
+    /// Resident KiB the server grew by per connected session.
+    var kibPerSession: Double? {
+        guard let baseline, let windowStart, client.connectedCount > 0 else { return nil }
+        return Double(windowStart.residentKiB - baseline.residentKiB) / Double(client.connectedCount)
+    }
+
+    func print(machine: Bool) {
+        let settings = client.settings
+        Swift.print("mode=\(settings.mode.rawValue) clients=\(settings.clients) connected=\(client.connectedCount) failures=\(client.failureCount)")
+        for failure in client.failures { Swift.print("  failure: \(failure)") }
+        Swift.print("connect ms: p50 \(milliseconds(client.connectTimes.percentile(50))) p99 \(milliseconds(client.connectTimes.percentile(99))) max \(milliseconds(client.connectTimes.maximum))")
+        switch settings.mode {
+        case .rtt:
+            Swift.print("replies: \(client.repliesInWindow) in \(format(seconds))s = \(format(repliesPerSecond))/s")
+            Swift.print("latency ms: p50 \(milliseconds(client.latencies.percentile(50))) p99 \(milliseconds(client.latencies.percentile(99))) max \(milliseconds(client.latencies.maximum))")
+            if let perReply = serverMicrosecondsPerReply { Swift.print("server CPU per reply: \(format(perReply)) µs") }
+            if client.repliesInWindow > 0 { Swift.print("client CPU per reply: \(format(Double(clientCPU) / Double(client.repliesInWindow))) µs") }
+        case .idle:
+            if let kib = kibPerSession { Swift.print("server RSS per session: \(format(kib)) KiB") }
+            if let windowEnd, let windowStart {
+                Swift.print("server CPU while idle: \(format(Double(windowEnd.cpuMicroseconds - windowStart.cpuMicroseconds) / 1000)) ms over \(format(seconds))s")
+            }
+        case .fanout:
+            for (boundary, lags) in client.reminderLags.sorted(by: { $0.key < $1.key }) {
+                Swift.print("reminder at \(boundary / 1_000_000_000): \(lags.count)/\(client.connectedCount) clients, lag ms p50 \(milliseconds(lags.percentile(50))) max \(milliseconds(lags.maximum))")
+            }
+            if let kib = kibPerSession { Swift.print("server RSS per session: \(format(kib)) KiB") }
+        }
+        if machine {
+            var fields = ["mode=\(settings.mode.rawValue)", "clients=\(settings.clients)", "connected=\(client.connectedCount)",
+                "failures=\(client.failureCount)", "replies_per_s=\(format(repliesPerSecond))"]
+            if let value = client.latencies.percentile(50) { fields.append("p50_ms=\(milliseconds(value))") }
+            if let value = client.latencies.percentile(99) { fields.append("p99_ms=\(milliseconds(value))") }
+            if let value = serverMicrosecondsPerReply { fields.append("server_us_per_reply=\(format(value))") }
+            if let value = kibPerSession { fields.append("kib_per_session=\(format(value))") }
+            if let worst = client.reminderLags.values.compactMap(\.maximum).max() { fields.append("reminder_max_ms=\(milliseconds(worst))") }
+            let reached = client.reminderLags.values.map(\.count).min()
+            if let reached { fields.append("reminder_min_clients=\(reached)") }
+            Swift.print("RESULT " + fields.joined(separator: " "))
+        }
+    }
+
+    private func format(_ value: Double) -> String {
+        let scaled = (value * 10).rounded() / 10
+        return scaled == scaled.rounded() ? "\(Int(scaled))" : "\(scaled)"
+    }
+}
