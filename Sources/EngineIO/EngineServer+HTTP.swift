@@ -19,6 +19,8 @@ extension EngineServer {
             let transport = PollingTransport()
             openSession(peer: request.peer, transport: transport)
             transport.receiveGET(responder, headers: cors, onAbandon: onAbandon)
+        case .success(.releasedAfterClose):
+            responder.respond(PollingTransport.ok([EnginePacketType.noop.digit], headers: cors))
         case .success(.existing(let session, _)):
             guard let polling = session.transport as? PollingTransport else {
                 let error = EngineRequestError.badRequest("sid=\(session.id) is not polling")

@@ -10,6 +10,14 @@ public final class EngineServer {
     private let clock: any EngineClock
     private var sessions: [String: EngineSession] = [:]
     private var deadlines = DeadlineHeap<EngineSession>()
+    /// One-shot timers of the layers above (``schedule(after:_:)``), on the same wake-up as the heartbeats.
+    private var timers = DeadlineHeap<EngineTimer>()
+    /// Timers cancelled but still in ``timers``; swept out when they are more than half of it.
+    private var cancelledTimers = 0
+    /// Polling sessions the client closed with a POSTed close packet while no GET was waiting: the GET
+    /// it had in flight (on another connection, possibly arriving a moment later) is answered with a noop,
+    /// once, as if it had been waiting. Keyed by sid; each entry dies with its grace timer.
+    private var closedByClient: [String: EngineTimer] = [:]
     /// The deadline the clock was last asked to wake us for.
     private var armedWakeup = Int64.max
 
@@ -47,6 +55,8 @@ public final class EngineServer {
         case handshake(TransportName)
         /// A request for an existing session.
         case existing(EngineSession, TransportName)
+        /// The GET a polling client had in flight when it POSTed its close packet: answered with a noop.
+        case releasedAfterClose
     }
 
     /// Checks the query of a request on the engine's path, in the reference server's order:
@@ -76,11 +86,18 @@ public final class EngineServer {
             return .success(.handshake(transport))
         }
         guard let session = session(id: sid) else {
+            if !isWebSocket, request.method == .get, let grace = closedByClient.removeValue(forKey: sid) {
+                grace.cancel()
+                return .success(.releasedAfterClose)
+            }
             return .failure(.unknownSession("sid=\(sid) is not an open session (expired, closed, or served by another node)"))
         }
         if isWebSocket {
-            guard configuration.allowUpgrades, session.state == .open, session.transport.name != .websocket else {
-                return .failure(.badRequest("sid=\(sid) cannot upgrade now (transport=\(session.transport.name.rawValue), state=\(session.state))"))
+            // A sid that exists but cannot upgrade now (already on WebSocket, or mid-upgrade) gets its
+            // WebSocket accepted and closed at once, as the reference server does: a refused handshake
+            // would surface as an error event in clients that only listen for close.
+            guard configuration.allowUpgrades else {
+                return .failure(.badRequest("sid=\(sid): upgrades are disabled"))
             }
         } else if session.transport.name != transport {
             return .failure(.badRequest("sid=\(sid) uses transport=\(session.transport.name.rawValue)"))
@@ -115,8 +132,13 @@ public final class EngineServer {
             return nil
         case .success(.handshake):
             openSession(peer: request.peer, transport: transport)
+        case .success(.releasedAfterClose):
+            return nil
         case .success(.existing(let session, _)):
-            guard session.beginUpgrade(to: transport) else { return nil }
+            guard session.beginUpgrade(to: transport) else {
+                log.warn("refused upgrade sid=\(session.id) peer=\(request.peer): transport=\(session.transport.name.rawValue) state=\(session.state); closing the new WebSocket")
+                return nil
+            }
             log.debug("upgrade probe sid=\(session.id) peer=\(request.peer)")
         }
         return transport
@@ -158,7 +180,43 @@ public final class EngineServer {
         for session in Array(sessions.values) { session.close(reason: reason) }
     }
 
+    // MARK: Client goodbyes on polling
+
+    /// A polling client POSTed a close packet while none of its GETs was waiting: its GET in flight, if
+    /// any, gets a noop instead of "unknown sid" (for pingTimeout, after which the sid is simply unknown).
+    func rememberClientClose(sid: String) {
+        closedByClient[sid]?.cancel()
+        closedByClient[sid] = schedule(after: configuration.pingTimeout) { [unowned self] in
+            self.closedByClient.removeValue(forKey: sid)
+        }
+    }
+
     // MARK: Timers
+
+    /// Runs `action` on the service thread `delay` milliseconds from now, unless the returned timer is
+    /// cancelled first.
+    @discardableResult
+    public func schedule(after delay: Int64, _ action: @escaping () -> Void) -> EngineTimer {
+        let timer = EngineTimer(deadline: now + max(delay, 0), server: self, action: action)
+        timers.insert(timer, deadline: timer.deadline, stamp: 0)
+        if timer.deadline < armedWakeup {
+            armedWakeup = timer.deadline
+            clock.requestWakeup(at: timer.deadline)
+        }
+        return timer
+    }
+
+    /// Called by a timer when it is cancelled: once the dead entries are most of the heap, sweep them,
+    /// so a connection storm that cancels every timer early cannot grow the heap without bound.
+    func timerCancelled() {
+        cancelledTimers += 1
+        guard cancelledTimers > 64, cancelledTimers * 2 > timers.count else { return }
+        timers.removeAll { !$0.element.isPending }
+        cancelledTimers = 0
+    }
+
+    /// The number of timers waiting in the heap, cancelled ones included (for tests).
+    var timerHeapCount: Int { timers.count }
 
     /// Files the session's next deadline and makes sure the clock wakes us for it.
     func schedule(_ session: EngineSession) {
@@ -180,7 +238,11 @@ public final class EngineServer {
             guard entry.stamp == session.timerStamp, sessions[session.id] === session else { continue }
             session.heartbeatDeadline(now: now)
         }
-        if let next = deadlines.earliest, next < armedWakeup {
+        while let entry = timers.popDue(now: now) {
+            if entry.element.isPending { entry.element.fire() } else { cancelledTimers = max(cancelledTimers - 1, 0) }
+        }
+        let next = min(deadlines.earliest ?? .max, timers.earliest ?? .max)
+        if next < armedWakeup {
             armedWakeup = next
             clock.requestWakeup(at: next)
         }

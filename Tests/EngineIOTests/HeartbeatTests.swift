@@ -25,7 +25,31 @@ import Testing
         #expect(moved)
         #expect(heartbeat.phase == .waitingToPing)
         #expect(heartbeat.deadline == 650)
-        #expect(!heartbeat.isExpired(now: 10_000))
+        // The next ping is due at 650, its pong at 850: not expired before that, even with no timer run.
+        #expect(!heartbeat.isExpired(now: 849))
+        #expect(heartbeat.isExpired(now: 850))
+    }
+
+    @Test func pongDeadlineCountsFromWhenThePingWasDueNotWhenTheTimerRan() {
+        var heartbeat = Heartbeat(interval: 300, timeout: 200, now: 0)
+        #expect(heartbeat.deadlineReached(now: 307) == .sendPing)
+        #expect(heartbeat.deadline == 500)
+        #expect(heartbeat.deadlineReached(now: 499) == .none)
+        #expect(heartbeat.deadlineReached(now: 500) == .timeOut)
+    }
+
+    @Test func aVeryLateTimerStillLeavesHalfTheTimeout() {
+        var heartbeat = Heartbeat(interval: 300, timeout: 200, now: 0)
+        #expect(heartbeat.deadlineReached(now: 650) == .sendPing)
+        #expect(heartbeat.deadline == 750)
+        #expect(!heartbeat.isExpired(now: 749))
+    }
+
+    @Test func expiryDoesNotWaitForThePingTimer() {
+        let heartbeat = Heartbeat(interval: 300, timeout: 200, now: 0)
+        #expect(heartbeat.phase == .waitingToPing)
+        #expect(!heartbeat.isExpired(now: 499))
+        #expect(heartbeat.isExpired(now: 500))
     }
 
     @Test func unsolicitedPongChangesNothing() {

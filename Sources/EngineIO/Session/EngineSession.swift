@@ -24,6 +24,8 @@ public final class EngineSession {
     private var writeBuffer: [EnginePacket] = []
     /// Set during an upgrade: the polling side owes the client a noop so its pending GET returns.
     private var owesNoop = false
+    /// The timer that releases the held GET with the owed noop (see ``flush()``).
+    private var noopTimer: EngineTimer?
     /// The upper layer's per-session state (Socket.IO keeps its namespaces here).
     public var context: AnyObject?
     var heartbeat: Heartbeat
@@ -72,9 +74,13 @@ public final class EngineSession {
     public func flush() {
         guard transport.isWritable else { return }
         if writeBuffer.isEmpty {
-            if owesNoop, state == .upgrading {
-                owesNoop = false
-                transport.send([EnginePacket(.noop)])
+            if owesNoop, state == .upgrading, noopTimer == nil {
+                // The noop waits until the input already received has been handled (a zero-delay timer runs
+                // after the current batch of socket events): if the client's upgrade packet is in that batch,
+                // the GET learns the session has moved to WebSocket instead of getting a noop that would
+                // depend on which socket the server happened to read first. A real client sends the upgrade
+                // packet only after this GET has returned, so it never waits longer than one loop turn.
+                noopTimer = server.schedule(after: 0) { [weak self] in self?.releasePollWithNoop() }
             }
             return
         }
@@ -134,14 +140,28 @@ public final class EngineSession {
         return true
     }
 
+    /// Answers the GET held during an upgrade with the noop it is owed, if the upgrade is still under way.
+    private func releasePollWithNoop() {
+        noopTimer = nil
+        guard owesNoop, state == .upgrading, transport.isWritable, writeBuffer.isEmpty else { return }
+        owesNoop = false
+        transport.send([EnginePacket(.noop)])
+    }
+
     private func completeUpgrade(to newTransport: any Transport) {
         let old = transport
         probingTransport = nil
         owesNoop = false
+        noopTimer?.cancel()
+        noopTimer = nil
         transport = newTransport
         state = .open
         old.session = nil
-        old.close()
+        if let polling = old as? PollingTransport {
+            polling.closeAfterUpgrade()
+        } else {
+            old.close()
+        }
         log.info("upgrade sid=\(id) peer=\(peer) transport=\(newTransport.name.rawValue)")
         flush()
     }
@@ -150,6 +170,8 @@ public final class EngineSession {
         guard let probing = probingTransport else { return }
         probingTransport = nil
         owesNoop = false
+        noopTimer?.cancel()
+        noopTimer = nil
         probing.session = nil
         probing.close()
         if state == .upgrading { state = .open }

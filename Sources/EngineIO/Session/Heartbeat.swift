@@ -40,8 +40,11 @@ public struct Heartbeat: Sendable, Equatable {
         guard now >= deadline else { return .none }
         switch phase {
         case .waitingToPing:
+            // The pong is due one timeout after the ping was *due*, not after the timer happened to fire, so
+            // the sid's expiry is the same instant whether a request or the timer looks first. A timer that
+            // fires very late (a blocked thread) still leaves the client half a timeout to answer.
             phase = .awaitingPong
-            deadline = now + timeout
+            deadline = max(deadline + timeout, now + timeout / 2)
             return .sendPing
         case .awaitingPong:
             return .timeOut
@@ -58,7 +61,12 @@ public struct Heartbeat: Sendable, Equatable {
 
     /// Whether the client is already past its pong deadline at `now`. Checked when a request arrives, so
     /// the answer does not depend on whether the timer has fired yet.
+    /// A ping still waiting for its timer counts as sent at its deadline: the client is expired one
+    /// timeout after that, even if the timer has not run yet.
     public func isExpired(now: Int64) -> Bool {
-        phase == .awaitingPong && now >= deadline
+        switch phase {
+        case .awaitingPong: now >= deadline
+        case .waitingToPing: now >= deadline + timeout
+        }
     }
 }

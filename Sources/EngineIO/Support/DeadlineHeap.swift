@@ -51,3 +51,24 @@ struct DeadlineHeap<Element> {
 
     mutating func removeAll() { entries.removeAll() }
 }
+
+extension DeadlineHeap {
+    /// Drops every entry `isStale` says is dead and restores the heap order: O(n), for an occasional sweep.
+    mutating func removeAll(where isStale: (Entry) -> Bool) {
+        entries.removeAll(where: isStale)
+        guard entries.count > 1 else { return }
+        for start in stride(from: entries.count / 2 - 1, through: 0, by: -1) {
+            var parent = start
+            while true {
+                let left = 2 * parent + 1
+                let right = left + 1
+                var smallest = parent
+                if left < entries.count, entries[left].deadline < entries[smallest].deadline { smallest = left }
+                if right < entries.count, entries[right].deadline < entries[smallest].deadline { smallest = right }
+                if smallest == parent { break }
+                entries.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
+    }
+}

@@ -26,6 +26,18 @@ public final class PollingTransport: Transport {
         }
     }
 
+    /// Ends the transport because its session moved to WebSocket. A client that follows the protocol has
+    /// no GET left here (it waits for its noop before upgrading); one still held was sent without waiting
+    /// and gets the 400 any HTTP request on an upgraded sid gets.
+    func closeAfterUpgrade() {
+        guard !closed else { return }
+        closed = true
+        if let get = pendingGET {
+            pendingGET = nil
+            get.responder.respond(EngineRequestError.badRequest("session upgraded to websocket").response(headers: get.headers))
+        }
+    }
+
     /// A GET for this session: answered now if packets wait, held otherwise.
     /// - Parameter onAbandon: registers what to do if the client drops the held request.
     func receiveGET(_ responder: any HTTPResponder, headers: [HTTPHeader], onAbandon: (@escaping () -> Void) -> Void) {
@@ -64,10 +76,15 @@ public final class PollingTransport: Transport {
         }
         responder.respond(Self.ok(Array("ok".utf8), headers: headers))
         for packet in packets {
-            if packet.type == .close, let get = pendingGET {
-                // The client is leaving: release its poll with a noop, as the reference server does.
-                pendingGET = nil
-                get.responder.respond(Self.ok([EnginePacketType.noop.digit], headers: get.headers))
+            if packet.type == .close {
+                // The client is leaving: release its poll with a noop, as the reference server does. If
+                // that GET has not arrived yet (it travels on another connection), it gets the noop when it does.
+                if let get = pendingGET {
+                    pendingGET = nil
+                    get.responder.respond(Self.ok([EnginePacketType.noop.digit], headers: get.headers))
+                } else {
+                    session.server.rememberClientClose(sid: session.id)
+                }
             }
             session.receive(packet, from: self)
             if closed { break }

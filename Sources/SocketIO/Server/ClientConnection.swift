@@ -9,7 +9,8 @@ final class ClientConnection {
     private(set) var sockets: [String: Socket] = [:]
     /// A BINARY_EVENT/BINARY_ACK whose attachments are still arriving.
     var partialBinary: (packet: SocketIOPacket, attachments: [[UInt8]])?
-    /// When the session must have joined a namespace by (connectTimeout).
+    /// Closes the connection if it joins no namespace in time (connectTimeout); cancelled by the first join.
+    var connectTimer: EngineTimer?
     var log: Logger { server.log }
 
     init(session: EngineSession, server: SocketIOServer) {
@@ -20,6 +21,8 @@ final class ClientConnection {
     func socket(in namespace: String) -> Socket? { sockets[namespace] }
 
     func add(_ socket: Socket) {
+        connectTimer?.cancel()
+        connectTimer = nil
         sockets[socket.namespace.name] = socket
         socket.namespace.add(socket)
     }
@@ -35,6 +38,8 @@ final class ClientConnection {
 
     /// The session ended: every socket leaves with the engine's reason.
     func removeAll(reason: SocketDisconnectReason) {
+        connectTimer?.cancel()
+        connectTimer = nil
         for socket in Array(sockets.values) { remove(socket, reason: reason) }
         partialBinary = nil
     }

@@ -4,12 +4,18 @@ import EngineIO
 /// events, acknowledgements and binary attachments. Service thread only.
 public final class SocketIOServer: EngineServerDelegate {
     public let engine: EngineServer
+    /// The Socket.IO knobs (connectTimeout).
+    public let configuration: SocketIOConfiguration
     public var log: Logger { engine.log }
     private var namespaces: [String: Namespace] = [:]
 
     /// Serves Socket.IO over `engine`; becomes its delegate.
-    public init(engine: EngineServer) {
+    /// - Parameters:
+    ///   - engine: the Engine.IO server carrying the connections.
+    ///   - configuration: connectTimeout; default the reference server's 45 s.
+    public init(engine: EngineServer, configuration: SocketIOConfiguration = SocketIOConfiguration()) {
         self.engine = engine
+        self.configuration = configuration
         engine.delegate = self
     }
 
@@ -32,7 +38,15 @@ public final class SocketIOServer: EngineServerDelegate {
     // MARK: EngineServerDelegate
 
     public func engineSessionDidOpen(_ session: EngineSession) {
-        session.context = ClientConnection(session: session, server: self)
+        let client = ClientConnection(session: session, server: self)
+        session.context = client
+        if configuration.connectTimeout > 0 {
+            client.connectTimer = engine.schedule(after: configuration.connectTimeout) { [weak client] in
+                guard let client, client.sockets.isEmpty else { return }
+                client.log.info("no namespace joined within connectTimeout sid=\(client.session.id) peer=\(client.session.peer); closing")
+                client.session.close(reason: .forcedClose)
+            }
+        }
     }
 
     public func engineSession(_ session: EngineSession, didCloseWith reason: DisconnectReason) {

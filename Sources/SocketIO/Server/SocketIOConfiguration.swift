@@ -1,0 +1,12 @@
+/// What the Socket.IO layer can be tuned with (the Engine.IO knobs live in `EngineConfiguration`).
+/// Defaults are the reference server's.
+public struct SocketIOConfiguration: Sendable {
+    /// How long an Engine.IO connection may stay without joining any namespace before it is closed, in
+    /// milliseconds (reference default 45 000). Zero or less turns the check off.
+    public var connectTimeout: Int64
+
+    /// - Parameter connectTimeout: milliseconds a new connection has to join a namespace; default 45 000.
+    public init(connectTimeout: Int64 = 45_000) {
+        self.connectTimeout = connectTimeout
+    }
+}

@@ -1,0 +1,295 @@
+import EngineIO
+import EngineIOTesting
+import Testing
+
+@testable import SocketIO
+
+/// A Socket.IO server over in-memory WebSockets with a hand-moved clock, namespaces `/` and `/custom`.
+struct ServerHarness {
+    let clock = ManualClock()
+    let engine: EngineServer
+    let server: SocketIOServer
+    /// What the handlers saw, in order.
+    final class Record {
+        var connects: [(namespace: String, auth: JSONValue?)] = []
+        var disconnects: [(namespace: String, reason: SocketDisconnectReason)] = []
+        var events: [(namespace: String, name: String, arguments: [JSONValue])] = []
+        var acks: [[JSONValue]] = []
+    }
+    let record = Record()
+
+    init(connectTimeout: Int64 = 1000) {
+        engine = EngineServer(
+            configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200), clock: clock, log: Logger(level: .error))
+        clock.engine = engine
+        server = SocketIOServer(engine: engine, configuration: SocketIOConfiguration(connectTimeout: connectTimeout))
+        for name in ["/", "/custom"] {
+            let namespace = server.namespace(name)
+            namespace.onConnect = { [record] socket in record.connects.append((name, socket.auth)) }
+            namespace.onDisconnect = { [record] _, reason in record.disconnects.append((name, reason)) }
+            namespace.onUnhandledEvent = { [record] _, event, arguments, ack in
+                record.events.append((name, event, arguments))
+                ack?(arguments)
+            }
+        }
+    }
+
+    /// An Engine.IO client with its open packet already taken.
+    func client() -> InMemoryWebSocket {
+        let socket = engine.connectInMemory()
+        _ = socket.takeFrames()
+        return socket
+    }
+}
+
+@Suite struct NamespaceConnectTests {
+    @Test func connectReplyComesFirstAndTheHandlerGetsTheAuthObject() throws {
+        let harness = ServerHarness()
+        harness.server.namespace("/").onConnect = { socket in socket.emit("auth", [socket.auth ?? .object([])]) }
+        let client = harness.client()
+        client.clientSends("40{\"token\":\"123\"}")
+        let frames = client.takeFrames()
+        #expect(frames.count == 2)
+        #expect(frames.first?.hasPrefix("40{\"sid\":\"") == true)
+        #expect(frames.last == "42[\"auth\",{\"token\":\"123\"}]")
+    }
+
+    @Test func customNamespaceWithAndWithoutTheTrailingComma() {
+        let harness = ServerHarness()
+        let client = harness.client()
+        client.clientSends("40/custom,{\"token\":\"abc\"}")
+        #expect(client.takeFrames().first?.hasPrefix("40/custom,{\"sid\":\"") == true)
+        #expect(harness.record.connects.count == 1)
+        #expect(harness.record.connects.first?.namespace == "/custom")
+        #expect(harness.record.connects.first?.auth == ["token": "abc"])
+        let other = harness.client()
+        other.clientSends("40/custom")
+        #expect(other.takeFrames().first?.hasPrefix("40/custom,{\"sid\":\"") == true)
+        #expect(harness.record.connects.last?.auth == nil)
+    }
+
+    @Test func unknownNamespaceGetsConnectErrorAndTheConnectionStays() {
+        let harness = ServerHarness()
+        let client = harness.client()
+        client.clientSends("40/random")
+        #expect(client.takeFrames() == ["44/random,{\"message\":\"Invalid namespace\"}"])
+        #expect(client.closeCode == nil)
+        #expect(harness.engine.sessionCount == 1)
+    }
+
+    @Test func authorizeRefusalBecomesConnectErrorWithItsMessage() {
+        let harness = ServerHarness()
+        var seen: JSONValue?
+        harness.server.namespace("/custom").authorize = { auth in
+            seen = auth
+            return auth?["token"] == "good" ? nil : "Not authorized"
+        }
+        let client = harness.client()
+        client.clientSends("40/custom,{\"token\":\"bad\"}")
+        #expect(client.takeFrames() == ["44/custom,{\"message\":\"Not authorized\"}"])
+        #expect(seen == ["token": "bad"])
+        #expect(harness.server.namespace("/custom").sockets.isEmpty)
+        client.clientSends("40/custom,{\"token\":\"good\"}")
+        #expect(client.takeFrames().first?.hasPrefix("40/custom,{\"sid\":") == true)
+        #expect(harness.server.namespace("/custom").sockets.count == 1)
+    }
+
+    @Test func severalNamespacesShareOneConnectionAndLeavingOneKeepsTheOther() {
+        let harness = ServerHarness()
+        let client = harness.client()
+        client.clientSends("40")
+        client.clientSends("40/custom,")
+        _ = client.takeFrames()
+        #expect(harness.server.namespace("/").sockets.count == 1)
+        #expect(harness.server.namespace("/custom").sockets.count == 1)
+        client.clientSends("41/custom,")
+        #expect(harness.record.disconnects.map(\.namespace) == ["/custom"])
+        #expect(harness.record.disconnects.first?.reason == .clientNamespaceDisconnect)
+        #expect(harness.server.namespace("/custom").sockets.isEmpty)
+        client.clientSends("42[\"still\",1]")
+        client.clientSends("42/custom,[\"gone\"]")
+        #expect(harness.record.events.map(\.name) == ["still"])
+        #expect(client.closeCode == nil)
+        client.clientSends("41")
+        #expect(harness.engine.sessionCount == 1)
+    }
+
+    @Test func engineCloseDisconnectsEveryNamespaceWithTheEngineReason() {
+        let harness = ServerHarness()
+        let client = harness.client()
+        client.clientSends("40")
+        client.clientSends("40/custom,")
+        client.clientDisconnects()
+        #expect(harness.record.disconnects.map(\.namespace).sorted() == ["/", "/custom"])
+        #expect(harness.record.disconnects.allSatisfy { $0.reason == .transportClose })
+    }
+}
+
+@Suite struct ConnectTimeoutTests {
+    @Test func connectionThatJoinsNoNamespaceIsClosed() {
+        let harness = ServerHarness(connectTimeout: 1000)
+        let client = harness.client()
+        for _ in 0..<3 {
+            harness.clock.advance(by: 300)
+            client.clientSends("3")  // answer every ping: only the connectTimeout can close it
+        }
+        harness.clock.advance(by: 99)
+        #expect(client.closeCode == nil)
+        harness.clock.advance(by: 1)
+        #expect(client.closeCode == 1000)
+        #expect(harness.engine.sessionCount == 0)
+        #expect(harness.record.disconnects.isEmpty)
+    }
+
+    @Test func joiningInTimeCancelsIt() {
+        let harness = ServerHarness(connectTimeout: 1000)
+        let client = harness.client()
+        client.clientSends("40/random")  // a refused CONNECT does not count
+        client.clientSends("40")
+        for _ in 0..<10 {
+            harness.clock.advance(by: 300)
+            client.clientSends("3")
+        }
+        #expect(client.closeCode == nil)
+        client.clientSends("41")  // leaving later does not bring the timeout back
+        for _ in 0..<10 {
+            harness.clock.advance(by: 300)
+            client.clientSends("3")
+        }
+        #expect(client.closeCode == nil)
+        #expect(harness.engine.sessionCount == 1)
+    }
+
+    @Test func refusedConnectsDoNotStopTheTimeout() {
+        let harness = ServerHarness(connectTimeout: 500)
+        let client = harness.client()
+        client.clientSends("40/random")
+        harness.clock.advance(by: 300)
+        client.clientSends("3")
+        harness.clock.advance(by: 200)
+        #expect(client.closeCode == 1000)
+    }
+
+    @Test func defaultIsTheReferenceServers45Seconds() {
+        #expect(SocketIOConfiguration().connectTimeout == 45_000)
+    }
+}
+
+@Suite struct BinaryTrafficTests {
+    @Test func binaryEventIsReassembledFromTheFramesThatFollow() {
+        let harness = ServerHarness()
+        let client = harness.client()
+        client.clientSends("40")
+        client.clientSends("452-[\"message\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]")
+        #expect(harness.record.events.isEmpty)
+        client.clientSendsBinary([1, 2, 3])
+        #expect(harness.record.events.isEmpty)
+        client.clientSendsBinary([4, 5, 6])
+        #expect(harness.record.events.first?.arguments == [.binary([1, 2, 3]), .binary([4, 5, 6])])
+    }
+
+    @Test func emitWithBinaryArgumentsSendsAttachments() throws {
+        let harness = ServerHarness()
+        harness.server.namespace("/custom").on("message") { socket, arguments, _ in socket.emit("message-back", arguments) }
+        let client = harness.client()
+        client.clientSends("40/custom,")
+        _ = client.takeFrames()
+        client.clientSends("451-/custom,[\"message\",{\"x\":{\"_placeholder\":true,\"num\":0}},\"text\"]")
+        client.clientSendsBinary([0xde, 0xad])
+        #expect(client.takeFrames() == [
+            "451-/custom,[\"message-back\",{\"x\":{\"_placeholder\":true,\"num\":0}},\"text\"]",
+            "<binary>de ad",
+        ])
+    }
+
+    @Test func binaryAckKeepsTheAckIDAndTheAttachments() {
+        let harness = ServerHarness()
+        let client = harness.client()
+        client.clientSends("40")
+        _ = client.takeFrames()
+        client.clientSends("452-789[\"message-with-ack\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]")
+        client.clientSendsBinary([1, 2, 3])
+        client.clientSendsBinary([4, 5, 6])
+        #expect(client.takeFrames() == [
+            "462-789[{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]",
+            "<binary>1 2 3",
+            "<binary>4 5 6",
+        ])
+    }
+
+    @Test func clientBinaryAckReachesTheEmitCallback() throws {
+        let harness = ServerHarness()
+        var acked: [JSONValue]?
+        harness.server.namespace("/").onConnect = { socket in
+            socket.emit("question", [.binary([9])]) { acked = $0 }
+        }
+        let client = harness.client()
+        client.clientSends("40")
+        let frames = client.takeFrames()
+        #expect(frames.dropFirst().first == "451-0[\"question\",{\"_placeholder\":true,\"num\":0}]")
+        #expect(frames.last == "<binary>9")
+        client.clientSends("461-0[{\"_placeholder\":true,\"num\":0}]")
+        #expect(acked == nil)
+        client.clientSendsBinary([7, 7])
+        #expect(acked == [.binary([7, 7])])
+    }
+
+    @Test func broadcastWithBinaryReachesEverySocket() {
+        let harness = ServerHarness()
+        let first = harness.client()
+        let second = harness.client()
+        first.clientSends("40")
+        second.clientSends("40")
+        _ = first.takeFrames()
+        _ = second.takeFrames()
+        harness.server.namespace("/").emit("blob", [.binary([1])])
+        for client in [first, second] {
+            #expect(client.takeFrames() == ["451-[\"blob\",{\"_placeholder\":true,\"num\":0}]", "<binary>1"])
+        }
+    }
+}
+
+@Suite struct InvalidInputTests {
+    @Test(arguments: [
+        "4abc",  // unknown packet type
+        "42{}",  // event payload not an array
+        "42[1,2]",  // event name not a string
+        "42[]",  // no event name
+        "42abc[\"message\"]",  // ack id not a number
+        "421234567890123456[\"message\"]",  // ack id too long
+        "42[\"message\"",  // bad JSON
+        "40\"token\"",  // CONNECT data not an object
+        "43[1]",  // ack without an id
+        "451-[\"message\"]",  // one attachment declared, no placeholder
+        "451-[\"m\",{\"_placeholder\":true,\"num\":1}]",  // placeholder out of range
+        "44{\"message\":\"x\"}",  // a client may not send CONNECT_ERROR
+    ])
+    func closesTheConnection(frame: String) {
+        let harness = ServerHarness()
+        let client = harness.client()
+        client.clientSends("40")
+        client.clientSends(frame)
+        #expect(client.closeCode != nil)
+        #expect(harness.engine.sessionCount == 0)
+        #expect(harness.record.disconnects.map(\.reason) == [.parseError])
+    }
+
+    @Test func binaryFrameWithNoBinaryPacketBeforeItClosesTheConnection() {
+        let harness = ServerHarness()
+        let client = harness.client()
+        client.clientSends("40")
+        client.clientSendsBinary([1])
+        #expect(client.closeCode != nil)
+    }
+
+    @Test func textFrameWhileAttachmentsAreOwedClosesTheConnection() {
+        let harness = ServerHarness()
+        let client = harness.client()
+        client.clientSends("40")
+        client.clientSends("452-[\"m\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]")
+        client.clientSendsBinary([1])
+        client.clientSends("42[\"m\"]")
+        #expect(client.closeCode != nil)
+        #expect(harness.record.events.isEmpty)
+    }
+}
