@@ -84,6 +84,7 @@ extension LWSServer {
             return refuseUpgrade(wsi: wsi, HTTPResponse(status: 404, body: Array("Not Found\n".utf8)))
         }
         if stopping { return refuseUpgrade(wsi: wsi, HTTPResponse(status: 503, body: Array("Server shutting down\n".utf8))) }
+        if let full = refusalWhenFull(request) { return refuseUpgrade(wsi: wsi, full) }
         if let error = endpoint.engine.refusalForWebSocket(request) {
             let cors = endpoint.engine.configuration.cors.responseHeaders(origin: request.origin)
             return refuseUpgrade(wsi: wsi, error.response(headers: cors))
@@ -111,6 +112,18 @@ extension LWSServer {
         return 0
     }
 
+    /// A new client (no sid) when the server already holds `maxSessions`: 503, and a line saying why,
+    /// rather than running out of file descriptors and failing everyone.
+    private func refusalWhenFull(_ request: HTTPRequest) -> HTTPResponse? {
+        guard request.query["sid"] == nil else { return nil }
+        let sessions = endpoints.reduce(0) { $0 + $1.engine.sessionCount }
+        guard sessions >= configuration.maxSessions else { return nil }
+        log.warn("refused peer=\(request.peer) status=503 server full: \(sessions) sessions (limit \(configuration.maxSessions), set by the open-files limit)")
+        return HTTPResponse(
+            status: 503, contentType: "application/json", headers: [HTTPHeader("Retry-After", "5")],
+            body: Array("{\"code\":503,\"message\":\"Server full\"}".utf8))
+    }
+
     // MARK: HTTP
 
     private func beginHTTP(wsi: OpaquePointer, user: UnsafeMutableRawPointer) -> Int32 {
@@ -129,6 +142,10 @@ extension LWSServer {
             if exchange.bodyTooLarge {
                 let error = EngineRequestError.payloadTooLarge("body over maxPayload \(endpoint.engine.configuration.maxPayload) bytes")
                 endpoint.engine.payloadTooLarge(request, responder: exchange, error: error)
+                return
+            }
+            if let full = refusalWhenFull(request) {
+                exchange.respond(full)
                 return
             }
             endpoint.engine.handle(request, responder: exchange, onAbandon: { exchange.onAbandon = $0 })

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import EngineIO
 
 /// Where and how the lws server listens.
@@ -13,6 +16,9 @@ public struct LWSServerConfiguration: Sendable {
     /// A directory whose files are served for every path outside the engine paths (`--static`);
     /// nil serves ``LWSServer/pageHandler`` instead.
     public var staticDirectory: String?
+    /// The most Engine.IO sessions served at once; a new client past it gets HTTP 503. Each WebSocket
+    /// holds a file descriptor, so the default leaves headroom under the open-files limit.
+    public var maxSessions: Int
 
     /// - Parameters:
     ///   - host: bind address; default every IPv4 interface.
@@ -28,6 +34,15 @@ public struct LWSServerConfiguration: Sendable {
         self.tls = tls
         self.log = log
         self.staticDirectory = staticDirectory
+        self.maxSessions = LWSServerConfiguration.defaultMaxSessions()
+    }
+
+    /// The open-files limit less 100 descriptors for the listener, lws's own pipes, held HTTP requests and logs.
+    public static func defaultMaxSessions() -> Int {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1000 }
+        let usable = Int(min(limit.rlim_cur, 1_000_000))
+        return max(usable - 100, 16)
     }
 }
 

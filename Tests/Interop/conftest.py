@@ -134,6 +134,14 @@ class QuenchServer:
                 f"quench did not exit within {timeout}s after signal {sig!r}; log tail:\n{self.log_text()[-6000:]}"
             )
 
+    def wait_exit(self, timeout=5.0) -> int:
+        """Wait (without signalling) up to `timeout` s for the process to exit; return the exit code or fail."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"quench did not exit within {timeout}s; log tail:\n{self.log_text()[-6000:]}")
+
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
@@ -162,7 +170,14 @@ def start_quench(tmp_path):
     binary = require_binary()
     started = []
 
-    def _start(*args, env=None):
+    def _start(*args, env=None, open_files=None):
+        # open_files: an RLIMIT_NOFILE (soft and hard) for the server, to reach its session limit cheaply.
+        limit_files = None
+        if open_files is not None:
+            import resource
+
+            def limit_files():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
         full_env = dict(os.environ)
         if env:
             full_env.update(env)
@@ -179,6 +194,7 @@ def start_quench(tmp_path):
                     stderr=subprocess.STDOUT,
                     env=full_env,
                     start_new_session=True,
+                    preexec_fn=limit_files,
                 )
             server = QuenchServer(proc, port, log_path, argv)
             started.append(server)
