@@ -54,6 +54,9 @@ struct ServerOptions: ParsableArguments {
     var logLevel = LogLevelArgument(level: .info)
 
     mutating func validate() throws {
+        guard host == "localhost" || Self.isAddressLiteral(host) else {
+            throw ValidationError("--host must be an IPv4 or IPv6 address (or localhost), not '\(host)'")
+        }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535, not \(port)") }
         guard maxPayload > 0 else { throw ValidationError("--max-payload must be a positive number of bytes, not \(maxPayload)") }
         guard pingInterval.milliseconds > 0 else { throw ValidationError("--ping-interval must be longer than 0") }
@@ -78,6 +81,12 @@ struct ServerOptions: ParsableArguments {
         guard path.hasPrefix("/"), !path.contains("?"), !path.contains(" ") else {
             throw ValidationError("--path must be a URL path starting with '/', such as /socket.io/")
         }
+    }
+
+    private static func isAddressLiteral(_ text: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
     }
 
     /// The certificate and key, when TLS was asked for.

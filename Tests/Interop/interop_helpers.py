@@ -231,9 +231,10 @@ class SioClient:
         self.disconnect_args.append(args)
         self.disconnected.set()
 
-    def connect(self, socketio_path="socket.io", headers=None):
-        self.sio.connect(self.server.url, transports=["websocket"], socketio_path=socketio_path,
-                         headers=headers or {}, wait_timeout=10)
+    def connect(self, socketio_path="socket.io", headers=None, transports=("websocket",)):
+        """Connect; transports=None means python-socketio's default (polling, then upgrade)."""
+        self.sio.connect(self.server.url, transports=list(transports) if transports else None,
+                         socketio_path=socketio_path, headers=headers or {}, wait_timeout=10)
         return self
 
     @property

@@ -29,8 +29,6 @@ def test_help_lists_every_flag():
     assert r.returncode == 0, f"--help exited {r.returncode}; stderr={r.stderr!r}"
     missing = [flag for flag in ALL_FLAGS if flag not in r.stdout]
     assert not missing, f"--help does not mention {missing}; stdout:\n{r.stdout}"
-    for level in ("error", "warn", "info", "debug"):
-        assert level in r.stdout, f"--help does not list log level {level!r}"
 
 
 def test_version_prints_a_version_and_exits_0():
@@ -44,6 +42,7 @@ BAD_VALUES = [
     (["--port", "70000"], "--port"),
     (["--port", "abc"], "--port"),
     (["--port", "-1"], "--port"),
+    (["--port", "0"], "--port"),
     (["--port"], "--port"),
     (["--ping-interval", "-1"], "--ping-interval"),
     (["--ping-interval", "5x"], "--ping-interval"),
@@ -53,6 +52,7 @@ BAD_VALUES = [
     (["--log-level", "loud"], "--log-level"),
     (["--max-payload", "0"], "--max-payload"),
     (["--max-payload", "lots"], "--max-payload"),
+    (["--host", "not-an-address"], "--host"),
     (["--bogus-flag"], "--bogus-flag"),
 ]
 
@@ -98,7 +98,7 @@ def test_signal_disconnects_clients_and_exits_0(start_quench, sio_client, open_w
     server.proc.send_signal(sig)
     assert client.disconnected.wait(5), "python-socketio client saw no disconnect within 5 s of the signal"
     raw.wait_closed(5)
-    code = server.stop(sig, timeout=5)
+    code = server.wait_exit(timeout=5)
     assert code == 0, f"exit code {code} after {sig.name}, want 0"
     assert re.search(
         r"\bclose sid=" + re.escape(eio_sid) + r" peer=127\.0\.0\.1 transport=websocket reason=\"server shutting down\"",

@@ -175,3 +175,112 @@ def test_second_connection_after_close_gets_new_sid(start_quench, open_ws):
     sid2, sio2 = second.handshake()
     assert sid1 != sid2 and sio1 != sio2, (sid1, sid2, sio1, sio2)
     server.wait_for_log(r"\binfo connect sid=" + re.escape(sio2) + r" sessions=1\b", since=mark)
+
+
+def test_fragmented_text_message_is_reassembled(start_quench, open_ws):
+    # RFC 6455 §5.4: a message may arrive as a text frame plus continuation frames.
+    import websocket
+
+    server = start_quench()
+    ws = open_ws(server)
+    ws.handshake()
+    data = user_message({"text": "fragmented"}).encode()
+    parts = [data[:5], data[5:17], data[17:]]
+    ws.ws.send_frame(websocket.ABNF.create_frame(parts[0], websocket.ABNF.OPCODE_TEXT, fin=0))
+    ws.ws.send_frame(websocket.ABNF.create_frame(parts[1], websocket.ABNF.OPCODE_CONT, fin=0))
+    ws.ws.send_frame(websocket.ABNF.create_frame(parts[2], websocket.ABNF.OPCODE_CONT, fin=1))
+    pkt = ws.recv_sio()
+    assert pkt["data"][0] == "bot_message" and reply_re("fragmented").match(pkt["data"][1]["text"]), pkt
+
+
+def test_invalid_utf8_text_frame_closes_connection_and_server_survives(start_quench, open_ws):
+    # RFC 6455 §8.1: invalid UTF-8 in a text message fails the WebSocket connection.
+    import websocket
+
+    server = start_quench()
+    ws = open_ws(server)
+    eio_sid, sio_sid = ws.handshake()
+    ws.ws.send(b'42["user_message",{"text":"\xff\xfe bad"}]', opcode=websocket.ABNF.OPCODE_TEXT)
+    ws.wait_closed(timeout=5)
+    server.wait_for_log(disconnect_line_re(sio_sid, 0))
+    assert server.running(), f"quench exited ({server.proc.returncode}); log:\n{server.log_text()[-3000:]}"
+    other = open_ws(server)
+    other.handshake()
+    other.send(user_message({"text": "after bad utf8"}))
+    pkt = other.recv_sio()
+    assert reply_re("after bad utf8").match(pkt["data"][1]["text"]), pkt
+
+
+def test_binary_frame_does_not_crash_server(start_quench, open_ws):
+    # What the server does with a stray binary frame is not pinned (ignore or close); it must not die,
+    # and other clients must keep working.
+    server = start_quench()
+    victim = open_ws(server)
+    victim.handshake()
+    victim.ws.send_binary(b"\x04\x00\xffbinary")
+    other = open_ws(server)
+    other.handshake()
+    other.send(user_message({"text": "after binary"}))
+    pkt = other.recv_sio()
+    assert reply_re("after binary").match(pkt["data"][1]["text"]), pkt
+    assert server.running()
+
+
+def test_max_payload_boundary_is_inclusive(start_quench, open_ws):
+    # --max-payload is the largest message a client may send: exactly that many bytes is accepted.
+    server = start_quench("--max-payload", "1000")
+    ws = open_ws(server)
+    ws.handshake()
+    overhead = len(user_message({"text": ""}).encode())
+    exact = "e" * (1000 - overhead)
+    assert len(user_message({"text": exact}).encode()) == 1000
+    ws.send(user_message({"text": exact}))
+    pkt = ws.recv_sio()
+    assert reply_re(exact).match(pkt["data"][1]["text"]), pkt
+    ws.send(user_message({"text": exact + "e"}))  # 1001 bytes
+    ws.wait_closed(timeout=5)
+
+
+def test_many_abrupt_drops_empty_the_session_table(start_quench, open_ws):
+    server = start_quench()
+    clients = [open_ws(server) for _ in range(20)]
+    sio_sids = [ws.handshake()[1] for ws in clients]
+    server.wait_for_log(r"\binfo connect sid=" + re.escape(sio_sids[-1]) + r" sessions=20\b")
+    for ws in clients:
+        ws.abort()
+    lines = server.wait_for_log_count(r"\binfo disconnect sid=(\S+) reason=\"[^\"]*\" sessions=(\d+)\b", 20)
+    assert {m.group(1) for m in lines} == set(sio_sids)
+    assert lines[-1].group(2) == "0", lines[-1].group(0)
+    assert sorted(int(m.group(2)) for m in lines) == list(range(20)), [m.group(2) for m in lines]
+
+
+def test_slow_reader_gets_every_reply_in_order(start_quench, open_ws):
+    # The client sends a burst (~4 MB of replies) and reads only afterwards: the server must queue its
+    # writes (lws: write only when writable) and deliver every reply, whole and in order.
+    import threading
+
+    server = start_quench()
+    ws = open_ws(server)
+    ws.handshake()
+    n, pad = 2000, "p" * 2000
+    sent = threading.Event()
+    errors = []
+
+    def writer():
+        try:
+            for i in range(n):
+                ws.send(user_message({"text": f"{i:04d}{pad}"}))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(repr(e))
+        finally:
+            sent.set()
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    sent.wait(10)  # read after the burst; if the server pushes back, start reading anyway
+    for i in range(n):
+        pkt = ws.recv_sio(timeout=10)
+        assert pkt["data"][0] == "bot_message", pkt
+        assert reply_re(f"{i:04d}{pad}").match(pkt["data"][1]["text"]), f"reply #{i}: {pkt['data'][1]['text'][:40]!r}…"
+    t.join(10)
+    assert not errors, errors

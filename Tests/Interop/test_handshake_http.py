@@ -140,3 +140,43 @@ def test_cors_default_star_accepts_any_origin(server, open_ws):
     for origin in ("http://bad.example", "https://anything.example:8443"):
         ws = open_ws(server, origin=origin)
         assert EIO_SID_RE.match(ws.open_packet()["sid"]), origin
+
+
+# -- sid misuse on the WebSocket transport ---------------------------------------------------------
+
+
+def test_websocket_with_unknown_sid_is_refused(server):
+    with pytest.raises(websocket.WebSocketBadStatusException) as info:
+        websocket.create_connection(
+            f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket&sid=AAAAAAAAAAAAAAAAAAAA", timeout=5
+        )
+    assert info.value.status_code == 400, info.value.status_code
+
+
+def test_second_websocket_for_a_websocket_sid_is_refused(server, open_ws):
+    # Refused either at the handshake (4xx) or, as the JS server does, by closing the new WebSocket at
+    # once without a single Engine.IO frame. The first connection must be unaffected.
+    first = open_ws(server)
+    sid, _ = first.handshake()
+    try:
+        second = open_ws(server, query=f"EIO=4&transport=websocket&sid={sid}")
+    except websocket.WebSocketBadStatusException as e:
+        assert 400 <= e.status_code < 500, e.status_code
+    else:
+        frames = second.wait_closed(timeout=5)
+        assert frames == [], f"the second WebSocket for {sid} received Engine.IO frames: {frames!r}"
+    first.send('42["user_message",{"text":"first still works"}]')
+    pkt = first.recv_sio()
+    assert pkt["data"][0] == "bot_message" and pkt["data"][1]["text"].startswith("first still works rcvd at "), pkt
+
+
+def test_polling_with_unknown_sid_is_400_json(server):
+    r = requests.get(f"{server.url}/socket.io/?EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA", timeout=5)
+    assert r.status_code == 400, (r.status_code, r.content)
+    assert_error_body(r.content, "polling unknown sid")
+
+
+def test_unsupported_method_is_400_json(server):
+    r = requests.put(f"{server.url}/socket.io/?EIO=4&transport=polling", data=b"x", timeout=5)
+    assert r.status_code == 400, (r.status_code, r.content)
+    assert_error_body(r.content, "PUT")

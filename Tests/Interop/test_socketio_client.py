@@ -55,7 +55,8 @@ def test_session_table_follows_connects_and_disconnects(server, sio_client):
 
 
 def test_reminders_reach_every_client(start_quench, sio_client):
-    server = start_quench("--reminder-interval", "2", env={"TZ": "UTC"})
+    zone = zoneinfo.ZoneInfo("Asia/Kolkata")  # not the machine's zone: proves the reminder honours TZ
+    server = start_quench("--reminder-interval", "2", env={"TZ": "Asia/Kolkata"})
     a = sio_client(server)
     b = sio_client(server)
     for client in (a, b):
@@ -64,8 +65,8 @@ def test_reminders_reach_every_client(start_quench, sio_client):
         m = REMINDER_RE.match(reminder["text"])
         assert m, reminder
         got = seconds_of_day(m.group(1), m.group(2))
-        now = now_seconds_of_day(zoneinfo.ZoneInfo("UTC"))
-        assert circular_distance(got, now - now % 60) <= 60, f"reminder says {reminder['text']!r}, UTC now {now}s of day"
+        now = now_seconds_of_day(zone)
+        assert circular_distance(got, now - now % 60) <= 60, f"reminder says {reminder['text']!r}, Kolkata now {now}s of day"
     # The reminder is periodic: a second one arrives too.
     second = a.get(a.reminders, timeout=8, what="second hydration reminder")
     assert REMINDER_RE.match(second["text"]), second
@@ -140,3 +141,23 @@ def test_many_concurrent_clients_get_all_replies_in_order(start_quench):
     assert len({m.group(1) for m in connects}) == N_CLIENTS, "Socket.IO sids are not unique"
     disconnects = server.wait_for_log_count(r"\binfo disconnect sid=\S+ reason=\"[^\"]*\" sessions=(\d+)\b", N_CLIENTS, timeout=15)
     assert disconnects[-1].group(1) == "0", f"after every client left, the last line says {disconnects[-1].group(0)!r}"
+
+
+def test_default_transports_poll_then_upgrade(server, sio_client):
+    # python-socketio's default: open over polling, upgrade to websocket during connect().
+    client = sio_client(server, transports=None)
+    assert client.get(client.system, what="system_message") == CONNECTED
+    assert client.sio.transport() == "websocket", f"transport after connect: {client.sio.transport()!r}"
+    client.sio.emit("user_message", {"text": "upgraded"})
+    assert reply_re("upgraded").match(client.get(client.bot, what="bot_message")["text"])
+
+
+def test_polling_only_client(server, sio_client):
+    client = sio_client(server, transports=["polling"])
+    assert client.get(client.system, what="system_message") == CONNECTED
+    assert client.sio.transport() == "polling"
+    assert client.sio.call("user_message", {"text": "polled"}, timeout=5) is None
+    assert reply_re("polled").match(client.get(client.bot, what="bot_message")["text"])
+    sid = client.sid
+    client.disconnect()
+    server.wait_for_log(r"\binfo disconnect sid=" + re.escape(sid) + r" reason=\"[^\"]*\" sessions=0\b")

@@ -6,7 +6,6 @@ import zoneinfo
 import pytest
 
 from interop_helpers import (
-    CONNECTED,
     circular_distance,
     now_seconds_of_day,
     parse_sio,
@@ -161,3 +160,13 @@ def test_reply_time_honours_tz(start_quench, open_ws):
     assert circular_distance(got_u, want_u) <= 5, f"TZ=UTC reply at {got_u}s of day, UTC now {want_u}s"
     # Kolkata is UTC+5:30: the two servers' clocks must differ by that much.
     assert circular_distance(got_k - got_u, 5 * 3600 + 1800) <= 10, (got_k, got_u)
+
+
+def test_connect_with_auth_payload(server, open_ws):
+    # socket.io clients send CONNECT with an auth object when given one: 40{"token":"…"}.
+    ws = open_ws(server)
+    ws.open_packet()
+    ws.send('40{"token":"abc"}')
+    pkt = ws.recv_sio()
+    assert pkt["type"] == 0 and isinstance(pkt["data"], dict) and isinstance(pkt["data"].get("sid"), str), pkt
+    assert ws.recv_text() == '42["system_message",{"text":"Connected to server"}]'
