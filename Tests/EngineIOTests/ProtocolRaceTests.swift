@@ -53,6 +53,8 @@ import Testing
         socket.clientSends("2probe")
         socket.clientSends("5")
         harness.clock.advance(by: 0)
+        #expect(held.response == nil)  // the WebSocket's frames get a head start
+        harness.clock.advance(by: EngineSession.refusalDelayAfterUpgrade)
         #expect(held.status == 400)
         #expect(socket.takeFrames() == ["3probe"])
         let session = harness.engine.session(id: sid)
@@ -69,6 +71,8 @@ import Testing
         let held = get(harness, sid)
         socket.clientSends("5")
         harness.clock.advance(by: 0)
+        #expect(held.response == nil)  // the WebSocket's frames get a head start
+        harness.clock.advance(by: EngineSession.refusalDelayAfterUpgrade)
         #expect(held.status == 400)
         #expect(get(harness, sid).status == 400)
     }

@@ -140,6 +140,9 @@ public final class EngineSession {
         return true
     }
 
+    /// Milliseconds between completing an upgrade and refusing a GET the client left on the old transport.
+    static let refusalDelayAfterUpgrade: Int64 = 2
+
     /// Answers the GET held during an upgrade with the noop it is owed, if the upgrade is still under way.
     private func releasePollWithNoop() {
         noopTimer = nil
@@ -158,7 +161,10 @@ public final class EngineSession {
         state = .open
         old.session = nil
         if let polling = old as? PollingTransport {
-            polling.closeAfterUpgrade()
+            // A GET still held here was sent without waiting for its noop; it is refused, but only once
+            // the WebSocket's queued frames (the probe's answer) have had a loop turn to leave, so the
+            // client learns of the upgrade before the refusal, as it would have with its noop.
+            server.schedule(after: Self.refusalDelayAfterUpgrade) { polling.closeAfterUpgrade() }
         } else {
             old.close()
         }
