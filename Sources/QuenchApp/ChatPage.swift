@@ -15,10 +15,10 @@
 /// cannot point quench's own page at some other server.
 ///
 /// Hooks for tests and curious people (all on `document.body.dataset`): `state` is `connecting`,
-/// `connected` or `disconnected`; `transport` is `polling` or `websocket`; `error` is why the last session
-/// ended or failed; `attempts` counts connection attempts (the page retries with backoff). Every message is
-/// an `li.msg` in `#messages` with a second class `bot`, `system` or `user`; its text is set with
-/// `textContent`, never parsed as HTML.
+/// `connected` or `disconnected`; `transport` is `polling` or `websocket` (absent while disconnected);
+/// `error` is why the last session ended or failed; `attempts` counts connection attempts (the page retries
+/// with backoff). Every message is an `li.msg` in `#messages` with a second class `bot`, `system` or
+/// `user`; its text is set with `textContent`, never parsed as HTML.
 public enum ChatPage {
     /// The Engine.IO/Socket.IO client alone: defines `QuenchClient(server, path, handlers)` and touches no
     /// DOM, so another page can embed it. `handlers` has `connect(sid)`, `transport(name)`,
@@ -149,6 +149,7 @@ public enum ChatPage {
       }
       function connect() {
         page.dataset.attempts = ++attempts;
+        page.dataset.transport = "polling";  // every session starts on long-polling
         state("connecting", "Connecting to " + server + "…");
         client = QuenchClient(server, path, {
           connect: function () {
@@ -167,6 +168,8 @@ public enum ChatPage {
           },
           close: function (reason) {
             var delay = Math.min(30, Math.pow(2, retries++));
+            if (page.dataset.state === "connected") show("system", "Disconnected: " + reason);
+            delete page.dataset.transport;
             page.dataset.error = reason;
             state("disconnected", "Disconnected (" + reason + "). Retrying in " + delay + " s.");
             setTimeout(connect, delay * 1000);
@@ -194,7 +197,7 @@ public enum ChatPage {
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>quench chat</title>
-<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 100 100'%3E%3Ctext y='.9em' font-size='90'%3E%F0%9F%92%A7%3C/text%3E%3C/svg%3E">
+    <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 100 100'%3E%3Ctext y='.9em' font-size='90'%3E%F0%9F%92%A7%3C/text%3E%3C/svg%3E">
     <style>
       :root { color-scheme: light dark; --bg: #f3f5f8; --card: #fff; --ink: #1c2430; --muted: #5f6b7a;
               --line: #dce2ea; --accent: #1f6feb; --bot: #eaeef3; --ok: #1a7f37; --bad: #cf222e; --wait: #bf8700; }

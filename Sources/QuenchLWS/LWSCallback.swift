@@ -21,49 +21,44 @@ extension LWSServer {
     ) -> Int32 {
         switch reason {
         case LWS_CALLBACK_RECEIVE:
-            guard let socket = LWSPeer.stored(in: user) as? LWSWebSocket else { return -1 }
+            guard let socket = LWSPeer.stored(on: wsi) as? LWSWebSocket else { return -1 }
             return socket.received(UnsafeRawBufferPointer(start: input, count: length))
 
         case LWS_CALLBACK_SERVER_WRITEABLE:
-            guard let socket = LWSPeer.stored(in: user) as? LWSWebSocket else { return 0 }
+            guard let socket = LWSPeer.stored(on: wsi) as? LWSWebSocket else { return -1 }
             return socket.writable()
 
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
             return filterWebSocket(wsi: wsi)
 
         case LWS_CALLBACK_ESTABLISHED:
-            guard let user else { return -1 }
-            return openWebSocket(wsi: wsi, user: user)
+            return openWebSocket(wsi: wsi)
 
-        case LWS_CALLBACK_CLOSED:
-            if let socket = LWSPeer.detach(user: user) as? LWSWebSocket {
-                openWebSockets -= 1
-                socket.closed()
-            }
+        case LWS_CALLBACK_CLOSED, LWS_CALLBACK_CLOSED_HTTP:
+            LWSPeer.stored(on: wsi)?.ended()
+            return 0
+
+        case LWS_CALLBACK_WSI_DESTROY:
+            LWSPeer.detach(from: wsi)?.ended()
             return 0
 
         case LWS_CALLBACK_HTTP:
-            guard let user else { return -1 }
-            return beginHTTP(wsi: wsi, user: user)
+            return beginHTTP(wsi: wsi)
 
         case LWS_CALLBACK_HTTP_BODY:
-            if let exchange = LWSPeer.stored(in: user) as? LWSHTTPExchange {
+            if let exchange = LWSPeer.stored(on: wsi) as? LWSHTTPExchange {
                 exchange.appendBody(UnsafeRawBufferPointer(start: input, count: length))
             }
             return 0
 
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-            guard let exchange = LWSPeer.stored(in: user) as? LWSHTTPExchange else { return -1 }
+            guard let exchange = LWSPeer.stored(on: wsi) as? LWSHTTPExchange else { return -1 }
             dispatchHTTP(exchange)
             return 0
 
         case LWS_CALLBACK_HTTP_WRITEABLE:
-            guard let exchange = LWSPeer.stored(in: user) as? LWSHTTPExchange else { return 0 }
+            guard let exchange = LWSPeer.stored(on: wsi) as? LWSHTTPExchange else { return 0 }
             return exchange.writable()
-
-        case LWS_CALLBACK_CLOSED_HTTP:
-            if let exchange = LWSPeer.detach(user: user) as? LWSHTTPExchange { exchange.closed() }
-            return 0
 
         case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
             inbox.drain()
@@ -99,11 +94,10 @@ extension LWSServer {
         return -1
     }
 
-    private func openWebSocket(wsi: OpaquePointer, user: UnsafeMutableRawPointer) -> Int32 {
+    private func openWebSocket(wsi: OpaquePointer) -> Int32 {
         guard let request = LWSRequestReader.request(on: wsi), let endpoint = endpoint(for: request.path) else { return -1 }
         let socket = LWSWebSocket(wsi: wsi, server: self, maxPayload: endpoint.engine.configuration.maxPayload)
-        socket.attach(user: user)
-        openWebSockets += 1
+        socket.attach()
         guard let transport = endpoint.engine.openWebSocket(request, connection: socket) else {
             socket.close(code: 1008)
             return 0
@@ -126,13 +120,35 @@ extension LWSServer {
 
     // MARK: HTTP
 
-    private func beginHTTP(wsi: OpaquePointer, user: UnsafeMutableRawPointer) -> Int32 {
+    private func beginHTTP(wsi: OpaquePointer) -> Int32 {
         guard let request = LWSRequestReader.request(on: wsi) else { return -1 }
         let limit = endpoint(for: request.path)?.engine.configuration.maxPayload ?? 64 * 1024
+        if request.method == .post, let refusal = refusalForBody(wsi: wsi, limit: limit, request: request) {
+            _ = writeHTTPResponse(refusal, to: wsi, completingTransaction: false)
+            return -1
+        }
         let exchange = LWSHTTPExchange(wsi: wsi, server: self, request: request, bodyLimit: limit)
-        exchange.attach(user: user)
+        exchange.attach()
         if request.method != .post { dispatchHTTP(exchange) }
         return 0
+    }
+
+    /// lws 4.1 cannot finish a POST without Content-Length (it waits for 100 MB) nor decode a chunked
+    /// one, and an oversize body need not be read at all: all three are answered before the body.
+    private func refusalForBody(wsi: OpaquePointer, limit: Int, request: HTTPRequest) -> HTTPResponse? {
+        let (status, message): (Int, String)
+        if LWSRequestReader.header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) != nil {
+            (status, message) = (411, "chunked request bodies are not supported; send Content-Length")
+        } else if let length = LWSRequestReader.header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap({ Int($0) }) {
+            guard length > limit else { return nil }
+            (status, message) = (413, "body of \(length) bytes is over maxPayload \(limit)")
+        } else {
+            (status, message) = (411, "a POST needs Content-Length")
+        }
+        log.warn("refused peer=\(request.peer) status=\(status) \(request.path): \(message)")
+        let body = "{\"code\":3,\"message\":\"\(status == 413 ? "Payload too large" : "Length required")\"}"
+        let cors = endpoint(for: request.path)?.engine.configuration.cors.responseHeaders(origin: request.origin) ?? []
+        return HTTPResponse(status: status, contentType: "application/json", headers: cors, body: Array(body.utf8))
     }
 
     /// The request is complete (POST bodies included): hand it to its engine or to the page handler.
@@ -149,6 +165,7 @@ extension LWSServer {
                 return
             }
             endpoint.engine.handle(request, responder: exchange, onAbandon: { exchange.onAbandon = $0 })
+            exchange.holdIfUnanswered()
             return
         }
         if let pageHandler {

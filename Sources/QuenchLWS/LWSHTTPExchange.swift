@@ -11,6 +11,7 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
     private var response: HTTPResponse?
     private var responded = false
     private(set) var isGone = false
+    private var isHeld = false
     /// Called once if the connection closes before the response was written.
     var onAbandon: (() -> Void)?
     /// The most body bytes accepted; more is refused with 413.
@@ -38,7 +39,22 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
         responded = true
         onAbandon = nil
         self.response = response
+        if isHeld {
+            // lws services a flow-controlled wsi for nothing, writable callbacks included.
+            isHeld = false
+            lws_rx_flow_control(wsi, 1)
+        }
         lws_callback_on_writable(wsi)
+    }
+
+    /// Called when the request was not answered at once (a long-poll). lws would time it out after
+    /// 5 s and, if the client left meanwhile, spin on the unread end-of-file: so no lws timeout (the
+    /// engine's heartbeat bounds the wait) and no reading until the answer is ready.
+    func holdIfUnanswered() {
+        guard !responded, !isGone, !isHeld else { return }
+        isHeld = true
+        lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0)
+        lws_rx_flow_control(wsi, 0)
     }
 
     /// `LWS_CALLBACK_HTTP_WRITEABLE`: writes the whole response, then readies the connection for the
@@ -49,8 +65,9 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
         return server.writeHTTPResponse(response, to: wsi)
     }
 
-    /// `LWS_CALLBACK_CLOSED_HTTP`: the client left.
-    func closed() {
+    /// `LWS_CALLBACK_CLOSED_HTTP` (or `WSI_DESTROY`, or the connection moving on): the client left.
+    override func ended() {
+        guard !isGone else { return }
         isGone = true
         let abandon = responded ? nil : onAbandon
         onAbandon = nil

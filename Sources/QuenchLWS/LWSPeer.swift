@@ -1,12 +1,14 @@
 import CLibWebSockets
 
 /// What quench keeps for one lws connection (`wsi`): a retained Swift object whose pointer sits in the
-/// connection's per-session data. Subclasses are the two kinds of connection the server speaks.
+/// connection's opaque user data. Subclasses are the two kinds of connection the server speaks.
 ///
-/// Ownership: ``attach(to:user:)`` retains once; ``detach(user:)`` releases once, on the connection's
-/// close callback. Service thread only.
+/// Why the opaque pointer and not the per-session data: lws frees and zeroes the per-session data at
+/// every protocol rebind (each keep-alive request, each upgrade), but never touches the opaque pointer.
+/// Ownership: ``attach(to:)`` retains once; ``detach(from:)`` releases once — at the latest on
+/// `LWS_CALLBACK_WSI_DESTROY`, the last callback every wsi gets. Service thread only.
 class LWSPeer {
-    /// The lws connection; valid until the close callback.
+    /// The lws connection; valid until `WSI_DESTROY`.
     let wsi: OpaquePointer
     unowned let server: LWSServer
 
@@ -15,24 +17,27 @@ class LWSPeer {
         self.server = server
     }
 
-    /// The object stored in a connection's per-session data, if any.
-    static func stored(in user: UnsafeMutableRawPointer?) -> LWSPeer? {
-        guard let user, let pointer = user.load(as: UnsafeMutableRawPointer?.self) else { return nil }
+    /// The object attached to `wsi`, if any.
+    static func stored(on wsi: OpaquePointer) -> LWSPeer? {
+        guard let pointer = lws_get_opaque_user_data(wsi) else { return nil }
         return Unmanaged<LWSPeer>.fromOpaque(pointer).takeUnretainedValue()
     }
 
-    /// Stores `self` in the per-session data, releasing whatever was there (a finished HTTP exchange
-    /// on a keep-alive connection, or the HTTP side of an upgraded one).
-    func attach(user: UnsafeMutableRawPointer) {
-        LWSPeer.detach(user: user)
-        user.storeBytes(of: Unmanaged.passRetained(self).toOpaque(), as: UnsafeMutableRawPointer?.self)
+    /// Attaches `self` to its wsi, releasing whatever was there (a finished HTTP exchange on a
+    /// keep-alive connection, or the HTTP side of an upgraded one).
+    func attach() {
+        LWSPeer.detach(from: wsi)?.ended()
+        lws_set_opaque_user_data(wsi, Unmanaged.passRetained(self).toOpaque())
     }
 
-    /// Releases and clears the stored object; a no-op when there is none.
+    /// Releases and clears the attached object; returns it (still alive for the caller) if there was one.
     @discardableResult
-    static func detach(user: UnsafeMutableRawPointer?) -> LWSPeer? {
-        guard let user, let pointer = user.load(as: UnsafeMutableRawPointer?.self) else { return nil }
-        user.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
+    static func detach(from wsi: OpaquePointer) -> LWSPeer? {
+        guard let pointer = lws_get_opaque_user_data(wsi) else { return nil }
+        lws_set_opaque_user_data(wsi, nil)
         return Unmanaged<LWSPeer>.fromOpaque(pointer).takeRetainedValue()
     }
+
+    /// The connection (or this use of it) is over. Subclasses tell the engine; called at most once each.
+    func ended() {}
 }

@@ -69,6 +69,9 @@ public final class LWSServer: @unchecked Sendable {
         info.gid = -1
         info.uid = -1
         info.user = Unmanaged.passUnretained(self).toOpaque()
+        // With IPv6 on, lws binds an IPv4 address dual-stack on every interface: 127.0.0.1 would not
+        // mean loopback only. An IPv4 host (0.0.0.0 included) therefore turns IPv6 off.
+        if !configuration.host.contains(":") { info.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
         LWSLogBridge.hold()
         let created: OpaquePointer? = configuration.host.withCString { host in
             if let tls = configuration.tls {
@@ -78,13 +81,15 @@ public final class LWSServer: @unchecked Sendable {
                         info.ssl_cert_filepath = cert
                         info.ssl_private_key_filepath = key
                         info.iface = configuration.host == "0.0.0.0" ? nil : host
-                        return lws_create_context(&info)
+                        // HTTP/2 would need separate header and body writes; Engine.IO gains nothing from it.
+                        return "http/1.1".withCString { alpn in
+                            info.alpn = alpn
+                            return lws_create_context(&info)
+                        }
                     }
                 }
             }
             info.iface = configuration.host == "0.0.0.0" ? nil : host
-            // 0.0.0.0 means every IPv4 interface, as documented; lws would otherwise bind dual-stack.
-            if configuration.host == "0.0.0.0" { info.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
             return lws_create_context(&info)
         }
         let lwsLines = LWSLogBridge.release(logging: created != nil)

@@ -15,10 +15,14 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
     private var partial: [UInt8] = []
     private var partialIsBinary = false
     private let maxPayload: Int
+    /// Set once the close frame has been handed to lws: lws may still offer a writable callback.
+    private var closeSent = false
+    private var hasEnded = false
 
     init(wsi: OpaquePointer, server: LWSServer, maxPayload: Int) {
         self.maxPayload = maxPayload
         super.init(wsi: wsi, server: server)
+        server.openWebSockets += 1
     }
 
     // MARK: WebSocketConnection (engine → socket)
@@ -42,6 +46,7 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
     /// `LWS_CALLBACK_SERVER_WRITEABLE`: one frame out, or the close once the queue is empty.
     /// Returns -1 to have lws close the connection.
     func writable() -> Int32 {
+        if closeSent { return -1 }
         if head < outgoing.count {
             let frame = outgoing[head]
             outgoing[head].bytes = []
@@ -56,7 +61,10 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
             return 0
         }
         if let closeCode {
-            lws_close_reason(wsi, lws_close_status(rawValue: UInt32(closeCode)), nil, 0)
+            if !closeSent {
+                closeSent = true
+                lws_close_reason(wsi, lws_close_status(rawValue: UInt32(closeCode)), nil, 0)
+            }
             return -1
         }
         return 0
@@ -89,8 +97,11 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
         return 0
     }
 
-    /// `LWS_CALLBACK_CLOSED`: the socket is gone.
-    func closed() {
+    /// `LWS_CALLBACK_CLOSED` (or `WSI_DESTROY`): the socket is gone.
+    override func ended() {
+        guard !hasEnded else { return }
+        hasEnded = true
+        server.openWebSockets -= 1
         let transport = self.transport
         self.transport = nil
         closeCode = closeCode ?? 1006
