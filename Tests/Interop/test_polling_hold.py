@@ -1,0 +1,72 @@
+"""Long-polling details that depend on the lws binding: a GET held longer than lws's own 5 s request
+timeout, keep-alive across polls, and listening only where --host says."""
+
+import http.client
+import json
+import shutil
+import subprocess
+
+import pytest
+
+
+def handshake(conn):
+    conn.request("GET", "/socket.io/?EIO=4&transport=polling")
+    response = conn.getresponse()
+    body = response.read().decode()
+    assert response.status == 200 and body.startswith("0{")
+    return json.loads(body[1:])["sid"]
+
+
+def test_held_get_outlives_lws_request_timeout_and_gets_the_ping(start_quench):
+    server = start_quench("--ping-interval", "7s", "--ping-timeout", "5s")
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+    sid = handshake(conn)
+    # One keep-alive connection: the same socket carries the handshake and the held poll.
+    conn.request("GET", f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+    response = conn.getresponse()
+    assert response.status == 200
+    assert response.read() == b"2"  # the ping, after 7 s: longer than lws's 5 s content timeout
+    conn.request("POST", f"/socket.io/?EIO=4&transport=polling&sid={sid}", body=b"3")
+    response = conn.getresponse()
+    assert (response.status, response.read()) == (200, b"ok")
+    conn.close()
+    assert "ping timeout" not in server.log_text()
+
+
+def test_post_without_content_length_is_refused_not_hung(start_quench):
+    server = start_quench()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    sid = handshake(conn)
+    conn.close()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.putrequest("POST", f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+    conn.send(b"2\r\n40\r\n0\r\n\r\n")
+    response = conn.getresponse()
+    assert response.status == 411
+    conn.close()
+    server.wait_for_log(r"status=411")
+
+
+def test_oversize_post_is_413_before_the_body_is_read(start_quench):
+    server = start_quench("--max-payload", "1000")
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    sid = handshake(conn)
+    conn.close()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.putrequest("POST", f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+    conn.putheader("Content-Length", "5000000")
+    conn.endheaders()
+    response = conn.getresponse()  # answered without sending the 5 MB
+    assert response.status == 413
+    assert b"Payload too large" in response.read()
+    conn.close()
+
+
+@pytest.mark.skipif(shutil.which("ss") is None, reason="ss (iproute2) not installed")
+def test_ipv4_host_listens_on_that_address_only(start_quench):
+    server = start_quench()
+    listening = subprocess.run(["ss", "-ltnH", f"sport = :{server.port}"], capture_output=True, text=True, timeout=10).stdout
+    assert f"127.0.0.1:{server.port}" in listening, listening
+    assert "[::]" not in listening and "*:" not in listening, listening
