@@ -11,6 +11,8 @@ let package = Package(
     products: [
         .executable(name: "quench", targets: ["quench"]),
         .executable(name: "quench-bench", targets: ["QuenchBench"]),
+        // The server the official protocol test suites run against; built, never installed.
+        .executable(name: "quench-conformance", targets: ["QuenchConformance"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,6 +37,15 @@ let package = Package(
             name: "quench",
             dependencies: [
                 "QuenchApp", "QuenchLWS", "SocketIO", "EngineIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // quench-conformance: a bare Engine.IO echo server and the suites' Socket.IO app on one port.
+        .executableTarget(
+            name: "QuenchConformance",
+            dependencies: [
+                "QuenchLWS", "SocketIO", "EngineIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
