@@ -46,6 +46,12 @@ extension EngineServer {
     public func payloadTooLarge(_ request: HTTPRequest, responder: any HTTPResponder, error: EngineRequestError) {
         logRefusal(error, request)
         responder.respond(error.response(headers: configuration.cors.responseHeaders(origin: request.origin)))
+        closeSession(refusedOversizeBody: request)
+    }
+
+    /// A binding refused a POST body over maxPayload on its own (before reading it): the session it was
+    /// meant for ends all the same, as with ``payloadTooLarge(_:responder:error:)``.
+    public func closeSession(refusedOversizeBody request: HTTPRequest) {
         if let sid = request.query["sid"], let session = session(id: sid) {
             session.close(reason: .transportError)
         }

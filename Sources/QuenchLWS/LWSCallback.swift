@@ -142,6 +142,7 @@ extension LWSServer {
         } else if let length = LWSRequestReader.header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap({ Int($0) }) {
             guard length > limit else { return nil }
             (status, message) = (413, "body of \(length) bytes is over maxPayload \(limit)")
+            endpoint(for: request.path)?.engine.closeSession(refusedOversizeBody: request)
         } else {
             (status, message) = (411, "a POST needs Content-Length")
         }

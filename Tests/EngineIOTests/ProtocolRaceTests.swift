@@ -131,3 +131,24 @@ import Testing
         #expect(responder.body == "{\"code\":1,\"message\":\"Session ID unknown\"}")
     }
 }
+
+@Suite struct OversizeBodyTests {
+    @Test func bodyRefusedByTheBindingEndsItsSession() {
+        let harness = Harness(maxPayload: 10)
+        let sid = harness.openPolling()
+        let request = HTTPRequest(method: .post, path: "/socket.io/", query: QueryParameters("EIO=4&transport=polling&sid=\(sid)"))
+        harness.engine.closeSession(refusedOversizeBody: request)
+        #expect(harness.engine.sessionCount == 0)
+        #expect(harness.delegate.closed.map(\.1) == [.transportError])
+    }
+
+    @Test func bodyOverMaxPayloadIs413AndEndsTheSession() {
+        let harness = Harness(maxPayload: 10)
+        let sid = harness.openPolling()
+        let responder = RecordingResponder()
+        let request = HTTPRequest(method: .post, path: "/socket.io/", query: QueryParameters("EIO=4&transport=polling&sid=\(sid)"))
+        harness.engine.payloadTooLarge(request, responder: responder, error: .payloadTooLarge("test"))
+        #expect(responder.status == 413)
+        #expect(harness.engine.sessionCount == 0)
+    }
+}
