@@ -143,11 +143,14 @@ public final class EngineSession {
     /// Milliseconds between completing an upgrade and refusing a GET the client left on the old transport.
     static let refusalDelayAfterUpgrade: Int64 = 2
 
-    /// Answers the GET held during an upgrade with the noop it is owed, if the upgrade is still under way.
+    /// Answers the GET held during an upgrade with a noop, if the upgrade is still under way.
+    ///
+    /// The debt is not cleared: every GET that arrives until the upgrade completes gets a noop. The
+    /// client may have received the first noop before `3probe` and polled again; holding that GET would
+    /// leave both sides waiting (the client pauses polling only once the probe answer is in).
     private func releasePollWithNoop() {
         noopTimer = nil
         guard owesNoop, state == .upgrading, transport.isWritable, writeBuffer.isEmpty else { return }
-        owesNoop = false
         transport.send([EnginePacket(.noop)])
     }
 
