@@ -37,7 +37,8 @@ struct Quench: ParsableCommand {
         let socketIO = SocketIOServer(engine: engine)
         let app = ChatApp(server: socketIO)
         server.willStop = { socketIO.disconnectAll() }
-        server.pageHandler = ChatPage.respond
+        let page = ChatPage.html(socketIOPath: engine.configuration.path)
+        server.pageHandler = { request in ChatPage.respond(to: request, page: page) }
         do {
             try server.start()
         } catch {

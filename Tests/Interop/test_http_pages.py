@@ -138,3 +138,12 @@ def test_tls_flags_come_in_pairs():
 
     result = run_cli("--tls-cert", "/tmp/whatever.pem")
     assert result.returncode == 64 and "--tls-key" in result.stderr
+
+
+def test_builtin_page_follows_a_custom_path(start_quench):
+    server = start_quench("--path", "/chat/")
+    status, _, body = get(server.port, "/")
+    assert status == 200
+    assert b'window.QUENCH_PATH = "/chat/";' in body
+    default = start_quench()
+    assert b"window.QUENCH_PATH =" not in get(default.port, "/")[2]
