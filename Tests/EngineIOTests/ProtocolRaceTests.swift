@@ -152,3 +152,21 @@ import Testing
         #expect(harness.engine.sessionCount == 0)
     }
 }
+
+@Suite struct UpgradeNoopTests {
+    @Test func everyGetDuringTheUpgradeIsReleasedWithANoop() {
+        let harness = Harness()
+        let sid = harness.openPolling()
+        let socket = harness.engine.connectInMemory(query: "EIO=4&transport=websocket&sid=\(sid)")
+        let first = harness.engine.requestInMemory(.get, query: "EIO=4&transport=polling&sid=\(sid)")
+        socket.clientSends("2probe")
+        harness.clock.advance(by: 0)
+        #expect(first.body == "6")
+        // The client had not read 3probe yet and polled again: that GET must not hang until the next ping.
+        let second = harness.engine.requestInMemory(.get, query: "EIO=4&transport=polling&sid=\(sid)")
+        harness.clock.advance(by: 0)
+        #expect(second.body == "6")
+        socket.clientSends("5")
+        #expect(harness.engine.session(id: sid)?.transport.name == .websocket)
+    }
+}
