@@ -1,4 +1,4 @@
-# quench — build, run, test, install.
+# quench — build, run, test, install, package (.deb).
 # `make run` and `make test` work on a fresh Debian machine with Swift: they install what is missing first.
 
 PREFIX   ?= /usr/local
@@ -7,10 +7,11 @@ SWIFT    ?= swift
 PYTHON   ?= python3
 VENV     := .venv
 ARGS     ?=
-RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Osize
+# -z now: full RELRO (the GOT read-only after start-up), as Debian's hardening flags do.
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Osize -Xlinker -z -Xlinker now
 RELEASE_BIN   := .build/release/quench
 
-.PHONY: all deps build release run test unit-test interop-test venv install uninstall clean
+.PHONY: all deps deb-deps build release run test unit-test interop-test venv deb install uninstall clean
 
 all: release
 
@@ -47,12 +48,24 @@ test: unit-test interop-test
 unit-test: deps
 	$(SWIFT) test
 
-interop-test: release venv
+# Needs the .deb too: Tests/Interop/test_deb.py installs it (as root) and purges it again.
+interop-test: release venv deb
 	QUENCH_BIN=$(CURDIR)/$(RELEASE_BIN) $(VENV)/bin/python -m pytest Tests/Interop -q -p no:cacheprovider
 
-## install: the binary and the man page under $(DESTDIR)$(PREFIX).
+## deb: build/quench_<version>_<arch>.deb from the release binary (packaging/build-deb.sh).
+deb: release deb-deps
+	packaging/build-deb.sh $(RELEASE_BIN)
+
+## deb-deps: packaging tools, when missing: dpkg-dev builds the .deb, lintian and man-db check it.
+deb-deps:
+	@if ! command -v dpkg-shlibdeps >/dev/null || ! command -v lintian >/dev/null || ! command -v man >/dev/null; then \
+		echo "installing dpkg-dev, lintian and man-db"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dpkg-dev lintian man-db; \
+	fi
+
+## install: the binary (stripped) and the man page under $(DESTDIR)$(PREFIX).
 install: release
-	install -D -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/quench
+	install -D -s -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/quench
 	install -D -m 0644 man/quench.1 $(DESTDIR)$(PREFIX)/share/man/man1/quench.1
 
 uninstall:
