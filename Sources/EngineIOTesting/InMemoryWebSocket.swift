@@ -15,6 +15,10 @@ public final class InMemoryWebSocket: WebSocketConnection {
         sentFrames.append(binary ? "<binary>" + bytes.map { String($0, radix: 16) }.joined(separator: " ") : String(decoding: bytes, as: UTF8.self))
     }
 
+    public func sendText(digit: UInt8, payload: [UInt8]) {
+        sentFrames.append(String(decoding: [digit] + payload, as: UTF8.self))
+    }
+
     public func close(code: UInt16) {
         closeCode = closeCode ?? code
     }

@@ -42,9 +42,9 @@ public final class ChatApp: @unchecked Sendable {
     }
 
     private func userMessage(_ socket: Socket, _ arguments: [JSONValue], _ ack: Ack?) {
-        guard sessions[socket.id] != nil else { return }
         let now = clock.now()
-        sessions[socket.id]?.lastActivity = now
+        // One lookup: the update itself tells whether the session is in the table.
+        guard (sessions[socket.id]?.lastActivity = now) != nil else { return }
         guard let text = UserMessage.text(from: arguments) else {
             log.info("bad user_message sid=\(socket.id): \(arguments.first.map { "\($0)" } ?? "no argument")")
             socket.emit("system_message", [["text": .string(UserMessage.expectedShape)]])
@@ -58,6 +58,7 @@ public final class ChatApp: @unchecked Sendable {
     /// Sends the reminder for the boundary `time` to every connected client. Service thread.
     public func sendReminder(at time: WallTime) {
         log.debug("reminder at \(time.hoursMinutes) to \(sessions.count) sessions")
-        namespace.emit("bot_message", [["text": .string(UserMessage.reminder(at: time))]])
+        // Each node reminds its own clients: never through the message queue.
+        namespace.emitLocally("bot_message", [["text": .string(UserMessage.reminder(at: time))]])
     }
 }

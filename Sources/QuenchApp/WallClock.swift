@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// A moment on the wall clock, with its local-time fields (TZ honoured).
 public struct WallTime: Sendable, Equatable {
@@ -13,11 +14,27 @@ public struct WallTime: Sendable, Equatable {
     public var utcOffset: Int
 
     /// `HH:MM:SS`, as in the seed's replies.
-    public var hoursMinutesSeconds: String { "\(Self.twoDigits(hour)):\(Self.twoDigits(minute)):\(Self.twoDigits(second))" }
+    public var hoursMinutesSeconds: String { String(decoding: clockDigits(withSeconds: true), as: UTF8.self) }
     /// `HH:MM`, as in the seed's reminders.
-    public var hoursMinutes: String { "\(Self.twoDigits(hour)):\(Self.twoDigits(minute))" }
+    public var hoursMinutes: String { String(decoding: clockDigits(withSeconds: false), as: UTF8.self) }
 
-    private static func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+    /// The clock text as ASCII bytes, built without intermediate strings (it is in every reply).
+    public func clockDigits(withSeconds: Bool) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(8)
+        func append(_ field: Int) {
+            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: field / 10 % 10))
+            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: field % 10))
+        }
+        append(hour)
+        out.append(UInt8(ascii: ":"))
+        append(minute)
+        if withSeconds {
+            out.append(UInt8(ascii: ":"))
+            append(second)
+        }
+        return out
+    }
 }
 
 /// Where the app reads the time; tests substitute a fixed clock.
@@ -28,7 +45,19 @@ public protocol WallClock: Sendable {
 }
 
 /// The system's real-time clock and time zone (`TZ`, else /etc/localtime).
-public struct SystemWallClock: WallClock {
+///
+/// Every reply carries the local time, so the broken-down time of the current second is cached:
+/// `localtime_r` runs once a second instead of once a message. Local time only changes at whole
+/// seconds, DST switches included, so the cache is exact.
+public final class SystemWallClock: WallClock, @unchecked Sendable {
+    private struct Cached {
+        var second: Int64
+        var time: WallTime
+    }
+
+    /// Guarded by the lock; uncontended in practice (one clock per thread that asks).
+    private let cache = Mutex<Cached?>(nil)
+
     public init() {
         tzset()
     }
@@ -36,7 +65,16 @@ public struct SystemWallClock: WallClock {
     public func now() -> WallTime {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
-        return time(atNanoseconds: Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec))
+        let nanoseconds = Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
+        let second = Int64(spec.tv_sec)
+        if let hit = cache.withLock({ $0?.second == second ? $0?.time : nil }) {
+            var time = hit
+            time.nanoseconds = nanoseconds
+            return time
+        }
+        let time = self.time(atNanoseconds: nanoseconds)
+        cache.withLock { $0 = Cached(second: second, time: time) }
+        return time
     }
 
     public func time(atNanoseconds nanoseconds: Int64) -> WallTime {

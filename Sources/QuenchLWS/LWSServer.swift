@@ -184,12 +184,19 @@ public final class LWSServer: @unchecked Sendable {
 
     // MARK: Writing
 
-    /// Writes `bytes` with lws's headroom in front. Returns what lws_write returned.
-    func write(_ bytes: [UInt8], to wsi: OpaquePointer, mode: lws_write_protocol) -> Int {
-        ensureWriteCapacity(bytes.count)
-        let payload = writeBuffer.baseAddress! + headroom
-        bytes.withUnsafeBytes { payload.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
-        return Int(lws_write(wsi, payload.assumingMemoryBound(to: UInt8.self), bytes.count, mode))
+    /// Writes `prefix` (if any) then `bytes`, with lws's headroom in front: the one copy every
+    /// outgoing frame needs. Returns what lws_write returned.
+    func write(_ bytes: [UInt8], prefix: UInt8? = nil, to wsi: OpaquePointer, mode: lws_write_protocol) -> Int {
+        let length = bytes.count + (prefix == nil ? 0 : 1)
+        ensureWriteCapacity(length)
+        var cursor = writeBuffer.baseAddress! + headroom
+        let start = cursor
+        if let prefix {
+            cursor.storeBytes(of: prefix, as: UInt8.self)
+            cursor += 1
+        }
+        bytes.withUnsafeBytes { if let base = $0.baseAddress { cursor.copyMemory(from: base, byteCount: bytes.count) } }
+        return Int(lws_write(wsi, start.assumingMemoryBound(to: UInt8.self), length, mode))
     }
 
     /// Writes a whole HTTP response (headers and body in one write) and, with `completingTransaction`,

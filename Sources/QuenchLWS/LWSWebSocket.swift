@@ -8,7 +8,9 @@ import EngineIO
 final class LWSWebSocket: LWSPeer, WebSocketConnection {
     /// The engine transport fed by this socket; nil once the engine let go of it.
     var transport: WebSocketTransport?
-    private var outgoing: [(bytes: [UInt8], binary: Bool)] = []
+    /// Frames waiting for a writable callback: an optional Engine.IO type digit written in front of
+    /// the payload, which may be shared with other connections (a broadcast) and is never copied here.
+    private var outgoing: [(digit: UInt8?, bytes: [UInt8], binary: Bool)] = []
     private var head = 0
     private var closeCode: UInt16?
     /// A message arriving in several fragments, joined here.
@@ -28,9 +30,17 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
     // MARK: WebSocketConnection (engine → socket)
 
     func sendFrame(_ bytes: [UInt8], binary: Bool) {
+        enqueue(digit: nil, bytes, binary: binary)
+    }
+
+    func sendText(digit: UInt8, payload: [UInt8]) {
+        enqueue(digit: digit, payload, binary: false)
+    }
+
+    private func enqueue(digit: UInt8?, _ bytes: [UInt8], binary: Bool) {
         guard closeCode == nil else { return }
         let wasIdle = head == outgoing.count
-        outgoing.append((bytes, binary))
+        outgoing.append((digit, bytes, binary))
         if wasIdle { lws_callback_on_writable(wsi) }
     }
 
@@ -55,8 +65,9 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
                 outgoing.removeAll(keepingCapacity: true)
                 head = 0
             }
-            let written = server.write(frame.bytes, to: wsi, mode: frame.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT)
-            if written < frame.bytes.count { return -1 }
+            let length = frame.bytes.count + (frame.digit == nil ? 0 : 1)
+            let written = server.write(frame.bytes, prefix: frame.digit, to: wsi, mode: frame.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT)
+            if written < length { return -1 }
             if head < outgoing.count || closeCode != nil { lws_callback_on_writable(wsi) }
             return 0
         }

@@ -55,7 +55,7 @@ public final class EngineSession {
     public func send(_ packet: EnginePacket) {
         guard state == .open || state == .upgrading else { return }
         if writeBuffer.isEmpty, transport.isWritable {
-            transport.send([packet])
+            transport.send(packet)
         } else {
             writeBuffer.append(packet)
             flush()

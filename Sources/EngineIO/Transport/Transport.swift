@@ -18,6 +18,13 @@ public protocol Transport: AnyObject {
     var session: EngineSession? { get set }
     /// Delivers packets, in order. Called only while ``isWritable``.
     func send(_ packets: [EnginePacket])
+    /// Delivers one packet: the common case (a reply, a broadcast), which a framed transport can send
+    /// without building an array. Called only while ``isWritable``.
+    func send(_ packet: EnginePacket)
     /// Ends the transport. It reports nothing to the session afterwards.
     func close()
+}
+
+extension Transport {
+    public func send(_ packet: EnginePacket) { send([packet]) }
 }

@@ -18,9 +18,15 @@ public final class WebSocketTransport: Transport {
     }
 
     public func send(_ packets: [EnginePacket]) {
+        for packet in packets { send(packet) }
+    }
+
+    public func send(_ packet: EnginePacket) {
         guard !closed else { return }
-        for packet in packets {
-            connection.sendFrame(packet.webSocketFrame(), binary: packet.isBinary)
+        if packet.isBinary {
+            connection.sendFrame(packet.payload, binary: true)
+        } else {
+            connection.sendText(digit: packet.type.digit, payload: packet.payload)
         }
     }
 

@@ -41,11 +41,11 @@ public final class Socket {
     /// Sends an already encoded event (a broadcast encodes once for every recipient).
     func send(encoded: EncodedPacket) {
         guard isConnected else { return }
-        client.session.send(encoded.enginePackets)
+        encoded.send(on: client.session)
     }
 
     func send(_ packet: SocketIOPacket) {
-        client.session.send(EncodedPacket(packet).enginePackets)
+        EncodedPacket(packet).send(on: client.session)
     }
 
     /// The client acknowledged one of our emits.
@@ -106,13 +106,26 @@ public struct Ack {
 }
 
 /// A packet encoded once into the Engine.IO messages that carry it (text, then binary attachments).
+/// A broadcast shares these bytes among all its recipients; nothing is copied per recipient.
 public struct EncodedPacket {
-    let enginePackets: [EnginePacket]
+    let text: EnginePacket
+    let attachments: [EnginePacket]
 
     public init(_ packet: SocketIOPacket) {
         let (text, attachments) = packet.encode()
-        var packets = [EnginePacket.message(text)]
-        for attachment in attachments { packets.append(.binary(attachment)) }
-        enginePackets = packets
+        self.text = .message(text)
+        self.attachments = attachments.map(EnginePacket.binary)
+    }
+
+    /// The Engine.IO messages, in wire order.
+    var enginePackets: [EnginePacket] { [text] + attachments }
+
+    /// Queues the packet on `session`: the common text-only packet without building an array.
+    func send(on session: EngineSession) {
+        if attachments.isEmpty {
+            session.send(text)
+        } else {
+            session.send(enginePackets)
+        }
     }
 }
