@@ -85,7 +85,8 @@ N_MESSAGES = 50
 
 
 @pytest.mark.deadline(150)
-def test_many_concurrent_clients_get_all_replies_in_order(start_quench):
+@pytest.mark.parametrize("transport,n_messages", [("websocket", N_MESSAGES), ("polling", 10)])
+def test_many_concurrent_clients_get_all_replies_in_order(start_quench, transport, n_messages):
     server = start_quench()
     deadline = time.monotonic() + 120
 
@@ -100,7 +101,7 @@ def test_many_concurrent_clients_get_all_replies_in_order(start_quench):
             if REMINDER_RE.match(text):
                 return
             texts.append(text)
-            if len(texts) == N_MESSAGES:
+            if len(texts) == n_messages:
                 done.set()
 
         def on_system(data):
@@ -110,10 +111,10 @@ def test_many_concurrent_clients_get_all_replies_in_order(start_quench):
         sio.on("bot_message", on_bot)
         sio.on("system_message", on_system)
         async with connect_gate:
-            await sio.connect(server.url, transports=["websocket"], wait_timeout=20)
+            await sio.connect(server.url, transports=[transport], wait_timeout=20)
         try:
             await asyncio.wait_for(welcomed.wait(), timeout=max(1, deadline - time.monotonic()))
-            for seq in range(N_MESSAGES):
+            for seq in range(n_messages):
                 await sio.emit("user_message", {"text": f"c{index:03d}-m{seq:02d}"})
             await asyncio.wait_for(done.wait(), timeout=max(1, deadline - time.monotonic()))
         finally:
@@ -134,7 +135,7 @@ def test_many_concurrent_clients_get_all_replies_in_order(start_quench):
     assert not errors, f"{len(errors)} clients failed, first: {errors[:5]}"
     for i in range(N_CLIENTS):
         texts = results.get(i, [])
-        assert len(texts) == N_MESSAGES, f"client {i} got {len(texts)}/{N_MESSAGES} replies"
+        assert len(texts) == n_messages, f"client {i} got {len(texts)}/{n_messages} replies over {transport}"
         for seq, text in enumerate(texts):
             assert reply_re(f"c{i:03d}-m{seq:02d}").match(text), f"client {i} reply #{seq} is {text!r}"
     connects = server.wait_for_log_count(r"\binfo connect sid=(\S+) sessions=\d+\b", N_CLIENTS, timeout=10)
