@@ -28,7 +28,7 @@ enum LWSRequestReader {
             path: path,
             query: QueryParameters(queryString(wsi)),
             origin: header(wsi, WSI_TOKEN_ORIGIN),
-            requestedHeaders: customHeader(wsi, "access-control-request-headers:"),
+            requestedHeaders: header(wsi, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS),
             peer: peer(wsi))
     }
 
@@ -39,17 +39,6 @@ enum LWSRequestReader {
         return String(unsafeUninitializedCapacity: length + 1) { buffer in
             buffer.withMemoryRebound(to: CChar.self) { chars in
                 max(0, Int(lws_hdr_copy(wsi, chars.baseAddress, Int32(length + 1), token)))
-            }
-        }
-    }
-
-    /// A header lws has no token for (its name in lower case, with the colon).
-    static func customHeader(_ wsi: OpaquePointer, _ name: String) -> String? {
-        let length = Int(lws_hdr_custom_length(wsi, name, Int32(name.utf8.count)))
-        guard length > 0 else { return nil }
-        return String(unsafeUninitializedCapacity: length + 1) { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                max(0, Int(lws_hdr_custom_copy(wsi, chars.baseAddress, Int32(length + 1), name, Int32(name.utf8.count))))
             }
         }
     }
