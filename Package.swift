@@ -30,13 +30,15 @@ let package = Package(
         .target(name: "SocketIO", dependencies: ["EngineIO"], swiftSettings: swiftSettings),
         // The libwebsockets binding: service thread, HTTP and WebSocket transports, timers, wake-ups.
         .target(name: "QuenchLWS", dependencies: ["CLibWebSockets", "EngineIO"], swiftSettings: swiftSettings),
+        // The Redis message queue (python-socketio's pub/sub wire format) over a small RESP2 client. Knows nothing of lws.
+        .target(name: "QuenchRedis", dependencies: ["SocketIO", "EngineIO"], swiftSettings: swiftSettings),
         // The seed's application: sessions, dummy replies, hydration reminders. Knows nothing of lws.
         .target(name: "QuenchApp", dependencies: ["SocketIO"], swiftSettings: swiftSettings),
         // The command line: flags → configuration → server.
         .executableTarget(
             name: "quench",
             dependencies: [
-                "QuenchApp", "QuenchLWS", "SocketIO", "EngineIO",
+                "QuenchApp", "QuenchLWS", "QuenchRedis", "SocketIO", "EngineIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -60,6 +62,7 @@ let package = Package(
         .target(name: "EngineIOTesting", dependencies: ["EngineIO"], swiftSettings: swiftSettings),
         .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", "EngineIOTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIOTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "QuenchRedisTests", dependencies: ["QuenchRedis", "SocketIO", "EngineIO"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchAppTests", dependencies: ["QuenchApp", "EngineIOTesting"], swiftSettings: swiftSettings),
     ]
 )

@@ -59,6 +59,6 @@ public final class ChatApp: @unchecked Sendable {
     public func sendReminder(at time: WallTime) {
         log.debug("reminder at \(time.hoursMinutes) to \(sessions.count) sessions")
         // Each node reminds its own clients: never through the message queue.
-        namespace.emit("bot_message", [["text": .string(UserMessage.reminder(at: time))]])
+        namespace.emitLocally("bot_message", [["text": .string(UserMessage.reminder(at: time))]])
     }
 }

@@ -5,6 +5,7 @@ import ArgumentParser
 import EngineIO
 import QuenchApp
 import QuenchLWS
+import QuenchRedis
 import SocketIO
 
 /// The `quench` command: flags in, a running server out.
@@ -17,6 +18,7 @@ struct Quench: ParsableCommand {
             http://HOST:PORT/socket.io/. On connect it gets system_message {"text":"Connected to server"}; \
             each user_message {"text":T} gets bot_message {"text":"T rcvd at HH:MM:SS (dummy reply)"}; \
             every client gets a hydration reminder at each multiple of --reminder-interval. \
+            With --message-queue, several quench nodes (and python-socketio servers) share one Redis channel. \
             Durations take plain seconds or a unit: 500ms, 30s, 2m. See quench(1).
             """,
         version: QuenchVersion.string)
@@ -46,6 +48,10 @@ struct Quench: ParsableCommand {
             throw ExitCode.failure
         }
 
+        if let url = options.messageQueueURL {
+            // The queue's threads start here; a Redis that is down delays the queue, never the server.
+            RedisMessageQueue(url: url, channel: options.channel, log: log).start(server: socketIO, executor: server.executor)
+        }
         if options.reminderInterval.milliseconds > 0 {
             ReminderThread.start(
                 schedule: ReminderSchedule(intervalSeconds: options.reminderInterval.milliseconds / 1000),

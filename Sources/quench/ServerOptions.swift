@@ -5,6 +5,7 @@ import ArgumentParser
 import EngineIO
 import QuenchApp
 import QuenchLWS
+import QuenchRedis
 
 /// Every flag quench takes; each maps to one field of the configuration.
 struct ServerOptions: ParsableArguments {
@@ -50,6 +51,15 @@ struct ServerOptions: ParsableArguments {
         help: ArgumentHelp("Serve the files of this directory at / (your own front end) instead of the built-in chat page.", valueName: "dir"))
     var staticDirectory: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Join a Redis message queue shared with other quench nodes and python-socketio servers or emitters (RedisManager); emits to rooms or to everyone reach every node's clients.",
+            valueName: "redis://[:password@]host[:port][/db]"))
+    var messageQueue: String?
+
+    @Option(help: ArgumentHelp("Pub/sub channel on --message-queue; must match the other nodes' (python-socketio's default).", valueName: "name"))
+    var channel = "socketio"
+
     @Option(help: ArgumentHelp("How much to log to standard error: error, warn, info or debug.", valueName: "level"))
     var logLevel = LogLevelArgument(level: .info)
 
@@ -78,6 +88,16 @@ struct ServerOptions: ParsableArguments {
                 throw ValidationError("--static \(staticDirectory) is not a directory")
             }
         }
+        if let messageQueue {
+            do {
+                _ = try RedisURL(parsing: messageQueue)
+            } catch {
+                throw ValidationError("--message-queue: \(error)")
+            }
+        }
+        guard !channel.isEmpty, !channel.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw ValidationError("--channel must be a non-empty name without spaces, not '\(channel)'")
+        }
         guard path.hasPrefix("/"), !path.contains("?"), !path.contains(" ") else {
             throw ValidationError("--path must be a URL path starting with '/', such as /socket.io/")
         }
@@ -94,6 +114,9 @@ struct ServerOptions: ParsableArguments {
         guard let tlsCert, let tlsKey else { return nil }
         return TLSFiles(certificate: tlsCert, privateKey: tlsKey)
     }
+
+    /// The Redis server of --message-queue, when one was given (validated in `validate()`).
+    var messageQueueURL: RedisURL? { messageQueue.flatMap { try? RedisURL(parsing: $0) } }
 
     /// The Engine.IO settings these flags describe.
     var engineConfiguration: EngineConfiguration {

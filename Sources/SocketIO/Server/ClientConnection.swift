@@ -32,6 +32,7 @@ final class ClientConnection {
         guard sockets[socket.namespace.name] === socket else { return }
         sockets.removeValue(forKey: socket.namespace.name)
         socket.namespace.remove(socket)
+        socket.namespace.rooms.removeAll(of: socket.id)
         socket.markDisconnected()
         socket.namespace.onDisconnect?(socket, reason)
     }

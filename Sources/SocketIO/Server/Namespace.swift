@@ -20,6 +20,10 @@ public final class Namespace {
     /// The connected sockets by Socket.IO sid.
     public private(set) var sockets: [String: Socket] = [:]
     private var handlers: [String: EventHandler] = [:]
+    /// Named rooms (Namespace+Rooms.swift).
+    var rooms = RoomTable()
+    /// Carries broadcasts to the other nodes when a message queue is configured (set by the server).
+    var adapter: (any ClusterAdapter)?
 
     init(name: String) {
         self.name = name
@@ -30,8 +34,10 @@ public final class Namespace {
         handlers[event] = handler
     }
 
-    /// Sends an event to every socket in the namespace; the packet is encoded once for all of them.
+    /// Sends an event to every socket in the namespace, on every node when a message queue is configured;
+    /// the packet is encoded once for all of them. ``emitLocally(_:_:to:skip:)`` keeps it on this node.
     public func emit(_ event: String, _ arguments: [JSONValue] = []) {
+        adapter?.publish(.emit(ClusterEmit(event: event, arguments: arguments, namespace: name)))
         guard !sockets.isEmpty else { return }
         let encoded = EncodedPacket(.event(event, arguments, namespace: name))
         for socket in sockets.values { socket.send(encoded: encoded) }

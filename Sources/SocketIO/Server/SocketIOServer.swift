@@ -8,6 +8,11 @@ public final class SocketIOServer: EngineServerDelegate {
     public let configuration: SocketIOConfiguration
     public var log: Logger { engine.log }
     private var namespaces: [String: Namespace] = [:]
+    /// Carries room and broadcast operations to other nodes (a message queue); nil serves this node alone.
+    /// Set it before serving. Operations from other nodes come in through ``apply(_:)``.
+    public var adapter: (any ClusterAdapter)? {
+        didSet { for namespace in namespaces.values { namespace.adapter = adapter } }
+    }
 
     /// Serves Socket.IO over `engine`; becomes its delegate.
     /// - Parameters:
@@ -23,9 +28,13 @@ public final class SocketIOServer: EngineServerDelegate {
     public func namespace(_ name: String) -> Namespace {
         if let existing = namespaces[name] { return existing }
         let created = Namespace(name: name)
+        created.adapter = adapter
         namespaces[name] = created
         return created
     }
+
+    /// The namespace called `name` if it was created; nil otherwise (never creates one).
+    func existingNamespace(_ name: String) -> Namespace? { namespaces[name] }
 
     /// Tells every connected socket goodbye with a DISCONNECT packet (used on shutdown, so clients
     /// do not try to reconnect to a server that is going away on purpose).

@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts a detached POSIX thread for the subscriber or the publisher. (QuenchApp has the same helper; this
+/// target does not depend on the app.)
+enum QueueThread {
+    private final class Body {
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+    }
+
+    static func start(_ body: @escaping @Sendable () -> Void) {
+        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { argument in
+            guard let argument else { return nil }
+            Unmanaged<Body>.fromOpaque(argument).takeRetainedValue().run()
+            return nil
+        }, context)
+        precondition(result == 0, "pthread_create failed: \(result)")
+        pthread_detach(thread)
+    }
+}
+
+/// A mutex with a condition variable: guards a queue that one thread fills and another drains.
+final class LockedCondition: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+
+    init() {
+        pthread_mutex_init(&mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(&condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(&condition)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    /// Runs `body` with the mutex held.
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+
+    /// Wakes the waiting thread. Call with the lock held (inside `withLock`).
+    func signal() { pthread_cond_signal(&condition) }
+
+    /// Waits (lock held, inside `withLock`) for a signal or until `milliseconds` pass; nil waits forever.
+    func wait(milliseconds: Int64?) {
+        guard let milliseconds else {
+            pthread_cond_wait(&condition, &mutex)
+            return
+        }
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let total = Int64(now.tv_nsec) + (milliseconds % 1000) * 1_000_000
+        var deadline = timespec(
+            tv_sec: now.tv_sec + time_t(milliseconds / 1000) + time_t(total / 1_000_000_000), tv_nsec: Int(total % 1_000_000_000))
+        pthread_cond_timedwait(&condition, &mutex, &deadline)
+    }
+}

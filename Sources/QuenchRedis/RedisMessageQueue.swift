@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import EngineIO
+import SocketIO
+
+/// A Redis message queue shared with other quench nodes and with python-socketio servers and emitters
+/// (python-socketio's `RedisManager`, JSON on one pub/sub channel).
+///
+/// Threads: ``publish(_:)`` runs on the service thread and only queues; the publisher thread sends; the
+/// subscriber thread reads, decodes, drops what this node sent itself (its `host_id`) and hands the rest to
+/// the service thread through the ``EngineIO/ServiceExecutor``. Neither Redis thread touches a client.
+public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
+    /// This node's identity on the channel: 32 lowercase hex digits, like python's `uuid4().hex`.
+    public let hostID: String
+    /// The channel name (python-socketio's default is `socketio`).
+    public let channel: String
+    private let publisher: RedisPublisher
+    private let subscriber: RedisSubscriber
+    private let inbox: Inbox
+    /// Touched on the service thread only (set in ``start(server:executor:)``).
+    private weak var server: SocketIOServer?
+
+    /// - Parameters:
+    ///   - url: the Redis server.
+    ///   - channel: the pub/sub channel; default `socketio`.
+    ///   - log: where the queue logs.
+    public init(url: RedisURL, channel: String = "socketio", log: Logger) {
+        let hostID = Self.makeHostID()
+        let publisher = RedisPublisher(url: url, channel: channel, log: log)
+        let inbox = Inbox()
+        self.hostID = hostID
+        self.channel = channel
+        self.publisher = publisher
+        self.inbox = inbox
+        subscriber = RedisSubscriber(
+            url: url, channel: channel, log: log,
+            receive: { payload in inbox.receive(payload, hostID: hostID, log: log) },
+            subscribed: { publisher.retrySoon() })
+    }
+
+    /// Becomes `server`'s adapter and starts both threads. Service thread (or before the server runs).
+    public func start(server: SocketIOServer, executor: any ServiceExecutor) {
+        self.server = server
+        server.adapter = self
+        inbox.deliver = { [weak self] operation in
+            executor.execute { [weak self] in self?.server?.apply(operation) }
+        }
+        subscriber.start()
+        publisher.start()
+    }
+
+    public func publish(_ operation: ClusterOperation) {
+        publisher.publish(PubSubMessage.encode(operation, hostID: hostID))
+    }
+
+    /// Decodes on the subscriber thread, then posts to the service thread.
+    private final class Inbox: @unchecked Sendable {
+        /// Set once before the subscriber starts; read only by the subscriber thread afterwards.
+        var deliver: (@Sendable (ClusterOperation) -> Void)?
+
+        func receive(_ payload: [UInt8], hostID: String, log: Logger) {
+            let message: PubSubMessage.Decoded
+            do {
+                message = try PubSubMessage.decode(payload)
+            } catch {
+                log.warn("message queue: skipped a malformed message (\(error)): \(String(decoding: payload.prefix(200), as: UTF8.self))")
+                return
+            }
+            // python-socketio: callbacks are taken only by the node they name; everything else only by the others.
+            if case .callback = message.operation {
+                guard message.hostID == hostID else { return }
+            } else if message.hostID == hostID {
+                return
+            }
+            log.debug("message queue: \(message.operation)")
+            deliver?(message.operation)
+        }
+    }
+
+    private static func makeHostID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes: [UInt8] = []
+        for _ in 0..<32 { bytes.append(digits[Int(generator.next() % 16)]) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

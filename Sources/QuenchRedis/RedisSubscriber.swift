@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import EngineIO
+
+/// The subscriber thread: SUBSCRIBE to the channel on its own connection, read messages forever, hand each
+/// raw payload to `receive` (on this thread). Reconnects with backoff; logs going down and coming back once
+/// each at warn/info, every retry at debug.
+final class RedisSubscriber: Sendable {
+    /// How long a quiet connection waits before it PINGs Redis to prove it is alive, in milliseconds.
+    static let idleProbe: Int32 = 15_000
+    let url: RedisURL
+    let channel: String
+    let log: Logger
+    /// Gets each message's payload; runs on the subscriber thread.
+    let receive: @Sendable ([UInt8]) -> Void
+    /// Runs on the subscriber thread after each successful SUBSCRIBE (the publisher uses it to retry at once).
+    let subscribed: @Sendable () -> Void
+
+    init(url: RedisURL, channel: String, log: Logger, receive: @escaping @Sendable ([UInt8]) -> Void, subscribed: @escaping @Sendable () -> Void) {
+        self.url = url
+        self.channel = channel
+        self.log = log
+        self.receive = receive
+        self.subscribed = subscribed
+    }
+
+    func start() { QueueThread.start { [self] in run() } }
+
+    private func run() {
+        var backoff = RetryBackoff()
+        var everSubscribed = false
+        var down = false
+        while true {
+            do throws(RedisError) {
+                let connection = try RedisConnection.open(url)
+                try subscribe(connection)
+                if down {
+                    log.info("message queue: Redis \(url) is back; resubscribed to channel \"\(channel)\"")
+                } else if !everSubscribed {
+                    log.info("message queue: subscribed to channel \"\(channel)\" on \(url)")
+                }
+                everSubscribed = true
+                down = false
+                backoff.reset()
+                subscribed()
+                try listen(connection)
+            } catch {
+                let delay = backoff.next()
+                if !down {
+                    down = true
+                    if everSubscribed {
+                        log.warn("message queue: lost Redis \(url) (\(error)); clients stay connected, retrying with backoff")
+                    } else {
+                        log.warn("message queue: cannot reach Redis \(url) (\(error)); serving this node's clients only, retrying with backoff")
+                    }
+                }
+                log.debug("message queue: subscriber retries in \(delay) ms (\(error))")
+                var pause = timespec(tv_sec: time_t(delay / 1000), tv_nsec: Int(delay % 1000) * 1_000_000)
+                var remaining = timespec()
+                while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
+            }
+        }
+    }
+
+    private func subscribe(_ connection: RedisConnection) throws(RedisError) {
+        try connection.send(RESPCommand.encode("SUBSCRIBE", channel))
+        guard let reply = try connection.read(timeout: 5000) else { throw .io("no reply to SUBSCRIBE") }
+        if case .error(let message) = reply { throw .reply("SUBSCRIBE refused: \(message)") }
+        guard case .array(let parts) = reply, parts.first?.text == "subscribe" else {
+            throw .protocolError("unexpected reply to SUBSCRIBE")
+        }
+    }
+
+    /// Reads messages until the connection fails. A connection quiet for ``idleProbe`` gets a PING; a second
+    /// quiet period without the pong means Redis is gone.
+    private func listen(_ connection: RedisConnection) throws(RedisError) {
+        var awaitingPong = false
+        while true {
+            guard let reply = try connection.read(timeout: Self.idleProbe) else {
+                if awaitingPong { throw .io("no answer to PING within \(Self.idleProbe) ms") }
+                try connection.send(RESPCommand.encode("PING"))
+                awaitingPong = true
+                continue
+            }
+            awaitingPong = false
+            guard case .array(let parts) = reply, let kind = parts.first?.text else {
+                if case .error(let message) = reply { throw .reply(message) }
+                continue
+            }
+            if kind == "message", parts.count == 3, let payload = parts[2].bytes {
+                receive(payload)
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+/// A parsed `redis://[[username]:password@]host[:port][/db]` URL (the form python-socketio's `RedisManager`
+/// and redis-py accept, without TLS or Unix sockets).
+public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
+    /// Host name or IP address (an IPv6 literal without its brackets).
+    public var host: String
+    /// TCP port; default 6379.
+    public var port: Int
+    /// ACL user name for `AUTH username password` (Redis 6+); nil sends `AUTH password`.
+    public var username: String?
+    /// Password for `AUTH`; nil sends no AUTH.
+    public var password: String?
+    /// Database index for `SELECT`; default 0. (Pub/sub ignores it; python-socketio selects it too.)
+    public var database: Int
+
+    /// Parses `text`; throws a message fit for the user when it is not a supported Redis URL.
+    public init(parsing text: String) throws(RedisURLError) {
+        let schemeSeparator = "://"
+        guard let schemeEnd = text.firstRange(of: schemeSeparator) else {
+            throw RedisURLError("'\(text)' is not a URL; expected redis://[:password@]host[:port][/db]")
+        }
+        let scheme = text[..<schemeEnd.lowerBound].lowercased()
+        guard scheme == "redis" else {
+            throw RedisURLError("unsupported scheme '\(scheme)://' (only redis:// is supported; no TLS, no sentinel, no unix sockets)")
+        }
+        var rest = Substring(text[schemeEnd.upperBound...])
+        guard !rest.contains("?"), !rest.contains("#") else { throw RedisURLError("query strings and fragments are not supported") }
+        var path: Substring = ""
+        if let slash = rest.firstIndex(of: "/") {
+            path = rest[rest.index(after: slash)...]
+            rest = rest[..<slash]
+        }
+        var hostPort = rest
+        if let at = rest.lastIndex(of: "@") {
+            let userInfo = rest[..<at]
+            hostPort = rest[rest.index(after: at)...]
+            if let colon = userInfo.firstIndex(of: ":") {
+                let user = try Self.percentDecoded(userInfo[..<colon])
+                username = user.isEmpty ? nil : user
+                password = try Self.percentDecoded(userInfo[userInfo.index(after: colon)...])
+            } else {
+                // redis-py reads a lone user-info part as the user name; Redis then needs no password.
+                let user = try Self.percentDecoded(userInfo)
+                username = user.isEmpty ? nil : user
+            }
+        }
+        var portText: Substring?
+        if hostPort.hasPrefix("[") {
+            guard let close = hostPort.firstIndex(of: "]") else { throw RedisURLError("unclosed '[' in the host") }
+            host = String(hostPort[hostPort.index(after: hostPort.startIndex)..<close])
+            let after = hostPort[hostPort.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { throw RedisURLError("unexpected text after the IPv6 address") }
+                portText = after.dropFirst()
+            }
+        } else if let colon = hostPort.lastIndex(of: ":") {
+            host = String(hostPort[..<colon])
+            portText = hostPort[hostPort.index(after: colon)...]
+        } else {
+            host = String(hostPort)
+        }
+        guard !host.isEmpty else { throw RedisURLError("the URL names no host") }
+        guard !host.contains(where: { $0 == " " || $0 == "/" || $0 == "@" }) else { throw RedisURLError("bad host '\(host)'") }
+        port = 6379
+        if let portText {
+            guard let value = Int(portText), (1...65535).contains(value) else {
+                throw RedisURLError("port must be between 1 and 65535, not '\(portText)'")
+            }
+            port = value
+        }
+        database = 0
+        if !path.isEmpty {
+            guard let value = Int(path), value >= 0 else { throw RedisURLError("database must be a number such as /0, not '/\(path)'") }
+            database = value
+        }
+    }
+
+    /// The URL without its password, for logs.
+    public var description: String {
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        let credentials = password == nil ? (username.map { "\($0)@" } ?? "") : "\(username ?? ""):***@"
+        return "redis://\(credentials)\(hostPart):\(port)/\(database)"
+    }
+
+    private static func percentDecoded(_ text: Substring) throws(RedisURLError) -> String {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                throw RedisURLError("bad percent-escape in the user name or password")
+            }
+            bytes.append(high << 4 | low)
+        }
+        guard let decoded = String(validating: bytes, as: UTF8.self) else {
+            throw RedisURLError("the user name or password is not UTF-8 once decoded")
+        }
+        return decoded
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
+
+/// A `--message-queue` value that is not a usable Redis URL.
+public struct RedisURLError: Error, CustomStringConvertible, Equatable {
+    /// What is wrong with it.
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,87 @@
+import EngineIO
+
+extension Namespace {
+    /// Sends an event to the members of `room` (a room name, or a socket's sid) — everyone in the namespace
+    /// when `room` is nil — except the sids in `skip`, on every node when a message queue is configured.
+    /// Encoded once for every local recipient.
+    /// - Parameters:
+    ///   - event: the event name.
+    ///   - arguments: the arguments after the name.
+    ///   - room: a room name or a sid; nil for everyone in the namespace.
+    ///   - skip: sids that must not get it (python-socketio's `skip_sid`).
+    public func emit(_ event: String, _ arguments: [JSONValue] = [], to room: String?, skip: [String] = []) {
+        let rooms = room.map { [$0] }
+        adapter?.publish(.emit(ClusterEmit(event: event, arguments: arguments, namespace: name, rooms: rooms, skip: skip)))
+        deliver(event, arguments, rooms: rooms, skip: skip)
+    }
+
+    /// Like ``emit(_:_:to:skip:)`` but for this node's clients only, never through the message queue
+    /// (python-socketio's `ignore_queue=True`). Per-node work such as reminders uses it.
+    public func emitLocally(_ event: String, _ arguments: [JSONValue] = [], to room: String? = nil, skip: [String] = []) {
+        deliver(event, arguments, rooms: room.map { [$0] }, skip: skip)
+    }
+
+    /// Empties `room` on every node. Its members stay connected.
+    public func closeRoom(_ room: String) {
+        rooms.close(room)
+        adapter?.publish(.closeRoom(room: room, namespace: name))
+    }
+
+    /// Disconnects the socket `sid` from this namespace, on whichever node holds it: directly when it is
+    /// here, through the message queue otherwise.
+    public func disconnect(_ sid: String) {
+        if let socket = sockets[sid] {
+            socket.disconnect()
+        } else {
+            adapter?.publish(.disconnect(sid: sid, namespace: name))
+        }
+    }
+
+    /// Puts the socket `sid` in `room`, on whichever node holds it.
+    public func join(sid: String, room: String) {
+        if let socket = sockets[sid] {
+            socket.join(room)
+        } else {
+            adapter?.publish(.enterRoom(sid: sid, namespace: name, room: room))
+        }
+    }
+
+    /// Takes the socket `sid` out of `room`, on whichever node holds it.
+    public func leave(sid: String, room: String) {
+        if let socket = sockets[sid] {
+            socket.leave(room)
+        } else {
+            adapter?.publish(.leaveRoom(sid: sid, namespace: name, room: room))
+        }
+    }
+
+    /// The local members of a named room (sids), for inspection.
+    public func members(of room: String) -> Set<String> { rooms.members[room] ?? [] }
+
+    /// The local sockets that an emit to `rooms` (nil: everyone) skipping `skip` reaches; each once.
+    func recipients(in rooms: [String]?, skip: [String]) -> [Socket] {
+        let skipped = Set(skip)
+        guard let rooms else {
+            return skipped.isEmpty ? Array(sockets.values) : sockets.values.filter { !skipped.contains($0.id) }
+        }
+        var seen: Set<String> = []
+        var found: [Socket] = []
+        func take(_ sid: String) {
+            guard !skipped.contains(sid), let socket = sockets[sid], seen.insert(sid).inserted else { return }
+            found.append(socket)
+        }
+        for room in rooms {
+            take(room)  // every socket is in the room named by its own sid
+            for sid in self.rooms.members[room] ?? [] { take(sid) }
+        }
+        return found
+    }
+
+    /// Sends to this node's recipients, encoding once.
+    func deliver(_ event: String, _ arguments: [JSONValue], rooms: [String]?, skip: [String]) {
+        let targets = recipients(in: rooms, skip: skip)
+        guard !targets.isEmpty else { return }
+        let encoded = EncodedPacket(.event(event, arguments, namespace: name))
+        for socket in targets { socket.send(encoded: encoded) }
+    }
+}

@@ -1,0 +1,39 @@
+import EngineIO
+
+extension SocketIOServer {
+    /// Applies an operation that came from another node through the message queue, to this node's
+    /// clients only (never published again). Service thread.
+    public func apply(_ operation: ClusterOperation) {
+        switch operation {
+        case .emit(let emit):
+            guard let namespace = existingNamespace(emit.namespace) else { return }
+            if let callback = emit.callback {
+                applyWithCallback(emit, callback: callback, in: namespace)
+            } else {
+                namespace.deliver(emit.event, emit.arguments, rooms: emit.rooms, skip: emit.skip)
+            }
+        case .disconnect(let sid, let name):
+            existingNamespace(name)?.sockets[sid]?.disconnect()
+        case .enterRoom(let sid, let name, let room):
+            existingNamespace(name)?.sockets[sid]?.join(room)
+        case .leaveRoom(let sid, let name, let room):
+            existingNamespace(name)?.sockets[sid]?.leave(room)
+        case .closeRoom(let room, let name):
+            existingNamespace(name)?.rooms.close(room)
+        case .callback:
+            // This node never asks other nodes for acknowledgements, so none can be ours.
+            log.debug("message queue: callback for an emit this node did not make; ignored")
+        }
+    }
+
+    /// An emit whose sender wants acknowledgements: each recipient gets its own ack id (as in
+    /// python-socketio's `Manager.emit`), and each acknowledgement is published back to the sender.
+    private func applyWithCallback(_ emit: ClusterEmit, callback: RemoteCallback, in namespace: Namespace) {
+        for socket in namespace.recipients(in: emit.rooms, skip: emit.skip) {
+            socket.emit(emit.event, emit.arguments) { [weak namespace] arguments in
+                namespace?.adapter?.publish(
+                    .callback(host: callback.host, sid: callback.room, namespace: callback.namespace, id: callback.id, arguments: arguments))
+            }
+        }
+    }
+}
