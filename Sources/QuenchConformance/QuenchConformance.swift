@@ -48,7 +48,7 @@ struct QuenchConformance: ParsableCommand {
     func run() throws {
         let level = LogLevel.allCases.first { $0.name == logLevel } ?? .info
         let log = Logger(level: level)
-        Termination.block()
+        TerminationSignals.block()
         signal(SIGPIPE, SIG_IGN)
 
         let server = LWSServer(configuration: LWSServerConfiguration(host: host, port: port, log: log))
@@ -65,7 +65,7 @@ struct QuenchConformance: ParsableCommand {
             throw ExitCode.failure
         }
 
-        Termination.onSignal { server.requestStop() }
+        TerminationSignals.onSignal { server.requestStop() }
         server.run()
         withExtendedLifetime(echo) {}
     }

@@ -28,7 +28,7 @@ final class RedisPublisher: @unchecked Sendable {
         self.capacity = capacity
     }
 
-    func start() { QueueThread.start { [self] in run() } }
+    func start() { BackgroundThread.start { [self] in run() } }
 
     /// Queues one payload. Any thread (the service thread, in practice); never blocks on I/O.
     func publish(_ payload: [UInt8]) {

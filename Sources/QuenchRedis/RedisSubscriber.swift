@@ -25,7 +25,7 @@ final class RedisSubscriber: Sendable {
         self.subscribed = subscribed
     }
 
-    func start() { QueueThread.start { [self] in run() } }
+    func start() { BackgroundThread.start { [self] in run() } }
 
     private func run() {
         var backoff = RetryBackoff()

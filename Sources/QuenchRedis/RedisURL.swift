@@ -1,3 +1,5 @@
+import EngineIO
+
 /// A parsed `redis://[[username]:password@]host[:port][/db]` URL (the form python-socketio's `RedisManager`
 /// and redis-py accept, without TLS or Unix sockets).
 public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
@@ -82,31 +84,13 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     private static func percentDecoded(_ text: Substring) throws(RedisURLError) -> String {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                throw RedisURLError("bad percent-escape in the user name or password")
-            }
-            bytes.append(high << 4 | low)
+        guard let bytes = PercentDecoding.bytes(text, plusIsSpace: false) else {
+            throw RedisURLError("bad percent-escape in the user name or password")
         }
         guard let decoded = String(validating: bytes, as: UTF8.self) else {
             throw RedisURLError("the user name or password is not UTF-8 once decoded")
         }
         return decoded
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

@@ -27,7 +27,7 @@ struct Quench: ParsableCommand {
 
     func run() throws {
         let log = Logger(level: options.logLevel.level)
-        Signals.blockTermination()
+        TerminationSignals.block()
         signal(SIGPIPE, SIG_IGN)
         ResourceLimits.raiseOpenFiles(log: log)
 
@@ -58,7 +58,7 @@ struct Quench: ParsableCommand {
                 clock: SystemWallClock(), executor: server.executor
             ) { time in app.sendReminder(at: time) }
         }
-        Signals.onTermination { server.requestStop() }
+        TerminationSignals.onSignal { server.requestStop() }
         server.run()
     }
 }

@@ -18,7 +18,7 @@ import pytest
 import requests
 import websocket
 
-from conftest import POLL_S, START_DEADLINE_S, _port_accepts, free_port
+from conftest import POLL_S, START_DEADLINE_S, QuenchServer, _port_accepts, free_port
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
@@ -30,32 +30,8 @@ MAX_PAYLOAD = 1_000_000
 RS = "\x1e"
 
 
-class ConformanceServer:
-    """A running quench-conformance process and its log."""
-
-    def __init__(self, proc, port, log_path):
-        self.proc = proc
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.ws_base = f"ws://127.0.0.1:{port}"
-        self.log_path = log_path
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def running(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+class ConformanceServer(QuenchServer):
+    """A running quench-conformance process and its log (the quench fixture's server, plus raw clients)."""
 
     # -- Engine.IO over HTTP ----------------------------------------------------------------
     def eio_url(self, path="engine.io", sid=None, transport="polling") -> str:
@@ -192,11 +168,10 @@ def conformance(tmp_path_factory):
     for _ in range(3):  # a free port can be taken between pick and bind
         port = free_port()
         log_path = log_dir / f"quench-conformance-{port}.log"
+        argv = [CONFORMANCE_BIN, "--host", "127.0.0.1", "--port", str(port)]
         with open(log_path, "wb") as log_file:
-            proc = subprocess.Popen(
-                [CONFORMANCE_BIN, "--host", "127.0.0.1", "--port", str(port)],
-                stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
-        candidate = ConformanceServer(proc, port, log_path)
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        candidate = ConformanceServer(proc, port, log_path, argv)
         deadline = time.monotonic() + START_DEADLINE_S
         while time.monotonic() < deadline and proc.poll() is None and not _port_accepts(port):
             time.sleep(POLL_S)

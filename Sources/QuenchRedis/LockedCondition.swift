@@ -2,27 +2,6 @@
 import Glibc
 #endif
 
-/// Starts a detached POSIX thread for the subscriber or the publisher. (QuenchApp has the same helper; this
-/// target does not depend on the app.)
-enum QueueThread {
-    private final class Body {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
-
-    static func start(_ body: @escaping @Sendable () -> Void) {
-        let context = Unmanaged.passRetained(Body(body)).toOpaque()
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { argument in
-            guard let argument else { return nil }
-            Unmanaged<Body>.fromOpaque(argument).takeRetainedValue().run()
-            return nil
-        }, context)
-        precondition(result == 0, "pthread_create failed: \(result)")
-        pthread_detach(thread)
-    }
-}
-
 /// A mutex with a condition variable: guards a queue that one thread fills and another drains.
 final class LockedCondition: @unchecked Sendable {
     private var mutex = pthread_mutex_t()

@@ -2,8 +2,8 @@
 import Glibc
 #endif
 
-/// Starts a detached POSIX thread running `body`. The reminder and signal threads use it; they only
-/// ever talk to the server through its ``EngineIO/ServiceExecutor``.
+/// Starts a detached POSIX thread running `body`. The reminder, signal and message-queue threads use
+/// it; they only ever talk to the server through its ``ServiceExecutor``.
 public enum BackgroundThread {
     private final class Body {
         let run: @Sendable () -> Void
