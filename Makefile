@@ -11,7 +11,7 @@ ARGS     ?=
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Osize -Xlinker -z -Xlinker now
 RELEASE_BIN   := .build/release/quench
 
-.PHONY: all deps deb-deps build release run test unit-test interop-test venv deb install uninstall clean
+.PHONY: all deps deb-deps build release run test unit-test interop-test venv deb install uninstall clean bench bench-tools
 
 all: release
 
@@ -62,6 +62,29 @@ deb-deps:
 		echo "installing dpkg-dev, lintian and man-db"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dpkg-dev lintian man-db; \
 	fi
+
+## bench: quench beside the lws floor and the seed app (../shared/reference), one run, into BENCHMARKS.md.
+SHARED_REF := $(CURDIR)/../shared/reference
+SEED_VENV  := .venv-seed
+bench: release bench-tools
+	$(PYTHON) Tests/Bench/bench.py --output BENCHMARKS.md
+
+## bench-tools: the load tool, the C floor, the seed app's venv and wrk (installed when missing).
+bench-tools: deps build/lws_floor $(SEED_VENV)/.installed
+	$(SWIFT) build -c release --product quench-bench
+	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+
+build/lws_floor: $(wildcard $(SHARED_REF)/lws_floor.c)
+	@test -f $(SHARED_REF)/lws_floor.c || { echo "bench: $(SHARED_REF) is missing (the shared folder must sit beside the repository, at ../shared)"; exit 1; }
+	@mkdir -p build
+	cc -O2 -o $@ $(SHARED_REF)/lws_floor.c -lwebsockets
+
+$(SEED_VENV)/.installed:
+	@test -f $(SHARED_REF)/seed_app.py || { echo "bench: $(SHARED_REF)/seed_app.py is missing (../shared beside the repository)"; exit 1; }
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv)
+	$(PYTHON) -m venv $(SEED_VENV)
+	$(SEED_VENV)/bin/pip install -q --disable-pip-version-check flask-socketio simple-websocket
+	touch $@
 
 ## install: the binary (stripped) and the man page under $(DESTDIR)$(PREFIX).
 install: release

@@ -16,7 +16,8 @@ final class BenchConnection {
     private var sequence = 0
     /// When the message in flight was sent (monotonic ns), and its expected reply prefix.
     private var inFlight: (sentAt: Int64, expected: [UInt8])?
-    let startedAt = Clock.monotonic()
+    /// When this client's connect began (monotonic ns), set as it leaves the queue of clients waiting to connect.
+    var startedAt = Clock.monotonic()
 
     init(index: Int, client: BenchClient) {
         self.index = index

@@ -37,12 +37,16 @@ struct QuenchBench: ParsableCommand {
     @Option(help: "The server's reminder interval in seconds (fanout mode).")
     var reminderInterval: Int64 = 0
 
-    @Flag(help: "Print one machine-readable line of key=value results after the report.")
+    @Option(help: "Seconds to wait for every client to connect before measuring with those that did.")
+    var connectTimeout = 30.0
+
+    @Flag(help: "Print one machine-readable line of key=value results after the report, and a READY line the moment every client is connected.")
     var machine = false
 
     func validate() throws {
         guard clients > 0 else { throw ValidationError("--clients must be positive") }
         guard duration > 0 else { throw ValidationError("--duration must be positive") }
+        guard connectTimeout > 0 else { throw ValidationError("--connect-timeout must be positive") }
         guard BenchClient.Mode(rawValue: mode) != nil else { throw ValidationError("--mode must be rtt, idle or fanout") }
         guard transport == "websocket" else { throw ValidationError("--transport: only websocket is implemented in quench-bench") }
         guard parsedURL != nil else { throw ValidationError("--url must look like ws://HOST:PORT[/path/]") }
@@ -68,13 +72,18 @@ struct QuenchBench: ParsableCommand {
         let client = BenchClient(
             settings: .init(
                 host: target.host, port: target.port, path: target.path, clients: clients, durationSeconds: duration,
-                mode: benchMode, reminderIntervalSeconds: reminderInterval))
+                mode: benchMode, reminderIntervalSeconds: reminderInterval, connectTimeoutSeconds: connectTimeout))
         let baseline = pid.flatMap(ProcessSample.read(pid:))
         var windowStartSample: ProcessSample?
         var clientCPUAtStart: Int64 = 0
         client.onAllConnected = {
             windowStartSample = pid.flatMap(ProcessSample.read(pid:))
             clientCPUAtStart = ProcessSample.selfCPUMicroseconds()
+            if machine {
+                // Lets a script driving several bench processes sample the server once all of them are connected.
+                print("READY connected=\(client.connectedCount) failures=\(client.failureCount) wall_ns=\(Clock.wall())")
+                fflush(nil)
+            }
         }
         guard client.run() else {
             print("quench-bench: could not create an lws client context")

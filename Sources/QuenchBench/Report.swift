@@ -53,6 +53,13 @@ struct Report {
             if let worst = client.reminderLags.values.compactMap(\.maximum).max() { fields.append("reminder_max_ms=\(milliseconds(worst))") }
             let reached = client.reminderLags.values.map(\.count).min()
             if let reached { fields.append("reminder_min_clients=\(reached)") }
+            if !client.reminderLags.isEmpty {
+                // Per boundary (Unix seconds): clients reached, lag p50 and max in ms — for merging several bench processes.
+                let perBoundary = client.reminderLags.sorted { $0.key < $1.key }.map { boundary, lags in
+                    "\(boundary / 1_000_000_000):\(lags.count):\(milliseconds(lags.percentile(50))):\(milliseconds(lags.maximum))"
+                }
+                fields.append("reminders=" + perBoundary.joined(separator: ","))
+            }
             Swift.print("RESULT " + fields.joined(separator: " "))
         }
     }
