@@ -8,7 +8,9 @@ PYTHON   ?= python3
 VENV     := .venv
 ARGS     ?=
 # -z now: full RELRO (the GOT read-only after start-up), as Debian's hardening flags do.
-RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Osize -Xlinker -z -Xlinker now
+# -enforce-exclusivity=unchecked: the debug build and `swift test` keep Swift's run-time exclusivity
+# checks; the shipped binary drops them (about 6% of the instructions per reply, measured with callgrind).
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Osize -Xswiftc -enforce-exclusivity=unchecked -Xlinker -z -Xlinker now
 RELEASE_BIN   := .build/release/quench
 
 .PHONY: all deps deb-deps build release run test unit-test interop-test venv deb install uninstall clean bench bench-tools

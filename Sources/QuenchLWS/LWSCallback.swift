@@ -38,7 +38,12 @@ extension LWSServer {
             LWSPeer.stored(on: wsi)?.ended()
             return 0
 
+        case LWS_CALLBACK_WSI_CREATE:
+            openConnections += 1
+            return 0
+
         case LWS_CALLBACK_WSI_DESTROY:
+            openConnections -= 1
             LWSPeer.detach(from: wsi)?.ended()
             return 0
 
@@ -106,13 +111,22 @@ extension LWSServer {
         return 0
     }
 
-    /// A new client (no sid) when the server already holds `maxSessions`: 503, and a line saying why,
-    /// rather than running out of file descriptors and failing everyone.
+    /// A new client (no sid) when the server is full: 503, and a line saying why, rather than running out
+    /// of file descriptors (or memory, with abandoned polling sessions) and failing everyone.
     private func refusalWhenFull(_ request: HTTPRequest) -> HTTPResponse? {
         guard request.query["sid"] == nil else { return nil }
         let sessions = endpoints.reduce(0) { $0 + $1.engine.sessionCount }
-        guard sessions >= configuration.maxSessions else { return nil }
-        log.warn("refused peer=\(request.peer) status=503 server full: \(sessions) sessions (limit \(configuration.maxSessions), set by the open-files limit)")
+        // This request's own connection is counted; the limit is on the ones before it.
+        let others = openConnections - 1
+        let cause: String
+        if others >= configuration.maxConnections {
+            cause = "\(others) connections (limit \(configuration.maxConnections), set by the open-files limit)"
+        } else if sessions >= configuration.maxSessions {
+            cause = "\(sessions) sessions (limit \(configuration.maxSessions), four per connection slot)"
+        } else {
+            return nil
+        }
+        log.warn("refused peer=\(request.peer) status=503 server full: \(cause)")
         return HTTPResponse(
             status: 503, contentType: "application/json", headers: [HTTPHeader("Retry-After", "5")],
             body: Array("{\"code\":503,\"message\":\"Server full\"}".utf8))

@@ -35,6 +35,9 @@ public final class LWSServer: @unchecked Sendable {
     private var mounts: LWSMounts?
     /// Open WebSockets, so a stop can wait for their close frames to leave.
     var openWebSockets = 0
+    /// Every connection lws holds (HTTP or WebSocket), from `WSI_CREATE` to `WSI_DESTROY`: the file
+    /// descriptors in use, which is what the connection limit protects.
+    var openConnections = 0
     /// Scratch space for lws_write: LWS_PRE bytes of headroom, then the payload. Grows, never shrinks.
     private var writeBuffer: UnsafeMutableRawBufferPointer
     private let headroom = Int(clws_pre())

@@ -16,9 +16,12 @@ public struct LWSServerConfiguration: Sendable {
     /// A directory whose files are served for every path outside the engine paths (`--static`);
     /// nil serves ``LWSServer/pageHandler`` instead.
     public var staticDirectory: String?
-    /// The most Engine.IO sessions served at once; a new client past it gets HTTP 503. Each WebSocket
-    /// holds a file descriptor, so the default leaves headroom under the open-files limit.
-    public var maxSessions: Int
+    /// The most connections (file descriptors) lws may hold before a new client gets HTTP 503: the
+    /// open-files limit less headroom, so the server refuses cleanly instead of failing to accept.
+    public var maxConnections: Int
+    /// The most Engine.IO sessions at once. Polling sessions hold no descriptor between requests, so
+    /// they are bounded by memory instead: four per connection slot (a few KiB each).
+    public var maxSessions: Int { maxConnections * 4 }
 
     /// - Parameters:
     ///   - host: bind address; default every IPv4 interface.
@@ -34,11 +37,12 @@ public struct LWSServerConfiguration: Sendable {
         self.tls = tls
         self.log = log
         self.staticDirectory = staticDirectory
-        self.maxSessions = LWSServerConfiguration.defaultMaxSessions()
+        self.maxConnections = LWSServerConfiguration.defaultMaxConnections()
     }
 
-    /// The open-files limit less 100 descriptors for the listener, lws's own pipes, held HTTP requests and logs.
-    public static func defaultMaxSessions() -> Int {
+    /// The open-files limit less 100 descriptors for the listener, lws's own pipes, the refusals
+    /// themselves and the log.
+    public static func defaultMaxConnections() -> Int {
         var limit = rlimit()
         guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1000 }
         let usable = Int(min(limit.rlim_cur, 1_000_000))

@@ -1,6 +1,8 @@
-"""The session limit: past it a new client gets a clean HTTP 503 and a log line; the others carry on.
+"""The limits: past them a new client gets a clean HTTP 503 and a log line; the others carry on.
 
-The limit is the open-files limit less 100, so the server is started with a small RLIMIT_NOFILE.
+Connections (file descriptors) are limited to the open-files limit less 100, so the server is started
+with a small RLIMIT_NOFILE. Polling sessions hold no descriptor between requests; they are limited
+to four per connection slot instead.
 """
 
 import http.client
@@ -40,7 +42,7 @@ def test_new_clients_past_the_limit_get_503_and_existing_ones_keep_working(start
         assert response.getheader("Retry-After") == "5"
         assert b"Server full" in response.read()
         conn.close()
-        server.wait_for_log(r"refused peer=127\.0\.0\.1 status=503 server full: 30 sessions \(limit 30")
+        server.wait_for_log(r"refused peer=127\.0\.0\.1 status=503 server full: \d+ connections \(limit 30,")
 
         # The sessions already in keep working.
         sessions[0].send('42["user_message",{"text":"still here"}]')
@@ -53,3 +55,23 @@ def test_new_clients_past_the_limit_get_503_and_existing_ones_keep_working(start
     finally:
         for ws in sessions:
             ws.close()
+
+
+def polling_handshake(server):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        conn.request("GET", "/socket.io/?EIO=4&transport=polling")
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_polling_sessions_do_not_use_up_connection_slots_but_are_bounded(start_quench):
+    server = start_quench(open_files=OPEN_FILES)  # 30 connection slots → 120 sessions
+    for index in range(120):
+        status, body = polling_handshake(server)
+        assert status == 200, f"polling session {index + 1} refused: {body!r}"
+    status, body = polling_handshake(server)
+    assert status == 503 and b"Server full" in body
+    server.wait_for_log(r"status=503 server full: 120 sessions \(limit 120, four per connection slot\)")
