@@ -10,7 +10,8 @@ ARGS     ?=
 # -z now: full RELRO (the GOT read-only after start-up), as Debian's hardening flags do.
 # -enforce-exclusivity=unchecked: the debug build and `swift test` keep Swift's run-time exclusivity
 # checks; the shipped binary drops them (about 6% of the instructions per reply, measured with callgrind).
-RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Osize -Xswiftc -enforce-exclusivity=unchecked -Xlinker -z -Xlinker now
+# Plain -O, not -Osize: 10% fewer instructions per reply for 1.5% more binary.
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -enforce-exclusivity=unchecked -Xlinker -z -Xlinker now
 RELEASE_BIN   := .build/release/quench
 
 .PHONY: all deps deb-deps build release run test unit-test interop-test venv deb install uninstall clean bench bench-tools
