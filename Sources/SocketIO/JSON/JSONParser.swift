@@ -93,10 +93,6 @@ struct JSONByteParser {
     let bytes: UnsafeBufferPointer<UInt8>
     var index: Int
     var depth = 0
-    /// Elements of the arrays being parsed, innermost last; each array is copied out once, right-sized.
-    private var elementStack: [JSONValue] = []
-    /// Members of the objects being parsed, innermost last.
-    private var memberStack: [JSONMember] = []
 
     init(bytes: UnsafeBufferPointer<UInt8>, index: Int) {
         self.bytes = bytes
@@ -167,10 +163,12 @@ struct JSONByteParser {
             depth -= 1
             return .array([])
         }
-        let base = elementStack.count
+        // Most arrays on the wire are short (an event name and its arguments): one allocation covers them.
+        var elements: [JSONValue] = []
+        elements.reserveCapacity(4)
         while true {
             let element = try parseValue()
-            elementStack.append(element)
+            elements.append(element)
             skipWhitespace()
             guard index < bytes.count else { throw JSONError(.unexpectedEnd, at: index) }
             let byte = bytes[index]
@@ -180,8 +178,6 @@ struct JSONByteParser {
             throw JSONError(.unexpectedCharacter, at: index - 1, byte: byte)
         }
         depth -= 1
-        let elements = Array(elementStack[base...])
-        elementStack.removeSubrange(base...)
         return .array(elements)
     }
 
@@ -194,7 +190,8 @@ struct JSONByteParser {
             depth -= 1
             return .object([])
         }
-        let base = memberStack.count
+        var members: [JSONMember] = []
+        members.reserveCapacity(2)
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == JSONByte.quote else { throw unexpected(at: index) }
@@ -203,7 +200,7 @@ struct JSONByteParser {
             guard index < bytes.count, bytes[index] == JSONByte.colon else { throw unexpected(at: index) }
             index += 1
             let value = try parseValue()
-            memberStack.append(JSONMember(key, value))
+            members.append(JSONMember(key, value))
             skipWhitespace()
             guard index < bytes.count else { throw JSONError(.unexpectedEnd, at: index) }
             let byte = bytes[index]
@@ -213,8 +210,6 @@ struct JSONByteParser {
             throw JSONError(.unexpectedCharacter, at: index - 1, byte: byte)
         }
         depth -= 1
-        let members = Array(memberStack[base...])
-        memberStack.removeSubrange(base...)
         return .object(members)
     }
 
