@@ -15,13 +15,13 @@ public enum UserMessage {
 
     /// The dummy reply: `<text> rcvd at HH:MM:SS (dummy reply)`.
     public static func reply(to text: String, at time: WallTime) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count + 32)
-        bytes.append(contentsOf: text.utf8)
-        bytes.append(contentsOf: " rcvd at ".utf8)
-        bytes.append(contentsOf: time.clockDigits(withSeconds: true))
-        bytes.append(contentsOf: " (dummy reply)".utf8)
-        return String(decoding: bytes, as: UTF8.self)
+        // Appending known-valid strings to one buffer: no intermediate copies, no UTF-8 re-validation.
+        var reply = text
+        reply.reserveCapacity(text.utf8.count + 31)
+        reply.append(" rcvd at ")
+        reply.append(time.hoursMinutesSeconds)
+        reply.append(" (dummy reply)")
+        return reply
     }
 
     /// The reminder text: `Remember to stay hydrated! It's HH:MM`.
