@@ -162,3 +162,22 @@ def test_polling_only_client(server, sio_client):
     sid = client.sid
     client.disconnect()
     server.wait_for_log(r"\binfo disconnect sid=" + re.escape(sid) + r" reason=\"[^\"]*\" sessions=0\b")
+
+
+@pytest.mark.parametrize("transports", [["websocket"], ["polling"], None], ids=["websocket", "polling", "polling-then-upgrade"])
+def test_the_whole_app_over_each_transport_mode(start_quench, sio_client, transports):
+    """The seed's behaviour, the same over every transport mode a python-socketio client can pick."""
+    server = start_quench("--reminder-interval", "1")
+    client = sio_client(server, transports=transports)
+    assert client.sio.transport() == (transports[0] if transports else "websocket")
+    assert client.get(client.system, what="system_message") == CONNECTED
+    assert client.sio.call("user_message", {"text": "over " + client.sio.transport()}, timeout=5) is None
+    assert reply_re("over " + client.sio.transport()).match(client.get(client.bot, what="bot_message")["text"])
+    client.sio.emit("user_message", {"text": 7})
+    assert reply_re("7").match(client.get(client.bot, what="bot_message")["text"])
+    client.sio.emit("user_message", {"no": "text"})
+    assert "text" in client.get(client.system, what="shape system_message")["text"]
+    assert REMINDER_RE.match(client.get(client.reminders, timeout=5, what="hydration reminder")["text"])
+    sid = client.sid
+    client.disconnect()
+    server.wait_for_log(r"\binfo disconnect sid=" + re.escape(sid) + r" reason=\"[^\"]*\" sessions=0\b")
