@@ -18,7 +18,7 @@ import pytest
 import requests
 import websocket
 
-from conftest import POLL_S, START_DEADLINE_S, QuenchServer, _port_accepts, free_port
+from conftest import POLL_S, START_DEADLINE_S, QuenchServer, _port_accepts, free_port, wait_until  # noqa: F401
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
@@ -146,16 +146,6 @@ class RawWS:
             pass
 
 
-def wait_until(predicate, timeout=10.0, what="condition"):
-    """Poll `predicate` until it returns a truthy value (returned) or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what} not reached within {timeout}s")
-        time.sleep(POLL_S)
 
 
 @pytest.fixture(scope="module")

@@ -151,6 +151,18 @@ class QuenchServer:
                 pass
 
 
+def wait_until(predicate, timeout=10.0, what="condition"):
+    """Poll `predicate` until it returns a truthy value (returned) or fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} not reached within {timeout}s")
+        time.sleep(POLL_S)
+
+
 def _port_accepts(port) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):

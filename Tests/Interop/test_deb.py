@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import POLL_S, START_DEADLINE_S, QuenchServer, free_port, _port_accepts
+from conftest import POLL_S, START_DEADLINE_S, QuenchServer, free_port, _port_accepts, wait_until
 from interop_helpers import CONNECTED, SioClient
 
 pytestmark = [
@@ -183,14 +183,6 @@ def start_installed(tmp_path) -> QuenchServer:
             pytest.fail(f"installed quench did not start on port {port} (exit {proc.returncode}); "
                         f"log:\n{server.log_text()}")
     pytest.fail("installed quench could not bind a free port in 3 attempts")
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what} within {timeout}s")
-        time.sleep(POLL_S)
 
 
 @pytest.mark.deadline(600)

@@ -20,22 +20,13 @@ import socketio
 
 redis = pytest.importorskip("redis")
 
-from conftest import POLL_S, free_port, run_cli  # noqa: E402
+from conftest import POLL_S, free_port, run_cli, wait_until  # noqa: E402
 from interop_helpers import SioClient, reply_re  # noqa: E402
 
 CHANNEL = "socketio"
 SENTINEL = {"text": "sentinel"}
 
 
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(POLL_S)
 
 
 class RedisServer:
