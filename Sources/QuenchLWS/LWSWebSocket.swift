@@ -88,7 +88,7 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
         if partial.isEmpty, isFinal {
             let binary = lws_frame_is_binary(wsi) != 0
             guard bytes.count <= maxPayload else { return oversize(bytes.count) }
-            transport?.receive(frame: Array(bytes), isBinary: binary)
+            transport?.receive(frame: bytes, isBinary: binary)
             return 0
         }
         if partial.isEmpty { partialIsBinary = lws_frame_is_binary(wsi) != 0 }

@@ -15,10 +15,19 @@ extension EnginePacket {
 
     /// Decodes one WebSocket frame. Binary frames are always binary messages.
     public static func decode(webSocketFrame bytes: [UInt8], isBinary: Bool) throws(EngineDecodingError) -> EnginePacket {
-        if isBinary { return .binary(bytes) }
+        // withUnsafeBytes rethrows untyped errors: carry the typed one out in a Result.
+        try bytes.withUnsafeBytes { buffer in
+            Result { () throws(EngineDecodingError) in try decode(webSocketFrame: buffer, isBinary: isBinary) }
+        }.get()
+    }
+
+    /// Decodes one WebSocket frame straight from the receive buffer: the payload is copied once, into
+    /// the packet, without the type digit.
+    public static func decode(webSocketFrame bytes: UnsafeRawBufferPointer, isBinary: Bool) throws(EngineDecodingError) -> EnginePacket {
+        if isBinary { return .binary(Array(bytes)) }
         guard let first = bytes.first else { throw .empty }
         guard let type = EnginePacketType(digit: first) else { throw .unknownType(first) }
-        return EnginePacket(type, Array(bytes.dropFirst()))
+        return EnginePacket(type, Array(UnsafeRawBufferPointer(rebasing: bytes[1...])))
     }
 
     /// Appends the packet in its polling form: `<digit><payload>`, or `b<base64>` for binary.

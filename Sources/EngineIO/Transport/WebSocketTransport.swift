@@ -38,6 +38,11 @@ public final class WebSocketTransport: Transport {
 
     /// A whole frame arrived (the binding reassembles fragments). Bad frames close the session.
     public func receive(frame: [UInt8], isBinary: Bool) {
+        frame.withUnsafeBytes { receive(frame: $0, isBinary: isBinary) }
+    }
+
+    /// A whole frame, still in the binding's receive buffer (valid for the duration of the call).
+    public func receive(frame: UnsafeRawBufferPointer, isBinary: Bool) {
         guard !closed, let session else { return }
         do {
             let packet = try EnginePacket.decode(webSocketFrame: frame, isBinary: isBinary)
