@@ -41,20 +41,15 @@ extension EngineServer {
         }
     }
 
-    /// A POST body over maxPayload: 413, and the session it was meant for ends (its client would only
-    /// retry the same body).
-    public func payloadTooLarge(_ request: HTTPRequest, responder: any HTTPResponder, error: EngineRequestError) {
+    /// A POST the binding refuses before reading its body (over maxPayload, or without a usable length):
+    /// logged, answered with the JSON error, and for an oversize body the session it was meant for ends
+    /// (its client would only retry the same body).
+    public func refuseBody(of request: HTTPRequest, _ error: EngineRequestError) -> HTTPResponse {
         logRefusal(error, request)
-        responder.respond(error.response(headers: configuration.cors.responseHeaders(origin: request.origin)))
-        closeSession(refusedOversizeBody: request)
-    }
-
-    /// A binding refused a POST body over maxPayload on its own (before reading it): the session it was
-    /// meant for ends all the same, as with ``payloadTooLarge(_:responder:error:)``.
-    public func closeSession(refusedOversizeBody request: HTTPRequest) {
-        if let sid = request.query["sid"], let session = session(id: sid) {
+        if error.status == 413, let sid = request.query["sid"], let session = session(id: sid) {
             session.close(reason: .transportError)
         }
+        return error.response(headers: configuration.cors.responseHeaders(origin: request.origin))
     }
 
     /// A CORS preflight: 204 with the allowed methods and headers, or 400 for an origin not allowed.

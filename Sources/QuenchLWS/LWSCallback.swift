@@ -136,12 +136,11 @@ extension LWSServer {
 
     private func beginHTTP(wsi: OpaquePointer) -> Int32 {
         guard let request = LWSRequestReader.request(on: wsi) else { return -1 }
-        let limit = endpoint(for: request.path)?.engine.configuration.maxPayload ?? 64 * 1024
-        if request.method == .post, let refusal = refusalForBody(wsi: wsi, limit: limit, request: request) {
+        if request.method == .post, let refusal = refusalForBody(wsi: wsi, request: request) {
             _ = writeHTTPResponse(refusal, to: wsi, completingTransaction: false)
             return -1
         }
-        let exchange = LWSHTTPExchange(wsi: wsi, server: self, request: request, bodyLimit: limit)
+        let exchange = LWSHTTPExchange(wsi: wsi, server: self, request: request)
         exchange.attach()
         if request.method != .post { dispatchHTTP(exchange) }
         return 0
@@ -149,32 +148,29 @@ extension LWSServer {
 
     /// lws 4.1 cannot finish a POST without Content-Length (it waits for 100 MB) nor decode a chunked
     /// one, and an oversize body need not be read at all: all three are answered before the body.
-    private func refusalForBody(wsi: OpaquePointer, limit: Int, request: HTTPRequest) -> HTTPResponse? {
-        let (status, message): (Int, String)
+    private func refusalForBody(wsi: OpaquePointer, request: HTTPRequest) -> HTTPResponse? {
+        let engine = endpoint(for: request.path)?.engine
+        let limit = engine?.configuration.maxPayload ?? 64 * 1024
+        let error: EngineRequestError
         if LWSRequestReader.header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) != nil {
-            (status, message) = (411, "chunked request bodies are not supported; send Content-Length")
+            error = .lengthRequired("chunked request bodies are not supported; send Content-Length")
         } else if let length = LWSRequestReader.header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap({ Int($0) }) {
             guard length > limit else { return nil }
-            (status, message) = (413, "body of \(length) bytes is over maxPayload \(limit)")
-            endpoint(for: request.path)?.engine.closeSession(refusedOversizeBody: request)
+            error = .payloadTooLarge("body of \(length) bytes is over maxPayload \(limit)")
         } else {
-            (status, message) = (411, "a POST needs Content-Length")
+            error = .lengthRequired("a POST needs Content-Length")
         }
-        log.warn("refused peer=\(request.peer) status=\(status) \(request.path): \(message)")
-        let body = "{\"code\":3,\"message\":\"\(status == 413 ? "Payload too large" : "Length required")\"}"
-        let cors = endpoint(for: request.path)?.engine.configuration.cors.responseHeaders(origin: request.origin) ?? []
-        return HTTPResponse(status: status, contentType: "application/json", headers: cors, body: Array(body.utf8))
+        guard let engine else {
+            log.warn("refused peer=\(request.peer) status=\(error.status) \(request.path): \(error.detail)")
+            return error.response()
+        }
+        return engine.refuseBody(of: request, error)
     }
 
     /// The request is complete (POST bodies included): hand it to its engine or to the page handler.
     private func dispatchHTTP(_ exchange: LWSHTTPExchange) {
         let request = exchange.request
         if let endpoint = endpoint(for: request.path) {
-            if exchange.bodyTooLarge {
-                let error = EngineRequestError.payloadTooLarge("body over maxPayload \(endpoint.engine.configuration.maxPayload) bytes")
-                endpoint.engine.payloadTooLarge(request, responder: exchange, error: error)
-                return
-            }
             if let full = refusalWhenFull(request) {
                 exchange.respond(full)
                 return

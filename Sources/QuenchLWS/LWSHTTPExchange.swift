@@ -14,23 +14,15 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
     private var isHeld = false
     /// Called once if the connection closes before the response was written.
     var onAbandon: (() -> Void)?
-    /// The most body bytes accepted; more is refused with 413.
-    let bodyLimit: Int
-    private(set) var bodyTooLarge = false
 
-    init(wsi: OpaquePointer, server: LWSServer, request: HTTPRequest, bodyLimit: Int) {
+    init(wsi: OpaquePointer, server: LWSServer, request: HTTPRequest) {
         self.request = request
-        self.bodyLimit = bodyLimit
         super.init(wsi: wsi, server: server)
     }
 
+    /// A chunk of the POST body. lws delivers no more than the Content-Length, which was checked
+    /// against maxPayload before the body was read.
     func appendBody(_ bytes: UnsafeRawBufferPointer) {
-        guard !bodyTooLarge else { return }
-        if request.body.count + bytes.count > bodyLimit {
-            bodyTooLarge = true
-            request.body = []
-            return
-        }
         request.body.append(contentsOf: bytes)
     }
 

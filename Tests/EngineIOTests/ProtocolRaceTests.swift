@@ -133,23 +133,23 @@ import Testing
 }
 
 @Suite struct OversizeBodyTests {
-    @Test func bodyRefusedByTheBindingEndsItsSession() {
+    @Test func bodyOverMaxPayloadIs413AndEndsItsSession() {
         let harness = Harness(maxPayload: 10)
         let sid = harness.openPolling()
         let request = HTTPRequest(method: .post, path: "/socket.io/", query: QueryParameters("EIO=4&transport=polling&sid=\(sid)"))
-        harness.engine.closeSession(refusedOversizeBody: request)
+        let response = harness.engine.refuseBody(of: request, .payloadTooLarge("test"))
+        #expect(response.status == 413)
+        #expect(response.body == Array("{\"code\":3,\"message\":\"Payload too large\"}".utf8))
         #expect(harness.engine.sessionCount == 0)
         #expect(harness.delegate.closed.map(\.1) == [.transportError])
     }
 
-    @Test func bodyOverMaxPayloadIs413AndEndsTheSession() {
-        let harness = Harness(maxPayload: 10)
+    @Test func bodyWithoutALengthIs411AndKeepsTheSession() {
+        let harness = Harness()
         let sid = harness.openPolling()
-        let responder = RecordingResponder()
         let request = HTTPRequest(method: .post, path: "/socket.io/", query: QueryParameters("EIO=4&transport=polling&sid=\(sid)"))
-        harness.engine.payloadTooLarge(request, responder: responder, error: .payloadTooLarge("test"))
-        #expect(responder.status == 413)
-        #expect(harness.engine.sessionCount == 0)
+        #expect(harness.engine.refuseBody(of: request, .lengthRequired("test")).status == 411)
+        #expect(harness.engine.sessionCount == 1)
     }
 }
 

@@ -10,7 +10,6 @@ Test modules pull the fixture in with `from conformance_support import conforman
 
 import json
 import os
-import pathlib
 import subprocess
 import time
 
@@ -18,10 +17,8 @@ import pytest
 import requests
 import websocket
 
-from conftest import POLL_S, START_DEADLINE_S, QuenchServer, _port_accepts, free_port, wait_until  # noqa: F401
+from conftest import POLL_S, REPO_ROOT, START_DEADLINE_S, QuenchServer, _port_accepts, free_port, wait_until  # noqa: F401
 
-HERE = pathlib.Path(__file__).resolve().parent
-REPO_ROOT = HERE.parent.parent
 CONFORMANCE_BIN = os.environ.get("QUENCH_CONFORMANCE_BIN") or str(REPO_ROOT / ".build" / "release" / "quench-conformance")
 
 PING_INTERVAL_MS = 300

@@ -19,6 +19,7 @@ public struct EngineRequestError: Error, Sendable, Equatable, CustomStringConver
         Self(code: 5, message: "Unsupported protocol version", status: 400, detail: detail)
     }
     public static func payloadTooLarge(_ detail: String) -> Self { Self(code: 3, message: "Payload too large", status: 413, detail: detail) }
+    public static func lengthRequired(_ detail: String) -> Self { Self(code: 3, message: "Length required", status: 411, detail: detail) }
 
     public var description: String { "\(message): \(detail)" }
 
