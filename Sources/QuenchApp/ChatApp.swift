@@ -13,8 +13,11 @@ public final class ChatApp: @unchecked Sendable {
         public var lastActivity: WallTime
     }
 
-    /// The active sessions by Socket.IO sid.
-    public private(set) var sessions: [String: SessionRecord] = [:]
+    /// The active sessions by Socket.IO sid (a snapshot).
+    public var sessions: [String: SessionRecord] { table.mapValues(\.record) }
+    /// The table itself. Each row is also kept in its socket's `data`, so a message updates its row in one
+    /// load instead of hashing the sid.
+    private var table: [String: SessionRow] = [:]
     private let namespace: Namespace
     private let clock: any WallClock
     private let log: Logger
@@ -31,34 +34,46 @@ public final class ChatApp: @unchecked Sendable {
 
     private func connected(_ socket: Socket) {
         let now = clock.now()
-        sessions[socket.id] = SessionRecord(connectedAt: now, lastActivity: now)
+        let row = SessionRow(SessionRecord(connectedAt: now, lastActivity: now))
+        table[socket.id] = row
+        socket.data = row
         socket.emit("system_message", [["text": "Connected to server"]])
-        log.info("connect sid=\(socket.id) sessions=\(sessions.count) peer=\(socket.peer)")
+        log.info("connect sid=\(socket.id) sessions=\(table.count) peer=\(socket.peer)")
     }
 
     private func disconnected(_ socket: Socket, reason: SocketDisconnectReason) {
-        sessions.removeValue(forKey: socket.id)
-        log.info("disconnect sid=\(socket.id) reason=\"\(reason.rawValue)\" sessions=\(sessions.count)")
+        table.removeValue(forKey: socket.id)
+        socket.data = nil
+        log.info("disconnect sid=\(socket.id) reason=\"\(reason.rawValue)\" sessions=\(table.count)")
     }
 
     private func userMessage(_ socket: Socket, _ arguments: [JSONValue], _ ack: Ack?) {
         let now = clock.now()
-        // One lookup: the update itself tells whether the session is in the table.
-        guard (sessions[socket.id]?.lastActivity = now) != nil else { return }
+        guard let row = socket.data as? SessionRow else { return }
+        row.record.lastActivity = now
         guard let text = UserMessage.text(from: arguments) else {
             log.info("bad user_message sid=\(socket.id): \(arguments.first.map { "\($0)" } ?? "no argument")")
             socket.emit("system_message", [["text": .string(UserMessage.expectedShape)]])
             ack?()
             return
         }
-        socket.emit("bot_message", [["text": .string(UserMessage.reply(to: text, at: now))]])
+        socket.emit("bot_message", [.object([JSONMember("text", .string(UserMessage.reply(to: text, at: now)))])])
         ack?()
     }
 
     /// Sends the reminder for the boundary `time` to every connected client. Service thread.
     public func sendReminder(at time: WallTime) {
-        log.debug("reminder at \(time.hoursMinutes) to \(sessions.count) sessions")
+        log.debug("reminder at \(time.hoursMinutes) to \(table.count) sessions")
         // Each node reminds its own clients: never through the message queue.
         namespace.emitLocally("bot_message", [["text": .string(UserMessage.reminder(at: time))]])
+    }
+}
+
+/// One row of the session table, shared by the table and the socket.
+private final class SessionRow {
+    var record: ChatApp.SessionRecord
+
+    init(_ record: ChatApp.SessionRecord) {
+        self.record = record
     }
 }

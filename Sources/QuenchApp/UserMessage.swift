@@ -15,14 +15,29 @@ public enum UserMessage {
 
     /// The dummy reply: `<text> rcvd at HH:MM:SS (dummy reply)`.
     public static func reply(to text: String, at time: WallTime) -> String {
-        // Appending known-valid strings to one buffer: no intermediate copies, no UTF-8 re-validation.
-        var reply = text
-        reply.reserveCapacity(text.utf8.count + 31)
-        reply.append(" rcvd at ")
-        reply.append(time.hoursMinutesSeconds)
-        reply.append(" (dummy reply)")
-        return reply
+        // Written into the new string's own storage: one allocation, no intermediate strings.
+        var text = text
+        return text.withUTF8 { body in
+            String(unsafeUninitializedCapacity: body.count + replyExtraLength) { out in
+                var position = 0
+                func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+                    guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+                    (out.baseAddress! + position).update(from: source, count: bytes.count)
+                    position += bytes.count
+                }
+                write(body)
+                write(UnsafeBufferPointer(start: rcvdAt.utf8Start, count: rcvdAt.utf8CodeUnitCount))
+                position += time.writeClock(withSeconds: true, into: out.baseAddress! + position)
+                write(UnsafeBufferPointer(start: dummyReply.utf8Start, count: dummyReply.utf8CodeUnitCount))
+                return position
+            }
+        }
     }
+
+    private static let rcvdAt: StaticString = " rcvd at "
+    private static let dummyReply: StaticString = " (dummy reply)"
+    private static let replyExtraLength =
+        rcvdAt.utf8CodeUnitCount + WallTime.clockTextMaxLength + dummyReply.utf8CodeUnitCount
 
     /// The reminder text: `Remember to stay hydrated! It's HH:MM`.
     public static func reminder(at time: WallTime) -> String {

@@ -14,26 +14,33 @@ public struct WallTime: Sendable, Equatable {
     public var utcOffset: Int
 
     /// `HH:MM:SS`, as in the seed's replies.
-    public var hoursMinutesSeconds: String { String(decoding: clockDigits(withSeconds: true), as: UTF8.self) }
+    public var hoursMinutesSeconds: String { clockText(withSeconds: true) }
     /// `HH:MM`, as in the seed's reminders.
-    public var hoursMinutes: String { String(decoding: clockDigits(withSeconds: false), as: UTF8.self) }
+    public var hoursMinutes: String { clockText(withSeconds: false) }
 
-    /// The clock text as ASCII bytes, built without intermediate strings (it is in every reply).
-    public func clockDigits(withSeconds: Bool) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(8)
-        func append(_ field: Int) {
-            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: field / 10 % 10))
-            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: field % 10))
+    /// The longest clock text, `HH:MM:SS`.
+    public static let clockTextMaxLength = 8
+
+    /// Writes the clock text into `out` (room for ``clockTextMaxLength`` bytes) and returns its length.
+    /// It is in every reply, so it is written in place: no intermediate array or string.
+    public func writeClock(withSeconds: Bool, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        func write(_ field: Int, at position: Int) {
+            out[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: field / 10 % 10)
+            out[position + 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: field % 10)
         }
-        append(hour)
-        out.append(UInt8(ascii: ":"))
-        append(minute)
-        if withSeconds {
-            out.append(UInt8(ascii: ":"))
-            append(second)
+        write(hour, at: 0)
+        out[2] = UInt8(ascii: ":")
+        write(minute, at: 3)
+        guard withSeconds else { return 5 }
+        out[5] = UInt8(ascii: ":")
+        write(second, at: 6)
+        return 8
+    }
+
+    private func clockText(withSeconds: Bool) -> String {
+        String(unsafeUninitializedCapacity: Self.clockTextMaxLength) { out in
+            writeClock(withSeconds: withSeconds, into: out.baseAddress!)
         }
-        return out
     }
 }
 

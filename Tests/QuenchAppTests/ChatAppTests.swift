@@ -55,6 +55,14 @@ struct AppHarness {
         #expect(client.takeFrames() == ["42[\"bot_message\",{\"text\":\"hi rcvd at 09:05:07 (dummy reply)\"}]"])
     }
 
+    @Test(arguments: ["", "é 💧 日本", String(repeating: "long text ", count: 40)])
+    func replyKeepsAnyTextWhole(text: String) {
+        let time = WallTime(nanoseconds: 0, hour: 23, minute: 0, second: 59, utcOffset: 0)
+        #expect(UserMessage.reply(to: text, at: time) == text + " rcvd at 23:00:59 (dummy reply)")
+        #expect(time.hoursMinutes == "23:00")
+        #expect(time.hoursMinutesSeconds == "23:00:59")
+    }
+
     @Test func ackIsSentAfterTheReply() {
         let harness = AppHarness()
         let client = harness.connectedClient()

@@ -332,6 +332,26 @@ struct SocketIOPacketTests {
         }
     }
 
+    @Test("an event encoded from its parts is the event packet's encoding, binaries included")
+    func eventFromParts() {
+        var random = SplitMix64(seed: 7)
+        for index in 0..<300 {
+            let name = JSONWriterTests.generateString(using: &random)
+            var arguments: [JSONValue] = []
+            for _ in 0..<Int(random.next() % 4) {
+                arguments.append(JSONWriterTests.generate(depth: 2, using: &random))
+            }
+            if index % 5 == 0 { arguments.append(.object([JSONMember("blob", .binary([UInt8(index % 256), 1]))])) }
+            let namespace = index % 3 == 0 ? "/" : "/ns\(index)"
+            let ackID: UInt64? = index % 2 == 0 ? nil : random.next() % 1_000_000
+            let whole = SocketIOPacket.event(name, arguments, namespace: namespace, ackID: ackID).encode()
+            let parts = SocketIOPacket.encodeEvent(name, arguments, namespace: namespace, ackID: ackID)
+            #expect(parts.text == whole.text, "\(text(parts.text)) vs \(text(whole.text))")
+            #expect(parts.attachments == whole.attachments)
+            #expect((whole.text.first == UInt8(ascii: "5")) == (index % 5 == 0))
+        }
+    }
+
     @Test("event helpers")
     func helpers() {
         let packet = SocketIOPacket.event("chat", ["hi", 2], namespace: "/n", ackID: 5)

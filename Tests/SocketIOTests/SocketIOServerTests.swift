@@ -175,6 +175,36 @@ struct ServerHarness {
     }
 }
 
+@Suite struct EventHandlerTests {
+    @Test func registeringAnEventAgainReplacesItsHandler() {
+        let harness = ServerHarness()
+        var calls: [String] = []
+        let namespace = harness.server.namespace("/")
+        namespace.on("ping-me") { _, _, _ in calls.append("first") }
+        namespace.on("other") { _, _, _ in calls.append("other") }
+        namespace.on("ping-me") { _, _, _ in calls.append("second") }
+        let client = harness.client()
+        client.clientSends("40")
+        client.clientSends("42[\"ping-me\"]")
+        client.clientSends("42[\"other\"]")
+        client.clientSends("42[\"unknown\"]")
+        #expect(calls == ["second", "other"])
+        #expect(harness.record.events.map(\.name) == ["unknown"])
+    }
+
+    @Test func eventsReachTheSocketOfTheirOwnNamespace() {
+        let harness = ServerHarness()
+        let client = harness.client()
+        client.clientSends("40")
+        client.clientSends("40/custom,")
+        client.clientSends("42/custom,[\"a\"]")
+        client.clientSends("42[\"b\"]")
+        client.clientSends("41/custom,")
+        client.clientSends("42/custom,[\"c\"]")
+        #expect(harness.record.events.map { "\($0.namespace) \($0.name)" } == ["/custom a", "/ b"])
+    }
+}
+
 @Suite struct BinaryTrafficTests {
     @Test func binaryEventIsReassembledFromTheFramesThatFollow() {
         let harness = ServerHarness()

@@ -9,44 +9,95 @@ extension SocketIOPacket {
     /// gets one prepended.
     /// - Returns: The text frame as UTF-8 bytes and the attachments to send after it as binary messages.
     public func encode() -> (text: [UInt8], attachments: [[UInt8]]) {
-        var text: [UInt8] = []
-        text.reserveCapacity(64)
-        var wireType = type
-        var binaryCount = 0
-        if type.allowsAckID {
-            binaryCount = data?.binaryCount ?? 0
-            switch type {
-            case .event, .binaryEvent: wireType = binaryCount > 0 ? .binaryEvent : .event
-            default: wireType = binaryCount > 0 ? .binaryAck : .ack
-            }
-        }
-        text.append(JSONByte.zero &+ wireType.rawValue)
-        if binaryCount > 0 {
-            JSONWriter.appendInteger(Int64(binaryCount), to: &text)
-            text.append(JSONByte.minus)
-        }
-        if namespace != "/" && !namespace.isEmpty {
-            if !namespace.hasPrefix("/") { text.append(JSONByte.slash) }
-            text.append(contentsOf: namespace.utf8)
-            text.append(JSONByte.comma)
-        }
-        if let ackID {
-            JSONWriter.appendInteger(Int64(truncatingIfNeeded: ackID), to: &text)
-        }
-        guard let data else { return (text, []) }
-        if binaryCount == 0 {
-            JSONWriter.append(data, to: &text)
-            return (text, [])
-        }
-        var sink = JSONWriter.BinarySink.collect([])
-        JSONWriter.append(data, to: &text, binary: &sink)
-        guard case .collect(let attachments) = sink else { return (text, []) }
-        return (text, attachments)
+        var writer = PacketTextWriter(type: type, namespace: namespace, ackID: ackID)
+        if let data { writer.append(data) }
+        return writer.finish()
+    }
+
+    /// Encodes an event straight from its parts, as ``encode()`` would encode
+    /// ``event(_:_:namespace:ackID:)``, without building the `[name, args…]` array first.
+    static func encodeEvent(
+        _ name: String, _ arguments: [JSONValue], namespace: String, ackID: UInt64?
+    ) -> (text: [UInt8], attachments: [[UInt8]]) {
+        var writer = PacketTextWriter(type: .event, namespace: namespace, ackID: ackID)
+        writer.appendEvent(name, arguments)
+        return writer.finish()
     }
 
     /// The text frame as a string (see ``encode()``); attachments are dropped, so use this only for packets
     /// without binaries.
     public var encodedText: String {
         String(decoding: encode().text, as: UTF8.self)
+    }
+}
+
+/// Writes one packet's text frame.
+///
+/// Binary attachments are rare, so the frame is written as if there were none: no walk over the data to
+/// count them first. Attachments met on the way become placeholders and, only then, the header is written
+/// again with the binary type and the count.
+struct PacketTextWriter {
+    private var text: [UInt8] = []
+    private let type: SocketIOPacketType
+    private let namespace: String
+    private let ackID: UInt64?
+    private var binary: JSONWriter.BinarySink
+    private var headerLength = 0
+
+    init(type: SocketIOPacketType, namespace: String, ackID: UInt64?) {
+        self.type = type
+        self.namespace = namespace
+        self.ackID = ackID
+        binary = type.allowsAckID ? .collect([]) : .writeNull
+        text.reserveCapacity(64)
+        appendHeader(to: &text, attachmentCount: 0)
+        headerLength = text.count
+    }
+
+    mutating func append(_ value: JSONValue) {
+        JSONWriter.append(value, to: &text, binary: &binary)
+    }
+
+    /// `[name, args…]`.
+    mutating func appendEvent(_ name: String, _ arguments: [JSONValue]) {
+        text.append(JSONByte.openBracket)
+        JSONWriter.appendString(name, to: &text)
+        for argument in arguments {
+            text.append(JSONByte.comma)
+            JSONWriter.append(argument, to: &text, binary: &binary)
+        }
+        text.append(JSONByte.closeBracket)
+    }
+
+    consuming func finish() -> (text: [UInt8], attachments: [[UInt8]]) {
+        guard case .collect(let attachments) = binary, !attachments.isEmpty else { return (text, []) }
+        var binaryText: [UInt8] = []
+        binaryText.reserveCapacity(text.count + 8)
+        appendHeader(to: &binaryText, attachmentCount: attachments.count)
+        binaryText.append(contentsOf: text[headerLength...])
+        return (binaryText, attachments)
+    }
+
+    /// `<type>[<count>-][<namespace>,][<ack id>]`; event and ack types follow the attachment count.
+    private func appendHeader(to out: inout [UInt8], attachmentCount: Int) {
+        var wireType = type
+        switch type {
+        case .event, .binaryEvent: wireType = attachmentCount > 0 ? .binaryEvent : .event
+        case .ack, .binaryAck: wireType = attachmentCount > 0 ? .binaryAck : .ack
+        case .connect, .disconnect, .connectError: break
+        }
+        out.append(JSONByte.zero &+ wireType.rawValue)
+        if attachmentCount > 0 {
+            JSONWriter.appendInteger(Int64(attachmentCount), to: &out)
+            out.append(JSONByte.minus)
+        }
+        if namespace != "/" && !namespace.isEmpty {
+            if !namespace.hasPrefix("/") { out.append(JSONByte.slash) }
+            out.append(contentsOf: namespace.utf8)
+            out.append(JSONByte.comma)
+        }
+        if let ackID {
+            JSONWriter.appendInteger(Int64(truncatingIfNeeded: ackID), to: &out)
+        }
     }
 }

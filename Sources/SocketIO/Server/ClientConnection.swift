@@ -5,8 +5,9 @@ import EngineIO
 final class ClientConnection {
     let session: EngineSession
     unowned let server: SocketIOServer
-    /// Joined namespaces by name.
-    private(set) var sockets: [String: Socket] = [:]
+    /// One socket per joined namespace. A client joins one or a few, so a scan (comparing names, which
+    /// are short) beats hashing the name for every packet.
+    private(set) var sockets: [Socket] = []
     /// A BINARY_EVENT/BINARY_ACK whose attachments are still arriving.
     var partialBinary: (packet: SocketIOPacket, attachments: [[UInt8]])?
     /// Closes the connection if it joins no namespace in time (connectTimeout); cancelled by the first join.
@@ -18,19 +19,22 @@ final class ClientConnection {
         self.server = server
     }
 
-    func socket(in namespace: String) -> Socket? { sockets[namespace] }
+    func socket(in namespace: String) -> Socket? {
+        for socket in sockets where socket.namespace.name == namespace { return socket }
+        return nil
+    }
 
     func add(_ socket: Socket) {
         connectTimer?.cancel()
         connectTimer = nil
-        sockets[socket.namespace.name] = socket
+        sockets.append(socket)
         socket.namespace.add(socket)
     }
 
     /// Takes `socket` out of its namespace and runs the namespace's disconnect handler.
     func remove(_ socket: Socket, reason: SocketDisconnectReason) {
-        guard sockets[socket.namespace.name] === socket else { return }
-        sockets.removeValue(forKey: socket.namespace.name)
+        guard let index = sockets.firstIndex(where: { $0 === socket }) else { return }
+        sockets.remove(at: index)
         socket.namespace.remove(socket)
         socket.namespace.rooms.removeAll(of: socket.id)
         socket.markDisconnected()
@@ -41,7 +45,7 @@ final class ClientConnection {
     func removeAll(reason: SocketDisconnectReason) {
         connectTimer?.cancel()
         connectTimer = nil
-        for socket in Array(sockets.values) { remove(socket, reason: reason) }
+        for socket in sockets { remove(socket, reason: reason) }
         partialBinary = nil
     }
 }

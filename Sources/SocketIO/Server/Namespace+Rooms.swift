@@ -81,7 +81,7 @@ extension Namespace {
     func deliver(_ event: String, _ arguments: [JSONValue], rooms: [String]?, skip: [String]) {
         let targets = recipients(in: rooms, skip: skip)
         guard !targets.isEmpty else { return }
-        let encoded = EncodedPacket(.event(event, arguments, namespace: name))
+        let encoded = EncodedPacket(event: event, arguments, namespace: name)
         for socket in targets { socket.send(encoded: encoded) }
     }
 }

@@ -19,7 +19,9 @@ public final class Namespace {
     public var onUnhandledEvent: ((Socket, String, [JSONValue], Ack?) -> Void)?
     /// The connected sockets by Socket.IO sid.
     public private(set) var sockets: [String: Socket] = [:]
-    private var handlers: [String: EventHandler] = [:]
+    /// Handlers in registration order. A namespace has a handful, and the scan compares short names
+    /// (in-line, no hashing) for every event.
+    private var handlers: [(event: String, handler: EventHandler)] = []
     /// Named rooms (Namespace+Rooms.swift).
     var rooms = RoomTable()
     /// Carries broadcasts to the other nodes when a message queue is configured (set by the server).
@@ -31,7 +33,11 @@ public final class Namespace {
 
     /// Registers the handler for `event`, replacing any earlier one.
     public func on(_ event: String, _ handler: @escaping EventHandler) {
-        handlers[event] = handler
+        if let index = handlers.firstIndex(where: { $0.event == event }) {
+            handlers[index].handler = handler
+        } else {
+            handlers.append((event, handler))
+        }
     }
 
     /// Sends an event to every socket in the namespace, on every node when a message queue is configured;
@@ -39,7 +45,7 @@ public final class Namespace {
     public func emit(_ event: String, _ arguments: [JSONValue] = []) {
         adapter?.publish(.emit(ClusterEmit(event: event, arguments: arguments, namespace: name)))
         guard !sockets.isEmpty else { return }
-        let encoded = EncodedPacket(.event(event, arguments, namespace: name))
+        let encoded = EncodedPacket(event: event, arguments, namespace: name)
         for socket in sockets.values { socket.send(encoded: encoded) }
     }
 
@@ -47,8 +53,8 @@ public final class Namespace {
     func remove(_ socket: Socket) { sockets.removeValue(forKey: socket.id) }
 
     func dispatch(_ event: String, _ arguments: [JSONValue], from socket: Socket, ack: Ack?) {
-        if let handler = handlers[event] {
-            handler(socket, arguments, ack)
+        if let entry = handlers.first(where: { $0.event == event }) {
+            entry.handler(socket, arguments, ack)
         } else if let onUnhandledEvent {
             onUnhandledEvent(socket, event, arguments, ack)
         } else {

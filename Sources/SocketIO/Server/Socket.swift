@@ -13,6 +13,9 @@ public final class Socket {
     public var peer: String { client.session.peer }
     /// The Engine.IO session carrying this socket.
     public var engineSessionID: String { client.session.id }
+    /// The application's own state for this socket (Socket.IO's `socket.data`): reached in one load
+    /// from every handler call, where a table keyed by sid would hash the sid each time.
+    public var data: AnyObject?
     /// Whether the socket is still connected.
     public private(set) var isConnected = true
     let client: ClientConnection
@@ -35,7 +38,7 @@ public final class Socket {
             pendingAcks[nextAckID] = ack
             nextAckID &+= 1
         }
-        send(.event(event, arguments, namespace: namespace.name, ackID: ackID))
+        EncodedPacket(event: event, arguments, namespace: namespace.name, ackID: ackID).send(on: client.session)
     }
 
     /// Sends an already encoded event (a broadcast encodes once for every recipient).
@@ -112,9 +115,17 @@ public struct EncodedPacket {
     let attachments: [EnginePacket]
 
     public init(_ packet: SocketIOPacket) {
-        let (text, attachments) = packet.encode()
-        self.text = .message(text)
-        self.attachments = attachments.map(EnginePacket.binary)
+        self.init(packet.encode())
+    }
+
+    /// An event, encoded without first building its `[name, args…]` array (the path of every emit).
+    public init(event name: String, _ arguments: [JSONValue], namespace: String = "/", ackID: UInt64? = nil) {
+        self.init(SocketIOPacket.encodeEvent(name, arguments, namespace: namespace, ackID: ackID))
+    }
+
+    private init(_ encoded: (text: [UInt8], attachments: [[UInt8]])) {
+        text = .message(encoded.text)
+        attachments = encoded.attachments.isEmpty ? [] : encoded.attachments.map(EnginePacket.binary)
     }
 
     /// The Engine.IO messages, in wire order.
