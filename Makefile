@@ -72,8 +72,8 @@ SEED_VENV  := .venv-seed
 bench: release bench-tools
 	$(PYTHON) Tests/Bench/bench.py --output BENCHMARKS.md
 
-## bench-tools: the load tool, the C floor, the seed app's venv and wrk (installed when missing).
-bench-tools: deps build/lws_floor $(SEED_VENV)/.installed
+## bench-tools: the load tool, the C floors (lws_floor, send_floor), the seed app's venv and wrk (installed when missing).
+bench-tools: deps build/lws_floor build/send_floor $(SEED_VENV)/.installed
 	$(SWIFT) build -c release --product quench-bench
 	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 
@@ -82,11 +82,15 @@ build/lws_floor: $(wildcard $(SHARED_REF)/lws_floor.c)
 	@mkdir -p build
 	cc -O2 -o $@ $(SHARED_REF)/lws_floor.c -lwebsockets
 
+build/send_floor: Tests/Bench/send_floor.c
+	@mkdir -p build
+	cc -O2 -Wall -o $@ $<
+
 $(SEED_VENV)/.installed:
 	@test -f $(SHARED_REF)/seed_app.py || { echo "bench: $(SHARED_REF)/seed_app.py is missing (../shared beside the repository)"; exit 1; }
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv)
 	$(PYTHON) -m venv $(SEED_VENV)
-	$(SEED_VENV)/bin/pip install -q --disable-pip-version-check flask-socketio simple-websocket
+	$(SEED_VENV)/bin/pip install -q --disable-pip-version-check flask-socketio simple-websocket python-socketio uvicorn
 	touch $@
 
 ## install: the binary (stripped) and the man page under $(DESTDIR)$(PREFIX).

@@ -33,8 +33,11 @@ SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "reference"))
 QUENCH = os.path.join(ROOT, ".build", "release", "quench")
 BENCH = os.path.join(ROOT, ".build", "release", "quench-bench")
 FLOOR = os.path.join(ROOT, "build", "lws_floor")
+SEND_FLOOR = os.path.join(ROOT, "build", "send_floor")
 SEED_PYTHON = os.path.join(ROOT, ".venv-seed", "bin", "python")
 SEED_APP = os.path.join(SHARED, "seed_app.py")
+#: The seed's exchange on python-socketio's asyncio server under uvicorn: the fastest Python stack.
+ASGI_APP = os.path.join(ROOT, "Tests", "Bench", "asgi_app.py")
 LOG_DIR = os.path.join(ROOT, "build", "bench-logs")
 
 #: Clients per quench-bench process for the big scenarios: each process polls only its own sockets, and
@@ -113,12 +116,14 @@ class Server:
             argv = [FLOOR, str(self.port), *extra]
         elif kind == "seed":
             argv = [SEED_PYTHON, SEED_APP, str(self.port)]
+        elif kind == "asgi":
+            argv = [SEED_PYTHON, ASGI_APP, str(self.port)]
         else:
             raise ValueError(kind)
         self.log_path = os.path.join(LOG_DIR, f"{kind}{tag}-{self.port}.log")
         self.process = spawn(argv, os.path.basename(self.log_path))
         self.pid = self.process.pid
-        self.startup_seconds = wait_listening(self.process, self.port, timeout=60.0 if kind == "seed" else 30.0)
+        self.startup_seconds = wait_listening(self.process, self.port, timeout=60.0 if kind in ("seed", "asgi") else 30.0)
 
     @property
     def url(self):
@@ -339,6 +344,21 @@ def scenario_fanout(kind, sessions, interval, duration):
                 "boundaries": dict(sorted(per_boundary.items())), "full": full,
                 "max_ms": max((e[2] for e in full.values()), default=None),
                 "p50_ms": max((e[1] for e in full.values()), default=None)}
+
+
+def scenario_kernel_fanout(sessions, runs):
+    """The kernel's own cost of a fan-out (Tests/Bench/send_floor.c): one bare send() on each of `sessions`
+    loopback connections, no server code at all. Whatever quench or the floor take beyond it is theirs."""
+    log(f"kernel floor: {sessions} bare send() calls x{runs}")
+    walls, cpus = [], []
+    for _ in range(runs):
+        out = subprocess.run([SEND_FLOOR, str(sessions), str(free_port())], capture_output=True, text=True, timeout=120)
+        fields = dict(item.partition("=")[::2] for item in out.stdout.split())
+        if out.returncode != 0 or "wall_ms" not in fields:
+            return {"error": (out.stderr or out.stdout).strip()[:200]}
+        walls.append(float(fields["wall_ms"]))
+        cpus.append(float(fields["cpu_ms"]))
+    return {"wall_ms": statistics.median(walls), "cpu_ms": statistics.median(cpus), "all_wall_ms": walls}
 
 
 def upgrade_probe(port, count, timeout=5.0):
@@ -621,6 +641,10 @@ def rtt_row(name, r):
             f"{r.get('p50_ms', '—')} / {r.get('p99_ms', '—')} | {fmt(num(r, 'server_us_per_reply'))} |")
 
 
+#: How each kind of server is named in the report.
+SERVER_NAMES = {"quench": "quench", "floor": "floor", "seed": "seed", "asgi": "python-socketio+uvicorn"}
+
+
 def write_report(path, data, started):
     lines = ["# Benchmarks", "", "Written by `make bench` (Tests/Bench/bench.py); every figure below comes from one run. "
              "The machines are shared and noisy: quote the ratios, measured side by side, rather than the absolute figures.",
@@ -633,8 +657,9 @@ def write_report(path, data, started):
               "| server, clients | connected | replies/s | latency p50 / p99 ms | server CPU µs per reply |",
               "|---|---|---|---|---|"]
     for clients in (50, 1000):
-        for kind in ("quench", "floor", "seed"):
-            lines.append(rtt_row(f"{kind}, {clients:,}", rtt.get((kind, clients))))
+        for kind in ("quench", "floor", "seed", "asgi"):
+            if (kind, clients) in rtt:
+                lines.append(rtt_row(f"{SERVER_NAMES[kind]}, {clients:,}", rtt.get((kind, clients))))
     lines += ["", "| ratio | replies/s | CPU µs per reply |", "|---|---|---|"]
     for clients in (50, 1000):
         q, f, s = (rtt.get((k, clients)) or {} for k in ("quench", "floor", "seed"))
@@ -642,6 +667,11 @@ def write_report(path, data, started):
                      f"{ratio(num(q, 'server_us_per_reply'), num(f, 'server_us_per_reply'))} |")
         lines.append(f"| quench/seed, {clients:,} clients | {ratio(num(q, 'replies_per_s'), num(s, 'replies_per_s'), 1)} | "
                      f"{ratio(num(q, 'server_us_per_reply'), num(s, 'server_us_per_reply'), 3)} |")
+        a = rtt.get(("asgi", clients))
+        if a:
+            lines.append(f"| quench/python-socketio+uvicorn, {clients:,} clients | "
+                         f"{ratio(num(q, 'replies_per_s'), num(a, 'replies_per_s'), 1)} | "
+                         f"{ratio(num(q, 'server_us_per_reply'), num(a, 'server_us_per_reply'), 3)} |")
     seed1k = rtt.get(("seed", 1000)) or {}
     lines += ["", f"The seed app at 1,000 clients (bounded attempt: {data['seed_connect_timeout']:.0f} s to connect, then "
               f"{data['rtt_duration']:.0f} s measured): {seed_story(seed1k)}", ""]
@@ -673,8 +703,18 @@ def write_report(path, data, started):
         lines.append(f"| {kind} | {fmt(r.get('connected'))} | {len(r.get('full') or {})} | {fmt(r.get('server_max_ms'))} | "
                      f"{fmt(r.get('server_cpu_ms'))} | {fmt(r.get('p50_ms'))} / {fmt(r.get('max_ms'))} | {per} |")
     fq, ff = fan.get("quench") or {}, fan.get("floor") or {}
-    lines += [f"| quench/floor | | | {ratio(fq.get('server_max_ms'), ff.get('server_max_ms'))} | "
-              f"{ratio(fq.get('server_cpu_ms'), ff.get('server_cpu_ms'))} | {ratio(fq.get('max_ms'), ff.get('max_ms'))} (max) | |", ""]
+    kernel = data.get("kernel_fanout") or {}
+    lines += [f"| kernel alone: {data['sessions']:,} bare `send()` calls, no server (median of "
+              f"{len(kernel.get('all_wall_ms') or [])}: {', '.join(fmt(v) for v in kernel.get('all_wall_ms') or []) or kernel.get('error', '—')} ms) "
+              f"| | | {fmt(kernel.get('wall_ms'))} | {fmt(kernel.get('cpu_ms'))} | | |",
+              f"| quench/floor | | | {ratio(fq.get('server_max_ms'), ff.get('server_max_ms'))} | "
+              f"{ratio(fq.get('server_cpu_ms'), ff.get('server_cpu_ms'))} | {ratio(fq.get('max_ms'), ff.get('max_ms'))} (max) | |",
+              f"| quench/kernel alone | | | {ratio(fq.get('server_max_ms'), kernel.get('wall_ms'))} | "
+              f"{ratio(fq.get('server_cpu_ms'), kernel.get('cpu_ms'))} | | |", "",
+              "*Kernel alone* is `Tests/Bench/send_floor.c`: the same number of established loopback connections, one "
+              "reminder-sized `send()` on each, timed in the sending process, with a second process reading the client "
+              "ends. It is what the fan-out costs before any server code runs (over loopback the sender's `send()` also "
+              "pays the receiver's TCP processing), and so the least any one-thread server can take here.", ""]
 
     hold = data["hold"] or {}
     probes = hold.get("probes") or {}
@@ -687,7 +727,7 @@ def write_report(path, data, started):
               f"{fmt(hold.get('together'), 1)} s"]
     for line in hold.get("failure_lines") or []:
         lines.append(f"  - `{line}`")
-    lines += ["", "### Past the limit (clearly a separate probe; refusal is another engineer's work in progress)", "",
+    lines += ["", "### Past the limit", "",
               f"While the {data['hold_sessions']:,} were held, raw WebSocket upgrades were opened from the harness, "
               "and the first response line of each recorded (quench's limit is RLIMIT_NOFILE − 100 = 19,900 here, so "
               "the first batch may still fit):", ""]
@@ -795,10 +835,12 @@ def targets(data):
                          f"{refused} answered 503, {bad} other outcomes, {hold.get('log_503', 0)} log lines, "
                          f"held sessions dropped {fmt(hold.get('failures'))}"))
     fq, ff = data["fanout"].get("quench") or {}, data["fanout"].get("floor") or {}
+    kernel = data.get("kernel_fanout") or {}
     ok = fq.get("server_max_ms") is not None and fq["server_max_ms"] <= 50 and fq.get("connected") == data["sessions"]
     out.append(check(ok, f"fan-out to {data['sessions']:,}: last reminder leaves ≤ 50 ms after the boundary: server last ran "
                          f"{fmt(fq.get('server_max_ms'))} ms after it (floor {fmt(ff.get('server_max_ms'))} ms); as the clients "
-                         f"see it, max {fmt(fq.get('max_ms'))} ms (floor {fmt(ff.get('max_ms'))} ms)"))
+                         f"see it, max {fmt(fq.get('max_ms'))} ms (floor {fmt(ff.get('max_ms'))} ms); the kernel alone takes "
+                         f"{fmt(kernel.get('wall_ms'))} ms for {data['sessions']:,} bare send() calls here"))
     wq, ws = data["wrk"].get("quench") or {}, data["wrk"].get("seed") or {}
     ok = wq.get("rate") and ws.get("rate") and wq["rate"] / ws["rate"] >= 10 and wq.get("non2xx") == 0
     out.append(check(ok, f"polling handshakes ≥ 10× seed: {fmt(wq.get('rate'))} vs {fmt(ws.get('rate'))}/s = "
@@ -826,7 +868,9 @@ def preflight():
         missing.append(f"the shared reference folder {SHARED} (expected beside the repository, at ../shared/reference)")
     for path, hint in ((QUENCH, "make release"), (BENCH, "swift build -c release --product quench-bench"),
                        (FLOOR, "make bench builds it from ../shared/reference/lws_floor.c"),
-                       (SEED_PYTHON, "make bench creates .venv-seed"), (SEED_APP, "../shared/reference/seed_app.py")):
+                       (SEND_FLOOR, "make bench builds it from Tests/Bench/send_floor.c"),
+                       (SEED_PYTHON, "make bench creates .venv-seed"), (SEED_APP, "../shared/reference/seed_app.py"),
+                       (ASGI_APP, "Tests/Bench/asgi_app.py")):
         if not os.path.exists(path):
             missing.append(f"{path} ({hint})")
     if not shutil.which("wrk"):
@@ -856,13 +900,14 @@ def main():
     try:
         data["startup"] = {kind: scenario_startup(kind, data["startup_runs"]) for kind in ("quench", "floor")}
         for clients in (50, 1000):
-            for kind in ("quench", "floor", "seed"):
-                timeout = data["seed_connect_timeout"] if kind == "seed" else 30.0
+            for kind in ("quench", "floor", "seed", "asgi"):
+                timeout = data["seed_connect_timeout"] if kind in ("seed", "asgi") else 30.0
                 data["rtt"][(kind, clients)] = scenario_rtt(kind, clients, data["rtt_duration"], timeout)
         for kind in ("quench", "floor"):
             data["idle"][kind] = scenario_idle_rss(kind, data["sessions"], 2)
         for kind in ("quench", "floor"):
             data["fanout"][kind] = scenario_fanout(kind, data["sessions"], data["interval"], 13)
+        data["kernel_fanout"] = scenario_kernel_fanout(data["sessions"], 3)
         data["idle_cpu"] = scenario_idle_cpu(data["idle_cpu_sessions"], 10)
         for kind in ("quench", "seed"):
             data["wrk"][kind] = scenario_wrk(kind, data["wrk_seconds"], data["wrk_connections"])
