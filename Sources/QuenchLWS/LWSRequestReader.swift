@@ -26,7 +26,7 @@ enum LWSRequestReader {
         return HTTPRequest(
             method: method,
             path: path,
-            query: QueryParameters(queryString(wsi)),
+            query: query(wsi),
             origin: header(wsi, WSI_TOKEN_ORIGIN),
             requestedHeaders: header(wsi, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS),
             peer: peer(wsi))
@@ -43,21 +43,28 @@ enum LWSRequestReader {
         }
     }
 
-    /// The query string, rebuilt from lws's per-argument fragments.
-    private static func queryString(_ wsi: OpaquePointer) -> String {
-        var parts: [String] = []
+    /// The query, from lws's per-argument fragments joined again with `&` in one buffer.
+    private static func query(_ wsi: OpaquePointer) -> QueryParameters {
+        var bytes = [UInt8](repeating: 0, count: 256)
+        var used = 0
         var index: Int32 = 0
-        var buffer = [CChar](repeating: 0, count: 512)
         while true {
             let length = Int(lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, index))
             guard length > 0 else { break }
-            if buffer.count < length + 1 { buffer = [CChar](repeating: 0, count: length + 1) }
-            let copied = lws_hdr_copy_fragment(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_HTTP_URI_ARGS, index)
+            let separator = index > 0 ? 1 : 0
+            let needed = used + separator + length + 1  // lws writes a terminating NUL
+            if bytes.count < needed { bytes.append(contentsOf: [UInt8](repeating: 0, count: needed - bytes.count + 256)) }
+            let copied = bytes.withUnsafeMutableBufferPointer { buffer in
+                (buffer.baseAddress! + used + separator).withMemoryRebound(to: CChar.self, capacity: length + 1) {
+                    Int(lws_hdr_copy_fragment(wsi, $0, Int32(length + 1), WSI_TOKEN_HTTP_URI_ARGS, index))
+                }
+            }
             guard copied >= 0 else { break }
-            parts.append(String(decoding: buffer[0..<Int(copied)].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            if separator == 1 { bytes[used] = UInt8(ascii: "&") }
+            used += separator + copied
             index += 1
         }
-        return parts.joined(separator: "&")
+        return bytes.withUnsafeBufferPointer { QueryParameters(utf8: UnsafeBufferPointer(rebasing: $0[..<used])) }
     }
 
     private static func otherMethod(_ wsi: OpaquePointer) -> (String, String)? {

@@ -13,6 +13,19 @@ import Testing
         #expect(query["missing"] == nil)
     }
 
+    @Test func queryParametersEdgeCases() {
+        #expect(QueryParameters("") == QueryParameters("?"))
+        #expect(QueryParameters("")["a"] == nil)
+        let query = QueryParameters("&&a=1&&a=2&b==x&c=%zz&%C3%A9=%C3%BC&caf\u{e9}=ok&")
+        #expect(query["a"] == "1")
+        #expect(query["b"] == "=x")
+        #expect(query["c"] == "%zz")
+        #expect(query["\u{e9}"] == "\u{fc}")
+        #expect(query["caf\u{e9}"] == "ok")
+        #expect(query == QueryParameters("a=1&a=2&b==x&c=%zz&%C3%A9=%C3%BC&caf\u{e9}=ok"))
+        #expect(query != QueryParameters("a=2&a=1&b==x&c=%zz&%C3%A9=%C3%BC&caf\u{e9}=ok"))
+    }
+
     @Test func sessionIDsAreTwentyURLSafeCharactersAndDistinct() {
         let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
         var seen = Set<String>()
