@@ -5,49 +5,23 @@ import CLibWebSockets
 
 /// Drives N WebSocket clients from one lws client context on one thread, so the load generator
 /// itself costs little CPU per message.
-final class BenchClient {
-    enum Mode: String, CaseIterable { case rtt, idle, fanout }
-
-    struct Settings {
-        var host: String
-        var port: Int
-        var path: String
-        var clients: Int
-        var durationSeconds: Double
-        var mode: Mode
-        /// For fanout: the server's reminder interval, so boundaries can be computed here.
-        var reminderIntervalSeconds: Int64
-        var connectTimeoutSeconds: Double = 30
-    }
-
-    let settings: Settings
+final class BenchClient: BenchDriver {
+    let settings: BenchSettings
+    private(set) var record: BenchRecord
     private var context: OpaquePointer?
     private let protocols: UnsafeMutablePointer<lws_protocols>
     private let protocolName = strdup("quench-bench")!
     private var connections: [BenchConnection] = []
     private var nextToConnect = 0
     private var connecting = 0
-    private(set) var connectedCount = 0
-    private(set) var failures: [String] = []
-    private(set) var failureCount = 0
-    private(set) var latencies = LatencySamples()
-    private(set) var connectTimes = LatencySamples()
-    private(set) var replies = 0
-    private(set) var repliesInWindow = 0
-    /// Reminder lag per boundary: wall ns from the boundary to each arrival.
-    private(set) var reminderLags: [Int64: LatencySamples] = [:]
-    private var measuring = false
     private var finished = false
-    private(set) var allConnectedAt: Int64?
-    private(set) var windowStart: Int64 = 0
-    private(set) var windowEnd: Int64 = 0
     private var writeBuffer = [UInt8](repeating: 0, count: 4096)
     private let headroom = Int(clws_pre())
-    /// Called once when every client is connected (or connecting gave up), to start the measured window.
     var onAllConnected: (() -> Void)?
 
-    init(settings: Settings) {
+    init(settings: BenchSettings) {
         self.settings = settings
+        record = BenchRecord(clients: settings.clients)
         protocols = .allocate(capacity: 2)
         protocols.initialize(repeating: lws_protocols(), count: 2)
         protocols[0].name = UnsafePointer(protocolName)
@@ -56,7 +30,7 @@ final class BenchClient {
         protocols[0].rx_buffer_size = 0
     }
 
-    func run() -> Bool {
+    func run() throws(BenchError) {
         lws_set_log_level(LLL_ERR, nil)
         var info = lws_context_creation_info()
         info.port = CONTEXT_PORT_NO_LISTEN
@@ -67,23 +41,22 @@ final class BenchClient {
         // event (`wsi_from_fd`), which made connecting 15,000 clients quadratic.
         info.gid = -1
         info.uid = -1
-        guard let created = lws_create_context(&info) else { return false }
+        guard let created = lws_create_context(&info) else { throw BenchError("could not create an lws client context") }
         context = created
         connections = (0..<settings.clients).map { BenchConnection(index: $0, client: self) }
         connectMore()
         let deadline = Clock.monotonic() + Int64(settings.connectTimeoutSeconds * 1e9)
+        startTick(created)
         while !finished, lws_service(created, 0) >= 0 {
-            armTick(created)
-            if allConnectedAt == nil, Clock.monotonic() > deadline {
-                fail(nil, "gave up connecting after \(settings.connectTimeoutSeconds)s with \(connectedCount)/\(settings.clients) connected")
+            if record.allConnectedAt == nil, Clock.monotonic() > deadline {
+                fail(nil, "gave up connecting after \(settings.connectTimeoutSeconds)s with \(record.connectedCount)/\(settings.clients) connected")
                 startWindow()
             }
-            if measuring, Clock.monotonic() >= windowEnd { finish() }
+            if record.windowElapsed { finish() }
         }
         lws_context_destroy(created)
         context = nil
         tick.deallocate()
-        return true
     }
 
     // MARK: Connecting
@@ -99,7 +72,7 @@ final class BenchClient {
             var info = lws_client_connect_info()
             let hostHeader = "\(settings.host):\(settings.port)"
             let path = "\(settings.path)?EIO=4&transport=websocket"
-            settings.host.withCString { address in
+            settings.bareHost.withCString { address in
                 hostHeader.withCString { host in
                     path.withCString { pathChars in
                         info.context = context
@@ -124,47 +97,44 @@ final class BenchClient {
 
     func connected(_ connection: BenchConnection) {
         connecting -= 1
-        connectedCount += 1
-        connectTimes.add(Clock.monotonic() - connection.startedAt)
+        record.connected(startedAt: connection.startedAt)
         connectMore()
-        if measuring {
+        if record.measuring {
             // A late joiner (the window started without it after a failure): put it to work too.
             if settings.mode == .rtt { connection.sendNextMessage() }
-        } else if connectedCount + failureCount >= settings.clients {
+        } else if record.everyClientSettled {
             startWindow()
         }
     }
 
     private func startWindow() {
-        guard allConnectedAt == nil else { return }
-        allConnectedAt = Clock.monotonic()
-        windowStart = Clock.monotonic()
-        windowEnd = windowStart + Int64(settings.durationSeconds * 1e9)
-        measuring = true
+        guard record.openWindow(durationSeconds: settings.durationSeconds) else { return }
         onAllConnected?()
         if settings.mode == .rtt {
             for connection in connections where connection.state == .ready { connection.sendNextMessage() }
         }
     }
 
-    /// lws_service sleeps until an event or a timer; this tick timer (a no-op callback) makes sure the
-    /// loop looks at the clock at least every 100 ms, so deadlines are noticed on an idle connection set.
-    private let tick: UnsafeMutablePointer<lws_sorted_usec_list_t> = {
-        let timer = UnsafeMutablePointer<lws_sorted_usec_list_t>.allocate(capacity: 1)
-        timer.initialize(to: lws_sorted_usec_list_t())
-        return timer
+    /// lws_service sleeps until an event or its next timer; this tick (a timer that only re-arms itself)
+    /// makes the loop look at the clock at least every 100 ms, so deadlines are noticed on an idle
+    /// connection set. It must re-arm from its own callback: lws runs ripe timers at the start of
+    /// lws_service and then sleeps until the next one, so a tick re-armed only between calls was missed
+    /// whenever it fired there, and an idle run slept on until the server's next ping (25 s).
+    /// The memory holds the timer, then the context its callback needs; freed after the context.
+    private let tick: UnsafeMutableRawPointer = {
+        let memory = UnsafeMutableRawPointer.allocate(
+            byteCount: tickContextOffset + MemoryLayout<OpaquePointer>.size, alignment: MemoryLayout<lws_sorted_usec_list_t>.alignment)
+        memory.initializeMemory(as: lws_sorted_usec_list_t.self, repeating: lws_sorted_usec_list_t(), count: 1)
+        return memory
     }()
-    private var nextTickAt: Int64 = 0
 
-    private func armTick(_ context: OpaquePointer) {
-        let now = Clock.monotonic()
-        guard now >= nextTickAt else { return }
-        nextTickAt = now + 100_000_000
-        lws_sul_schedule(context, 0, tick, { _ in }, 100_000)
+    private func startTick(_ context: OpaquePointer) {
+        tick.storeBytes(of: context, toByteOffset: tickContextOffset, as: OpaquePointer.self)
+        lws_sul_schedule(context, 0, tick.assumingMemoryBound(to: lws_sorted_usec_list_t.self), benchTick, tickMicroseconds)
     }
 
     private func finish() {
-        measuring = false
+        record.closeWindow()
         finished = true
         if let context { lws_cancel_service(context) }
     }
@@ -172,31 +142,21 @@ final class BenchClient {
     // MARK: Events from connections
 
     func replied(_ connection: BenchConnection, latency: Int64) {
-        replies += 1
-        if measuring {
-            repliesInWindow += 1
-            latencies.add(latency)
-            connection.sendNextMessage()
-        }
+        if record.replied(latency: latency) { connection.sendNextMessage() }
     }
 
-    func reminderArrived(_ connection: BenchConnection, frame: UnsafeRawBufferPointer) {
-        guard settings.reminderIntervalSeconds > 0 else { return }
-        let now = Clock.wall()
-        let interval = settings.reminderIntervalSeconds * 1_000_000_000
-        let boundary = now / interval * interval
-        reminderLags[boundary, default: LatencySamples()].add(now - boundary)
+    func reminderArrived(_ connection: BenchConnection) {
+        record.reminderArrived(intervalSeconds: settings.reminderIntervalSeconds)
     }
 
     func fail(_ connection: BenchConnection?, _ reason: String) {
-        failureCount += 1
-        if failures.count < 5 { failures.append((connection.map { "client \($0.index): " } ?? "") + reason) }
+        record.failed((connection.map { "client \($0.index): " } ?? "") + reason)
         if let connection, connection.state != .closed {
             if connection.state != .ready { connecting -= 1 }
             connection.state = .closed
             connectMore()
         }
-        if allConnectedAt == nil, connectedCount + failureCount >= settings.clients { startWindow() }
+        if record.allConnectedAt == nil, record.everyClientSettled { startWindow() }
     }
 
     func closed(_ connection: BenchConnection, reason: String) {
@@ -212,6 +172,18 @@ final class BenchClient {
             return Int(lws_write(wsi, payload.assumingMemoryBound(to: UInt8.self), frame.count, LWS_WRITE_TEXT))
         }
     }
+}
+
+/// Where the context sits in the tick's memory, after the timer.
+private let tickContextOffset = MemoryLayout<lws_sorted_usec_list_t>.stride
+private let tickMicroseconds: lws_usec_t = 100_000
+
+/// The tick's callback, on the service thread: schedules the same timer again, with the context stored
+/// just after it (lws unlinks a timer before calling it, so rescheduling here is allowed).
+private func benchTick(_ timer: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
+    guard let timer else { return }
+    let context = UnsafeMutableRawPointer(timer).load(fromByteOffset: tickContextOffset, as: OpaquePointer.self)
+    lws_sul_schedule(context, 0, timer, benchTick, tickMicroseconds)
 }
 
 /// The bench's lws callback: finds the connection through the per-connection user pointer.

@@ -14,9 +14,15 @@ struct QuenchBench: ParsableCommand {
             idle — clients connect and stay (answering pings) to measure memory per session and drops; \
             fanout — clients stay and the lag of each reminder after its wall-clock boundary is measured \
             (start the server with --reminder-interval equal to this tool's --reminder-interval).
+            Transports: websocket — one WebSocket per client; polling — Engine.IO HTTP long-polling as a \
+            browser does it before upgrading: one keep-alive connection always holds a GET, the other carries \
+            POSTs one at a time. Every mode, check and figure is the same for both.
             """)
 
-    @Option(help: "Server URL: ws://HOST:PORT[/path/] (path defaults to /socket.io/).")
+    @Option(
+        help: ArgumentHelp(
+            "Server URL: ws://HOST:PORT[/path/] or http://HOST:PORT[/path/] (path defaults to /socket.io/).",
+            discussion: "Either scheme works with either transport; the scheme only picks the transport when --transport is not given."))
     var url = "ws://127.0.0.1:5000"
 
     @Option(help: "Number of concurrent clients.")
@@ -28,8 +34,11 @@ struct QuenchBench: ParsableCommand {
     @Option(help: "rtt, idle or fanout.")
     var mode = "rtt"
 
-    @Option(help: "Transport; only websocket is implemented.")
-    var transport = "websocket"
+    @Option(
+        help: ArgumentHelp(
+            "websocket (one WebSocket per client) or polling (Engine.IO HTTP long-polling: two keep-alive connections per client).",
+            discussion: "Default: polling for an http:// URL, websocket otherwise."))
+    var transport: String?
 
     @Option(help: "The server's process id: report its CPU per reply and memory per session from /proc.")
     var pid: Int32?
@@ -47,32 +56,57 @@ struct QuenchBench: ParsableCommand {
         guard clients > 0 else { throw ValidationError("--clients must be positive") }
         guard duration > 0 else { throw ValidationError("--duration must be positive") }
         guard connectTimeout > 0 else { throw ValidationError("--connect-timeout must be positive") }
-        guard BenchClient.Mode(rawValue: mode) != nil else { throw ValidationError("--mode must be rtt, idle or fanout") }
-        guard transport == "websocket" else { throw ValidationError("--transport: only websocket is implemented in quench-bench") }
-        guard parsedURL != nil else { throw ValidationError("--url must look like ws://HOST:PORT[/path/]") }
+        guard BenchSettings.Mode(rawValue: mode) != nil else { throw ValidationError("--mode must be rtt, idle or fanout") }
+        if let transport, BenchSettings.Transport(rawValue: transport) == nil {
+            throw ValidationError("--transport must be websocket or polling")
+        }
+        if url.hasPrefix("wss://") || url.hasPrefix("https://") {
+            throw ValidationError("--url: TLS is not supported by quench-bench; use ws:// or http://")
+        }
+        guard parsedURL != nil else { throw ValidationError("--url must look like ws://HOST:PORT[/path/] or http://HOST:PORT[/path/]") }
         if mode == "fanout", reminderInterval <= 0 { throw ValidationError("--mode fanout needs --reminder-interval SECONDS") }
     }
 
-    private var parsedURL: (host: String, port: Int, path: String)? {
-        guard url.hasPrefix("ws://") else { return nil }
-        let rest = url.dropFirst(5)
+    /// HOST, PORT and path of `--url`, and the transport its scheme suggests.
+    private var parsedURL: (host: String, port: Int, path: String, scheme: BenchSettings.Transport)? {
+        let scheme: BenchSettings.Transport
+        let rest: Substring
+        if url.hasPrefix("ws://") {
+            scheme = .websocket
+            rest = url.dropFirst(5)
+        } else if url.hasPrefix("http://") {
+            scheme = .polling
+            rest = url.dropFirst(7)
+        } else {
+            return nil
+        }
         let hostPort = rest.prefix { $0 != "/" }
         var path = String(rest.dropFirst(hostPort.count))
         if path.isEmpty || path == "/" { path = "/socket.io/" }
         if !path.hasSuffix("/") { path += "/" }
-        let parts = hostPort.split(separator: ":")
-        guard parts.count == 2, let port = Int(parts[1]) else { return nil }
-        return (String(parts[0]), port, path)
+        // The port follows the last colon, so a bracketed IPv6 literal ([::1]:5000) keeps its own colons.
+        guard let colon = hostPort.lastIndex(of: ":"), let port = Int(hostPort[hostPort.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { return nil }
+        let host = hostPort[..<colon]
+        guard !host.isEmpty, !host.hasPrefix("[") || host.hasSuffix("]"), host.hasPrefix("[") || !host.contains(":") else { return nil }
+        return (String(host), port, path, scheme)
     }
 
     func run() throws {
         raiseOpenFileLimit()
         signal(SIGPIPE, SIG_IGN)
-        guard let target = parsedURL, let benchMode = BenchClient.Mode(rawValue: mode) else { throw ExitCode.validationFailure }
-        let client = BenchClient(
-            settings: .init(
-                host: target.host, port: target.port, path: target.path, clients: clients, durationSeconds: duration,
-                mode: benchMode, reminderIntervalSeconds: reminderInterval, connectTimeoutSeconds: connectTimeout))
+        guard let target = parsedURL, let benchMode = BenchSettings.Mode(rawValue: mode) else { throw ExitCode.validationFailure }
+        let benchTransport = transport.flatMap(BenchSettings.Transport.init(rawValue:)) ?? target.scheme
+        let settings = BenchSettings(
+            host: target.host, port: target.port, path: target.path, clients: clients, durationSeconds: duration,
+            mode: benchMode, transport: benchTransport, reminderIntervalSeconds: reminderInterval,
+            connectTimeoutSeconds: connectTimeout)
+        let client: any BenchDriver =
+            switch benchTransport {
+            case .websocket: BenchClient(settings: settings)
+            case .polling: PollingClient(settings: settings)
+            }
         let baseline = pid.flatMap(ProcessSample.read(pid:))
         var windowStartSample: ProcessSample?
         var clientCPUAtStart: Int64 = 0
@@ -81,20 +115,23 @@ struct QuenchBench: ParsableCommand {
             clientCPUAtStart = ProcessSample.selfCPUMicroseconds()
             if machine {
                 // Lets a script driving several bench processes sample the server once all of them are connected.
-                print("READY connected=\(client.connectedCount) failures=\(client.failureCount) wall_ns=\(Clock.wall())")
+                print("READY connected=\(client.record.connectedCount) failures=\(client.record.failureCount) wall_ns=\(Clock.wall())")
                 fflush(nil)
             }
         }
-        guard client.run() else {
-            print("quench-bench: could not create an lws client context")
+        do {
+            try client.run()
+        } catch {
+            print("quench-bench: \(error)")
             throw ExitCode.failure
         }
         let windowEndSample = pid.flatMap(ProcessSample.read(pid:))
         let clientCPU = ProcessSample.selfCPUMicroseconds() - clientCPUAtStart
         let report = Report(
-            client: client, baseline: baseline, windowStart: windowStartSample, windowEnd: windowEndSample, clientCPU: clientCPU)
+            settings: settings, record: client.record, baseline: baseline, windowStart: windowStartSample, windowEnd: windowEndSample,
+            clientCPU: clientCPU)
         report.print(machine: machine)
-        if client.failureCount > 0 { throw ExitCode(2) }
+        if client.record.failureCount > 0 { throw ExitCode(2) }
     }
 
     private func raiseOpenFileLimit() {

@@ -1,61 +1,63 @@
 /// The figures of one run, printed for people and, optionally, as one key=value line for scripts.
+///
+/// Reads only the settings and the `BenchRecord`, so it is the same report for every transport.
 struct Report {
-    let client: BenchClient
+    let settings: BenchSettings
+    let record: BenchRecord
     let baseline: ProcessSample?
     let windowStart: ProcessSample?
     let windowEnd: ProcessSample?
     let clientCPU: Int64
 
-    var seconds: Double { Double(client.windowEnd - client.windowStart) / 1e9 }
-    var repliesPerSecond: Double { seconds > 0 ? Double(client.repliesInWindow) / seconds : 0 }
+    var seconds: Double { Double(record.windowEnd - record.windowStart) / 1e9 }
+    var repliesPerSecond: Double { seconds > 0 ? Double(record.repliesInWindow) / seconds : 0 }
 
     /// Server CPU microseconds per reply in the measured window.
     var serverMicrosecondsPerReply: Double? {
-        guard let windowStart, let windowEnd, client.repliesInWindow > 0 else { return nil }
-        return Double(windowEnd.cpuMicroseconds - windowStart.cpuMicroseconds) / Double(client.repliesInWindow)
+        guard let windowStart, let windowEnd, record.repliesInWindow > 0 else { return nil }
+        return Double(windowEnd.cpuMicroseconds - windowStart.cpuMicroseconds) / Double(record.repliesInWindow)
     }
 
     /// Resident KiB the server grew by per connected session.
     var kibPerSession: Double? {
-        guard let baseline, let windowStart, client.connectedCount > 0 else { return nil }
-        return Double(windowStart.residentKiB - baseline.residentKiB) / Double(client.connectedCount)
+        guard let baseline, let windowStart, record.connectedCount > 0 else { return nil }
+        return Double(windowStart.residentKiB - baseline.residentKiB) / Double(record.connectedCount)
     }
 
     func print(machine: Bool) {
-        let settings = client.settings
-        Swift.print("mode=\(settings.mode.rawValue) clients=\(settings.clients) connected=\(client.connectedCount) failures=\(client.failureCount)")
-        for failure in client.failures { Swift.print("  failure: \(failure)") }
-        Swift.print("connect ms: p50 \(milliseconds(client.connectTimes.percentile(50))) p99 \(milliseconds(client.connectTimes.percentile(99))) max \(milliseconds(client.connectTimes.maximum))")
+        Swift.print("mode=\(settings.mode.rawValue) transport=\(settings.transport.rawValue) clients=\(settings.clients) connected=\(record.connectedCount) failures=\(record.failureCount)")
+        for failure in record.failures { Swift.print("  failure: \(failure)") }
+        Swift.print("connect ms: p50 \(milliseconds(record.connectTimes.percentile(50))) p99 \(milliseconds(record.connectTimes.percentile(99))) max \(milliseconds(record.connectTimes.maximum))")
         switch settings.mode {
         case .rtt:
-            Swift.print("replies: \(client.repliesInWindow) in \(format(seconds))s = \(format(repliesPerSecond))/s")
-            Swift.print("latency ms: p50 \(milliseconds(client.latencies.percentile(50))) p99 \(milliseconds(client.latencies.percentile(99))) max \(milliseconds(client.latencies.maximum))")
+            Swift.print("replies: \(record.repliesInWindow) in \(format(seconds))s = \(format(repliesPerSecond))/s")
+            Swift.print("latency ms: p50 \(milliseconds(record.latencies.percentile(50))) p99 \(milliseconds(record.latencies.percentile(99))) max \(milliseconds(record.latencies.maximum))")
             if let perReply = serverMicrosecondsPerReply { Swift.print("server CPU per reply: \(format(perReply)) µs") }
-            if client.repliesInWindow > 0 { Swift.print("client CPU per reply: \(format(Double(clientCPU) / Double(client.repliesInWindow))) µs") }
+            if record.repliesInWindow > 0 { Swift.print("client CPU per reply: \(format(Double(clientCPU) / Double(record.repliesInWindow))) µs") }
         case .idle:
             if let kib = kibPerSession { Swift.print("server RSS per session: \(format(kib)) KiB") }
             if let windowEnd, let windowStart {
                 Swift.print("server CPU while idle: \(format(Double(windowEnd.cpuMicroseconds - windowStart.cpuMicroseconds) / 1000)) ms over \(format(seconds))s")
             }
         case .fanout:
-            for (boundary, lags) in client.reminderLags.sorted(by: { $0.key < $1.key }) {
-                Swift.print("reminder at \(boundary / 1_000_000_000): \(lags.count)/\(client.connectedCount) clients, lag ms p50 \(milliseconds(lags.percentile(50))) max \(milliseconds(lags.maximum))")
+            for (boundary, lags) in record.reminderLags.sorted(by: { $0.key < $1.key }) {
+                Swift.print("reminder at \(boundary / 1_000_000_000): \(lags.count)/\(record.connectedCount) clients, lag ms p50 \(milliseconds(lags.percentile(50))) max \(milliseconds(lags.maximum))")
             }
             if let kib = kibPerSession { Swift.print("server RSS per session: \(format(kib)) KiB") }
         }
         if machine {
-            var fields = ["mode=\(settings.mode.rawValue)", "clients=\(settings.clients)", "connected=\(client.connectedCount)",
-                "failures=\(client.failureCount)", "replies_per_s=\(format(repliesPerSecond))"]
-            if let value = client.latencies.percentile(50) { fields.append("p50_ms=\(milliseconds(value))") }
-            if let value = client.latencies.percentile(99) { fields.append("p99_ms=\(milliseconds(value))") }
+            var fields = ["mode=\(settings.mode.rawValue)", "transport=\(settings.transport.rawValue)", "clients=\(settings.clients)", "connected=\(record.connectedCount)",
+                "failures=\(record.failureCount)", "replies_per_s=\(format(repliesPerSecond))"]
+            if let value = record.latencies.percentile(50) { fields.append("p50_ms=\(milliseconds(value))") }
+            if let value = record.latencies.percentile(99) { fields.append("p99_ms=\(milliseconds(value))") }
             if let value = serverMicrosecondsPerReply { fields.append("server_us_per_reply=\(format(value))") }
             if let value = kibPerSession { fields.append("kib_per_session=\(format(value))") }
-            if let worst = client.reminderLags.values.compactMap(\.maximum).max() { fields.append("reminder_max_ms=\(milliseconds(worst))") }
-            let reached = client.reminderLags.values.map(\.count).min()
+            if let worst = record.reminderLags.values.compactMap(\.maximum).max() { fields.append("reminder_max_ms=\(milliseconds(worst))") }
+            let reached = record.reminderLags.values.map(\.count).min()
             if let reached { fields.append("reminder_min_clients=\(reached)") }
-            if !client.reminderLags.isEmpty {
+            if !record.reminderLags.isEmpty {
                 // Per boundary (Unix seconds): clients reached, lag p50 and max in ms — for merging several bench processes.
-                let perBoundary = client.reminderLags.sorted { $0.key < $1.key }.map { boundary, lags in
+                let perBoundary = record.reminderLags.sorted { $0.key < $1.key }.map { boundary, lags in
                     "\(boundary / 1_000_000_000):\(lags.count):\(milliseconds(lags.percentile(50))):\(milliseconds(lags.maximum))"
                 }
                 fields.append("reminders=" + perBoundary.joined(separator: ","))

@@ -1,0 +1,288 @@
+"""quench-bench, the load tool, over both transports: against a real quench it connects every client,
+checks every reply and answers pings; against servers that answer differently it scores zero and exits
+non-zero, so a fast wrong server can never look good in BENCHMARKS.md.
+
+A scripted raw HTTP server checks the polling client's wire format: the handshake answered in pieces,
+the exact POST it sends, a non-200 reported with status and body, chunked bodies refused.
+
+The wrong servers are quench-conformance (its /socket.io/ app greets with `auth`, not the welcome) and
+python-socketio on aiohttp running the chat app with one byte-level slip in the reply; the same python
+app without the slip must pass, so the failure is the slip and nothing else. Readiness is polled, never
+slept for; the assertions are about behaviour (exit status, failures, replies, reminders), not timings.
+"""
+
+import os
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from conformance_support import conformance  # noqa: F401
+from conftest import POLL_S, REPO_ROOT, START_DEADLINE_S, _port_accepts, free_port
+
+BENCH_BIN = os.environ.get("QUENCH_BENCH_BIN") or str(REPO_ROOT / ".build" / "release" / "quench-bench")
+TRANSPORTS = ["websocket", "polling"]
+CLIENTS = 5
+
+# The seed's chat app on python-socketio + aiohttp (which serves both WebSocket and polling with
+# Content-Length). argv: PORT and "right" or "wrong"; "wrong" drops the seconds from the reply's clock.
+PYTHON_CHAT_APP = r"""
+import sys, time
+from aiohttp import web
+import socketio
+
+port, flavour = int(sys.argv[1]), sys.argv[2]
+sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*")
+app = web.Application()
+sio.attach(app)
+
+@sio.event
+async def connect(sid, environ, auth=None):
+    await sio.emit("system_message", {"text": "Connected to server"}, to=sid)
+
+@sio.on("user_message")
+async def user_message(sid, data):
+    clock = time.strftime("%H:%M:%S" if flavour == "right" else "%H:%M")
+    await sio.emit("bot_message", {"text": f"{data['text']} rcvd at {clock} (dummy reply)"}, to=sid)
+
+web.run_app(app, host="127.0.0.1", port=port, print=None)
+"""
+
+
+def run_bench(url, *args, timeout=60):
+    """Run quench-bench --machine to completion; returns (process, RESULT fields as a dict of strings)."""
+    if not os.access(BENCH_BIN, os.X_OK):
+        pytest.fail(f"quench-bench not found at {BENCH_BIN} (swift build -c release --product quench-bench, or set QUENCH_BENCH_BIN)")
+    argv = [BENCH_BIN, "--url", url, "--machine", "--connect-timeout", "10", *map(str, args)]
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"{' '.join(argv)} did not exit within {timeout}s (stdout={e.stdout!r}, stderr={e.stderr!r})")
+    results = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert len(results) == 1, f"expected one RESULT line from {' '.join(argv)}:\n{proc.stdout}\n{proc.stderr}"
+    fields = dict(item.partition("=")[::2] for item in results[0].split()[1:])
+    return proc, fields
+
+
+def explain(proc) -> str:
+    return f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+
+
+@pytest.fixture
+def python_chat_app(tmp_path):
+    """Factory: python_chat_app("right" | "wrong") -> port of a running python-socketio chat app."""
+    script = tmp_path / "chat_app.py"
+    script.write_text(PYTHON_CHAT_APP)
+    started = []
+
+    def _start(flavour):
+        for _ in range(3):  # a free port can be taken between pick and bind
+            port = free_port()
+            log = open(tmp_path / f"chat-app-{port}.log", "wb")
+            proc = subprocess.Popen(
+                [sys.executable, str(script), str(port), flavour],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+            log.close()
+            started.append(proc)
+            deadline = time.monotonic() + START_DEADLINE_S
+            while time.monotonic() < deadline and proc.poll() is None:
+                if _port_accepts(port):
+                    return port
+                time.sleep(POLL_S)
+            if proc.poll() is None:
+                pytest.fail(f"python chat app did not accept TCP on {port}; log:\n{(tmp_path / f'chat-app-{port}.log').read_text()}")
+        pytest.fail(f"python chat app exited at start; log:\n{(tmp_path / f'chat-app-{port}.log').read_text()}")
+
+    yield _start
+    for proc in started:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+# -- against quench ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_rtt_against_quench_connects_everyone_and_every_reply_passes(start_quench, transport):
+    server = start_quench("--log-level", "warn")
+    proc, fields = run_bench(server.ws_base, "--transport", transport, "--clients", CLIENTS, "--duration", 1)
+    assert proc.returncode == 0, explain(proc)
+    assert fields["transport"] == transport
+    assert fields["connected"] == str(CLIENTS) and fields["failures"] == "0", explain(proc)
+    assert float(fields["replies_per_s"]) > 0, explain(proc)
+
+
+def test_http_url_means_polling_unless_told_otherwise(start_quench):
+    server = start_quench("--log-level", "warn")
+    proc, fields = run_bench(server.url, "--clients", 2, "--duration", 0.5)
+    assert proc.returncode == 0, explain(proc)
+    assert fields["transport"] == "polling" and fields["failures"] == "0"
+    proc, fields = run_bench(server.url, "--transport", "websocket", "--clients", 2, "--duration", 0.5)
+    assert proc.returncode == 0, explain(proc)
+    assert fields["transport"] == "websocket" and fields["failures"] == "0"
+
+
+def test_idle_polling_clients_answer_pings(start_quench):
+    # Pings every 300 ms with 300 ms to answer: a client that did not answer (a POST of `3`) would be
+    # dropped several times over during the 2 s hold, and its next GET would fail the run.
+    server = start_quench("--ping-interval", "300ms", "--ping-timeout", "300ms")
+    proc, fields = run_bench(server.url, "--transport", "polling", "--mode", "idle", "--clients", CLIENTS, "--duration", 2)
+    assert proc.returncode == 0, explain(proc)
+    assert fields["connected"] == str(CLIENTS) and fields["failures"] == "0", explain(proc)
+    # The premise: these settings do drop a silent client. Once the bench has closed its sockets, every
+    # session ends by ping timeout.
+    server.wait_for_log_count(r'close sid=\S+ .*transport=polling reason="ping timeout"', CLIENTS)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_fanout_reaches_every_client(start_quench, transport):
+    server = start_quench("--log-level", "warn", "--reminder-interval", "1s")
+    # A 1.5 s window holds a whole-second boundary at least 0.5 s before its end. Boundaries while clients
+    # were still connecting, or just before the window closed, may reach only some: one must reach all.
+    proc, fields = run_bench(
+        server.ws_base, "--transport", transport, "--mode", "fanout", "--reminder-interval", 1, "--clients", CLIENTS, "--duration", 1.5
+    )
+    assert proc.returncode == 0, explain(proc)
+    assert fields["failures"] == "0", explain(proc)
+    reached = [int(boundary.split(":")[1]) for boundary in fields["reminders"].split(",")]
+    assert max(reached) == CLIENTS, explain(proc)
+
+
+# -- against servers that answer differently -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_different_app_scores_zero(conformance, transport):  # noqa: F811
+    proc, fields = run_bench(conformance.ws_base, "--transport", transport, "--clients", CLIENTS, "--duration", 0.5)
+    assert proc.returncode != 0, explain(proc)
+    assert int(fields["failures"]) > 0 and fields["connected"] == "0", explain(proc)
+    assert float(fields["replies_per_s"]) == 0
+    assert 'unexpected frame: 42["auth"' in proc.stdout, explain(proc)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_python_socketio_chat_app_passes(python_chat_app, transport):
+    port = python_chat_app("right")
+    proc, fields = run_bench(f"ws://127.0.0.1:{port}", "--transport", transport, "--clients", CLIENTS, "--duration", 1)
+    assert proc.returncode == 0, explain(proc)
+    assert fields["failures"] == "0" and float(fields["replies_per_s"]) > 0, explain(proc)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_reply_off_by_a_few_bytes_scores_zero(python_chat_app, transport):
+    port = python_chat_app("wrong")
+    proc, fields = run_bench(f"ws://127.0.0.1:{port}", "--transport", transport, "--clients", CLIENTS, "--duration", 1)
+    assert proc.returncode != 0, explain(proc)
+    # Every client connects (the greeting is right), then fails on its first reply: none is counted.
+    assert fields["connected"] == str(CLIENTS) and fields["failures"] == str(CLIENTS), explain(proc)
+    assert float(fields["replies_per_s"]) == 0
+    assert "wrong reply: " in proc.stdout, explain(proc)
+
+
+# -- the polling client's HTTP, against a scripted server -----------------------------------------------
+
+HANDSHAKE_BODY = b'0{"sid":"scripted_sid-1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}'
+UNKNOWN_SID = b'{"code":1,"message":"Session ID unknown"}'
+
+
+class ScriptedEngineIO(socketserver.ThreadingTCPServer):
+    """Answers the polling handshake (in pieces, or chunked), refuses the first POST with a 400, holds GETs."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, flavour):
+        super().__init__(("127.0.0.1", 0), ScriptedHandler)
+        self.flavour = flavour
+        self.requests = []  # (head, body) of every request, in arrival order
+        self.lock = threading.Lock()
+
+
+class ScriptedHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        conn = self.request
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buffered = b""
+        while True:
+            while b"\r\n\r\n" not in buffered:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                buffered += chunk
+            head, _, buffered = buffered.partition(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            while len(buffered) < length:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                buffered += chunk
+            body, buffered = buffered[:length], buffered[length:]
+            with self.server.lock:
+                self.server.requests.append((head.decode(), body))
+            if head.startswith(b"GET ") and b"&sid=" not in head:
+                self.handshake(conn)
+            elif head.startswith(b"POST "):
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(UNKNOWN_SID) + UNKNOWN_SID)
+            # a GET with a sid is held: never answered
+
+    def handshake(self, conn):
+        if self.server.flavour == "chunked":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % len(HANDSHAKE_BODY) + HANDSHAKE_BODY + b"\r\n0\r\n\r\n")
+            return
+        # Header names in odd case, and the response cut mid-header and mid-body: the client must
+        # put it back together from several reads. The pauses only make the pieces separate reads.
+        response = b"HTTP/1.1 200 OK\r\nCONTENT-type: text/plain\r\ncontent-LENGTH: %d\r\n\r\n" % len(HANDSHAKE_BODY) + HANDSHAKE_BODY
+        for start, end in ((0, 20), (20, 60), (60, 90), (90, len(response))):
+            conn.sendall(response[start:end])
+            time.sleep(0.02)
+
+
+@pytest.fixture
+def scripted_server():
+    servers = []
+
+    def _start(flavour):
+        server = ScriptedEngineIO(flavour)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server
+
+    yield _start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_polling_client_reassembles_responses_and_reports_http_errors(scripted_server):
+    server = scripted_server("pieces")
+    port = server.server_address[1]
+    proc, fields = run_bench(f"http://127.0.0.1:{port}", "--clients", 2, "--duration", 0.5)
+    assert proc.returncode != 0, explain(proc)
+    assert fields["connected"] == "0" and fields["failures"] == "2", explain(proc)
+    assert 'POST: HTTP 400: {"code":1,"message":"Session ID unknown"}' in proc.stdout, explain(proc)
+    with server.lock:
+        posts = [(head, body) for head, body in server.requests if head.startswith("POST ")]
+        polls = [head for head, _ in server.requests if head.startswith("GET ") and "&sid=" in head]
+    # The sid came out of the handshake that arrived in pieces; the namespace connect is one POST.
+    assert len(posts) == 2 and all(body == b"40" for _, body in posts), server.requests
+    head = posts[0][0].split("\r\n")
+    assert head[0] == "POST /socket.io/?EIO=4&transport=polling&sid=scripted_sid-1 HTTP/1.1", head
+    assert f"Host: 127.0.0.1:{port}" in head and "Content-Type: text/plain;charset=UTF-8" in head and "Content-Length: 2" in head
+    assert all(p.startswith("GET /socket.io/?EIO=4&transport=polling&sid=scripted_sid-1 HTTP/1.1\r\n") for p in polls), polls
+
+
+def test_polling_client_refuses_chunked_bodies(scripted_server):
+    server = scripted_server("chunked")
+    proc, fields = run_bench(f"http://127.0.0.1:{server.server_address[1]}", "--clients", 2, "--duration", 0.5)
+    assert proc.returncode != 0, explain(proc)
+    assert fields["connected"] == "0" and fields["failures"] == "2", explain(proc)
+    assert "Transfer-Encoding chunked is not supported" in proc.stdout, explain(proc)
