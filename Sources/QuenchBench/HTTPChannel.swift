@@ -166,6 +166,21 @@ final class HTTPChannel {
             isBusy = false
             if closesConnection { closeSocket() }
             return .response(status: status, body: UnsafeRawBufferPointer(rebasing: received[body]))
+        case .completeChunked(let status, let chunks, let length, let closesConnection):
+            if length != filled { return fail("\(filled - length) bytes after the response, with no request outstanding") }
+            partial.removeAll(keepingCapacity: true)
+            isBusy = false
+            if closesConnection { closeSocket() }
+            // Join the chunks in place: each moves down to follow the one before it.
+            var end = chunks.first?.lowerBound ?? 0
+            for chunk in chunks {
+                if chunk.lowerBound != end {
+                    (buffer.baseAddress! + end).copyMemory(from: buffer.baseAddress! + chunk.lowerBound, byteCount: chunk.count)
+                }
+                end += chunk.count
+            }
+            let start = chunks.first?.lowerBound ?? 0
+            return .response(status: status, body: UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
         }
     }
 

@@ -3,7 +3,7 @@
 ///
 /// Pure and stateless, so the polling client can parse straight from its read buffer and simply try again
 /// when more bytes arrive (Engine.IO responses are a few hundred bytes and nearly always arrive whole).
-/// Only what quench and python-engineio send is accepted: a `Content-Length` on every response. Chunked or
+/// Bodies come with a `Content-Length` (quench) or chunked (python-engineio under Werkzeug or uvicorn);
 /// length-less bodies are refused rather than guessed at, since the bench must not pass a server it misread.
 enum HTTPResponseParser {
     /// The outcome of looking at the bytes received so far.
@@ -12,6 +12,8 @@ enum HTTPResponseParser {
         case incomplete
         /// A whole response: `body` is where its body sits in the buffer, `length` how many bytes it used in all.
         case complete(status: Int, body: Range<Int>, length: Int, closesConnection: Bool)
+        /// A whole chunked response: its body is the concatenation of `chunks` (ranges in the buffer, in order).
+        case completeChunked(status: Int, chunks: [Range<Int>], length: Int, closesConnection: Bool)
         /// Not a response this client can use; the text says why.
         case invalid(String)
     }
@@ -30,6 +32,7 @@ enum HTTPResponseParser {
             return .invalid("bad status line: \(text(bytes, statusLine))")
         }
         var contentLength: Int?
+        var chunked = false
         var closes = false
         while let line = cursor.next() {
             guard let colon = bytes[line].firstIndex(of: UInt8(ascii: ":")) else {
@@ -41,16 +44,80 @@ enum HTTPResponseParser {
                 guard let length = decimal(bytes, value) else { return .invalid("bad Content-Length: \(text(bytes, value))") }
                 contentLength = length
             } else if equalsIgnoringCase(bytes, name, "transfer-encoding") {
-                return .invalid("Transfer-Encoding \(text(bytes, value)) is not supported (Engine.IO servers send Content-Length)")
+                guard equalsIgnoringCase(bytes, value, "chunked") else {
+                    return .invalid("Transfer-Encoding \(text(bytes, value)) is not supported")
+                }
+                chunked = true
             } else if equalsIgnoringCase(bytes, name, "connection") {
                 closes = equalsIgnoringCase(bytes, value, "close")
             }
         }
-        guard let contentLength else { return .invalid("HTTP \(status) response without Content-Length") }
         let bodyStart = headerEnd + 4
+        if chunked {
+            return chunks(bytes, from: bodyStart, status: status, closes: closes)
+        }
+        guard let contentLength else { return .invalid("HTTP \(status) response without Content-Length") }
         guard bytes.count - bodyStart >= contentLength else { return .incomplete }
         let end = bodyStart + contentLength
         return .complete(status: status, body: bodyStart..<end, length: end, closesConnection: closes)
+    }
+
+    /// The chunks of a chunked body starting at `start`: `<hex size>[;ext]\r\n<data>\r\n` … `0\r\n\r\n`.
+    /// Trailer fields after the last chunk are refused (Engine.IO servers send none).
+    private static func chunks(_ bytes: UnsafeRawBufferPointer, from start: Int, status: Int, closes: Bool) -> Outcome {
+        var found: [Range<Int>] = []
+        var position = start
+        while true {
+            guard let lineEnd = endOfLine(in: bytes, from: position) else { return .incomplete }
+            var sizeEnd = position
+            while sizeEnd < lineEnd, bytes[sizeEnd] != UInt8(ascii: ";") { sizeEnd += 1 }
+            guard let size = hexadecimal(bytes, trimmed(bytes, position..<sizeEnd)) else {
+                return .invalid("bad chunk size: \(text(bytes, position..<lineEnd))")
+            }
+            let dataStart = lineEnd + 2
+            if size == 0 {
+                guard bytes.count >= dataStart + 2 else { return .incomplete }
+                guard bytes[dataStart] == UInt8(ascii: "\r"), bytes[dataStart + 1] == UInt8(ascii: "\n") else {
+                    return .invalid("trailer fields after the last chunk are not supported")
+                }
+                return .completeChunked(status: status, chunks: found, length: dataStart + 2, closesConnection: closes)
+            }
+            guard bytes.count >= dataStart + size + 2 else { return .incomplete }
+            guard bytes[dataStart + size] == UInt8(ascii: "\r"), bytes[dataStart + size + 1] == UInt8(ascii: "\n") else {
+                return .invalid("chunk of \(size) bytes not followed by CRLF")
+            }
+            found.append(dataStart..<(dataStart + size))
+            position = dataStart + size + 2
+        }
+    }
+
+    /// The offset of the next `\r\n` at or after `start`, if it has arrived.
+    private static func endOfLine(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        var index = start
+        while index + 1 < bytes.count {
+            if bytes[index] == UInt8(ascii: "\r"), bytes[index + 1] == UInt8(ascii: "\n") { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    /// A non-empty run of hex digits as an Int (at most 15 digits, so it cannot overflow).
+    private static func hexadecimal(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int? {
+        guard !range.isEmpty, range.count <= 15 else { return nil }
+        var value = 0
+        for index in range {
+            let byte = bytes[index] | 0x20  // ASCII letters to lowercase; digits are unchanged
+            let digit: UInt8
+            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                digit = byte - UInt8(ascii: "0")
+            } else if byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f") {
+                digit = byte - UInt8(ascii: "a") + 10
+            } else {
+                return nil
+            }
+            value = value * 16 + Int(digit)
+        }
+        return value
     }
 
     /// Where the blank line after the headers begins (the offset of its `\r\n\r\n`), if it has arrived.
