@@ -2,7 +2,7 @@
 """`make bench`: quench beside the libwebsockets floor and the seed app, in one run, into BENCHMARKS.md.
 
 Starts each server on a free 127.0.0.1 port (fresh per scenario), waits until it accepts a TCP connection
-(polled, never a fixed sleep), drives it with quench-bench (WebSocket) or wrk (polling handshakes), reads
+(polled, never a fixed sleep), drives it with quench-bench (WebSocket or polling) or wrk (handshakes), reads
 the servers' CPU and memory from /proc, and writes a table of figures and ratios plus a checklist of the
 targets of issue 6. Every child process is stopped at the end, also on failure or Ctrl-C.
 
@@ -13,8 +13,6 @@ import argparse
 import base64
 import collections
 import datetime
-import http.client
-import json
 import os
 import platform
 import re
@@ -176,9 +174,10 @@ class Server:
 class BenchRun:
     """One quench-bench process, its stdout read by a thread (READY line, RESULT line)."""
 
-    def __init__(self, server, clients, duration, mode="rtt", connect_timeout=30.0, reminder=0, with_pid=True, tag=""):
-        argv = [BENCH, "--url", server.url, "--clients", str(clients), "--duration", str(duration), "--mode", mode,
-                "--connect-timeout", str(connect_timeout), "--machine"]
+    def __init__(self, server, clients, duration, mode="rtt", connect_timeout=30.0, reminder=0, with_pid=True, tag="",
+                 transport="websocket"):
+        argv = [BENCH, "--url", server.url, "--transport", transport, "--clients", str(clients), "--duration", str(duration),
+                "--mode", mode, "--connect-timeout", str(connect_timeout), "--machine"]
         if with_pid:
             argv += ["--pid", str(server.pid)]
         if reminder:
@@ -192,7 +191,7 @@ class BenchRun:
         self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                         text=True, cwd=ROOT)
         _children.append(self.process)
-        self.log_name = f"bench-{server.kind}{tag}-{mode}-{clients}-{self.process.pid}.log"
+        self.log_name = f"bench-{server.kind}{tag}-{transport}-{mode}-{clients}-{self.process.pid}.log"
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -460,109 +459,14 @@ def scenario_wrk(kind, seconds, connections):
                 "cpu_us": (after[0] - before[0]) * 1e6 / ok if ok and after and before else None}
 
 
-class PollingClient:
-    """One Socket.IO client over HTTP long-polling (stdlib http.client, keep-alive, reconnecting when the
-    server closes): handshake, namespace connect, then one user_message in flight, each reply checked."""
-
-    def __init__(self, port, index):
-        self.port, self.index, self.sid, self.sequence = port, index, None, 0
-        self.get_conn = self.post_conn = None
-
-    def _request(self, which, method, path, body=None):
-        for attempt in range(2):
-            conn = getattr(self, which)
-            if conn is None:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                setattr(self, which, conn)
-            try:
-                conn.request(method, path, body=body, headers={"Content-Type": "text/plain;charset=UTF-8"} if body else {})
-                response = conn.getresponse()
-                data = response.read().decode()
-                if response.getheader("Connection", "").lower() == "close":
-                    conn.close()
-                    setattr(self, which, None)
-                return response.status, data
-            except (http.client.HTTPException, OSError):
-                conn.close()
-                setattr(self, which, None)
-                if attempt:
-                    raise
-        raise RuntimeError("unreachable")
-
-    def _path(self):
-        return f"/socket.io/?EIO=4&transport=polling&sid={self.sid}"
-
-    def _post(self, body):
-        status, data = self._request("post_conn", "POST", self._path(), body)
-        if status != 200:
-            raise RuntimeError(f"POST {status}: {data[:80]}")
-
-    def _poll(self):
-        """Packets from one GET; pings are answered on the way."""
-        status, data = self._request("get_conn", "GET", self._path())
-        if status != 200:
-            raise RuntimeError(f"GET {status}: {data[:80]}")
-        packets = data.split("\x1e")
-        if "2" in packets:
-            self._post("3")
-        return packets
-
-    def connect(self):
-        status, data = self._request("get_conn", "GET", "/socket.io/?EIO=4&transport=polling")
-        if status != 200 or not data.startswith("0"):
-            raise RuntimeError(f"handshake {status}: {data[:80]}")
-        self.sid = json.loads(data[1:])["sid"]
-        self._post("40")
-        seen = ""
-        while "Connected to server" not in seen:
-            seen += "".join(self._poll())
-
-    def round_trip(self):
-        self.sequence += 1
-        text = f"p{self.index}-{self.sequence}"
-        self._post('42["user_message",{"text":"%s"}]' % text)
-        expected = re.compile(r'^42\["bot_message",\{"text":"%s rcvd at \d\d:\d\d:\d\d \(dummy reply\)"\}\]$' % re.escape(text))
-        while True:
-            for packet in self._poll():
-                if expected.match(packet):
-                    return
-                if packet.startswith('42["bot_message"') and "Remember to stay hydrated" not in packet:
-                    raise RuntimeError(f"wrong reply: {packet[:100]}")
-
-
 def scenario_polling_rtt(kind, clients, seconds):
-    """Replies over long-polling: server CPU per reply, quench against the seed app (python-engineio's
-    polling under Flask-SocketIO, the polling-capable peer chosen). The stdlib client is the bottleneck
-    for replies/s; the CPU figure is the server's own, from /proc, per reply actually served."""
+    """Replies over long-polling, driven by quench-bench's polling clients (a held GET and a POST connection
+    each, one user_message in flight): replies/s and the server's own CPU per reply."""
     log(f"polling rtt: {kind} with {clients} clients for {seconds}s")
     with Server(kind, ["--reminder-interval", "0"] if kind == "quench" else [], tag="-poll") as server:
-        pollers = [PollingClient(server.port, i) for i in range(clients)]
-        for poller in pollers:
-            poller.connect()
-        stop_at, counts, errors = [None], [0] * clients, []
-        gate = threading.Barrier(clients + 1)
-
-        def drive(i):
-            gate.wait()
-            try:
-                while time.monotonic() < stop_at[0]:
-                    pollers[i].round_trip()
-                    counts[i] += 1
-            except Exception as error:  # noqa: BLE001 - recorded and reported
-                errors.append(f"client {i}: {error}")
-
-        threads = [threading.Thread(target=drive, args=(i,), daemon=True) for i in range(clients)]
-        for thread in threads:
-            thread.start()
-        before = server.sample()
-        stop_at[0] = time.monotonic() + seconds
-        gate.wait()
-        for thread in threads:
-            thread.join(seconds + 60)
-        after = server.sample()
-        replies = sum(counts)
-        return {"replies": replies, "rate": replies / seconds, "errors": errors[:3], "error_count": len(errors),
-                "cpu_us": (after[0] - before[0]) * 1e6 / replies if replies and before and after else None}
+        result = BenchRun(server, clients, seconds, "rtt", 60.0, tag="-poll", transport="polling").wait()
+        result["_alive"] = server.alive()
+    return result
 
 
 def scenario_startup(kind, runs):
@@ -631,7 +535,7 @@ def machine_lines():
 
 def rtt_row(name, r):
     if r is None:
-        return f"| {name} | not run | | | | |"
+        return f"| {name} | not run | | | |"
     note = ""
     if r.get("_killed"):
         note = " (bench killed at its time limit)"
@@ -754,14 +658,21 @@ def write_report(path, data, started):
                      f"{r.get('errors', '—')} | {fmt(r.get('cpu_us'))} |")
     lines += [f"| quench/seed | {ratio(q.get('rate'), s.get('rate'), 1)} | | | | {ratio(q.get('cpu_us'), s.get('cpu_us'), 3)} |", ""]
 
-    pq, ps = data["polling"].get("quench") or {}, data["polling"].get("seed") or {}
-    lines += [f"## Replies over long-polling (10 stdlib Python clients, one user_message in flight each, {data['polling_seconds']} s)", "",
-              "The peer is the seed app itself (python-engineio's polling under Flask-SocketIO). The Python client is the "
-              "bottleneck for replies/s; the CPU figure is the server's own, per reply actually served.", "",
-              "| server | replies/s | errors | server CPU µs per reply |", "|---|---|---|---|"]
-    for kind, r in (("quench", pq), ("seed", ps)):
-        lines.append(f"| {kind} | {fmt(r.get('rate'))} | {fmt(r.get('error_count'))} | {fmt(r.get('cpu_us'))} |")
-    lines += [f"| quench/seed | {ratio(pq.get('rate'), ps.get('rate'), 1)} | | {ratio(pq.get('cpu_us'), ps.get('cpu_us'), 3)} |", ""]
+    polling = data["polling"]
+    pq, pa, ps = (polling.get(kind) or {} for kind in ("quench", "asgi", "seed"))
+    lines += [f"## Replies over long-polling ({data['polling_clients']} quench-bench polling clients, one user_message in "
+              f"flight each, {data['polling_seconds']} s)", "",
+              "Each client holds a GET open and sends on a second connection, as browsers do. The peers speak polling "
+              "through python-engineio: python-socketio on uvicorn (the fastest Python stack, and the peer the target "
+              "names) and the seed app (Flask-SocketIO on Werkzeug, which closes the connection after every response).", "",
+              "| server, clients | connected | replies/s | latency p50 / p99 ms | server CPU µs per reply |", "|---|---|---|---|---|"]
+    for kind, r in (("quench", pq), ("asgi", pa), ("seed", ps)):
+        lines.append(rtt_row(f"{SERVER_NAMES[kind]}, {data['polling_clients']}", r or None))
+    lines += ["", "| ratio | replies/s | CPU µs per reply |", "|---|---|---|",
+              f"| quench/python-socketio+uvicorn | {ratio(num(pq, 'replies_per_s'), num(pa, 'replies_per_s'), 1)} | "
+              f"{ratio(num(pq, 'server_us_per_reply'), num(pa, 'server_us_per_reply'), 3)} |",
+              f"| quench/seed | {ratio(num(pq, 'replies_per_s'), num(ps, 'replies_per_s'), 1)} | "
+              f"{ratio(num(pq, 'server_us_per_reply'), num(ps, 'server_us_per_reply'), 3)} |", ""]
 
     st = data["startup"]
     lines += ["## Start-up and idle", "",
@@ -845,11 +756,12 @@ def targets(data):
     ok = wq.get("rate") and ws.get("rate") and wq["rate"] / ws["rate"] >= 10 and wq.get("non2xx") == 0
     out.append(check(ok, f"polling handshakes ≥ 10× seed: {fmt(wq.get('rate'))} vs {fmt(ws.get('rate'))}/s = "
                          f"{ratio(wq.get('rate'), ws.get('rate'), 1)} (non-2xx: quench {fmt(wq.get('non2xx'))}, seed {fmt(ws.get('non2xx'))})"))
-    pq, ps = data["polling"].get("quench") or {}, data["polling"].get("seed") or {}
-    ok = pq.get("cpu_us") and ps.get("cpu_us") and pq["cpu_us"] / ps["cpu_us"] <= 1.25 and not pq.get("error_count")
-    out.append(check(ok, f"replies over polling ≤ 1.25× the CPU of a polling-capable peer (the seed app: python-engineio "
-                         f"long-polling under Flask-SocketIO): {fmt(pq.get('cpu_us'))} vs {fmt(ps.get('cpu_us'))} µs per reply = "
-                         f"{ratio(pq.get('cpu_us'), ps.get('cpu_us'), 3)} (errors: quench {fmt(pq.get('error_count'))}, seed {fmt(ps.get('error_count'))})"))
+    pq, pa = data["polling"].get("quench") or {}, data["polling"].get("asgi") or {}
+    qc, ac = num(pq, "server_us_per_reply"), num(pa, "server_us_per_reply")
+    ok = qc and ac and qc / ac <= 1.25 and not num(pq, "failures") and not num(pa, "failures")
+    out.append(check(ok, f"replies over polling ≤ 1.25× the CPU of a polling-capable peer (python-socketio on uvicorn): "
+                         f"{fmt(qc)} vs {fmt(ac)} µs per reply = {ratio(qc, ac, 3)} (failures: quench "
+                         f"{fmt(num(pq, 'failures'))}, peer {fmt(num(pa, 'failures'))})"))
     sq = data["startup"]["quench"]["median_ms"]
     out.append(check(sq <= 50, f"start-up to listening ≤ 50 ms: median {sq:.1f} ms (floor {data['startup']['floor']['median_ms']:.1f} ms)"))
     ic = data["idle_cpu"] or {}
@@ -895,7 +807,7 @@ def main():
         "sessions": 3000 if quick else 15000, "interval": 5,
         "hold_sessions": 3000 if quick else 19500, "hold_seconds": 20 if quick else 60,
         "wrk_seconds": 2 if quick else 5, "wrk_connections": 32, "startup_runs": 3 if quick else 7,
-        "idle_cpu_sessions": 1000, "polling_seconds": 3 if quick else 10, "polling": {}, "rtt": {}, "idle": {}, "fanout": {}, "wrk": {}, "hold": None, "idle_cpu": None,
+        "idle_cpu_sessions": 1000, "polling_seconds": 3 if quick else 10, "polling_clients": 50, "polling": {}, "rtt": {}, "idle": {}, "fanout": {}, "wrk": {}, "hold": None, "idle_cpu": None,
     }
     try:
         data["startup"] = {kind: scenario_startup(kind, data["startup_runs"]) for kind in ("quench", "floor")}
@@ -911,8 +823,8 @@ def main():
         data["idle_cpu"] = scenario_idle_cpu(data["idle_cpu_sessions"], 10)
         for kind in ("quench", "seed"):
             data["wrk"][kind] = scenario_wrk(kind, data["wrk_seconds"], data["wrk_connections"])
-        for kind in ("quench", "seed"):
-            data["polling"][kind] = scenario_polling_rtt(kind, 10, data["polling_seconds"])
+        for kind in ("quench", "asgi", "seed"):
+            data["polling"][kind] = scenario_polling_rtt(kind, data["polling_clients"], data["polling_seconds"])
         data["hold"] = scenario_hold(data["hold_sessions"], data["hold_seconds"], 200, 400)
     finally:
         cleanup()

@@ -147,3 +147,40 @@ struct JSONWriterTests {
         return string
     }
 }
+
+@Suite("JSONStringScan")
+struct JSONStringScanTests {
+    private static func isSpecial(_ byte: UInt8) -> Bool { byte < 0x20 || byte == 0x22 || byte == 0x5C }
+
+    @Test("a word has a special byte exactly when one of its bytes is special, for every byte value and place")
+    func everyByteEverywhere() {
+        for filler in [UInt8(ascii: "a"), 0x20, 0x7F, 0x80, 0xFF, 0x21, 0x5D, 0x23] {
+            for place in 0..<8 {
+                for value in 0...255 {
+                    var bytes = [UInt8](repeating: filler, count: 8)
+                    bytes[place] = UInt8(value)
+                    let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                    #expect(JSONStringScan.hasSpecialByte(word) == bytes.contains(where: Self.isSpecial), "\(bytes)")
+                }
+            }
+        }
+    }
+
+    @Test("firstSpecial and hasNonASCII agree with a byte-by-byte scan on random buffers")
+    func randomBuffers() {
+        var random = SplitMix64(seed: 99)
+        for _ in 0..<2000 {
+            let count = Int(random.next() % 40)
+            let bytes = (0..<count).map { _ in
+                // Mostly plain text, sometimes anything.
+                random.next() % 8 == 0 ? UInt8(truncatingIfNeeded: random.next()) : UInt8(0x20 + random.next() % 95)
+            }
+            let start = count == 0 ? 0 : Int(random.next() % UInt64(count))
+            bytes.withUnsafeBufferPointer { buffer in
+                let expected = bytes[start...].firstIndex(where: Self.isSpecial) ?? count
+                #expect(JSONStringScan.firstSpecial(in: buffer, from: start) == expected, "\(bytes) from \(start)")
+                #expect(JSONStringScan.hasNonASCII(buffer) == bytes.contains { $0 >= 0x80 })
+            }
+        }
+    }
+}

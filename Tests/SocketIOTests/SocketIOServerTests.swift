@@ -175,6 +175,64 @@ struct ServerHarness {
     }
 }
 
+/// Transports hold their session strongly and the Socket.IO state hangs off the session: each way a
+/// session ends must let go of all of it while the client side (socket, held request) is still around.
+@Suite struct SessionLifetimeTests {
+    private func openPollingSocketIO(_ harness: ServerHarness) -> String {
+        let body = harness.engine.requestInMemory(.get, query: "EIO=4&transport=polling").body ?? ""
+        let sid = String(body.dropFirst(9).prefix(20))
+        harness.engine.requestInMemory(.post, query: "EIO=4&transport=polling&sid=\(sid)", body: "40")
+        return sid
+    }
+
+    @Test func webSocketSessionsAreFreedWhoeverEndsThem() throws {
+        let harness = ServerHarness()
+        weak var endedByClient: EngineSession?
+        weak var endedByServer: EngineSession?
+        weak var socketIOState: AnyObject?
+        let first = harness.client()
+        let second = harness.client()
+        do {
+            first.clientSends("40")
+            second.clientSends("40")
+            let session = try #require(first.transport?.session)
+            endedByClient = session
+            socketIOState = session.context
+            endedByServer = second.transport?.session
+        }
+        #expect(endedByClient != nil && socketIOState != nil && endedByServer != nil)
+        first.clientDisconnects()
+        endedByServer?.close()
+        harness.clock.advance(by: 1000)  // the heartbeat heap drops closed sessions' entries at their deadline
+        #expect(endedByClient == nil)
+        #expect(socketIOState == nil)
+        #expect(endedByServer == nil)
+        #expect(harness.engine.sessionCount == 0)
+    }
+
+    @Test func pollingAndUpgradedSessionsAreFreed() throws {
+        let harness = ServerHarness()
+        weak var polling: EngineSession?
+        weak var upgraded: EngineSession?
+        let pollingSid = openPollingSocketIO(harness)
+        let upgradedSid = openPollingSocketIO(harness)
+        polling = harness.engine.session(id: pollingSid)
+        upgraded = harness.engine.session(id: upgradedSid)
+        let held = harness.engine.requestInMemory(.get, query: "EIO=4&transport=polling&sid=\(pollingSid)")
+        _ = held.body
+        let probe = harness.engine.connectInMemory(query: "EIO=4&transport=websocket&sid=\(upgradedSid)")
+        probe.clientSends("2probe")
+        probe.clientSends("5")
+        #expect(upgraded?.transport.name == .websocket)
+        harness.engine.requestInMemory(.post, query: "EIO=4&transport=polling&sid=\(pollingSid)", body: "1")
+        probe.clientDisconnects()
+        harness.clock.advance(by: 1000)
+        #expect(polling == nil)
+        #expect(upgraded == nil)
+        #expect(harness.engine.sessionCount == 0)
+    }
+}
+
 @Suite struct EventHandlerTests {
     @Test func registeringAnEventAgainReplacesItsHandler() {
         let harness = ServerHarness()

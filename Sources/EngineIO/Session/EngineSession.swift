@@ -192,6 +192,7 @@ public final class EngineSession {
     public func transportClosed(_ closed: any Transport, reason: DisconnectReason) {
         if let probing = probingTransport, closed === probing {
             probingTransport = nil
+            probing.session = nil
             owesNoop = false
             if state == .upgrading { state = .open }
             return
@@ -228,6 +229,10 @@ public final class EngineSession {
             transport.close()
         }
         server.sessionClosed(self, reason: reason)
+        // Transports hold their session strongly: let go of them both ways.
+        transport.session = nil
+        probingTransport?.session = nil
+        probingTransport = nil
     }
 
     // MARK: Heartbeat

@@ -2,7 +2,9 @@
 /// something, a ping at the latest) and POSTs to send. Packets are batched with the record separator.
 public final class PollingTransport: Transport {
     public let name = TransportName.polling
-    public weak var session: EngineSession?
+    /// Strong, and cleared by the session when it closes or lets go of this transport: a weak reference
+    /// would cost a side-table load on every packet and slow every retain of the session.
+    public var session: EngineSession?
     public var isWritable: Bool { pendingGET != nil && !closed }
     /// The held GET, with the CORS headers its answer needs.
     private var pendingGET: (responder: any HTTPResponder, headers: [HTTPHeader])?

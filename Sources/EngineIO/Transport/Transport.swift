@@ -14,7 +14,8 @@ public protocol Transport: AnyObject {
     var name: TransportName { get }
     /// Whether ``send(_:)`` can deliver right now (polling: only while a GET is waiting).
     var isWritable: Bool { get }
-    /// The session this transport carries; the session sets it when it adopts the transport.
+    /// The session this transport carries; the session sets it when it adopts the transport and clears it
+    /// when it closes or drops the transport (transports hold it strongly; the session breaks the cycle).
     var session: EngineSession? { get set }
     /// Delivers packets, in order. Called only while ``isWritable``.
     func send(_ packets: [EnginePacket])

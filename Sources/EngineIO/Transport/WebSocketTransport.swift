@@ -2,7 +2,9 @@
 public final class WebSocketTransport: Transport {
     public let name = TransportName.websocket
     public var isWritable: Bool { !closed }
-    public weak var session: EngineSession?
+    /// Strong, and cleared by the session when it closes or lets go of this transport: a weak reference
+    /// would cost a side-table load on every packet and slow every retain of the session.
+    public var session: EngineSession?
     /// The socket under this transport.
     public let connection: any WebSocketConnection
     /// The largest frame a client may send.

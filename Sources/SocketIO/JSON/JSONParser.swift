@@ -219,27 +219,21 @@ struct JSONByteParser {
     mutating func parseString() throws(JSONError) -> String {
         index += 1  // '"'
         let start = index
-        var union: UInt8 = 0
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == JSONByte.quote {
-                let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
-                index += 1
-                if union >= 0x80, let bad = JSONUTF8.firstInvalidOffset(slice) {
-                    throw JSONError(.invalidUTF8, at: start + bad, byte: slice[bad])
-                }
-                return String(decoding: slice, as: UTF8.self)
-            }
-            if byte == JSONByte.backslash {
-                return try parseEscapedString(start: start)
-            }
-            if byte < 0x20 {
-                throw JSONError(.controlCharacterInString, at: index, byte: byte)
-            }
-            union |= byte
-            index += 1
+        index = JSONStringScan.firstSpecial(in: bytes, from: index)
+        guard index < bytes.count else { throw JSONError(.unexpectedEnd, at: index) }
+        let byte = bytes[index]
+        if byte == JSONByte.backslash {
+            return try parseEscapedString(start: start)
         }
-        throw JSONError(.unexpectedEnd, at: index)
+        if byte < 0x20 {
+            throw JSONError(.controlCharacterInString, at: index, byte: byte)
+        }
+        let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
+        index += 1  // the closing quote
+        if JSONStringScan.hasNonASCII(slice), let bad = JSONUTF8.firstInvalidOffset(slice) {
+            throw JSONError(.invalidUTF8, at: start + bad, byte: slice[bad])
+        }
+        return String(decoding: slice, as: UTF8.self)
     }
 
     /// The slow path: the string at `start` has escapes; `index` is at the first backslash.

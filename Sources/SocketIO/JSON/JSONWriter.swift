@@ -130,12 +130,10 @@ public enum JSONWriter {
         out.append(JSONByte.quote)
         var runStart = 0
         var index = 0
-        while index < utf8.count {
+        while true {
+            index = JSONStringScan.firstSpecial(in: utf8, from: index)
+            guard index < utf8.count else { break }
             let byte = utf8[index]
-            if byte >= 0x20 && byte != JSONByte.quote && byte != JSONByte.backslash {
-                index += 1
-                continue
-            }
             if runStart < index {
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
             }

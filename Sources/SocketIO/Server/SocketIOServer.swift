@@ -50,8 +50,11 @@ public final class SocketIOServer: EngineServerDelegate {
         let client = ClientConnection(session: session, server: self)
         session.context = client
         if configuration.connectTimeout > 0 {
-            client.connectTimer = engine.schedule(after: configuration.connectTimeout) { [weak client] in
-                guard let client, client.sockets.isEmpty else { return }
+            // Captured strongly (no weak reference, so no side table slowing the client's refcounting): the
+            // timer lets go of its closure when it fires or is cancelled, which the first join and the
+            // session's end both do.
+            client.connectTimer = engine.schedule(after: configuration.connectTimeout) { [client] in
+                guard client.sockets.isEmpty else { return }
                 client.log.info("no namespace joined within connectTimeout sid=\(client.session.id) peer=\(client.session.peer); closing")
                 client.session.close(reason: .forcedClose)
             }
