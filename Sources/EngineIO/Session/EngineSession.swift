@@ -114,6 +114,17 @@ public final class EngineSession {
         }
     }
 
+    /// A transport received a text message packet and hands over its payload in place (valid for the call).
+    /// The same as ``receive(_:from:)`` with a message packet, without the copy into one.
+    public func receiveMessage(text: UnsafeRawBufferPointer, from source: any Transport) {
+        if let probing = probingTransport, source === probing {
+            receiveDuringProbe(.message(Array(text)), on: probing)
+            return
+        }
+        guard source === transport, state != .closed else { return }
+        server.delegate?.engineSession(self, didReceiveText: text)
+    }
+
     private func receiveDuringProbe(_ packet: EnginePacket, on probing: any Transport) {
         switch packet.type {
         case .ping where packet.payload == EnginePacket.probe && state == .upgrading:

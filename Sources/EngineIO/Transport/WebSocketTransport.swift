@@ -46,6 +46,11 @@ public final class WebSocketTransport: Transport {
     /// A whole frame, still in the binding's receive buffer (valid for the duration of the call).
     public func receive(frame: UnsafeRawBufferPointer, isBinary: Bool) {
         guard !closed, let session else { return }
+        if !isBinary, frame.first == EnginePacketType.message.digit {
+            // The common case, a text message: handed over in place, not copied into a packet.
+            session.receiveMessage(text: UnsafeRawBufferPointer(rebasing: frame[1...]), from: self)
+            return
+        }
         do {
             let packet = try EnginePacket.decode(webSocketFrame: frame, isBinary: isBinary)
             session.receive(packet, from: self)

@@ -49,8 +49,9 @@ struct PacketTextWriter {
         self.namespace = namespace
         self.ackID = ackID
         binary = type.allowsAckID ? .collect([]) : .writeNull
-        text.reserveCapacity(64)
-        appendHeader(to: &text, attachmentCount: 0)
+        // Room for a typical reply in the first allocation (growing it would copy).
+        text.reserveCapacity(128)
+        Self.appendHeader(type: type, namespace: namespace, ackID: ackID, attachmentCount: 0, to: &text)
         headerLength = text.count
     }
 
@@ -73,13 +74,17 @@ struct PacketTextWriter {
         guard case .collect(let attachments) = binary, !attachments.isEmpty else { return (text, []) }
         var binaryText: [UInt8] = []
         binaryText.reserveCapacity(text.count + 8)
-        appendHeader(to: &binaryText, attachmentCount: attachments.count)
+        Self.appendHeader(type: type, namespace: namespace, ackID: ackID, attachmentCount: attachments.count, to: &binaryText)
         binaryText.append(contentsOf: text[headerLength...])
         return (binaryText, attachments)
     }
 
     /// `<type>[<count>-][<namespace>,][<ack id>]`; event and ack types follow the attachment count.
-    private func appendHeader(to out: inout [UInt8], attachmentCount: Int) {
+    /// Static, so writing into `text` never makes a copy of the writer (which would share `text` and force
+    /// a copy-on-write of it).
+    private static func appendHeader(
+        type: SocketIOPacketType, namespace: String, ackID: UInt64?, attachmentCount: Int, to out: inout [UInt8]
+    ) {
         var wireType = type
         switch type {
         case .event, .binaryEvent: wireType = attachmentCount > 0 ? .binaryEvent : .event

@@ -69,24 +69,42 @@ public final class SocketIOServer: EngineServerDelegate {
 
     public func engineSession(_ session: EngineSession, didReceive message: EnginePacket) {
         guard let client = session.context as? ClientConnection else { return }
-        do throws(SocketIOPacketError) {
-            if message.isBinary {
+        if message.isBinary {
+            do throws(SocketIOPacketError) {
                 try receiveAttachment(message.payload, client: client)
-                return
+            } catch {
+                refuse(error, session: session)
             }
+            return
+        }
+        message.payload.withUnsafeBytes { receiveText($0, client: client) }
+    }
+
+    public func engineSession(_ session: EngineSession, didReceiveText text: UnsafeRawBufferPointer) {
+        guard let client = session.context as? ClientConnection else { return }
+        receiveText(text, client: client)
+    }
+
+    /// A text packet, decoded where it lies (a WebSocket's receive buffer or a polling body).
+    private func receiveText(_ text: UnsafeRawBufferPointer, client: ClientConnection) {
+        do throws(SocketIOPacketError) {
             guard client.partialBinary == nil else {
                 throw SocketIOPacketError(.attachmentMismatch, "text packet while binary attachments were expected")
             }
-            let packet = try SocketIOPacket.decode(message.payload)
+            let packet = try SocketIOPacket.decode(text.assumingMemoryBound(to: UInt8.self))
             if packet.type.isBinary, packet.attachmentCount > 0 {
                 client.partialBinary = (packet, [])
                 return
             }
             dispatch(packet, client: client)
         } catch {
-            log.warn("bad Socket.IO packet sid=\(session.id) peer=\(session.peer): \(error); closing")
-            session.close(reason: .parseError)
+            refuse(error, session: client.session)
         }
+    }
+
+    private func refuse(_ error: SocketIOPacketError, session: EngineSession) {
+        log.warn("bad Socket.IO packet sid=\(session.id) peer=\(session.peer): \(error); closing")
+        session.close(reason: .parseError)
     }
 
     private func receiveAttachment(_ bytes: [UInt8], client: ClientConnection) throws(SocketIOPacketError) {
