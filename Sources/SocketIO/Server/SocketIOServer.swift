@@ -122,7 +122,7 @@ public final class SocketIOServer: EngineServerDelegate {
 
     // MARK: Dispatch
 
-    private func dispatch(_ packet: SocketIOPacket, client: ClientConnection) {
+    private func dispatch(_ packet: consuming SocketIOPacket, client: ClientConnection) {
         switch packet.type {
         case .connect:
             connect(client, to: packet.namespace, auth: packet.data)
@@ -136,7 +136,7 @@ public final class SocketIOServer: EngineServerDelegate {
                 return
             }
             let ack = packet.ackID.map { Ack(socket: socket, id: $0) }
-            socket.namespace.dispatch(name, Array(packet.arguments), from: socket, ack: ack)
+            socket.namespace.dispatch(name, Self.takeEventArguments(from: &packet), from: socket, ack: ack)
         case .ack, .binaryAck:
             guard let socket = client.socket(in: packet.namespace), let id = packet.ackID else { return }
             socket.receiveAck(id: id, arguments: Array(packet.arguments))
@@ -144,6 +144,15 @@ public final class SocketIOServer: EngineServerDelegate {
             log.warn("client sent CONNECT_ERROR sid=\(client.session.id); closing")
             client.session.close(reason: .parseError)
         }
+    }
+
+    /// The arguments after the event name, taken out of the packet: with the packet's own reference
+    /// dropped the array is unique, so the name is removed in place instead of copying the rest.
+    private static func takeEventArguments(from packet: inout SocketIOPacket) -> [JSONValue] {
+        guard case .array(var elements)? = packet.data, !elements.isEmpty else { return [] }
+        packet.data = nil
+        elements.removeFirst()
+        return elements
     }
 
     private func connect(_ client: ClientConnection, to name: String, auth: JSONValue?) {
