@@ -74,7 +74,7 @@ bench: release bench-tools
 
 ## bench-tools: the load tool, the C floors (lws_floor, send_floor), the seed app's venv and wrk (installed when missing).
 bench-tools: deps build/lws_floor build/send_floor $(SEED_VENV)/.installed
-	$(SWIFT) build -c release --product quench-bench
+	$(SWIFT) build $(RELEASE_FLAGS) --product quench-bench
 	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 
 build/lws_floor: $(wildcard $(SHARED_REF)/lws_floor.c)
