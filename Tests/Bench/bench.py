@@ -528,8 +528,8 @@ def machine_lines():
         f"Linux {platform.release()}, RLIMIT_NOFILE {resource.getrlimit(resource.RLIMIT_NOFILE)[1]}",
         f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- commit: `{commit}`" + (" (with uncommitted changes under Sources/ in the shared working tree)" if dirty else ""),
-        f"- libwebsockets {lws or '?'}; Python {platform.python_version()}; load: one quench-bench client per run over loopback "
-        f"(WebSocket, one message in flight per connection), big runs split over processes of ≤{CLIENTS_PER_BENCH:,} clients",
+        f"- libwebsockets {lws or '?'}; Python {platform.python_version()}; load: quench-bench over loopback "
+        f"(WebSocket unless a section says long-polling; one message in flight per connection), big runs split over processes of ≤{CLIENTS_PER_BENCH:,} clients",
     ]
 
 
