@@ -108,6 +108,7 @@ extension LWSServer {
             return 0
         }
         socket.transport = transport
+        socket.mayWriteDirectly = true
         return 0
     }
 

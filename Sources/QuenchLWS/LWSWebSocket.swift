@@ -17,6 +17,9 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
     private var partial: [UInt8] = []
     private var partialIsBinary = false
     private let maxPayload: Int
+    /// Whether frames may be written at once when nothing is queued: only once lws has finished establishing
+    /// the connection (the open packet queued in the ESTABLISHED callback waits for the first writable one).
+    var mayWriteDirectly = false
     /// Set once the close frame has been handed to lws: lws may still offer a writable callback.
     private var closeSent = false
     private var hasEnded = false
@@ -40,6 +43,19 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
     private func enqueue(digit: UInt8?, _ bytes: [UInt8], binary: Bool) {
         guard closeCode == nil else { return }
         let wasIdle = head == outgoing.count
+        if wasIdle, mayWriteDirectly, lws_partial_buffered(wsi) == 0 {
+            // Nothing waits before this frame: write it now rather than after a trip through poll() and a
+            // writable callback. lws keeps whatever the kernel does not take and holds further writes until
+            // it has gone (lws_partial_buffered), so order is kept. A reply leaves from its RECEIVE callback,
+            // a reminder from the fan-out loop, each touching its connection once.
+            let length = bytes.count + (digit == nil ? 0 : 1)
+            if server.write(bytes, prefix: digit, to: wsi, mode: binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < length {
+                // A dead socket: have lws close it on its next pass (no callback here to return -1 from).
+                closeCode = 1006
+                lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC)
+            }
+            return
+        }
         outgoing.append((digit, bytes, binary))
         if wasIdle { lws_callback_on_writable(wsi) }
     }

@@ -82,10 +82,10 @@ class EioWS:
     """A raw Engine.IO v4 WebSocket client (websocket-client underneath)."""
 
     def __init__(self, server, query="EIO=4&transport=websocket", path="/socket.io/", origin=None,
-                 suppress_origin=False, header=None, timeout=5.0):
+                 suppress_origin=False, header=None, timeout=5.0, sockopt=()):
         self.server = server
         self.url = f"ws://127.0.0.1:{server.port}{path}?{query}"
-        options = {"timeout": timeout, "header": header or [], "suppress_origin": suppress_origin}
+        options = {"timeout": timeout, "header": header or [], "suppress_origin": suppress_origin, "sockopt": sockopt}
         if origin is not None:
             options["origin"] = origin
         self.ws = websocket.create_connection(self.url, **options)

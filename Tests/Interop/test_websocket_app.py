@@ -1,6 +1,7 @@
 """The chat app over Socket.IO v5, with exact packets on a raw WebSocket."""
 
 import re
+import socket
 import zoneinfo
 
 import pytest
@@ -170,3 +171,21 @@ def test_connect_with_auth_payload(server, open_ws):
     pkt = ws.recv_sio()
     assert pkt["type"] == 0 and isinstance(pkt["data"], dict) and isinstance(pkt["data"].get("sid"), str), pkt
     assert ws.recv_text() == '42["system_message",{"text":"Connected to server"}]'
+
+
+def test_replies_to_a_client_that_stops_reading_arrive_whole_and_in_order(server, open_ws):
+    # A client with a tiny receive buffer sends 100 messages of 64 KB before reading anything: 6.5 MB of
+    # replies meet full socket buffers, so writes go out in part and the rest waits (lws holds the tail,
+    # quench queues behind it). Then it reads: every reply must be there, whole, in the order sent.
+    ws = open_ws(server, timeout=30.0, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+    ws.open_packet()
+    ws.send("40")
+    ws.recv_text()
+    assert ws.recv_text() == '42["system_message",{"text":"Connected to server"}]'
+    body = "x" * 65536
+    count = 100
+    for i in range(count):
+        ws.send(user_message({"text": f"{i}-{body}"}))
+    for i in range(count):
+        expect_bot_reply(ws, f"{i}-{body}")
+    ws.seen.clear()
