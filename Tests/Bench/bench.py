@@ -825,7 +825,7 @@ def main():
     started = time.monotonic()
     quick = args.quick
     data = {
-        "rtt_duration": 3.0 if quick else 10.0, "rtt_rounds": 3, "seed_connect_timeout": 10.0 if quick else 20.0,
+        "rtt_duration": 3.0 if quick else 10.0, "rtt_rounds": 3 if quick else 5, "seed_connect_timeout": 10.0 if quick else 20.0,
         "sessions": 3000 if quick else 15000, "interval": 5,
         "hold_sessions": 3000 if quick else 19500, "hold_seconds": 20 if quick else 60,
         "wrk_seconds": 2 if quick else 5, "wrk_connections": 32, "startup_runs": 3 if quick else 7,
