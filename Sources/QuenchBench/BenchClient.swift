@@ -5,25 +5,17 @@ import CLibWebSockets
 
 /// Drives N WebSocket clients from one lws client context on one thread, so the load generator
 /// itself costs little CPU per message.
-final class BenchClient: BenchDriver {
-    let settings: BenchSettings
-    private(set) var record: BenchRecord
+final class BenchClient: ClientPool<BenchConnection>, BenchDriver {
     private var context: OpaquePointer?
     private let protocols: UnsafeMutablePointer<lws_protocols>
     private let protocolName = strdup("quench-bench")!
-    private var connections: [BenchConnection] = []
-    private var nextToConnect = 0
-    private var connecting = 0
-    private var finished = false
     private var writeBuffer = [UInt8](repeating: 0, count: 4096)
     private let headroom = Int(clws_pre())
-    var onAllConnected: (() -> Void)?
 
-    init(settings: BenchSettings) {
-        self.settings = settings
-        record = BenchRecord(clients: settings.clients)
+    override init(settings: BenchSettings) {
         protocols = .allocate(capacity: 2)
         protocols.initialize(repeating: lws_protocols(), count: 2)
+        super.init(settings: settings)
         protocols[0].name = UnsafePointer(protocolName)
         protocols[0].callback = benchCallback
         protocols[0].per_session_data_size = 0
@@ -43,16 +35,12 @@ final class BenchClient: BenchDriver {
         info.uid = -1
         guard let created = lws_create_context(&info) else { throw BenchError("could not create an lws client context") }
         context = created
-        connections = (0..<settings.clients).map { BenchConnection(index: $0, client: self) }
+        clients = (0..<settings.clients).map { BenchConnection(index: $0, client: self) }
         connectMore()
         let deadline = Clock.monotonic() + Int64(settings.connectTimeoutSeconds * 1e9)
         startTick(created)
         while !finished, lws_service(created, 0) >= 0 {
-            if record.allConnectedAt == nil, Clock.monotonic() > deadline {
-                fail(nil, "gave up connecting after \(settings.connectTimeoutSeconds)s with \(record.connectedCount)/\(settings.clients) connected")
-                startWindow()
-            }
-            if record.windowElapsed { finish() }
+            checkDeadlines(connectDeadline: deadline)
         }
         lws_context_destroy(created)
         context = nil
@@ -61,58 +49,28 @@ final class BenchClient: BenchDriver {
 
     // MARK: Connecting
 
-    /// Keeps a bounded number of handshakes in flight, so a thousand clients do not SYN-flood the server.
-    private func connectMore() {
+    override func startConnecting(_ connection: BenchConnection) {
         guard let context else { return }
-        while connecting < 128, nextToConnect < connections.count {
-            let connection = connections[nextToConnect]
-            nextToConnect += 1
-            connecting += 1
-            connection.startedAt = Clock.monotonic()
-            var info = lws_client_connect_info()
-            let hostHeader = "\(settings.host):\(settings.port)"
-            let path = "\(settings.path)?EIO=4&transport=websocket"
-            settings.bareHost.withCString { address in
-                hostHeader.withCString { host in
-                    path.withCString { pathChars in
-                        info.context = context
-                        info.address = address
-                        info.port = Int32(settings.port)
-                        info.path = pathChars
-                        info.host = host
-                        info.origin = host
-                        info.ietf_version_or_minus_one = -1
-                        info.local_protocol_name = UnsafePointer(protocolName)
-                        info.userdata = Unmanaged.passUnretained(connection).toOpaque()
-                        connection.wsi = lws_client_connect_via_info(&info)
-                    }
+        var info = lws_client_connect_info()
+        let hostHeader = "\(settings.host):\(settings.port)"
+        let path = "\(settings.path)?EIO=4&transport=websocket"
+        settings.bareHost.withCString { address in
+            hostHeader.withCString { host in
+                path.withCString { pathChars in
+                    info.context = context
+                    info.address = address
+                    info.port = Int32(settings.port)
+                    info.path = pathChars
+                    info.host = host
+                    info.origin = host
+                    info.ietf_version_or_minus_one = -1
+                    info.local_protocol_name = UnsafePointer(protocolName)
+                    info.userdata = Unmanaged.passUnretained(connection).toOpaque()
+                    connection.wsi = lws_client_connect_via_info(&info)
                 }
             }
-            if connection.wsi == nil {
-                connecting -= 1
-                fail(connection, "connect failed at once")
-            }
         }
-    }
-
-    func connected(_ connection: BenchConnection) {
-        connecting -= 1
-        record.connected(startedAt: connection.startedAt)
-        connectMore()
-        if record.measuring {
-            // A late joiner (the window started without it after a failure): put it to work too.
-            if settings.mode == .rtt { connection.sendNextMessage() }
-        } else if record.everyClientSettled {
-            startWindow()
-        }
-    }
-
-    private func startWindow() {
-        guard record.openWindow(durationSeconds: settings.durationSeconds) else { return }
-        onAllConnected?()
-        if settings.mode == .rtt {
-            for connection in connections where connection.state == .ready { connection.sendNextMessage() }
-        }
+        if connection.wsi == nil { fail(connection, "connect failed at once") }
     }
 
     /// lws_service sleeps until an event or its next timer; this tick (a timer that only re-arms itself)
@@ -133,31 +91,12 @@ final class BenchClient: BenchDriver {
         lws_sul_schedule(context, 0, tick.assumingMemoryBound(to: lws_sorted_usec_list_t.self), benchTick, tickMicroseconds)
     }
 
-    private func finish() {
-        record.closeWindow()
-        finished = true
+    override func finish() {
+        super.finish()
         if let context { lws_cancel_service(context) }
     }
 
     // MARK: Events from connections
-
-    func replied(_ connection: BenchConnection, latency: Int64) {
-        if record.replied(latency: latency) { connection.sendNextMessage() }
-    }
-
-    func reminderArrived(_ connection: BenchConnection) {
-        record.reminderArrived(intervalSeconds: settings.reminderIntervalSeconds)
-    }
-
-    func fail(_ connection: BenchConnection?, _ reason: String) {
-        record.failed((connection.map { "client \($0.index): " } ?? "") + reason)
-        if let connection, connection.state != .closed {
-            if connection.state != .ready { connecting -= 1 }
-            connection.state = .closed
-            connectMore()
-        }
-        if record.allConnectedAt == nil, record.everyClientSettled { startWindow() }
-    }
 
     func closed(_ connection: BenchConnection, reason: String) {
         guard connection.state != .closed, !finished else { return }

@@ -2,13 +2,12 @@ import CLibWebSockets
 
 /// One simulated Socket.IO client over WebSocket: Engine.IO handshake, namespace connect, then (in rtt mode)
 /// one `user_message` in flight at a time, each reply checked to the byte by its `ChatScript`.
-final class BenchConnection {
-    enum State { case connecting, handshaking, ready, closed }
+final class BenchConnection: SimulatedClient {
 
     let index: Int
     unowned let client: BenchClient
     var wsi: OpaquePointer?
-    var state = State.connecting
+    var state = ClientState.connecting
     private var script: ChatScript
     private var outgoing: [[UInt8]] = []
     private var partial: [UInt8] = []
@@ -20,6 +19,9 @@ final class BenchConnection {
         self.client = client
         script = ChatScript(index: index)
     }
+
+    /// A failed client keeps its WebSocket open but is no longer driven: its next frames are ignored.
+    func abandon() {}
 
     func send(_ text: String) {
         send(Array(text.utf8))
@@ -68,19 +70,7 @@ final class BenchConnection {
     }
 
     private func handleSocketIO(_ frame: UnsafeRawBufferPointer) {
-        switch script.judge(frame) {
-        case .connectStep(let complete):
-            if complete, state == .handshaking {
-                state = .ready
-                client.connected(self)
-            }
-        case .reminder:
-            client.reminderArrived(self)
-        case .reply(let latency):
-            client.replied(self, latency: latency)
-        case .failure(let text):
-            client.fail(self, text)
-        }
+        client.handle(script.judge(frame), from: self)
     }
 
     /// Sends the next `user_message`; its reply is timed from now.

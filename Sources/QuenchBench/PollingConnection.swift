@@ -4,12 +4,11 @@
 ///
 /// The Socket.IO side (namespace connect, `user_message` out, every `bot_message` checked to the byte) is
 /// the same `ChatScript` the WebSocket clients use. Used only on `PollingClient`'s thread.
-final class PollingConnection {
-    enum State { case connecting, handshaking, ready, closed }
+final class PollingConnection: SimulatedClient {
 
     let index: Int
     unowned let client: PollingClient
-    var state = State.connecting
+    var state = ClientState.connecting
     /// When this client's connect began (monotonic ns), set as it leaves the queue of clients waiting to connect.
     var startedAt = Clock.monotonic()
     private var script: ChatScript
@@ -45,6 +44,9 @@ final class PollingConnection {
     }
 
     /// Closes both connections.
+    /// A failed client drops both its sockets.
+    func abandon() { close() }
+
     func close() {
         polls.close()
         posts.close()
@@ -111,19 +113,7 @@ final class PollingConnection {
     }
 
     private func handleSocketIO(_ packet: UnsafeRawBufferPointer) {
-        switch script.judge(packet) {
-        case .connectStep(let complete):
-            if complete, state == .handshaking {
-                state = .ready
-                client.connected(self)
-            }
-        case .reminder:
-            client.reminderArrived(self)
-        case .reply(let latency):
-            client.replied(self, latency: latency)
-        case .failure(let text):
-            client.fail(self, text)
-        }
+        client.handle(script.judge(packet), from: self)
     }
 
     // MARK: POST
