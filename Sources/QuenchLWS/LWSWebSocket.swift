@@ -48,8 +48,7 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
             // writable callback. lws keeps whatever the kernel does not take and holds further writes until
             // it has gone (lws_partial_buffered), so order is kept. A reply leaves from its RECEIVE callback,
             // a reminder from the fan-out loop, each touching its connection once.
-            let length = bytes.count + (digit == nil ? 0 : 1)
-            if server.write(bytes, prefix: digit, to: wsi, mode: binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < length {
+            if !write(digit: digit, bytes, binary: binary) {
                 // A dead socket: have lws close it on its next pass (no callback here to return -1 from).
                 closeCode = 1006
                 lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC)
@@ -81,9 +80,7 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
                 outgoing.removeAll(keepingCapacity: true)
                 head = 0
             }
-            let length = frame.bytes.count + (frame.digit == nil ? 0 : 1)
-            let written = server.write(frame.bytes, prefix: frame.digit, to: wsi, mode: frame.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT)
-            if written < length { return -1 }
+            if !write(digit: frame.digit, frame.bytes, binary: frame.binary) { return -1 }
             if head < outgoing.count || closeCode != nil { lws_callback_on_writable(wsi) }
             return 0
         }
@@ -95,6 +92,12 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
             return -1
         }
         return 0
+    }
+
+    /// Hands one frame to lws; false if the socket is dead (lws takes the whole frame or fails).
+    private func write(digit: UInt8?, _ bytes: [UInt8], binary: Bool) -> Bool {
+        let length = bytes.count + (digit == nil ? 0 : 1)
+        return server.write(bytes, prefix: digit, to: wsi, mode: binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) >= length
     }
 
     /// `LWS_CALLBACK_RECEIVE`: a fragment of a message.

@@ -85,35 +85,22 @@ class QuenchServer:
     def wait_for_log(self, regex, timeout=10.0, since=0):
         """Poll the log until `regex` (multiline) matches in the text after `since`; return the match."""
         pattern = re.compile(regex, re.M)
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.log_text()
-            m = pattern.search(text, since)
-            if m:
-                return m
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"no log line matching {regex!r} within {timeout}s "
-                    f"(process {'running' if self.proc.poll() is None else 'exited ' + str(self.proc.returncode)}); "
-                    f"log since offset {since}:\n{text[since:][-6000:]}"
-                )
-            time.sleep(POLL_S)
+        return wait_until(
+            lambda: pattern.search(self.log_text(), since), timeout, what=f"a log line matching {regex!r}",
+            detail=lambda: (f"process {'running' if self.proc.poll() is None else 'exited ' + str(self.proc.returncode)}; "
+                            f"log since offset {since}:\n{self.log_text()[since:][-6000:]}"))
 
     def wait_for_log_count(self, regex, count, timeout=10.0, since=0):
         """Poll the log until `regex` matches at least `count` times after `since`; return the matches."""
         pattern = re.compile(regex, re.M)
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.log_text()
-            found = list(pattern.finditer(text, since))
-            if len(found) >= count:
-                return found
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"{len(found)} log lines matching {regex!r} within {timeout}s, wanted {count}; "
-                    f"log tail:\n{text[-6000:]}"
-                )
-            time.sleep(POLL_S)
+
+        def enough():
+            found = list(pattern.finditer(self.log_text(), since))
+            return (found,) if len(found) >= count else None
+
+        return wait_until(
+            enough, timeout, what=f"{count} log lines matching {regex!r}",
+            detail=lambda: f"log tail:\n{self.log_text()[-6000:]}")[0]
 
     # -- lifecycle -------------------------------------------------------------------------
     def running(self) -> bool:
@@ -151,15 +138,16 @@ class QuenchServer:
                 pass
 
 
-def wait_until(predicate, timeout=10.0, what="condition"):
-    """Poll `predicate` until it returns a truthy value (returned) or fail at the deadline."""
+def wait_until(predicate, timeout=10.0, what="condition", detail=None):
+    """Poll `predicate` until it returns a truthy value (returned) or fail at the deadline, with `detail()`
+    (what was seen instead: a log tail, a page snapshot) appended to the failure."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(f"{what} not reached within {timeout}s")
+            raise AssertionError(f"{what} not reached within {timeout}s" + (f"; {detail()}" if detail else ""))
         time.sleep(POLL_S)
 
 

@@ -36,7 +36,7 @@ import urllib.request
 import pytest
 import websocket
 
-from conftest import free_port
+from conftest import free_port, wait_until
 from interop_helpers import CONNECTED, REMINDER_RE, reply_re
 
 CHROMIUM = os.environ.get("CHROMIUM_BIN") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -183,17 +183,12 @@ class Chromium:
 
     def wait_until(self, predicate, what, timeout=PAGE_DEADLINE_S) -> dict:
         """Poll the page snapshot until predicate(snapshot) is truthy; fail with the page and console if not."""
-        deadline = time.monotonic() + timeout
-        while True:
+        def reached():
             snap = self.snapshot()
-            if predicate(snap):
-                return snap
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"page did not reach: {what} within {timeout}s\n"
-                    f"page: {json.dumps(snap, indent=1)}\nconsole:\n{self.console_text()}"
-                )
-            time.sleep(POLL_S)
+            return snap if predicate(snap) else None
+
+        return wait_until(reached, timeout, what=f"page state: {what}",
+                          detail=lambda: f"page: {json.dumps(self.snapshot(), indent=1)}\nconsole:\n{self.console_text()}")
 
     # -- what the browser reported ---------------------------------------------------------
     def console_text(self) -> str:

@@ -17,6 +17,17 @@ def handshake(conn):
     return json.loads(body[1:])["sid"]
 
 
+def begin_raw_post(server):
+    """A new session, then a POST to it on a fresh connection with only its request line sent, so the test
+    writes the headers and body it wants to get refused."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    sid = handshake(conn)
+    conn.close()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.putrequest("POST", f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+    return conn
+
+
 def test_held_get_outlives_lws_request_timeout_and_gets_the_ping(start_quench):
     server = start_quench("--ping-interval", "7s", "--ping-timeout", "5s")
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
@@ -35,11 +46,7 @@ def test_held_get_outlives_lws_request_timeout_and_gets_the_ping(start_quench):
 
 def test_post_without_content_length_is_refused_not_hung(start_quench):
     server = start_quench()
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    sid = handshake(conn)
-    conn.close()
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    conn.putrequest("POST", f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+    conn = begin_raw_post(server)
     conn.putheader("Transfer-Encoding", "chunked")
     conn.endheaders()
     conn.send(b"2\r\n40\r\n0\r\n\r\n")
@@ -51,11 +58,7 @@ def test_post_without_content_length_is_refused_not_hung(start_quench):
 
 def test_oversize_post_is_413_before_the_body_is_read(start_quench):
     server = start_quench("--max-payload", "1000")
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    sid = handshake(conn)
-    conn.close()
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    conn.putrequest("POST", f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+    conn = begin_raw_post(server)
     conn.putheader("Content-Length", "5000000")
     conn.endheaders()
     response = conn.getresponse()  # answered without sending the 5 MB

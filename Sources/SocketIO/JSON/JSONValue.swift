@@ -102,24 +102,6 @@ extension JSONValue {
             return false
         }
     }
-
-    /// The number of `.binary` attachments in this value, counted depth-first in wire order.
-    public var binaryCount: Int {
-        switch self {
-        case .binary:
-            return 1
-        case .array(let elements):
-            var count = 0
-            for element in elements { count += element.binaryCount }
-            return count
-        case .object(let members):
-            var count = 0
-            for member in members { count += member.value.binaryCount }
-            return count
-        case .null, .bool, .int, .double, .string:
-            return 0
-        }
-    }
 }
 
 extension JSONValue: ExpressibleByNilLiteral {
