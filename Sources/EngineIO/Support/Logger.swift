@@ -53,9 +53,19 @@ public struct Logger: Sendable {
     /// Whether lines at `level` are written.
     @inlinable public func isEnabled(_ level: LogLevel) -> Bool { level <= self.level }
 
+    /// The longest line written, in bytes of the message; a longer one is cut and says so.
+    public static let maxLineBytes = 2048
+
+    /// Writes one line. Fields from clients go through ``LogSafe`` at the call site; this is the backstop:
+    /// a control character that still slips through is escaped here, and no line exceeds ``maxLineBytes``,
+    /// so nothing a peer sends can forge a line or flood the log.
     public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
         guard isEnabled(level) else { return }
-        sink("\(level.name) \(message())\n")
+        var text = message()
+        if text.utf8.count > Self.maxLineBytes || text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            text = LogSafe.backstop(text, limit: Self.maxLineBytes)
+        }
+        sink("\(level.name) \(text)\n")
     }
 
     public func error(_ message: @autoclosure () -> String) { log(.error, message()) }
