@@ -229,9 +229,10 @@ struct SocketIOPacketTests {
             ("51", .invalidAttachmentCount),
             ("5", .invalidAttachmentCount),
             (#"51001-["a"]"#, .invalidAttachmentCount),
+            (#"5101-["a"]"#, .invalidAttachmentCount),  // one past maxAttachments
             (#"611111111111-{"a":"123"}"#, .invalidAttachmentCount),
             (#"6{"a":"0123456789-"}"#, .invalidAttachmentCount),
-            (#"51000-["a"]"#, .attachmentMismatch),
+            (#"5100-["a"]"#, .attachmentMismatch),  // maxAttachments itself passes the count check
             // ack id
             (#"21234567890123456["a"]"#, .invalidAckID),
             (#"2/admin,99999999999999999999["a"]"#, .invalidAckID),

@@ -1,5 +1,6 @@
 import EngineIO
 import EngineIOTesting
+import Synchronization
 import Testing
 
 @testable import SocketIO
@@ -17,10 +18,13 @@ struct ServerHarness {
         var acks: [[JSONValue]] = []
     }
     let record = Record()
+    /// The warn and error lines the server wrote.
+    let logLines = LogLines()
 
-    init(connectTimeout: Int64 = 1000) {
+    init(connectTimeout: Int64 = 1000, maxPayload: Int = 1_000_000) {
         engine = EngineServer(
-            configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200), clock: clock, log: Logger(level: .error))
+            configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200, maxPayload: maxPayload), clock: clock,
+            log: Logger(level: .warn, sink: { [logLines] in logLines.append($0) }))
         clock.engine = engine
         server = SocketIOServer(engine: engine, configuration: SocketIOConfiguration(connectTimeout: connectTimeout))
         for name in ["/", "/custom"] {
@@ -34,12 +38,24 @@ struct ServerHarness {
         }
     }
 
+    /// The warn lines written so far that contain `text`.
+    func warnings(containing text: String) -> [String] {
+        logLines.all.filter { $0.hasPrefix("warn") && $0.contains(text) }
+    }
+
     /// An Engine.IO client with its open packet already taken.
     func client() -> InMemoryWebSocket {
         let socket = engine.connectInMemory()
         _ = socket.takeFrames()
         return socket
     }
+}
+
+/// Collects log lines (the logger's sink may be called from any thread).
+final class LogLines: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
 }
 
 @Suite struct NamespaceConnectTests {
@@ -379,5 +395,89 @@ struct ServerHarness {
         client.clientSends("42[\"m\"]")
         #expect(client.closeCode != nil)
         #expect(harness.record.events.isEmpty)
+    }
+}
+
+/// What one connection can make the server hold while a binary packet's attachments arrive.
+@Suite struct BinaryReassemblyBoundTests {
+    private func placeholders(_ count: Int) -> String {
+        (0..<count).map { "{\"_placeholder\":true,\"num\":\($0)}" }.joined(separator: ",")
+    }
+
+    @Test func attachmentsUpToMaxPayloadTogetherAreAccepted() {
+        let harness = ServerHarness(maxPayload: 1000)
+        let client = harness.client()
+        client.clientSends("40")
+        client.clientSends("452-[\"m\",\(placeholders(2))]")
+        client.clientSendsBinary([UInt8](repeating: 1, count: 600))
+        client.clientSendsBinary([UInt8](repeating: 2, count: 400))
+        #expect(client.closeCode == nil)
+        #expect(harness.record.events.first?.arguments == [.binary([UInt8](repeating: 1, count: 600)), .binary([UInt8](repeating: 2, count: 400))])
+    }
+
+    @Test func attachmentsPastMaxPayloadTogetherCloseTheSessionWithOneWarning() {
+        let harness = ServerHarness(maxPayload: 1000)
+        let client = harness.client()
+        client.clientSends("40")
+        client.clientSends("453-[\"m\",\(placeholders(3))]")
+        client.clientSendsBinary([UInt8](repeating: 1, count: 600))
+        #expect(client.closeCode == nil)
+        client.clientSendsBinary([UInt8](repeating: 2, count: 401))  // each frame alone is within maxPayload
+        #expect(client.closeCode != nil)
+        #expect(harness.engine.sessionCount == 0)
+        #expect(harness.record.events.isEmpty)
+        #expect(harness.record.disconnects.map(\.reason) == [.parseError])
+        let warnings = harness.warnings(containing: "attachments too large")
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("1001 bytes (limit 1000)") == true)
+    }
+
+    @Test func aHeaderAnnouncingMoreThanTheAttachmentLimitIsRefusedAtOnce() {
+        let harness = ServerHarness()
+        let client = harness.client()
+        client.clientSends("40")
+        let count = SocketIOPacket.maxAttachments + 1
+        client.clientSends("45\(count)-[\"m\",\(placeholders(count))]")
+        #expect(client.closeCode != nil)
+        #expect(harness.warnings(containing: "invalid attachment count").count == 1)
+    }
+
+    @Test func theAttachmentLimitItselfIsAccepted() {
+        let harness = ServerHarness()
+        let client = harness.client()
+        client.clientSends("40")
+        let count = SocketIOPacket.maxAttachments
+        client.clientSends("45\(count)-[\"m\",\(placeholders(count))]")
+        for index in 0..<count { client.clientSendsBinary([UInt8(index & 0xFF)]) }
+        #expect(client.closeCode == nil)
+        #expect(harness.record.events.first?.arguments.count == count)
+    }
+
+    @Test(arguments: [
+        "451-/custom,[\"m\",{\"_placeholder\":true,\"num\":0}]",  // an event with an attachment
+        "461-/custom,7[{\"_placeholder\":true,\"num\":0}]",  // an ack with an attachment
+        "450-/custom,[\"m\"]",  // no attachment: refused all the same
+    ])
+    func aBinaryPacketForAnUnjoinedNamespaceIsRefusedAtItsHeader(header: String) {
+        let harness = ServerHarness()
+        let client = harness.client()
+        client.clientSends("40")
+        client.clientSends(header)
+        // Closed before a single attachment was sent: nothing is held for a namespace the client is not in.
+        #expect(client.closeCode != nil)
+        #expect(harness.engine.sessionCount == 0)
+        #expect(harness.record.disconnects.map(\.reason) == [.parseError])
+        #expect(harness.warnings(containing: "binary packet for unjoined namespace /custom").count == 1)
+    }
+
+    @Test func theUnjoinedNamespaceIsEscapedInTheWarning() {
+        let harness = ServerHarness()
+        let client = harness.client()
+        client.clientSends("40")
+        client.clientSends("451-/x\nwarn forged,[\"m\",{\"_placeholder\":true,\"num\":0}]")
+        #expect(client.closeCode != nil)
+        let warnings = harness.warnings(containing: "unjoined namespace")
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("/x\\nwarn forged") == true)
     }
 }

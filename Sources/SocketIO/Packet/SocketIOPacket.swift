@@ -58,8 +58,12 @@ public struct SocketIOPacket: Equatable, Sendable {
         self.attachmentCount = attachmentCount
     }
 
-    /// The largest attachment count ``decode(_:)`` accepts.
-    public static let maxAttachments = 1000
+    /// The largest attachment count ``decode(_:)`` accepts. Clients send one attachment per binary value
+    /// (Buffer, ArrayBuffer, bytes) among the arguments; Node's socket.io-parser (4.2.6 and later) refuses
+    /// more than 10 by default. 100 leaves room for apps that raised that, while a header announcing
+    /// thousands is refused before its JSON is parsed. Their bytes are bounded apart from this, by the
+    /// server (``SocketIOServer``: all attachments of a packet together at most maxPayload).
+    public static let maxAttachments = 100
     /// The most digits ``decode(_:)`` accepts in an ack id (15 digits stay below 2^53, exact in JavaScript).
     public static let maxAckIDDigits = 15
 }
@@ -114,6 +118,7 @@ public struct SocketIOPacketError: Error, CustomStringConvertible, Equatable, Se
             case invalidPayload
             case invalidPlaceholder
             case attachmentMismatch
+            case attachmentsTooLarge
         }
 
         private let base: Base
@@ -143,6 +148,8 @@ public struct SocketIOPacketError: Error, CustomStringConvertible, Equatable, Se
         public static let invalidPlaceholder = Code(.invalidPlaceholder)
         /// The number of placeholders differs from the number of attachments.
         public static let attachmentMismatch = Code(.attachmentMismatch)
+        /// A binary packet's attachments together exceed the byte budget the server allows (maxPayload).
+        public static let attachmentsTooLarge = Code(.attachmentsTooLarge)
 
         /// A short human-readable name of the failure.
         public var description: String {
@@ -159,6 +166,7 @@ public struct SocketIOPacketError: Error, CustomStringConvertible, Equatable, Se
             case .invalidPayload: "invalid payload"
             case .invalidPlaceholder: "invalid binary placeholder"
             case .attachmentMismatch: "attachment count mismatch"
+            case .attachmentsTooLarge: "attachments too large"
             }
         }
     }

@@ -8,8 +8,9 @@ final class ClientConnection {
     /// One socket per joined namespace. A client joins one or a few, so a scan (comparing names, which
     /// are short) beats hashing the name for every packet.
     private(set) var sockets: [Socket] = []
-    /// A BINARY_EVENT/BINARY_ACK whose attachments are still arriving.
-    var partialBinary: (packet: SocketIOPacket, attachments: [[UInt8]])?
+    /// A BINARY_EVENT/BINARY_ACK whose attachments are still arriving (at most one; its bytes bounded by
+    /// maxPayload, see ``PendingBinaryPacket``).
+    var partialBinary: PendingBinaryPacket?
     /// Closes the connection if it joins no namespace in time (connectTimeout); cancelled by the first join.
     var connectTimer: EngineTimer?
     var log: Logger { server.log }

@@ -92,9 +92,18 @@ public final class SocketIOServer: EngineServerDelegate {
                 throw SocketIOPacketError(.attachmentMismatch, "text packet while binary attachments were expected")
             }
             let packet = try SocketIOPacket.decode(text.assumingMemoryBound(to: UInt8.self))
-            if packet.type.isBinary, packet.attachmentCount > 0 {
-                client.partialBinary = (packet, [])
-                return
+            if packet.type.isBinary {
+                // Refused before any attachment is taken: a client may not make the server hold attachments
+                // for a namespace it never joined (the reference server closes on any packet to one).
+                guard client.socket(in: packet.namespace) != nil else {
+                    log.warn("binary packet for unjoined namespace \(LogSafe.text(packet.namespace)) sid=\(client.session.id) peer=\(client.session.peer); closing")
+                    client.session.close(reason: .parseError)
+                    return
+                }
+                if packet.attachmentCount > 0 {
+                    client.partialBinary = PendingBinaryPacket(packet: packet, byteLimit: engine.configuration.maxPayload)
+                    return
+                }
             }
             dispatch(packet, client: client)
         } catch {
@@ -107,16 +116,17 @@ public final class SocketIOServer: EngineServerDelegate {
         session.close(reason: .parseError)
     }
 
+    /// The next attachment of the pending binary packet; taken out of the client while it grows, so the
+    /// attachments array stays unique (no copy per attachment).
     private func receiveAttachment(_ bytes: [UInt8], client: ClientConnection) throws(SocketIOPacketError) {
-        guard var pending = client.partialBinary else {
+        guard var pending = client.partialBinary.take() else {
             throw SocketIOPacketError(.attachmentMismatch, "binary message with no binary packet before it")
         }
-        pending.attachments.append(bytes)
-        if pending.attachments.count < pending.packet.attachmentCount {
+        try pending.add(bytes)
+        guard pending.isComplete else {
             client.partialBinary = pending
             return
         }
-        client.partialBinary = nil
         dispatch(try pending.packet.reconstructingBinary(pending.attachments), client: client)
     }
 
