@@ -43,28 +43,27 @@ enum LWSRequestReader {
         }
     }
 
-    /// The query, from lws's per-argument fragments joined again with `&` in one buffer.
+    /// The query parameters, each exactly as lws decoded it: lws splits the query into one fragment per
+    /// argument and percent-decodes each, so the fragments are taken one by one and never joined again
+    /// (joining with `&` would split a value that held an escaped `%26`). An empty fragment (`&&`) is
+    /// skipped, not taken for the end: only `lws_hdr_copy_fragment` returning -1 says there are no more.
+    /// One scratch buffer the size of the whole query serves every fragment.
     private static func query(_ wsi: OpaquePointer) -> QueryParameters {
-        var bytes = [UInt8](repeating: 0, count: 256)
-        var used = 0
-        var index: Int32 = 0
-        while true {
-            let length = Int(lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, index))
-            guard length > 0 else { break }
-            let separator = index > 0 ? 1 : 0
-            let needed = used + separator + length + 1  // lws writes a terminating NUL
-            if bytes.count < needed { bytes.append(contentsOf: [UInt8](repeating: 0, count: needed - bytes.count + 256)) }
-            let copied = bytes.withUnsafeMutableBufferPointer { buffer in
-                (buffer.baseAddress! + used + separator).withMemoryRebound(to: CChar.self, capacity: length + 1) {
-                    Int(lws_hdr_copy_fragment(wsi, $0, Int32(length + 1), WSI_TOKEN_HTTP_URI_ARGS, index))
+        var parameters = QueryParameters()
+        let total = Int(lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS))
+        guard total > 0 else { return parameters }
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: total + 1) { scratch in
+            var index: Int32 = 0
+            while true {
+                let copied = Int(lws_hdr_copy_fragment(wsi, scratch.baseAddress, Int32(scratch.count), WSI_TOKEN_HTTP_URI_ARGS, index))
+                guard copied >= 0 else { break }
+                scratch.withMemoryRebound(to: UInt8.self) {
+                    parameters.append(decodedArgument: UnsafeBufferPointer(rebasing: $0[..<copied]))
                 }
+                index += 1
             }
-            guard copied >= 0 else { break }
-            if separator == 1 { bytes[used] = UInt8(ascii: "&") }
-            used += separator + copied
-            index += 1
         }
-        return bytes.withUnsafeBufferPointer { QueryParameters(utf8: UnsafeBufferPointer(rebasing: $0[..<used])) }
+        return parameters
     }
 
     private static func otherMethod(_ wsi: OpaquePointer) -> (String, String)? {
