@@ -102,7 +102,7 @@ public final class LWSServer: @unchecked Sendable {
             let engine = endpoint.engine
             endpoint.clock.attach(context: created) { [unowned engine] in engine.fireTimers() }
         }
-        inbox.open(context: created)
+        inbox.open(context: created, log: log)
     }
 
     /// One line for a context that would not start, from what lws said on the way.
@@ -170,7 +170,7 @@ public final class LWSServer: @unchecked Sendable {
 
     /// Any thread: begins a graceful stop (clients are told, sockets closed, ``run()`` returns).
     public func requestStop() {
-        inbox.execute { [unowned self] in self.beginStop() }
+        inbox.executeUrgent { [unowned self] in self.beginStop() }
     }
 
     private func beginStop() {

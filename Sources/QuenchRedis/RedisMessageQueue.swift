@@ -43,8 +43,8 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
     public func start(server: SocketIOServer, executor: any ServiceExecutor) {
         self.server = server
         server.adapter = self
-        inbox.deliver = { [weak self] operation in
-            executor.execute { [weak self] in self?.server?.apply(operation) }
+        inbox.deliver = { [weak self] operation, bytes in
+            executor.execute(bytes: bytes) { [weak self] in self?.server?.apply(operation) }
         }
         subscriber.start()
         publisher.start()
@@ -57,14 +57,15 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
     /// Decodes on the subscriber thread, then posts to the service thread.
     private final class Inbox: @unchecked Sendable {
         /// Set once before the subscriber starts; read only by the subscriber thread afterwards.
-        var deliver: (@Sendable (ClusterOperation) -> Void)?
+        /// Takes the operation and the size of the message it came in (which the service inbox's bound counts).
+        var deliver: (@Sendable (ClusterOperation, Int) -> Void)?
 
         func receive(_ payload: [UInt8], hostID: String, log: Logger) {
             let message: PubSubMessage.Decoded
             do {
                 message = try PubSubMessage.decode(payload)
             } catch {
-                log.warn("message queue: skipped a malformed message (\(error)): \(String(decoding: payload.prefix(200), as: UTF8.self))")
+                log.warn("message queue: skipped a malformed message of \(payload.count) bytes (\(error)): \(LogSafe.bytes(payload, limit: 200))")
                 return
             }
             // python-socketio: callbacks are taken only by the node they name; everything else only by the others.
@@ -73,8 +74,8 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
             } else if message.hostID == hostID {
                 return
             }
-            log.debug("message queue: \(message.operation)")
-            deliver?(message.operation)
+            log.debug("message queue: received \(payload.count) bytes: \(LogSafe.bytes(payload, limit: 300))")
+            deliver?(message.operation, payload.count)
         }
     }
 
