@@ -64,5 +64,6 @@ let package = Package(
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIOTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchRedisTests", dependencies: ["QuenchRedis", "SocketIO", "EngineIO"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchAppTests", dependencies: ["QuenchApp", "EngineIOTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "QuenchLWSTests", dependencies: ["QuenchLWS", "EngineIO"], swiftSettings: swiftSettings),
     ]
 )

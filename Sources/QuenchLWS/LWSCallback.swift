@@ -11,6 +11,12 @@ func lwsCallback(
 ) -> Int32 {
     guard let wsi, let context = lws_get_context(wsi), let serverPointer = lws_context_user(context) else { return 0 }
     let server = Unmanaged<LWSServer>.fromOpaque(serverPointer).takeUnretainedValue()
+    if server.isTearingDown {
+        // The server is in deinit, destroying its context: release each connection's object without
+        // telling the engine (its `ended()` would reach the server through an unowned reference).
+        if reason == LWS_CALLBACK_WSI_DESTROY { _ = LWSPeer.detach(from: wsi) }
+        return 0
+    }
     return server.handle(wsi: wsi, reason: reason, user: user, input: input, length: length)
 }
 
@@ -38,6 +44,9 @@ extension LWSServer {
             LWSPeer.stored(on: wsi)?.ended()
             return 0
 
+        case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+            return admitConnection(listener: wsi)
+
         case LWS_CALLBACK_WSI_CREATE:
             openConnections += 1
             return 0
@@ -45,6 +54,12 @@ extension LWSServer {
         case LWS_CALLBACK_WSI_DESTROY:
             openConnections -= 1
             LWSPeer.detach(from: wsi)?.ended()
+            if case .resumed(let refused)? = acceptLimit.closed(leaving: openConnections) {
+                log.info("descriptor limit: \(openConnections) connections, accepting again (\(refused) turned away meanwhile)")
+                // Clears the pause we set; lws itself re-enabled accepting already.
+                if let pausedListener { lws_rx_flow_control(pausedListener, 1) }
+                pausedListener = nil
+            }
             return 0
 
         case LWS_CALLBACK_HTTP:
@@ -72,6 +87,22 @@ extension LWSServer {
         default:
             return lws_callback_http_dummy(wsi, reason, user, input, length)
         }
+    }
+
+    /// A connection was just accepted on `listener`: past the descriptor limit it is closed (returning
+    /// non-zero makes lws close it and stop accepting for this round) and the listener paused (``AcceptLimit``).
+    private func admitConnection(listener: OpaquePointer) -> Int32 {
+        let (admit, event) = acceptLimit.accepted(whileOpen: openConnections)
+        if admit { return 0 }
+        // lws puts the listener back into its poll set whenever a connection closes.
+        lws_rx_flow_control(listener, 0)
+        pausedListener = listener
+        if event == .paused {
+            log.warn(
+                "descriptor limit: \(openConnections) connections (open-files limit less a reserve), turning new ones away "
+                    + "until some close; the rest wait in the listen queue (raise the open-files limit for more)")
+        }
+        return 1
     }
 
     // MARK: WebSocket

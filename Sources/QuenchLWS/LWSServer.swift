@@ -38,6 +38,14 @@ public final class LWSServer: @unchecked Sendable {
     /// Every connection lws holds (HTTP or WebSocket), from `WSI_CREATE` to `WSI_DESTROY`: the file
     /// descriptors in use, which is what the connection limit protects.
     var openConnections = 0
+    /// C strings lws points to for the context's whole life (interface, certificate paths, ALPN); freed in deinit.
+    private var keptStrings: [UnsafeMutablePointer<CChar>] = []
+    /// Set in deinit before the context is destroyed: the callbacks lws makes then must not reach the engines.
+    private(set) var isTearingDown = false
+    /// When new connections are turned away for want of descriptors (one log line per episode). Service thread.
+    var acceptLimit: AcceptLimit
+    /// The listening socket's wsi while an ``acceptLimit`` episode has it paused (it lives as long as the context).
+    var pausedListener: OpaquePointer?
     /// Scratch space for lws_write: LWS_PRE bytes of headroom, then the payload. Grows, never shrinks.
     private var writeBuffer: UnsafeMutableRawBufferPointer
     private let headroom = Int(clws_pre())
@@ -45,6 +53,7 @@ public final class LWSServer: @unchecked Sendable {
     /// Prepares a server; ``start()`` binds the port once the engines are mounted.
     public init(configuration: LWSServerConfiguration) {
         self.configuration = configuration
+        acceptLimit = AcceptLimit(pauseAt: configuration.acceptPauseConnections)
         writeBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
         protocolName = strdup("quench")!
         protocols = .allocate(capacity: 2)
@@ -75,26 +84,18 @@ public final class LWSServer: @unchecked Sendable {
         // With IPv6 on, lws binds an IPv4 address dual-stack on every interface: 127.0.0.1 would not
         // mean loopback only. An IPv4 host (0.0.0.0 included) therefore turns IPv6 off.
         if !configuration.host.contains(":") { info.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
-        LWSLogBridge.hold()
-        let created: OpaquePointer? = configuration.host.withCString { host in
-            if let tls = configuration.tls {
-                info.options |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
-                return tls.certificate.withCString { cert in
-                    tls.privateKey.withCString { key in
-                        info.ssl_cert_filepath = cert
-                        info.ssl_private_key_filepath = key
-                        info.iface = configuration.host == "0.0.0.0" ? nil : host
-                        // HTTP/2 would need separate header and body writes; Engine.IO gains nothing from it.
-                        return "http/1.1".withCString { alpn in
-                            info.alpn = alpn
-                            return lws_create_context(&info)
-                        }
-                    }
-                }
-            }
-            info.iface = configuration.host == "0.0.0.0" ? nil : host
-            return lws_create_context(&info)
+        // lws keeps these pointers for the context's life (the interface for every vhost it creates,
+        // the ALPN list for each TLS handshake): copies we own, freed in deinit after the context.
+        if configuration.host != "0.0.0.0" { info.iface = UnsafePointer(keep(configuration.host)) }
+        if let tls = configuration.tls {
+            info.options |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
+            info.ssl_cert_filepath = UnsafePointer(keep(tls.certificate))
+            info.ssl_private_key_filepath = UnsafePointer(keep(tls.privateKey))
+            // HTTP/2 would need separate header and body writes; Engine.IO gains nothing from it.
+            info.alpn = UnsafePointer(keep("http/1.1"))
         }
+        LWSLogBridge.hold()
+        let created = lws_create_context(&info)
         let lwsLines = LWSLogBridge.release(logging: created != nil)
         guard let created else { throw Self.explainFailure(lwsLines, configuration) }
         context = created
@@ -103,6 +104,13 @@ public final class LWSServer: @unchecked Sendable {
             endpoint.clock.attach(context: created) { [unowned engine] in engine.fireTimers() }
         }
         inbox.open(context: created, log: log)
+    }
+
+    /// A copy of `text` that lives until the server does.
+    private func keep(_ text: String) -> UnsafeMutablePointer<CChar> {
+        let copy = strdup(text)!
+        keptStrings.append(copy)
+        return copy
     }
 
     /// One line for a context that would not start, from what lws said on the way.
@@ -122,11 +130,18 @@ public final class LWSServer: @unchecked Sendable {
         return LWSServerError("cannot start on \(configuration.host):\(configuration.port): \(cause)")
     }
 
+    /// A server dropped while its context is live (started, never run): the context goes first, with
+    /// ``isTearingDown`` set so that the callbacks lws makes on the way (one per connection) touch
+    /// nothing of this half-deinitialized object; then the memory lws pointed into.
     deinit {
         if let context {
+            isTearingDown = true
+            for endpoint in endpoints { endpoint.clock.detach() }
+            stopTimer = nil
             inbox.close()
             lws_context_destroy(context)
         }
+        for string in keptStrings { free(string) }
         free(protocolName)
         protocols.deallocate()
         writeBuffer.deallocate()

@@ -19,6 +19,10 @@ public struct LWSServerConfiguration: Sendable {
     /// The most connections (file descriptors) lws may hold before a new client gets HTTP 503: the
     /// open-files limit less headroom, so the server refuses cleanly instead of failing to accept.
     public var maxConnections: Int
+    /// The connections at which the server stops accepting (it takes the listening socket out of its poll
+    /// set until one closes): the open-files limit less a reserve of 64 descriptors (an eighth of a small
+    /// limit) for everything else the process opens, so `accept()` never fails for want of one.
+    public var acceptPauseConnections: Int
     /// The most Engine.IO sessions at once. Polling sessions hold no descriptor between requests, so
     /// they are bounded by memory instead: four per connection slot (a few KiB each).
     public var maxSessions: Int { maxConnections * 4 }
@@ -37,16 +41,20 @@ public struct LWSServerConfiguration: Sendable {
         self.tls = tls
         self.log = log
         self.staticDirectory = staticDirectory
-        self.maxConnections = LWSServerConfiguration.defaultMaxConnections()
+        let openFiles = LWSServerConfiguration.openFilesLimit()
+        self.maxConnections = max(openFiles - 100, 16)
+        self.acceptPauseConnections = max(openFiles - min(64, max(openFiles / 8, 8)), 8)
     }
 
     /// The open-files limit less 100 descriptors for the listener, lws's own pipes, the refusals
     /// themselves and the log.
-    public static func defaultMaxConnections() -> Int {
+    public static func defaultMaxConnections() -> Int { max(openFilesLimit() - 100, 16) }
+
+    /// The soft open-files limit (capped at a million; 1100 if it cannot be read).
+    static func openFilesLimit() -> Int {
         var limit = rlimit()
-        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1000 }
-        let usable = Int(min(limit.rlim_cur, 1_000_000))
-        return max(usable - 100, 16)
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1100 }
+        return Int(min(limit.rlim_cur, 1_000_000))
     }
 }
 
