@@ -6,41 +6,45 @@ import EngineIO
 /// The publisher thread: its own connection, and a locked queue of PUBLISH payloads that the service thread
 /// fills without ever blocking on the network. Pipelines whatever is queued into one write.
 ///
-/// While Redis is unreachable, up to ``capacity`` messages wait (the oldest are dropped beyond that, with one
-/// warning per outage) and go out when it returns.
-final class RedisPublisher: @unchecked Sendable {
-    /// Most messages kept while Redis is unreachable.
+/// While Redis is unreachable or slower than the node, messages wait in a ``PublishQueue`` (10 000 messages,
+/// 64 MiB); past that the oldest are dropped. Every drop is counted and logged: one warning when dropping
+/// starts, and the count once the queue has drained. A batch is taken from the queue only once a connection
+/// is up, and put back if it cannot be written, so a failed connect loses nothing.
+final class RedisPublisher: @unchecked Sendable {  // Sendable: `queue` and `retryNow` are guarded by `lock`; the rest is immutable
+    /// The most messages one pipelined write carries.
+    static let batchLimit = 512
+    /// The most messages that wait (the queue's bound, kept here to be read without the lock).
     let capacity: Int
+    /// The most bytes they may hold together.
+    let byteBudget: Int
     let url: RedisURL
     let channel: [UInt8]
     let log: Logger
     private let lock = LockedCondition()
     // Guarded by `lock`:
-    private var pending: [[UInt8]] = []
-    private var head = 0
-    private var dropped = 0
+    private var queue: PublishQueue
     private var retryNow = false
 
-    init(url: RedisURL, channel: String, log: Logger, capacity: Int = 10_000) {
+    init(url: RedisURL, channel: String, log: Logger, capacity: Int = 10_000, byteBudget: Int = 64 << 20) {
         self.url = url
         self.channel = Array(channel.utf8)
         self.log = log
         self.capacity = capacity
+        self.byteBudget = byteBudget
+        queue = PublishQueue(capacity: capacity, byteBudget: byteBudget)
     }
 
     func start() { BackgroundThread.start { [self] in run() } }
 
     /// Queues one payload. Any thread (the service thread, in practice); never blocks on I/O.
     func publish(_ payload: [UInt8]) {
-        lock.withLock {
-            if pending.count - head >= capacity {
-                head += 1
-                dropped += 1
-                if dropped == 1 { log.warn("message queue: Redis unreachable and \(capacity) messages waiting; dropping the oldest") }
-            }
-            pending.append(payload)
+        let startedDropping = lock.withLock {
+            let droppedBefore = queue.dropped
+            let removed = queue.append(payload)
             lock.signal()
+            return removed > 0 && droppedBefore == 0
         }
+        if startedDropping { warnDropping() }
     }
 
     /// Ends the current backoff wait (the subscriber just reached Redis).
@@ -51,21 +55,19 @@ final class RedisPublisher: @unchecked Sendable {
         }
     }
 
+    private func warnDropping() {
+        log.warn("message queue: publish queue full (\(capacity) messages, \(byteBudget) bytes) while Redis is unreachable or slow; dropping the oldest")
+    }
+
     private func run() {
         var connection: RedisConnection?
         var backoff = RetryBackoff()
         while true {
-            let batch: [[UInt8]] = lock.withLock {
-                while pending.count == head { lock.wait(milliseconds: nil) }
-                let taken = Array(pending[head..<min(pending.count, head + 512)])
-                head += taken.count
-                if head == pending.count {
-                    pending.removeAll(keepingCapacity: true)
-                    head = 0
-                }
-                return taken
+            lock.withLock {
+                while queue.isEmpty { lock.wait(milliseconds: nil) }
             }
             do throws(RedisError) {
+                // Connect before taking anything: while Redis is down the messages stay queued (and bounded).
                 let live: RedisConnection
                 if let connection {
                     live = connection
@@ -73,24 +75,10 @@ final class RedisPublisher: @unchecked Sendable {
                     live = try RedisConnection.open(url)
                     connection = live
                 }
-                var out: [UInt8] = []
-                for payload in batch { RESPCommand.append([Array("PUBLISH".utf8), channel, payload], to: &out) }
-                do throws(RedisError) {
-                    try live.send(out)
-                } catch {
-                    requeue(batch)  // nothing was acknowledged: send them again after reconnecting
-                    throw error
-                }
-                for _ in batch {
-                    guard let reply = try live.read(timeout: 5000) else { throw .io("no reply to PUBLISH") }
-                    if case .error(let message) = reply { log.warn("message queue: PUBLISH refused: \(message)") }
-                }
+                try publishBatch(on: live)
                 backoff.reset()
-                let lost = lock.withLock {
-                    defer { dropped = 0 }
-                    return dropped
-                }
-                if lost > 0 { log.warn("message queue: \(lost) messages were dropped while Redis was unreachable") }
+                let lost = lock.withLock { queue.isEmpty ? queue.takeDropped() : 0 }
+                if lost > 0 { log.warn("message queue: \(lost) messages were dropped while the publish queue was full") }
             } catch {
                 connection?.close()
                 connection = nil
@@ -104,11 +92,33 @@ final class RedisPublisher: @unchecked Sendable {
         }
     }
 
-    private func requeue(_ batch: [[UInt8]]) {
-        lock.withLock {
-            let rest = Array(pending[head...])
-            pending = Array((batch + rest).suffix(capacity))
-            head = 0
+    /// Sends up to ``batchLimit`` queued messages in one write and reads their replies.
+    private func publishBatch(on live: RedisConnection) throws(RedisError) {
+        let batch = lock.withLock { queue.takeBatch(limit: Self.batchLimit) }
+        var out: [UInt8] = []
+        for payload in batch { RESPCommand.append([Array("PUBLISH".utf8), channel, payload], to: &out) }
+        do throws(RedisError) {
+            try live.send(out)
+        } catch {
+            // Nothing was acknowledged: send them again after reconnecting (within the bound).
+            let startedDropping = lock.withLock {
+                let droppedBefore = queue.dropped
+                return queue.putBack(batch) > 0 && droppedBefore == 0
+            }
+            if startedDropping { warnDropping() }
+            throw error
+        }
+        var confirmed = 0
+        do throws(RedisError) {
+            for _ in batch {
+                guard let reply = try live.read(timeout: 5000) else { throw .io("no reply to PUBLISH") }
+                confirmed += 1
+                if case .error(let message) = reply { log.warn("message queue: PUBLISH refused: \(LogSafe.text(message))") }
+            }
+        } catch {
+            // Written, but the connection went before Redis said so: sending them again could deliver them twice.
+            log.warn("message queue: connection to Redis lost before \(batch.count - confirmed) of \(batch.count) messages were confirmed; they may not have been published")
+            throw error
         }
     }
 }

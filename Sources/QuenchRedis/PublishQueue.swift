@@ -1,0 +1,89 @@
+/// The PUBLISH payloads waiting for the publisher thread: at most ``capacity`` messages and ``byteBudget``
+/// bytes. Past either, the oldest are dropped (on a pub/sub channel the newest matter most) and counted
+/// until the count is taken, so that every drop reaches the log.
+///
+/// A value type with no lock of its own: ``RedisPublisher`` keeps it behind its lock.
+struct PublishQueue {
+    /// The most messages that wait.
+    let capacity: Int
+    /// The most bytes they may hold together.
+    let byteBudget: Int
+    private var items: [[UInt8]] = []
+    /// Index of the oldest waiting message in `items` (taking from the front without moving the rest).
+    private var head = 0
+    /// Bytes of the waiting messages.
+    private(set) var bytes = 0
+    /// Messages dropped since ``takeDropped()`` was last called.
+    private(set) var dropped = 0
+
+    /// - Parameters:
+    ///   - capacity: the most messages that wait; default 10 000.
+    ///   - byteBudget: the most bytes they hold together; default 64 MiB.
+    init(capacity: Int = 10_000, byteBudget: Int = 64 << 20) {
+        self.capacity = capacity
+        self.byteBudget = byteBudget
+    }
+
+    /// Messages waiting.
+    var count: Int { items.count - head }
+    var isEmpty: Bool { items.count == head }
+
+    /// Adds `payload` at the back. Returns how many of the oldest were dropped to make room (a payload
+    /// larger than the whole budget drops itself as well).
+    mutating func append(_ payload: [UInt8]) -> Int {
+        items.append(payload)
+        bytes += payload.count
+        return trim()
+    }
+
+    /// Takes up to `limit` of the oldest messages.
+    mutating func takeBatch(limit: Int) -> [[UInt8]] {
+        let end = min(items.count, head + limit)
+        let batch = Array(items[head..<end])
+        for index in head..<end { items[index] = [] }
+        head = end
+        for payload in batch { bytes -= payload.count }
+        compact()
+        return batch
+    }
+
+    /// Puts a batch that could not be sent back at the front, in its order. Returns how many messages were
+    /// dropped to keep the bound (the oldest first, so from the batch itself).
+    mutating func putBack(_ batch: [[UInt8]]) -> Int {
+        items = batch + items[head...]
+        head = 0
+        for payload in batch { bytes += payload.count }
+        return trim()
+    }
+
+    /// How many were dropped since the last call; the count starts again from zero.
+    mutating func takeDropped() -> Int {
+        defer { dropped = 0 }
+        return dropped
+    }
+
+    /// Drops the oldest until both bounds hold.
+    private mutating func trim() -> Int {
+        var removed = 0
+        while head < items.count, count > capacity || bytes > byteBudget {
+            bytes -= items[head].count
+            items[head] = []
+            head += 1
+            removed += 1
+        }
+        dropped += removed
+        compact()
+        return removed
+    }
+
+    /// Gives back the slots in front of `head` once they are half the array (amortised O(1) per message).
+    private mutating func compact() {
+        if head == items.count {
+            items.removeAll(keepingCapacity: items.count <= 4 * capacity)
+            head = 0
+        } else if head >= 1024, head * 2 >= items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+    }
+}
