@@ -14,7 +14,7 @@ ARGS     ?=
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -enforce-exclusivity=unchecked -Xlinker -z -Xlinker now
 RELEASE_BIN   := .build/release/quench
 
-.PHONY: all deps deb-deps build release run test unit-test interop-test venv deb install uninstall clean bench bench-tools
+.PHONY: all deps deb-deps build release run test unit-test interop-test venv deb install uninstall clean bench bench-tools fuzz
 
 all: release
 
@@ -92,6 +92,12 @@ $(SEED_VENV)/.installed:
 	$(PYTHON) -m venv $(SEED_VENV)
 	$(SEED_VENV)/bin/pip install -q --disable-pip-version-check flask-socketio simple-websocket python-socketio uvicorn
 	touch $@
+
+## fuzz: every decoder of client and Redis bytes under libFuzzer + AddressSanitizer, FUZZ_SECONDS each
+## (Tests/Fuzz/fuzz.sh; builds into build/fuzz/, reproducers of crashes in build/fuzz/crashes/<target>/).
+FUZZ_SECONDS ?= 60
+fuzz:
+	Tests/Fuzz/fuzz.sh run $(FUZZ_SECONDS)
 
 ## install: the binary (stripped) and the man page under $(DESTDIR)$(PREFIX).
 install: release
