@@ -5,7 +5,8 @@ import EngineIOTesting
 ///
 /// 1. Percent-decoding (with and without `+` as space) decodes or refuses; what decodes is no longer than
 ///    the text, and the bytes percent-encoded again decode to the same bytes.
-/// 2. The query parser takes any bytes; a name it reports comes back from a query written from it.
+/// 2. A raw query string parses, and a name it reports comes back from a query written from it; the bytes
+///    split at `&` as lws's decoded arguments are taken literally, the first of a name giving its value.
 /// 3. The server: the bytes are the query of a GET and of a POST on the engine's path, each answered with an
 ///    HTTP status (or held, for a poll); then time passes and no session may remain.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -19,11 +20,26 @@ public func fuzzQuery(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         Fuzz.check(again == decoded, "percent round trip changed \(decoded) into \(String(describing: again))")
     }
 
-    let query = QueryParameters(utf8: input)
+    // A raw query string (the in-memory transports' form): what it reports survives being written again.
+    let raw = QueryParameters(text)
     for name in ["EIO", "transport", "sid", "t", "j", "b64"] {
-        guard let value = query[name] else { continue }
+        guard let value = raw[name] else { continue }
         let written = "\(percentEncoded(Array(name.utf8)))=\(percentEncoded(Array(value.utf8)))"
         Fuzz.check(QueryParameters(written)[name] == value, "\(name)=\(value) does not survive being written")
+    }
+    // lws's form: the bytes split at each `&` are arguments lws already decoded, taken literally; the first
+    // argument with a name gives its value, everything after its first `=`.
+    var query = QueryParameters()
+    var firstValues: [String: String] = [:]
+    for argument in Array(input).split(separator: UInt8(ascii: "&")) {
+        argument.withUnsafeBufferPointer { query.append(decodedArgument: $0) }
+        let equals = argument.firstIndex(of: UInt8(ascii: "=")) ?? argument.endIndex
+        let name = String(decoding: argument[..<equals], as: UTF8.self)
+        let value = equals == argument.endIndex ? "" : String(decoding: argument[(equals + 1)...], as: UTF8.self)
+        if firstValues[name] == nil { firstValues[name] = value }
+    }
+    for (name, value) in firstValues {
+        Fuzz.check(query[name] == value, "argument \(name) reads as \(String(describing: query[name])), not \(value)")
     }
 
     let server = FuzzServer()
