@@ -65,5 +65,7 @@ let package = Package(
         .testTarget(name: "QuenchRedisTests", dependencies: ["QuenchRedis", "SocketIO", "EngineIO"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchAppTests", dependencies: ["QuenchApp", "EngineIOTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchLWSTests", dependencies: ["QuenchLWS", "EngineIO"], swiftSettings: swiftSettings),
+        // The command line's flags and their ranges, parsed in process (SwiftPM lets tests import an executable target).
+        .testTarget(name: "QuenchCLITests", dependencies: ["quench"], swiftSettings: swiftSettings),
     ]
 )

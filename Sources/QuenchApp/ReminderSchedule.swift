@@ -3,11 +3,15 @@
 ///
 /// Pure arithmetic over nanoseconds, so tests drive it without waiting.
 public struct ReminderSchedule: Sendable, Equatable {
-    /// Seconds between reminders; positive.
+    /// Seconds between reminders; positive, at most ``maxIntervalSeconds``.
     public let intervalSeconds: Int64
 
+    /// The longest interval (a day): far from where the nanosecond arithmetic below would overflow
+    /// (about 292 years), and `--reminder-interval` refuses anything longer.
+    public static let maxIntervalSeconds: Int64 = 86_400
+
     public init(intervalSeconds: Int64) {
-        precondition(intervalSeconds > 0, "a reminder interval must be positive")
+        precondition((1...Self.maxIntervalSeconds).contains(intervalSeconds), "a reminder interval must be 1 s to 24 h")
         self.intervalSeconds = intervalSeconds
     }
 

@@ -9,7 +9,7 @@ import QuenchRedis
 
 /// Every flag quench takes; each maps to one field of the configuration.
 struct ServerOptions: ParsableArguments {
-    @Option(help: "Address to listen on (an IPv4 or IPv6 literal; 0.0.0.0 means every IPv4 interface).")
+    @Option(help: "Address to listen on (an IPv4 or IPv6 literal, or localhost; 0.0.0.0 means every IPv4 interface).")
     var host = "0.0.0.0"
 
     @Option(help: "TCP port to listen on (1-65535).")
@@ -24,20 +24,23 @@ struct ServerOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Send every client a hydration reminder at each wall-clock multiple of this duration (120s = every even minute); 0 turns reminders off.",
+            "Send every client a hydration reminder at each wall-clock multiple of this duration (120s = every even minute): whole seconds, 1s to 24h; 0 turns reminders off.",
             valueName: "duration"))
     var reminderInterval = DurationArgument(milliseconds: 120_000)
 
-    @Option(help: ArgumentHelp("How often the server pings each client.", valueName: "duration"))
+    @Option(help: ArgumentHelp("How often the server pings each client (1ms to 24h).", valueName: "duration"))
     var pingInterval = DurationArgument(milliseconds: 25_000)
 
-    @Option(help: ArgumentHelp("How long a client has to answer a ping before it is dropped.", valueName: "duration"))
+    @Option(help: ArgumentHelp("How long a client has to answer a ping before it is dropped (1ms to 24h).", valueName: "duration"))
     var pingTimeout = DurationArgument(milliseconds: 20_000)
 
-    @Option(help: ArgumentHelp("Largest message or polling request body a client may send, in bytes.", valueName: "bytes"))
+    @Option(help: ArgumentHelp("Largest message or polling request body a client may send, in bytes (1 to 1000000000).", valueName: "bytes"))
     var maxPayload = 1_000_000
 
-    @Option(help: ArgumentHelp("URL path Socket.IO clients connect to.", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "URL path Socket.IO clients connect to: starts with /, at most 128 bytes of letters, digits and -._~!$&'()*+,;=:@/ (no // or dot segments).",
+            valueName: "path"))
     var path = "/socket.io/"
 
     @Option(help: ArgumentHelp("PEM certificate (chain) for https:// and wss:// on the same port; needs --tls-key.", valueName: "file"))
@@ -57,7 +60,10 @@ struct ServerOptions: ParsableArguments {
             valueName: "redis://[:password@]host[:port][/db]"))
     var messageQueue: String?
 
-    @Option(help: ArgumentHelp("Pub/sub channel on --message-queue; must match the other nodes' (python-socketio's default).", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "Pub/sub channel on --message-queue; must match the other nodes' (python-socketio's default). 1 to 256 bytes, no spaces or control characters.",
+            valueName: "name"))
     var channel = "socketio"
 
     @Option(help: ArgumentHelp("How much to log to standard error: error, warn, info or debug.", valueName: "level"))
@@ -67,13 +73,20 @@ struct ServerOptions: ParsableArguments {
         guard host == "localhost" || Self.isAddressLiteral(host) else {
             throw ValidationError("--host must be an IPv4 or IPv6 address (or localhost), not '\(host)'")
         }
-        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535, not \(port)") }
-        guard maxPayload > 0 else { throw ValidationError("--max-payload must be a positive number of bytes, not \(maxPayload)") }
-        guard pingInterval.milliseconds > 0 else { throw ValidationError("--ping-interval must be longer than 0") }
-        guard pingTimeout.milliseconds > 0 else { throw ValidationError("--ping-timeout must be longer than 0") }
-        guard reminderInterval.milliseconds == 0 || reminderInterval.milliseconds >= 1000,
-            reminderInterval.milliseconds % 1000 == 0
-        else { throw ValidationError("--reminder-interval must be 0 or a whole number of seconds (e.g. 120, 2m)") }
+        guard OptionRanges.port.contains(port) else { throw ValidationError("--port must be between 1 and 65535, not \(port)") }
+        guard OptionRanges.maxPayloadBytes.contains(maxPayload) else {
+            throw ValidationError("--max-payload must be between 1 and 1000000000 bytes, not \(maxPayload)")
+        }
+        try Self.check(pingInterval, in: OptionRanges.heartbeatMilliseconds, flag: "--ping-interval")
+        try Self.check(pingTimeout, in: OptionRanges.heartbeatMilliseconds, flag: "--ping-timeout")
+        if reminderInterval.milliseconds != 0 {
+            guard reminderInterval.milliseconds % 1000 == 0,
+                OptionRanges.reminderSeconds.contains(reminderInterval.milliseconds / 1000)
+            else {
+                throw ValidationError(
+                    "--reminder-interval must be 0 or a whole number of seconds from 1s to 24h (e.g. 120, 2m), not \(reminderInterval.text)")
+            }
+        }
         guard CORSPolicy(parsing: corsOrigins) != nil else {
             throw ValidationError("--cors-origins must be '*' or a comma-separated list of origins")
         }
@@ -95,12 +108,31 @@ struct ServerOptions: ParsableArguments {
                 throw ValidationError("--message-queue: \(error)")
             }
         }
-        guard !channel.isEmpty, !channel.contains(where: { $0.isWhitespace || $0.isNewline }) else {
-            throw ValidationError("--channel must be a non-empty name without spaces, not '\(channel)'")
+        guard OptionRanges.channelBytes.contains(channel.utf8.count), !channel.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
+            throw ValidationError("--channel must be a name of 1 to 256 bytes without spaces or control characters, not '\(LogSafe.text(channel))'")
         }
-        guard path.hasPrefix("/"), !path.contains("?"), !path.contains(" ") else {
-            throw ValidationError("--path must be a URL path starting with '/', such as /socket.io/")
+        guard path.hasPrefix("/"), Self.isPlainURLPath(EngineConfiguration.normalise(path: path)) else {
+            throw ValidationError(
+                "--path must be a URL path starting with '/' of at most 128 bytes of letters, digits and -._~!$&'()*+,;=:@/, without // or dot segments, such as /socket.io/; not '\(LogSafe.text(path))'")
         }
+    }
+
+    /// A duration flag inside its range; the message names the flag, the range and the value given.
+    private static func check(_ value: DurationArgument, in range: ClosedRange<Int64>, flag: String) throws {
+        guard range.contains(value.milliseconds) else {
+            throw ValidationError(
+                "\(flag) must be between \(OptionRanges.text(milliseconds: range.lowerBound)) and \(OptionRanges.text(milliseconds: range.upperBound)), not \(value.text)")
+        }
+    }
+
+    /// Whether `path` (already normalised to `/…/`) is a path lws will hand over unchanged: RFC 3986
+    /// path characters without escapes (lws decodes `%XX` before matching), no `//`, `.` or `..`
+    /// segments (lws folds them away), and short enough for lws's one-byte mountpoint length.
+    static func isPlainURLPath(_ path: String) -> Bool {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/".utf8)
+        guard OptionRanges.pathBytes.contains(path.utf8.count), path.hasPrefix("/"), path.utf8.allSatisfy(allowed.contains) else { return false }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().dropLast()
+        return !segments.contains { $0.isEmpty || $0 == "." || $0 == ".." }
     }
 
     private static func isAddressLiteral(_ text: String) -> Bool {
@@ -129,12 +161,18 @@ struct ServerOptions: ParsableArguments {
 /// A duration flag's value (`25`, `500ms`, `30s`, `2m`).
 struct DurationArgument: ExpressibleByArgument {
     let milliseconds: Int64
+    /// The value as given, for error messages (escaped: it is whatever was typed).
+    let text: String
 
-    init(milliseconds: Int64) { self.milliseconds = milliseconds }
+    init(milliseconds: Int64) {
+        self.milliseconds = milliseconds
+        text = OptionRanges.text(milliseconds: milliseconds)
+    }
 
     init?(argument: String) {
         guard let value = DurationText.milliseconds(from: argument) else { return nil }
         milliseconds = value
+        text = LogSafe.text(argument)
     }
 
     var defaultValueDescription: String {

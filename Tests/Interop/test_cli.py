@@ -54,6 +54,17 @@ BAD_VALUES = [
     (["--max-payload", "lots"], "--max-payload"),
     (["--host", "not-an-address"], "--host"),
     (["--bogus-flag"], "--bogus-flag"),
+    # Values that used to trap (integer overflow downstream) instead of being refused; each range is in --help.
+    (["--reminder-interval", "3000000h"], "--reminder-interval"),
+    (["--reminder-interval", "25h"], "--reminder-interval"),
+    (["--ping-interval", "3000000000h"], "--ping-interval"),
+    (["--ping-interval", "0"], "--ping-interval"),
+    (["--ping-timeout", "1e308"], "--ping-timeout"),
+    (["--ping-timeout", "86400001ms"], "--ping-timeout"),
+    (["--max-payload", "1000000001"], "--max-payload"),
+    (["--max-payload", "99999999999999999999"], "--max-payload"),
+    (["--path", "/" + "p" * 300 + "/"], "--path"),
+    (["--path", "/a//b/"], "--path"),
 ]
 
 
@@ -67,6 +78,21 @@ def test_bad_flag_value_exits_64_naming_the_flag(args, flag):
     r = run_cli(*prefix, *args)
     assert r.returncode == 64, f"exit {r.returncode}, want 64; stderr={r.stderr!r}"
     assert flag in r.stderr, f"stderr does not name {flag}: {r.stderr!r}"
+
+
+def test_a_long_path_with_static_exits_64_not_a_signal(tmp_path):
+    # lws keeps a mountpoint's length in one byte: a 300-byte --path beside --static used to trap.
+    r = run_cli("--host", "127.0.0.1", "--port", str(free_port()), "--static", str(tmp_path), "--path", "/" + "p" * 300 + "/")
+    assert r.returncode == 64, f"exit {r.returncode} (negative = killed by a signal), want 64; stderr={r.stderr!r}"
+    assert "--path" in r.stderr and "128 bytes" in r.stderr, r.stderr
+
+
+def test_help_states_each_numeric_range():
+    r = run_cli("--help")
+    assert r.returncode == 0, r.stderr
+    text = " ".join(r.stdout.split())  # help wraps lines
+    for phrase in ("(1-65535)", "1s to 24h", "(1ms to 24h)", "(1 to 1000000000)", "at most 128 bytes"):
+        assert phrase in text, f"--help does not state {phrase!r}:\n{r.stdout}"
 
 
 def test_port_in_use_exits_1_with_one_line_error():

@@ -1,0 +1,30 @@
+import QuenchApp
+
+/// The range every numeric or free-text flag accepts. `--help`, man/quench.1 and the README state the
+/// same ranges; a value outside them exits 64 naming the flag.
+///
+/// Why bounds at all: a value the arithmetic downstream cannot hold (nanosecond deadlines, lws's
+/// one-byte mountpoint length) used to trap instead of being refused, and no sane deployment needs more.
+enum OptionRanges {
+    /// TCP ports.
+    static let port = 1...65535
+    /// `--ping-interval` and `--ping-timeout`, in milliseconds: 1 ms to 24 h. Clients keep these in
+    /// JavaScript timers, which hold at most about 24.8 days.
+    static let heartbeatMilliseconds: ClosedRange<Int64> = 1...86_400_000
+    /// `--reminder-interval`, in whole seconds when not 0: 1 s to 24 h (0 turns reminders off).
+    static let reminderSeconds: ClosedRange<Int64> = 1...ReminderSchedule.maxIntervalSeconds
+    /// `--max-payload`, in bytes: 1 B to 1 GB; a polling body or a message is held whole in memory.
+    static let maxPayloadBytes = 1...1_000_000_000
+    /// `--path`, in bytes, slashes included (lws keeps a mountpoint's length in one byte).
+    static let pathBytes = 1...128
+    /// `--channel`, in bytes.
+    static let channelBytes = 1...256
+
+    /// A duration as the user would write it back: whole hours, minutes or seconds when it is one, else ms.
+    static func text(milliseconds: Int64) -> String {
+        for (unit, size) in [("h", Int64(3_600_000)), ("m", 60_000), ("s", 1000)] where milliseconds % size == 0 && milliseconds >= size {
+            return "\(milliseconds / size)\(unit)"
+        }
+        return "\(milliseconds)ms"
+    }
+}
