@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import EngineIO
 
 /// One blocking TCP connection to Redis, used by exactly one thread (the subscriber's or the publisher's).
 ///
@@ -90,7 +91,7 @@ final class RedisConnection {
     private func expectOK(_ reply: RESPValue?, what: String) throws(RedisError) {
         switch reply {
         case .simpleString: return
-        case .error(let message): throw .reply("\(what) refused: \(message)")
+        case .error(let message): throw .reply("\(what) refused: \(LogSafe.text(message))")
         case nil: throw .io("no reply to \(what)")
         default: throw .protocolError("unexpected reply to \(what)")
         }
@@ -118,7 +119,7 @@ final class RedisConnection {
             do {
                 if let value = try parser.next() { return value }
             } catch {
-                throw .protocolError("\(error)")
+                throw .protocolError("protocol violation: \(error)")
             }
             guard fd >= 0 else { throw .io("connection closed") }
             var pollEntry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)

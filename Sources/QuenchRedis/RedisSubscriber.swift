@@ -66,7 +66,7 @@ final class RedisSubscriber: Sendable {
     private func subscribe(_ connection: RedisConnection) throws(RedisError) {
         try connection.send(RESPCommand.encode("SUBSCRIBE", channel))
         guard let reply = try connection.read(timeout: 5000) else { throw .io("no reply to SUBSCRIBE") }
-        if case .error(let message) = reply { throw .reply("SUBSCRIBE refused: \(message)") }
+        if case .error(let message) = reply { throw .reply("SUBSCRIBE refused: \(LogSafe.text(message))") }
         guard case .array(let parts) = reply, parts.first?.text == "subscribe" else {
             throw .protocolError("unexpected reply to SUBSCRIBE")
         }
@@ -85,7 +85,7 @@ final class RedisSubscriber: Sendable {
             }
             awaitingPong = false
             guard case .array(let parts) = reply, let kind = parts.first?.text else {
-                if case .error(let message) = reply { throw .reply(message) }
+                if case .error(let message) = reply { throw .reply(LogSafe.text(message)) }
                 continue
             }
             if kind == "message", parts.count == 3, let payload = parts[2].bytes {

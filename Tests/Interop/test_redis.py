@@ -246,6 +246,20 @@ def test_malformed_messages_are_logged_and_skipped(start_quench, redis_server, c
     assert len(node.wait_for_log_count(r"warn message queue: skipped a malformed message", 6)) == 6
 
 
+def test_the_debug_log_shows_a_large_message_cut_short(start_quench, redis_server, clients):
+    node = start_node(start_quench, redis_server, "--log-level", "debug")
+    redis_server.wait_subscribers(1)
+    client = clients(node)
+    big = "y" * 5_000_000
+    emitter(redis_server).emit("bot_message", {"text": big, "note": "line\nbreak"})
+    assert client.get(client.bot, timeout=20)["text"] == big
+    line = node.wait_for_log(r"^debug message queue: received (\d+) bytes: (.*)$")
+    assert int(line.group(1)) > 5_000_000
+    assert len(line.group(2)) < 400 and line.group(2).endswith(f"…({line.group(1)} bytes)")
+    longest = max(len(text.encode()) for text in node.log_text().splitlines())
+    assert longest < 2200, f"a log line of {longest} bytes"
+
+
 PY_NODE = textwrap.dedent('''
     import sys, socketserver
     from wsgiref.simple_server import WSGIServer, WSGIRequestHandler, make_server
