@@ -62,6 +62,9 @@ extension LWSServer {
             }
             return 0
 
+        case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+            return filterStaticFile(wsi: wsi, uri: UnsafeRawBufferPointer(start: input, count: length))
+
         case LWS_CALLBACK_HTTP:
             return beginHTTP(wsi: wsi)
 
@@ -165,6 +168,28 @@ extension LWSServer {
     }
 
     // MARK: HTTP
+
+    /// Every HTTP request, before lws matches it to a mount: with `--static`, a path outside the engine
+    /// paths that names a dotfile, resolves outside the directory or does not exist gets a 404 and a
+    /// log line (warn for the first two) instead of reaching lws's file mount; a file whose extension
+    /// lws knows no MIME type for gets lws's own answer, 415, and a log line too.
+    private func filterStaticFile(wsi: OpaquePointer, uri: UnsafeRawBufferPointer) -> Int32 {
+        guard let fileGuard = mounts?.fileGuard else { return 0 }
+        let path = String(decoding: uri.prefix { $0 != 0 }, as: UTF8.self)
+        guard endpoint(for: path) == nil else { return 0 }
+        let response: HTTPResponse
+        switch fileGuard.resolve(path) {
+        case .success(let file):
+            guard lws_get_mimetype(file, nil) == nil else { return 0 }
+            response = HTTPResponse(status: 415, body: Array("Unsupported Media Type\n".utf8))
+            log.info("refused peer=\(LWSRequestReader.peer(wsi)) status=415 static \(LogSafe.text(path)): no known MIME type for its extension")
+        case .failure(let refusal):
+            response = HTTPResponse(status: 404, body: Array("Not Found\n".utf8))
+            log.log(refusal.isProbe ? .warn : .info, "refused peer=\(LWSRequestReader.peer(wsi)) status=404 static \(LogSafe.text(path)): \(refusal)")
+        }
+        _ = writeHTTPResponse(response, to: wsi, completingTransaction: false)
+        return -1
+    }
 
     private func beginHTTP(wsi: OpaquePointer) -> Int32 {
         guard let request = LWSRequestReader.request(on: wsi) else { return -1 }

@@ -32,7 +32,7 @@ public final class LWSServer: @unchecked Sendable {
     private var stopDeadlinePassed = false
     private var stopTimer: LWSTimer?
     /// The static-file and callback mounts handed to lws (with `--static`); they outlive the context.
-    private var mounts: LWSMounts?
+    private(set) var mounts: LWSMounts?
     /// Open WebSockets, so a stop can wait for their close frames to leave.
     var openWebSockets = 0
     /// Every connection lws holds (HTTP or WebSocket), from `WSI_CREATE` to `WSI_DESTROY`: the file

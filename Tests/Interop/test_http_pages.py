@@ -64,6 +64,50 @@ def test_static_directory_replaces_the_page_without_escaping_it(start_quench, tm
     assert replies and replies[0]["text"].startswith("beside static rcvd at ")
 
 
+def refused_static_line(server, since):
+    """The log line for the one refused --static request made since the mark."""
+    return server.wait_for_log(r"^(warn|info) refused peer=127\.0\.0\.1 status=404 static (\S+): (.+)$", since=since)
+
+
+def test_static_refuses_dotfiles_and_symlinks_out_of_the_directory(start_quench, tmp_path):
+    site = tmp_path / "site"
+    (site / "sub").mkdir(parents=True)
+    (site / ".git").mkdir()
+    (site / "index.html").write_text("<h1>front</h1>")
+    (site / "sub" / "a.txt").write_text("inside")
+    (site / ".env.txt").write_text("SECRET=1")
+    (site / ".git" / "config.txt").write_text("[core] secret")
+    (tmp_path / "secret.txt").write_text("do not serve me")
+    (site / "sub" / "pw.txt").symlink_to("/etc/passwd")
+    (site / "up.txt").symlink_to(tmp_path / "secret.txt")
+    (site / "sub" / "env.txt").symlink_to("../.env.txt")
+    (site / "sub" / "link.txt").symlink_to("a.txt")
+    server = start_quench("--static", str(site))
+
+    # A symlink that stays inside the directory is still served, and so is an ordinary file.
+    assert get(server.port, "/sub/link.txt")[::2] == (200, b"inside")
+    assert get(server.port, "/sub/a.txt")[::2] == (200, b"inside")
+
+    refused = [
+        ("/.env.txt", "/.env.txt", "warn", "dotfiles and dot-directories are not served"),
+        ("/.git/config.txt", "/.git/config.txt", "warn", "dotfiles and dot-directories are not served"),
+        ("/sub/pw.txt", "/sub/pw.txt", "warn", "resolves outside the --static directory"),
+        ("/up.txt", "/up.txt", "warn", "resolves outside the --static directory"),
+        ("/sub/env.txt", "/sub/env.txt", "warn", "resolves to a dotfile or into a dot-directory"),
+        # lws folds `..` away before anyone sees the path: what is left is looked up inside the directory.
+        ("/../secret.txt", "/secret.txt", "info", "no such file in the --static directory"),
+        ("/sub/../../secret.txt", "/secret.txt", "info", "no such file in the --static directory"),
+        ("/%2e%2e/secret.txt", "/secret.txt", "info", "no such file in the --static directory"),
+        ("/sub/%2e%2e/.env.txt", "/.env.txt", "warn", "dotfiles and dot-directories are not served"),
+    ]
+    for request_path, logged_path, level, cause in refused:
+        mark = server.log_mark()
+        status, _, body = get(server.port, request_path)  # http.client sends the path as written
+        assert (status, body) == (404, b"Not Found\n"), request_path
+        line = refused_static_line(server, mark)
+        assert (line.group(1), line.group(2), line.group(3)) == (level, logged_path, cause), (request_path, line.group(0))
+
+
 def test_static_directory_must_exist():
     from conftest import run_cli
 
