@@ -113,6 +113,7 @@ extension LWSServer {
     /// Before the upgrade: refuse handshakes the engine would refuse, with an HTTP status, not a hang-up.
     private func filterWebSocket(wsi: OpaquePointer) -> Int32 {
         guard let request = LWSRequestReader.request(on: wsi) else { return -1 }
+        if let tooLarge = HeaderLimits.refusal(wsi, peer: request.peer, log: log) { return refuseUpgrade(wsi: wsi, tooLarge) }
         guard let endpoint = endpoint(for: request.path) else {
             log.warn("refused peer=\(request.peer) status=404 WebSocket to \(request.path): no Engine.IO endpoint there")
             return refuseUpgrade(wsi: wsi, HTTPResponse(status: 404, body: Array("Not Found\n".utf8)))
@@ -193,6 +194,10 @@ extension LWSServer {
 
     private func beginHTTP(wsi: OpaquePointer) -> Int32 {
         guard let request = LWSRequestReader.request(on: wsi) else { return -1 }
+        if let tooLarge = HeaderLimits.refusal(wsi, peer: request.peer, log: log) {
+            _ = writeHTTPResponse(tooLarge, to: wsi, completingTransaction: false)
+            return -1
+        }
         if request.method == .post, let refusal = refusalForBody(wsi: wsi, request: request) {
             _ = writeHTTPResponse(refusal, to: wsi, completingTransaction: false)
             return -1

@@ -27,6 +27,15 @@ enum LWSLogBridge {
             var ours: LogLevel = level & LLL_ERR != 0 ? .error : level & LLL_WARN != 0 ? .warn : .debug
             // Our own refusal line already says why a handshake was denied.
             if text.contains("User code denied connection") { ours = .debug }
+            // A header cut at its limit: the request is answered 431 once complete (HeaderLimits).
+            if let token = HeaderLimits.truncatedToken(inLWSLine: text) {
+                HeaderLimits.noteTruncated(token)
+                ours = .debug
+            }
+            if text.contains("Ran out of header data space") {
+                text = "request headers over \(HeaderLimits.total) bytes in total: connection closed without an answer"
+                ours = .warn
+            }
             let logger = LWSLogBridge.state.withLock { state -> Logger? in
                 if state.held != nil {
                     state.held?.append((ours, text))

@@ -38,6 +38,8 @@ public final class LWSServer: @unchecked Sendable {
     /// Every connection lws holds (HTTP or WebSocket), from `WSI_CREATE` to `WSI_DESTROY`: the file
     /// descriptors in use, which is what the connection limit protects.
     var openConnections = 0
+    /// The per-header size limit for every header lws knows (``HeaderLimits``); lws keeps the pointer.
+    private let tokenLimits = HeaderLimits.makeTokenLimits()
     /// C strings lws points to for the context's whole life (interface, certificate paths, ALPN); freed in deinit.
     private var keptStrings: [UnsafeMutablePointer<CChar>] = []
     /// Set in deinit before the context is destroyed: the callbacks lws makes then must not reach the engines.
@@ -78,6 +80,8 @@ public final class LWSServer: @unchecked Sendable {
         info.protocols = UnsafePointer(protocols)
         info.mounts = mounts?.head
         info.options = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
+        info.max_http_header_data2 = UInt32(HeaderLimits.total)
+        info.token_limits = UnsafePointer(tokenLimits)
         info.gid = -1
         info.uid = -1
         info.user = Unmanaged.passUnretained(self).toOpaque()
@@ -142,6 +146,7 @@ public final class LWSServer: @unchecked Sendable {
             lws_context_destroy(context)
         }
         for string in keptStrings { free(string) }
+        tokenLimits.deallocate()
         free(protocolName)
         protocols.deallocate()
         writeBuffer.deallocate()
