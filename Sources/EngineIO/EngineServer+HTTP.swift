@@ -55,7 +55,7 @@ extension EngineServer {
     /// A CORS preflight: 204 with the allowed methods and headers, or 400 for an origin not allowed.
     func preflight(_ request: HTTPRequest) -> HTTPResponse {
         guard configuration.cors.allows(origin: request.origin) else {
-            let error = EngineRequestError.forbiddenOrigin("preflight from origin \(request.origin ?? "")")
+            let error = EngineRequestError.forbiddenOrigin("preflight from origin \(LogSafe.text(request.origin ?? ""))")
             logRefusal(error, request)
             return error.response()
         }

@@ -66,18 +66,18 @@ public final class EngineServer {
         guard let transportName, let transport = TransportName(rawValue: transportName),
             configuration.transports.contains(transport)
         else {
-            return .failure(.unknownTransport("transport=\(transportName ?? "(missing)")"))
+            return .failure(.unknownTransport("transport=\(transportName.map { LogSafe.text($0) } ?? "(missing)")"))
         }
         if isWebSocket != (transport == .websocket) {
             return .failure(.badRequest("transport=\(transport.rawValue) on a \(isWebSocket ? "WebSocket" : "plain HTTP") request"))
         }
         guard request.query["EIO"] == "4" else {
-            let asked = request.query["EIO"].map { "EIO=\($0)" } ?? "no EIO parameter"
+            let asked = request.query["EIO"].map { "EIO=\(LogSafe.text($0))" } ?? "no EIO parameter"
             return .failure(.unsupportedProtocolVersion(
                 "\(asked); this server speaks Engine.IO 4 (socket.io-client 3+/4+, python-socketio 5+)"))
         }
         guard configuration.cors.allows(origin: request.origin) else {
-            return .failure(.forbiddenOrigin("origin \(request.origin ?? "") is not in --cors-origins"))
+            return .failure(.forbiddenOrigin("origin \(LogSafe.text(request.origin ?? "")) is not in --cors-origins"))
         }
         guard let sid = request.query["sid"] else {
             if !isWebSocket, request.method != .get {
@@ -90,7 +90,7 @@ public final class EngineServer {
                 grace.cancel()
                 return .success(.releasedAfterClose)
             }
-            return .failure(.unknownSession("sid=\(sid) is not an open session (expired, closed, or served by another node)"))
+            return .failure(.unknownSession("sid=\(LogSafe.text(sid)) is not an open session (expired, closed, or served by another node)"))
         }
         if isWebSocket {
             // A sid that exists but cannot upgrade now (already on WebSocket, or mid-upgrade) gets its

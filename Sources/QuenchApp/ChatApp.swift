@@ -52,7 +52,7 @@ public final class ChatApp: @unchecked Sendable {
         guard let row = socket.data as? SessionRow else { return }
         row.record.lastActivity = now
         guard let text = UserMessage.text(from: arguments) else {
-            log.info("bad user_message sid=\(socket.id): \(arguments.first.map { "\($0)" } ?? "no argument")")
+            log.info("bad user_message sid=\(socket.id): \(arguments.first.map { LogSafe.text("\($0)") } ?? "no argument")")
             socket.emit("system_message", [["text": .string(UserMessage.expectedShape)]])
             ack?()
             return

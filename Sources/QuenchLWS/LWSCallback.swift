@@ -115,7 +115,7 @@ extension LWSServer {
         guard let request = LWSRequestReader.request(on: wsi) else { return -1 }
         if let tooLarge = HeaderLimits.refusal(wsi, peer: request.peer, log: log) { return refuseUpgrade(wsi: wsi, tooLarge) }
         guard let endpoint = endpoint(for: request.path) else {
-            log.warn("refused peer=\(request.peer) status=404 WebSocket to \(request.path): no Engine.IO endpoint there")
+            log.warn("refused peer=\(request.peer) status=404 WebSocket to \(LogSafe.text(request.path)): no Engine.IO endpoint there")
             return refuseUpgrade(wsi: wsi, HTTPResponse(status: 404, body: Array("Not Found\n".utf8)))
         }
         if stopping { return refuseUpgrade(wsi: wsi, HTTPResponse(status: 503, body: Array("Server shutting down\n".utf8))) }
@@ -223,7 +223,7 @@ extension LWSServer {
             error = .lengthRequired("a POST needs Content-Length")
         }
         guard let engine else {
-            log.warn("refused peer=\(request.peer) status=\(error.status) \(request.path): \(error.detail)")
+            log.warn("refused peer=\(request.peer) status=\(error.status) \(LogSafe.text(request.path)): \(error.detail)")
             return error.response()
         }
         return engine.refuseBody(of: request, error)

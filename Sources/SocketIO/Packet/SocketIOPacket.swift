@@ -1,3 +1,5 @@
+import EngineIO
+
 /// The Socket.IO v5 packet types; the raw value is the wire digit.
 public enum SocketIOPacketType: UInt8, Sendable, CaseIterable {
     /// `0`: connect to a namespace (client → server: optional auth object; server → client: `{"sid":…}`).
@@ -187,6 +189,6 @@ public struct SocketIOPacketError: Error, CustomStringConvertible, Equatable, Se
 
     /// For example `invalid JSON: unexpected character 'x' at byte 12`.
     public var description: String {
-        detail.isEmpty ? code.description : "\(code): \(detail)"
+        detail.isEmpty ? code.description : "\(code): \(LogSafe.text(detail, limit: 200))"
     }
 }

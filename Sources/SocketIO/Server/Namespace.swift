@@ -58,7 +58,7 @@ public final class Namespace {
         } else if let onUnhandledEvent {
             onUnhandledEvent(socket, event, arguments, ack)
         } else {
-            socket.client.log.debug("no handler for event \"\(event)\" sid=\(socket.id)")
+            socket.client.log.debug("no handler for event \"\(LogSafe.text(event))\" sid=\(socket.id)")
         }
     }
 }

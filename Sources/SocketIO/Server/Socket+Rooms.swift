@@ -1,10 +1,12 @@
+import EngineIO
+
 extension Socket {
     /// Puts this socket in `room` (on this node, where it lives). Joining the room named by a sid other than
     /// its own is refused, as python-socketio does. Service thread.
     public func join(_ room: String) {
         guard isConnected, room != id else { return }
         guard namespace.sockets[room] == nil else {
-            client.log.debug("sid=\(id) may not join the sid room \(room); ignored")
+            client.log.debug("sid=\(id) may not join the sid room \(LogSafe.text(room)); ignored")
             return
         }
         namespace.rooms.add(id, to: room)

@@ -142,7 +142,7 @@ public final class SocketIOServer: EngineServerDelegate {
             }
         case .event, .binaryEvent:
             guard let socket = client.socket(in: packet.namespace), let name = packet.eventName else {
-                log.debug("event for unjoined namespace \(packet.namespace) sid=\(client.session.id); ignored")
+                log.debug("event for unjoined namespace \(LogSafe.text(packet.namespace)) sid=\(client.session.id); ignored")
                 return
             }
             let ack = packet.ackID.map { Ack(socket: socket, id: $0) }
@@ -167,16 +167,16 @@ public final class SocketIOServer: EngineServerDelegate {
 
     private func connect(_ client: ClientConnection, to name: String, auth: JSONValue?) {
         guard let namespace = namespaces[name] else {
-            log.info("refused namespace \(name) sid=\(client.session.id) peer=\(client.session.peer): not served")
+            log.info("refused namespace \(LogSafe.text(name)) sid=\(client.session.id) peer=\(client.session.peer): not served")
             sendConnectError(client, namespace: name, message: "Invalid namespace")
             return
         }
         if client.socket(in: name) != nil {
-            log.debug("duplicate CONNECT to \(name) sid=\(client.session.id); ignored")
+            log.debug("duplicate CONNECT to \(LogSafe.text(name)) sid=\(client.session.id); ignored")
             return
         }
         if let refusal = namespace.authorize?(auth) {
-            log.info("refused namespace \(name) sid=\(client.session.id) peer=\(client.session.peer): \(refusal)")
+            log.info("refused namespace \(LogSafe.text(name)) sid=\(client.session.id) peer=\(client.session.peer): \(LogSafe.text(refusal))")
             sendConnectError(client, namespace: name, message: refusal)
             return
         }
