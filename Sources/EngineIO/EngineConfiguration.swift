@@ -6,6 +6,10 @@ public struct EngineConfiguration: Sendable {
     public var pingTimeout: Int64
     /// The largest message or polling body a client may send, in bytes (reference default 1 000 000).
     public var maxPayload: Int
+    /// The most outbound bytes that may wait for one client at a time, in bytes (default 16 MiB): past it
+    /// the client is not reading and its session ends with "transport error". The default holds sixteen
+    /// replies to max-payload messages, a full polling batch of them, for a client that reads.
+    public var maxBuffered: Int
     /// The URL path the engine serves, with leading and trailing slash (`/socket.io/`).
     public var path: String
     /// The transports clients may use.
@@ -19,6 +23,7 @@ public struct EngineConfiguration: Sendable {
     ///   - pingInterval: milliseconds between server pings; default 25 000.
     ///   - pingTimeout: milliseconds a client has to answer a ping; default 20 000.
     ///   - maxPayload: largest accepted message or polling body in bytes; default 1 000 000.
+    ///   - maxBuffered: most outbound bytes queued per session; default 16 MiB (``defaultMaxBuffered``).
     ///   - path: the URL path served, normalised to `/…/`; default `/socket.io/`.
     ///   - transports: the transports offered; default both.
     ///   - allowUpgrades: whether polling sessions may upgrade to WebSocket; default true.
@@ -27,6 +32,7 @@ public struct EngineConfiguration: Sendable {
         pingInterval: Int64 = 25_000,
         pingTimeout: Int64 = 20_000,
         maxPayload: Int = 1_000_000,
+        maxBuffered: Int = EngineConfiguration.defaultMaxBuffered,
         path: String = "/socket.io/",
         transports: Set<TransportName> = [.polling, .websocket],
         allowUpgrades: Bool = true,
@@ -35,11 +41,16 @@ public struct EngineConfiguration: Sendable {
         self.pingInterval = pingInterval
         self.pingTimeout = pingTimeout
         self.maxPayload = maxPayload
+        self.maxBuffered = maxBuffered
         self.path = EngineConfiguration.normalise(path: path)
         self.transports = transports
         self.allowUpgrades = allowUpgrades
         self.cors = cors
     }
+
+    /// 16 MiB: sixteen replies to max-payload (1 MB) messages with room to spare, so a reading client's
+    /// burst never reaches it, while a client that stops reading costs at most this much before it goes.
+    public static let defaultMaxBuffered = 16 * 1024 * 1024
 
     /// `socket.io` and `/socket.io` both mean `/socket.io/`: clients always send the trailing slash.
     public static func normalise(path: String) -> String {

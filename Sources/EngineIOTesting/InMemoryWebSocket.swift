@@ -1,26 +1,61 @@
 import EngineIO
 
 /// A WebSocket that lives in memory: records what the engine sends and lets a test play the client.
+///
+/// By default the client takes every frame at once. With ``isReading`` false, frames wait unread (counted
+/// in ``outbound``, as the lws socket counts them) until ``clientReads()``; one that would pass the limit
+/// is refused and reported to the transport, as the real socket does.
 public final class InMemoryWebSocket: WebSocketConnection {
-    /// Frames sent to the client, as text (binary frames are prefixed with `<binary>` and shown in hex).
+    /// Frames the client has read, as text (binary frames are prefixed with `<binary>` and shown in hex).
     public private(set) var sentFrames: [String] = []
     /// The close code, once the engine closed the socket.
     public private(set) var closeCode: UInt16?
     /// The transport the engine attached, which the test feeds frames into.
     public var transport: WebSocketTransport?
+    /// Whether the client takes frames as they are sent.
+    public var isReading = true
+    /// What waits unread, against the engine's `maxBuffered`.
+    public private(set) var outbound: OutboundBudget
+    /// Frames sent while the client was not reading, oldest first.
+    private var unread: [String] = []
 
-    public init() {}
+    /// - Parameter maxBuffered: the most unread bytes before the socket refuses a frame.
+    public init(maxBuffered: Int = EngineConfiguration.defaultMaxBuffered) {
+        outbound = OutboundBudget(limit: maxBuffered)
+    }
 
     public func sendFrame(_ bytes: [UInt8], binary: Bool) {
-        sentFrames.append(binary ? "<binary>" + bytes.map { String($0, radix: 16) }.joined(separator: " ") : String(decoding: bytes, as: UTF8.self))
+        deliver(binary ? "<binary>" + bytes.map { String($0, radix: 16) }.joined(separator: " ") : String(decoding: bytes, as: UTF8.self), length: bytes.count)
     }
 
     public func sendText(digit: UInt8, payload: [UInt8]) {
-        sentFrames.append(String(decoding: [digit] + payload, as: UTF8.self))
+        deliver(String(decoding: [digit] + payload, as: UTF8.self), length: payload.count + 1)
+    }
+
+    private func deliver(_ frame: String, length: Int) {
+        guard closeCode == nil else { return }
+        guard outbound.add(length) else {
+            transport?.outboundLimitReached(queued: outbound.queued + length)
+            close(code: 1008)
+            return
+        }
+        unread.append(frame)
+        if isReading { clientReads() }
+    }
+
+    /// The client reads every frame waiting for it.
+    public func clientReads() {
+        sentFrames.append(contentsOf: unread)
+        unread.removeAll()
+        outbound.drain(outbound.queued)
     }
 
     public func close(code: UInt16) {
-        closeCode = closeCode ?? code
+        guard closeCode == nil else { return }
+        closeCode = code
+        // Closing drops what the client has not read, as the real socket does.
+        unread.removeAll()
+        outbound.dropAll()
     }
 
     /// The client sends a text frame.
@@ -65,7 +100,7 @@ public final class RecordingResponder: HTTPResponder {
 extension EngineServer {
     /// Opens a WebSocket session in memory, as a client connecting with `query` would.
     public func connectInMemory(query: String = "EIO=4&transport=websocket", origin: String? = nil) -> InMemoryWebSocket {
-        let socket = InMemoryWebSocket()
+        let socket = InMemoryWebSocket(maxBuffered: configuration.maxBuffered)
         let request = HTTPRequest(method: .get, path: configuration.path, query: QueryParameters(query), origin: origin, peer: "test")
         socket.transport = openWebSocket(request, connection: socket)
         return socket

@@ -136,7 +136,9 @@ extension LWSServer {
 
     private func openWebSocket(wsi: OpaquePointer) -> Int32 {
         guard let request = LWSRequestReader.request(on: wsi), let endpoint = endpoint(for: request.path) else { return -1 }
-        let socket = LWSWebSocket(wsi: wsi, server: self, maxPayload: endpoint.engine.configuration.maxPayload)
+        let engineConfiguration = endpoint.engine.configuration
+        let socket = LWSWebSocket(
+            wsi: wsi, server: self, maxPayload: engineConfiguration.maxPayload, maxBuffered: engineConfiguration.maxBuffered)
         socket.attach()
         guard let transport = endpoint.engine.openWebSocket(request, connection: socket) else {
             socket.close(code: 1008)

@@ -48,15 +48,18 @@ public final class LWSServer: @unchecked Sendable {
     var acceptLimit: AcceptLimit
     /// The listening socket's wsi while an ``acceptLimit`` episode has it paused (it lives as long as the context).
     var pausedListener: OpaquePointer?
-    /// Scratch space for lws_write: LWS_PRE bytes of headroom, then the payload. Grows, never shrinks.
+    /// Scratch space for lws_write: LWS_PRE bytes of headroom, then the payload. Grows for a large write
+    /// and shrinks back to ``baseWriteCapacity`` at the next write that uses far less (see ``ensureWriteCapacity(_:)``).
     private var writeBuffer: UnsafeMutableRawBufferPointer
+    /// The scratch buffer's resting size: every ordinary reply fits.
+    private static let baseWriteCapacity = 64 * 1024
     private let headroom = Int(clws_pre())
 
     /// Prepares a server; ``start()`` binds the port once the engines are mounted.
     public init(configuration: LWSServerConfiguration) {
         self.configuration = configuration
         acceptLimit = AcceptLimit(pauseAt: configuration.acceptPauseConnections)
-        writeBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
+        writeBuffer = .allocate(byteCount: Self.baseWriteCapacity, alignment: 16)
         protocolName = strdup("quench")!
         protocols = .allocate(capacity: 2)
         protocols.initialize(repeating: lws_protocols(), count: 2)
@@ -255,10 +258,17 @@ public final class LWSServer: @unchecked Sendable {
         return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
     }
 
+    /// Makes room for a write of `payload` bytes. A buffer grown for large writes is kept while they
+    /// continue, and given back as soon as a write needs less than an eighth of it: a burst of 1 MB replies
+    /// costs one allocation, and no connection's largest message stays allocated afterwards.
     private func ensureWriteCapacity(_ payload: Int) {
         let needed = payload + headroom
-        guard needed > writeBuffer.count else { return }
-        writeBuffer.deallocate()
-        writeBuffer = .allocate(byteCount: max(needed, writeBuffer.count * 2), alignment: 16)
+        if needed > writeBuffer.count {
+            writeBuffer.deallocate()
+            writeBuffer = .allocate(byteCount: max(needed, writeBuffer.count * 2), alignment: 16)
+        } else if writeBuffer.count > Self.baseWriteCapacity, needed <= Self.baseWriteCapacity || needed < writeBuffer.count / 8 {
+            writeBuffer.deallocate()
+            writeBuffer = .allocate(byteCount: max(needed, Self.baseWriteCapacity), alignment: 16)
+        }
     }
 }

@@ -4,7 +4,8 @@ import EngineIO
 /// One WebSocket connection: the engine's ``WebSocketConnection`` on top of an lws `wsi`.
 ///
 /// Outgoing frames wait in a queue and leave one per writable callback, as lws requires; incoming
-/// fragments are joined into whole messages before the engine sees them.
+/// fragments are joined into whole messages before the engine sees them. What waits for the client (the
+/// queue and the tail lws keeps of the last write) is bounded by `--max-buffered` (``outbound``).
 final class LWSWebSocket: LWSPeer, WebSocketConnection {
     /// The engine transport fed by this socket; nil once the engine let go of it.
     var transport: WebSocketTransport?
@@ -12,6 +13,11 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
     /// the payload, which may be shared with other connections (a broadcast) and is never copied here.
     private var outgoing: [(digit: UInt8?, bytes: [UInt8], binary: Bool)] = []
     private var head = 0
+    /// The bytes of ``outgoing`` plus ``heldByLWS`` against `--max-buffered`, and how many have left.
+    private(set) var outbound: OutboundBudget
+    /// The length of the last write if lws kept part of it (the kernel did not take it all), else 0. lws
+    /// keeps at most one write's tail: nothing more is written until it has gone (lws_partial_buffered).
+    private var heldByLWS = 0
     private var closeCode: UInt16?
     /// A message arriving in several fragments, joined here.
     private var partial: [UInt8] = []
@@ -24,8 +30,9 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
     private var closeSent = false
     private var hasEnded = false
 
-    init(wsi: OpaquePointer, server: LWSServer, maxPayload: Int) {
+    init(wsi: OpaquePointer, server: LWSServer, maxPayload: Int, maxBuffered: Int) {
         self.maxPayload = maxPayload
+        self.outbound = OutboundBudget(limit: maxBuffered)
         super.init(wsi: wsi, server: server)
         server.openWebSockets += 1
     }
@@ -42,28 +49,74 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
 
     private func enqueue(digit: UInt8?, _ bytes: [UInt8], binary: Bool) {
         guard closeCode == nil else { return }
+        let length = bytes.count &+ (digit == nil ? 0 : 1)
         let wasIdle = head == outgoing.count
         if wasIdle, mayWriteDirectly, lws_partial_buffered(wsi) == 0 {
             // Nothing waits before this frame: write it now rather than after a trip through poll() and a
             // writable callback. lws keeps whatever the kernel does not take and holds further writes until
             // it has gone (lws_partial_buffered), so order is kept. A reply leaves from its RECEIVE callback,
             // a reminder from the fan-out loop, each touching its connection once.
-            if !write(digit: digit, bytes, binary: binary) {
+            settleHeldBytes()
+            _ = outbound.add(length)  // the queue is empty: always accepted
+            if !writeOut(digit: digit, bytes, binary: binary, length: length) {
                 // A dead socket: have lws close it on its next pass (no callback here to return -1 from).
                 closeCode = 1006
                 lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC)
             }
             return
         }
+        guard outbound.add(length) else {
+            limitReached(queued: outbound.queued &+ length)
+            return
+        }
         outgoing.append((digit, bytes, binary))
         if wasIdle { lws_callback_on_writable(wsi) }
     }
 
+    /// The client has left more than `--max-buffered` untaken: the engine ends its session (and closes
+    /// this socket through ``close(code:)``); a socket the engine already let go of is closed here.
+    private func limitReached(queued: Int) {
+        if let transport {
+            transport.outboundLimitReached(queued: queued)
+        } else {
+            server.log.warn("outbound limit on a socket without a session: queued=\(queued) bytes; closing")
+        }
+        close(code: 1008)
+    }
+
+    /// Closes at once, whatever is queued: the queue is dropped, and the close frame follows if it can. If
+    /// lws still holds part of a frame the client is not taking, no close frame can follow it soon, so the
+    /// connection is dropped on lws's next pass; otherwise a socket that never turns writable (a full
+    /// kernel buffer, a client that reads nothing) is dropped after a second.
     func close(code: UInt16) {
         guard closeCode == nil else { return }
         closeCode = code
         transport = nil
-        lws_callback_on_writable(wsi)
+        dropQueue()
+        if lws_partial_buffered(wsi) != 0 {
+            lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC)
+        } else {
+            lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, Self.closeFrameGrace)
+            lws_callback_on_writable(wsi)
+        }
+    }
+
+    /// Seconds a closing socket has to take its close frame before lws drops it.
+    private static let closeFrameGrace: Int32 = 1
+
+    /// Forgets every queued frame, and the capacity a backlog left behind.
+    private func dropQueue() {
+        outgoing = []
+        head = 0
+        heldByLWS = 0
+        outbound.dropAll()
+    }
+
+    /// lws has passed on the tail it kept of the last write: those bytes have left.
+    private func settleHeldBytes() {
+        guard heldByLWS > 0 else { return }
+        outbound.drain(heldByLWS)
+        heldByLWS = 0
     }
 
     // MARK: lws callbacks (socket → engine)
@@ -72,15 +125,19 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
     /// Returns -1 to have lws close the connection.
     func writable() -> Int32 {
         if closeSent { return -1 }
+        // lws offers the callback only once it has written out what it kept (checked all the same).
+        if heldByLWS > 0, lws_partial_buffered(wsi) == 0 { settleHeldBytes() }
         if head < outgoing.count {
             let frame = outgoing[head]
             outgoing[head].bytes = []
             head += 1
             if head == outgoing.count {
-                outgoing.removeAll(keepingCapacity: true)
+                // A backlog's slots are let go once it has drained; a few are kept for the next frames.
+                outgoing.removeAll(keepingCapacity: outgoing.capacity <= Self.keptQueueSlots)
                 head = 0
             }
-            if !write(digit: frame.digit, frame.bytes, binary: frame.binary) { return -1 }
+            let length = frame.bytes.count &+ (frame.digit == nil ? 0 : 1)
+            if !writeOut(digit: frame.digit, frame.bytes, binary: frame.binary, length: length) { return -1 }
             if head < outgoing.count || closeCode != nil { lws_callback_on_writable(wsi) }
             return 0
         }
@@ -94,10 +151,23 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
         return 0
     }
 
-    /// Hands one frame to lws; false if the socket is dead (lws takes the whole frame or fails).
-    private func write(digit: UInt8?, _ bytes: [UInt8], binary: Bool) -> Bool {
-        let length = bytes.count + (digit == nil ? 0 : 1)
-        return server.write(bytes, prefix: digit, to: wsi, mode: binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) >= length
+    /// Queue slots kept after a backlog drains.
+    private static let keptQueueSlots = 16
+
+    /// Hands one frame (already counted in ``outbound``) to lws; false if the socket is dead (lws takes the
+    /// whole frame or fails). What the kernel took has left; a tail lws kept still counts until it goes,
+    /// and a writable callback is asked for to learn when it has.
+    private func writeOut(digit: UInt8?, _ bytes: [UInt8], binary: Bool, length: Int) -> Bool {
+        guard server.write(bytes, prefix: digit, to: wsi, mode: binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) >= length else {
+            return false
+        }
+        if lws_partial_buffered(wsi) != 0 {
+            heldByLWS = length
+            lws_callback_on_writable(wsi)
+        } else {
+            outbound.drain(length)
+        }
+        return true
     }
 
     /// `LWS_CALLBACK_RECEIVE`: a fragment of a message.
@@ -135,7 +205,8 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
         let transport = self.transport
         self.transport = nil
         closeCode = closeCode ?? 1006
-        outgoing.removeAll()
+        dropQueue()
+        partial = []
         transport?.connectionClosed()
     }
 }

@@ -39,6 +39,12 @@ struct ServerOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            "Most bytes queued for one client that has not taken them (a client that stops reading); past it its session is closed. From --max-payload to 4294967296.",
+            valueName: "bytes"))
+    var maxBuffered = EngineConfiguration.defaultMaxBuffered
+
+    @Option(
+        help: ArgumentHelp(
             "URL path Socket.IO clients connect to: starts with /, at most 128 bytes of letters, digits and -._~!$&'()*+,;=:@/ (no // or dot segments).",
             valueName: "path"))
     var path = "/socket.io/"
@@ -76,6 +82,9 @@ struct ServerOptions: ParsableArguments {
         guard OptionRanges.port.contains(port) else { throw ValidationError("--port must be between 1 and 65535, not \(port)") }
         guard OptionRanges.maxPayloadBytes.contains(maxPayload) else {
             throw ValidationError("--max-payload must be between 1 and 1000000000 bytes, not \(maxPayload)")
+        }
+        guard maxBuffered >= maxPayload, maxBuffered <= 1 << 32 else {
+            throw ValidationError("--max-buffered must be between --max-payload (\(maxPayload)) and 4294967296 bytes, not \(maxBuffered)")
         }
         try Self.check(pingInterval, in: OptionRanges.heartbeatMilliseconds, flag: "--ping-interval")
         try Self.check(pingTimeout, in: OptionRanges.heartbeatMilliseconds, flag: "--ping-timeout")
@@ -154,7 +163,7 @@ struct ServerOptions: ParsableArguments {
     var engineConfiguration: EngineConfiguration {
         EngineConfiguration(
             pingInterval: pingInterval.milliseconds, pingTimeout: pingTimeout.milliseconds, maxPayload: maxPayload,
-            path: path, cors: CORSPolicy(parsing: corsOrigins) ?? .anyOrigin)
+            maxBuffered: maxBuffered, path: path, cors: CORSPolicy(parsing: corsOrigins) ?? .anyOrigin)
     }
 }
 

@@ -16,16 +16,26 @@ final class RecordingDelegate: EngineServerDelegate {
     func engineSession(_ session: EngineSession, didCloseWith reason: DisconnectReason) { closed.append((session.id, reason)) }
 }
 
+/// Log lines kept for a test to read. `@unchecked Sendable`: only the test's own thread, which also runs
+/// the engine, touches it.
+final class LoggedLines: @unchecked Sendable {
+    var lines: [String] = []
+}
+
 /// An engine with a hand-moved clock, pingInterval 300 ms and pingTimeout 200 ms (the suites' values).
 struct Harness {
     let clock = ManualClock()
     let engine: EngineServer
     let delegate = RecordingDelegate()
 
-    init(cors: CORSPolicy = .anyOrigin, maxPayload: Int = 1_000_000) {
+    /// Every line the engine logged (warn and above).
+    let logged = LoggedLines()
+
+    init(cors: CORSPolicy = .anyOrigin, maxPayload: Int = 1_000_000, maxBuffered: Int = EngineConfiguration.defaultMaxBuffered) {
+        let logged = self.logged
         engine = EngineServer(
-            configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200, maxPayload: maxPayload, cors: cors),
-            clock: clock, log: Logger(level: .error))
+            configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200, maxPayload: maxPayload, maxBuffered: maxBuffered, cors: cors),
+            clock: clock, log: Logger(level: .warn) { logged.lines.append($0) })
         clock.engine = engine
         engine.delegate = delegate
     }

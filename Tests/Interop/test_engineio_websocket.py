@@ -254,33 +254,54 @@ def test_many_abrupt_drops_empty_the_session_table(start_quench, open_ws):
     assert sorted(int(m.group(2)) for m in lines) == list(range(20)), [m.group(2) for m in lines]
 
 
-def test_slow_reader_gets_every_reply_in_order(start_quench, open_ws):
-    # The client sends a burst (~4 MB of replies) and reads only afterwards: the server must queue its
-    # writes (lws: write only when writable) and deliver every reply, whole and in order.
+def slow_reader_burst(server, open_ws, n=2000, pad="p" * 2000):
+    """A client with a small receive buffer sends a burst (~4 MB of replies) and reads only once it has
+    sent it all: returns the socket, its engine sid and the texts it sent."""
+    import socket
     import threading
 
-    server = start_quench()
-    ws = open_ws(server)
-    ws.handshake()
-    n, pad = 2000, "p" * 2000
-    sent = threading.Event()
+    ws = open_ws(server, timeout=10.0, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 16384),))
+    eio_sid, _ = ws.handshake()
+    texts = [f"{i:04d}{pad}" for i in range(n)]
     errors = []
 
     def writer():
         try:
-            for i in range(n):
-                ws.send(user_message({"text": f"{i:04d}{pad}"}))
-        except Exception as e:  # pragma: no cover - reported below
+            for text in texts:
+                ws.send(user_message({"text": text}))
+        except Exception as e:  # the server may close the connection mid-burst
             errors.append(repr(e))
-        finally:
-            sent.set()
 
     t = threading.Thread(target=writer, daemon=True)
     t.start()
-    sent.wait(10)  # read after the burst; if the server pushes back, start reading anyway
-    for i in range(n):
+    t.join(30)
+    return ws, eio_sid, texts, errors
+
+
+def test_slow_reader_within_the_cap_gets_every_reply_in_order(start_quench, open_ws):
+    # The burst stays under --max-buffered: the server queues its writes (lws: write only when writable)
+    # and delivers every reply, whole and in order.
+    server = start_quench("--max-buffered", "8000000")
+    ws, _, texts, errors = slow_reader_burst(server, open_ws)
+    assert not errors, errors
+    for i, text in enumerate(texts):
         pkt = ws.recv_sio(timeout=10)
         assert pkt["data"][0] == "bot_message", pkt
-        assert reply_re(f"{i:04d}{pad}").match(pkt["data"][1]["text"]), f"reply #{i}: {pkt['data'][1]['text'][:40]!r}…"
-    t.join(10)
-    assert not errors, errors
+        assert reply_re(text).match(pkt["data"][1]["text"]), f"reply #{i}: {pkt['data'][1]['text'][:40]!r}…"
+    assert "outbound limit" not in server.log_text()
+
+
+def test_slow_reader_past_the_cap_is_closed_as_a_transport_error(start_quench, open_ws):
+    # A larger burst (~10 MB: more than the kernel's socket buffers hold) with --max-buffered 1 MB: the
+    # session ends at the cap with one warning, the connection is closed, and the server goes on serving others.
+    server = start_quench("--max-payload", "100000", "--max-buffered", "1000000")
+    ws, eio_sid, texts, _ = slow_reader_burst(server, open_ws, pad="p" * 5000)
+    server.wait_for_log(r"^warn outbound limit sid=" + re.escape(eio_sid) + r" peer=127\.0\.0\.1 queued=\d+ bytes > --max-buffered 1000000")
+    server.wait_for_log(close_line_re(eio_sid, "transport error"))
+    frames = ws.wait_closed(timeout=10)
+    assert len(frames) < len(texts), "every reply arrived: nothing was capped"
+    other = open_ws(server)
+    other.handshake()
+    other.send(user_message({"text": "next"}))
+    pkt = other.recv_sio()
+    assert reply_re("next").match(pkt["data"][1]["text"]), pkt

@@ -173,19 +173,56 @@ def test_connect_with_auth_payload(server, open_ws):
     assert ws.recv_text() == '42["system_message",{"text":"Connected to server"}]'
 
 
-def test_replies_to_a_client_that_stops_reading_arrive_whole_and_in_order(server, open_ws):
-    # A client with a tiny receive buffer sends 100 messages of 64 KB before reading anything: 6.5 MB of
+CAP = 2_000_000  # --max-buffered in the two tests below (with --max-payload 100000)
+
+
+def test_replies_queued_within_the_cap_arrive_whole_and_in_order(start_quench, open_ws):
+    # A client with a tiny receive buffer sends 20 messages of 64 KB before reading anything: 1.3 MB of
     # replies meet full socket buffers, so writes go out in part and the rest waits (lws holds the tail,
-    # quench queues behind it). Then it reads: every reply must be there, whole, in the order sent.
+    # quench queues behind it), all within --max-buffered. Then it reads: every reply must be there, whole,
+    # in the order sent, and the session is still open.
+    server = start_quench("--max-payload", "100000", "--max-buffered", str(CAP))
     ws = open_ws(server, timeout=30.0, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
     ws.open_packet()
     ws.send("40")
     ws.recv_text()
     assert ws.recv_text() == '42["system_message",{"text":"Connected to server"}]'
     body = "x" * 65536
-    count = 100
+    count = 20
     for i in range(count):
         ws.send(user_message({"text": f"{i}-{body}"}))
     for i in range(count):
         expect_bot_reply(ws, f"{i}-{body}")
     ws.seen.clear()
+    ws.send(user_message({"text": "still here"}))
+    expect_bot_reply(ws, "still here")
+    assert "outbound limit" not in server.log_text()
+
+
+def test_a_client_that_stops_reading_is_closed_at_the_cap(start_quench, open_ws):
+    # The same client sends 100 messages of 64 KB (6.5 MB of replies) and reads nothing: once more than
+    # --max-buffered waits for it, its session ends as a transport error with one warning naming the sid,
+    # the peer and the bytes queued, and its connection is closed (it reads what the sockets held, then the end).
+    server = start_quench("--max-payload", "100000", "--max-buffered", str(CAP))
+    ws = open_ws(server, timeout=30.0, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+    eio_sid, _ = ws.handshake()
+    body = "x" * 65536
+    for i in range(100):
+        try:
+            ws.send(user_message({"text": f"{i}-{body}"}))
+        except (ConnectionError, OSError, websocket_closed()):
+            break  # the server closed the connection while the client was still sending
+    warning = server.wait_for_log(
+        r"^warn outbound limit sid=" + re.escape(eio_sid) + r" peer=127\.0\.0\.1 queued=(\d+) bytes > --max-buffered "
+        + str(CAP) + r": the client is not reading; closing$")
+    assert int(warning.group(1)) > CAP, warning.group(0)
+    server.wait_for_log(r"\binfo close sid=" + re.escape(eio_sid) + r" peer=127\.0\.0\.1 transport=websocket reason=\"transport error\"")
+    frames = ws.wait_closed(timeout=10)
+    assert len([f for f in frames if f.startswith('42["bot_message"')]) < 100, "every reply arrived: nothing was capped"
+    assert len(re.findall(r"outbound limit", server.log_text())) == 1, server.log_text()[-3000:]
+
+
+def websocket_closed():
+    import websocket
+
+    return websocket.WebSocketConnectionClosedException

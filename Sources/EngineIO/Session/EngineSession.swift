@@ -20,8 +20,14 @@ public final class EngineSession {
     /// The transport being probed during an upgrade.
     public private(set) var probingTransport: (any Transport)?
     public private(set) var state: State = .open
-    /// Packets waiting for the transport to become writable.
+    /// Packets waiting for the transport to become writable (a polling client's next GET), bounded by
+    /// ``writeBudget``.
     private var writeBuffer: [EnginePacket] = []
+    /// The bytes in ``writeBuffer`` against `--max-buffered`; past it the session ends ("transport error").
+    private var writeBudget: OutboundBudget
+    /// Where the ping awaiting its pong stands in the outbound stream: the position just past it, in the
+    /// session's own queue or in the transport's. A pong counts only once the ping has left.
+    private var pingMark: (inSession: Bool, end: Int, transport: ObjectIdentifier)?
     /// Set during an upgrade: the polling side owes the client a noop so its pending GET returns.
     private var owesNoop = false
     /// The timer that releases the held GET with the owed noop (see ``flush()``).
@@ -46,6 +52,7 @@ public final class EngineSession {
         self.server = server
         self.heartbeat = Heartbeat(
             interval: server.configuration.pingInterval, timeout: server.configuration.pingTimeout, now: now)
+        self.writeBudget = OutboundBudget(limit: server.configuration.maxBuffered)
         transport.session = self
     }
 
@@ -56,8 +63,7 @@ public final class EngineSession {
         guard state == .open || state == .upgrading else { return }
         if writeBuffer.isEmpty, transport.isWritable {
             transport.send(packet)
-        } else {
-            writeBuffer.append(packet)
+        } else if enqueue(packet) {
             flush()
         }
     }
@@ -65,8 +71,43 @@ public final class EngineSession {
     /// Queues several packets that belong together (a binary event and its attachments).
     public func send(_ packets: [EnginePacket]) {
         guard state == .open || state == .upgrading else { return }
-        writeBuffer.append(contentsOf: packets)
+        for packet in packets {
+            guard enqueue(packet) else { return }
+        }
         flush()
+    }
+
+    /// The most packets one polling response carries: python-engineio's client refuses a payload of more
+    /// (`max_decode_packets`, 16) and reconnects, losing them all; the rest wait for the next GET.
+    public static let maxPacketsPerPoll = 16
+
+    /// What a packet counts against the budget: its payload and type digit (the framing is not counted).
+    private static func outboundSize(_ packet: EnginePacket) -> Int { packet.payload.count &+ 1 }
+
+    /// Appends to ``writeBuffer`` if the budget allows; otherwise ends the session. False if it ended.
+    private func enqueue(_ packet: EnginePacket) -> Bool {
+        let size = Self.outboundSize(packet)
+        guard writeBudget.add(size) else {
+            outboundLimitReached(queued: writeBudget.queued &+ size, on: transport)
+            return false
+        }
+        writeBuffer.append(packet)
+        return true
+    }
+
+    /// A queue of this session (its own, or its transport's) would pass `--max-buffered`: the client is not
+    /// reading. One warning, then the session ends with "transport error" and its queue is dropped.
+    func outboundLimitReached(queued: Int, on source: any Transport) {
+        if let probing = probingTransport, source === probing {
+            log.warn("outbound limit sid=\(id) peer=\(peer) queued=\(queued) bytes on the upgrade probe (--max-buffered \(server.configuration.maxBuffered)); probe abandoned")
+            abandonProbe()
+            return
+        }
+        guard source === transport, state != .closed else { return }
+        log.warn("outbound limit sid=\(id) peer=\(peer) queued=\(queued) bytes > --max-buffered \(server.configuration.maxBuffered): the client is not reading; closing")
+        writeBuffer.removeAll()
+        writeBudget.dropAll()
+        finishClose(reason: .transportError)
     }
 
     /// Hands queued packets to the transport if it can take them. Transports call this when they
@@ -84,10 +125,20 @@ public final class EngineSession {
             }
             return
         }
-        let batch = writeBuffer
-        writeBuffer.removeAll(keepingCapacity: true)
+        let batch: [EnginePacket]
+        if transport.name == .polling, writeBuffer.count > Self.maxPacketsPerPoll {
+            batch = Array(writeBuffer.prefix(Self.maxPacketsPerPoll))
+            writeBuffer.removeFirst(Self.maxPacketsPerPoll)
+        } else {
+            batch = writeBuffer
+            // A burst's worth of capacity is let go; a few slots are kept for the next packets.
+            writeBuffer.removeAll(keepingCapacity: writeBuffer.capacity <= Self.maxPacketsPerPoll)
+        }
+        var bytes = 0
+        for packet in batch { bytes &+= Self.outboundSize(packet) }
+        writeBudget.drain(bytes)
         transport.send(batch)
-        if state == .closing { finishClose(reason: .forcedClose) }
+        if state == .closing, writeBuffer.isEmpty { finishClose(reason: .forcedClose) }
     }
 
     // MARK: Receiving
@@ -103,7 +154,7 @@ public final class EngineSession {
         case .message:
             server.delegate?.engineSession(self, didReceive: packet)
         case .pong:
-            if heartbeat.pongReceived(now: server.now) { server.schedule(self) }
+            if heartbeat.pongReceived(now: server.now, pingHasLeft: pingHasLeft) { server.schedule(self) }
         case .close:
             close(reason: .transportClose)
         case .noop:
@@ -236,8 +287,9 @@ public final class EngineSession {
         guard state != .closed else { return }
         state = .closed
         writeBuffer.removeAll()
+        writeBudget.dropAll()
         if closeTransport {
-            transport.close()
+            transport.close(reason: reason)
         }
         server.sessionClosed(self, reason: reason)
         // Transports hold their session strongly: let go of them both ways.
@@ -247,6 +299,28 @@ public final class EngineSession {
     }
 
     // MARK: Heartbeat
+
+    /// Sends a ping and notes where it stands in the outbound stream, so its pong can be judged.
+    private func sendPing() {
+        guard state == .open || state == .upgrading else { return }
+        let ping = EnginePacket(.ping)
+        if writeBuffer.isEmpty, transport.isWritable {
+            transport.send(ping)
+            pingMark = (false, transport.outbound.end, ObjectIdentifier(transport))
+        } else if enqueue(ping) {
+            pingMark = (true, writeBudget.end, ObjectIdentifier(transport))
+            flush()
+        }
+    }
+
+    /// Whether the last ping has left the queue it was put in (if the transport has changed since, it has:
+    /// its queue was handed on or dropped).
+    private var pingHasLeft: Bool {
+        guard let mark = pingMark else { return true }
+        if mark.inSession { return writeBudget.hasSent(through: mark.end) }
+        guard mark.transport == ObjectIdentifier(transport) else { return true }
+        return transport.outbound.hasSent(through: mark.end)
+    }
 
     /// The heartbeat deadline may have come; called by the server's timer.
     func heartbeatDeadline(now: Int64) {
@@ -258,8 +332,8 @@ public final class EngineSession {
         case .none:
             break
         case .sendPing:
-            send(EnginePacket(.ping))
-            server.schedule(self)
+            sendPing()
+            if state != .closed { server.schedule(self) }
         case .timeOut:
             close(reason: .pingTimeout)
         }

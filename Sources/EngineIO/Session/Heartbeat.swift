@@ -52,8 +52,11 @@ public struct Heartbeat: Sendable, Equatable {
     }
 
     /// A pong arrived. Returns whether the deadline moved (a pong nobody asked for changes nothing).
-    public mutating func pongReceived(now: Int64) -> Bool {
-        guard phase == .awaitingPong else { return false }
+    /// - Parameter pingHasLeft: whether the ping has left the server's queue. A pong to a ping the client
+    ///   cannot have read yet is no answer: a client that never reads but sends `3` blindly would otherwise
+    ///   keep its session, and its backlog, alive for ever.
+    public mutating func pongReceived(now: Int64, pingHasLeft: Bool = true) -> Bool {
+        guard phase == .awaitingPong, pingHasLeft else { return false }
         phase = .waitingToPing
         deadline = now + interval
         return true

@@ -24,8 +24,16 @@ public protocol Transport: AnyObject {
     func send(_ packet: EnginePacket)
     /// Ends the transport. It reports nothing to the session afterwards.
     func close()
+    /// Ends the transport because its session ended for `reason` (a WebSocket says 1001 "going away" when
+    /// the server stops). The default is ``close()``.
+    func close(reason: DisconnectReason)
+    /// What this transport itself still holds for the client, against `--max-buffered`, and how much of
+    /// its stream has left (a polling transport holds nothing: the session queues for it).
+    var outbound: OutboundBudget { get }
 }
 
 extension Transport {
     public func send(_ packet: EnginePacket) { send([packet]) }
+    public func close(reason: DisconnectReason) { close() }
+    public var outbound: OutboundBudget { OutboundBudget.holdingNothing }
 }

@@ -6,6 +6,12 @@ public protocol WebSocketConnection: AnyObject {
     /// Queues one text frame made of `digit` then `payload`: an Engine.IO packet whose payload (often
     /// shared by every recipient of a broadcast) is not copied just to put its type in front.
     func sendText(digit: UInt8, payload: [UInt8])
-    /// Closes the WebSocket with a close frame carrying `code` (1000 normal, 1002 protocol error, 1009 too big).
+    /// Closes the WebSocket with a close frame carrying `code` (1000 normal, 1001 going away, 1002 protocol
+    /// error, 1009 too big) at once: frames still queued are dropped, and a connection whose client is not
+    /// taking what was already written is dropped without the close frame.
     func close(code: UInt16)
+    /// The bytes this connection still holds for the client (queued frames, and what the socket has not
+    /// taken of the last write), and how much has left. A frame that would take it past its limit is not
+    /// queued: the connection calls ``WebSocketTransport/outboundLimitReached(queued:)`` instead.
+    var outbound: OutboundBudget { get }
 }

@@ -33,9 +33,25 @@ public final class WebSocketTransport: Transport {
     }
 
     public func close() {
+        close(reason: .forcedClose)
+    }
+
+    /// Closes with 1001 "going away" when the server stops (clients reconnect, to this server restarted or
+    /// to another), 1000 otherwise. No Engine.IO close packet goes first: python-engineio's client reads one
+    /// as the server ending the session for good and would not reconnect.
+    public func close(reason: DisconnectReason) {
         guard !closed else { return }
         closed = true
-        connection.close(code: 1000)
+        connection.close(code: reason == .serverShutdown ? 1001 : 1000)
+    }
+
+    public var outbound: OutboundBudget { connection.outbound }
+
+    /// The connection refused a frame: the client has left `queued` bytes (with that frame) untaken, more
+    /// than `--max-buffered`. Its session ends with "transport error".
+    public func outboundLimitReached(queued: Int) {
+        guard !closed, let session else { return }
+        session.outboundLimitReached(queued: queued, on: self)
     }
 
     /// A whole frame arrived (the binding reassembles fragments). Bad frames close the session.
