@@ -39,9 +39,12 @@ struct ServerOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Most bytes queued for one client that has not taken them (a client that stops reading); past it its session is closed. From --max-payload to 4294967296.",
+            "Most bytes queued for one client that has not taken them (a client that stops reading); past it its session is closed. From --max-payload to 4294967296 (default: 16777216, or --max-payload if larger).",
             valueName: "bytes"))
-    var maxBuffered = EngineConfiguration.defaultMaxBuffered
+    var maxBuffered: Int?
+
+    /// `--max-buffered`, or its default: 16 MiB, raised to `--max-payload` when that is larger.
+    var effectiveMaxBuffered: Int { maxBuffered ?? max(EngineConfiguration.defaultMaxBuffered, maxPayload) }
 
     @Option(
         help: ArgumentHelp(
@@ -83,7 +86,7 @@ struct ServerOptions: ParsableArguments {
         guard OptionRanges.maxPayloadBytes.contains(maxPayload) else {
             throw ValidationError("--max-payload must be between 1 and 1000000000 bytes, not \(maxPayload)")
         }
-        guard maxBuffered >= maxPayload, maxBuffered <= 1 << 32 else {
+        if let maxBuffered, !(maxPayload...(1 << 32)).contains(maxBuffered) {
             throw ValidationError("--max-buffered must be between --max-payload (\(maxPayload)) and 4294967296 bytes, not \(maxBuffered)")
         }
         try Self.check(pingInterval, in: OptionRanges.heartbeatMilliseconds, flag: "--ping-interval")
@@ -163,7 +166,7 @@ struct ServerOptions: ParsableArguments {
     var engineConfiguration: EngineConfiguration {
         EngineConfiguration(
             pingInterval: pingInterval.milliseconds, pingTimeout: pingTimeout.milliseconds, maxPayload: maxPayload,
-            maxBuffered: maxBuffered, path: path, cors: CORSPolicy(parsing: corsOrigins) ?? .anyOrigin)
+            maxBuffered: effectiveMaxBuffered, path: path, cors: CORSPolicy(parsing: corsOrigins) ?? .anyOrigin)
     }
 }
 
