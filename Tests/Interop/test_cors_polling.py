@@ -42,7 +42,7 @@ def test_refused_origin_gets_400_and_a_log_line_naming_it(start_quench):
     server = start_quench("--cors-origins", GOOD)
     status, headers, body = request(server, "GET", "/socket.io/?EIO=4&transport=polling", {"Origin": BAD})
     assert status == 400
-    assert json.loads(body)["message"] == "Not an accepted origin."
+    assert json.loads(body) == {"code": 4, "message": "Not an accepted origin."}
     assert "access-control-allow-origin" not in headers
     server.wait_for_log(r"refused peer=127\.0\.0\.1 status=400 .*Not an accepted origin.*evil\.example")
     assert "open sid=" not in server.log_text()
@@ -64,8 +64,9 @@ def test_preflight_allows_methods_and_requested_headers(start_quench):
     assert headers["access-control-allow-origin"] == GOOD
     assert headers["access-control-allow-methods"] == "GET, POST, OPTIONS"
     assert headers["access-control-allow-headers"] == "content-type, x-token"
-    status, _, _ = request(server, "OPTIONS", "/socket.io/?EIO=4&transport=polling", {"Origin": BAD, "Access-Control-Request-Method": "POST"})
-    assert status == 400
+    status, headers, body = request(server, "OPTIONS", "/socket.io/?EIO=4&transport=polling", {"Origin": BAD, "Access-Control-Request-Method": "POST"})
+    assert (status, json.loads(body)) == (400, {"code": 4, "message": "Not an accepted origin."})
+    assert "access-control-allow-origin" not in headers
 
 
 def test_default_star_echoes_any_origin(start_quench):
