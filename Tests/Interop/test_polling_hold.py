@@ -3,6 +3,7 @@ timeout, keep-alive across polls, and listening only where --host says."""
 
 import http.client
 import json
+import re
 import shutil
 import subprocess
 
@@ -29,7 +30,7 @@ def begin_raw_post(server):
 
 
 def test_held_get_outlives_lws_request_timeout_and_gets_the_ping(start_quench):
-    server = start_quench("--ping-interval", "7s", "--ping-timeout", "5s")
+    server = start_quench("--ping-interval", "7s", "--ping-timeout", "2s")
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
     sid = handshake(conn)
     # One keep-alive connection: the same socket carries the handshake and the held poll.
@@ -40,8 +41,13 @@ def test_held_get_outlives_lws_request_timeout_and_gets_the_ping(start_quench):
     conn.request("POST", f"/socket.io/?EIO=4&transport=polling&sid={sid}", body=b"3")
     response = conn.getresponse()
     assert (response.status, response.read()) == (200, b"ok")
+    # The pong counted: the session outlives that ping's deadline (2 s after it) and the next GET, held
+    # another 7 s, gets the next ping rather than a close packet or an unknown-session 400.
+    conn.request("GET", f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+    response = conn.getresponse()
+    assert (response.status, response.read()) == (200, b"2")
     conn.close()
-    assert "ping timeout" not in server.log_text()
+    assert not re.search(r"\bclose sid=" + re.escape(sid), server.log_text()), server.log_text()
 
 
 def test_post_without_content_length_is_refused_not_hung(start_quench):
