@@ -63,6 +63,9 @@ BAD_VALUES = [
     (["--ping-timeout", "86400001ms"], "--ping-timeout"),
     (["--max-payload", "1000000001"], "--max-payload"),
     (["--max-payload", "99999999999999999999"], "--max-payload"),
+    (["--max-buffered", "0"], "--max-buffered"),
+    (["--max-buffered", "4294967297"], "--max-buffered"),
+    (["--max-buffered", "1e308"], "--max-buffered"),
     (["--path", "/" + "p" * 300 + "/"], "--path"),
     (["--path", "/a//b/"], "--path"),
 ]
@@ -91,7 +94,7 @@ def test_help_states_each_numeric_range():
     r = run_cli("--help")
     assert r.returncode == 0, r.stderr
     text = " ".join(r.stdout.split())  # help wraps lines
-    for phrase in ("(1-65535)", "1s to 24h", "(1ms to 24h)", "(1 to 1000000000)", "at most 128 bytes"):
+    for phrase in ("(1-65535)", "1s to 24h", "(1ms to 24h)", "(1 to 1000000000)", "From --max-payload to 4294967296", "at most 128 bytes"):
         assert phrase in text, f"--help does not state {phrase!r}:\n{r.stdout}"
 
 

@@ -12,7 +12,7 @@ import Testing
         "3000000000h", "3000000h", "99999999999999999999ms", "999999999999999999s", "99999999999999999m", "9999999999999999h",
         String(repeating: "9", count: 400), "NaN", "nan", "inf", "-inf", "", " ", "0x10", "1,000",
     ]
-    static let numericFlags = ["--port", "--max-payload", "--ping-interval", "--ping-timeout", "--reminder-interval"]
+    static let numericFlags = ["--port", "--max-payload", "--max-buffered", "--ping-interval", "--ping-timeout", "--reminder-interval"]
 
     /// The outcome of parsing `arguments`: the options, or the exit code and message a user would see.
     private func parse(_ arguments: [String]) -> Result<ServerOptions, Refusal> {
@@ -53,7 +53,7 @@ import Testing
     }
 
     @Test func zeroIsRefusedExceptForTheReminderWhereItMeansOff() {
-        for flag in ["--port", "--max-payload", "--ping-interval", "--ping-timeout"] {
+        for flag in ["--port", "--max-payload", "--max-buffered", "--ping-interval", "--ping-timeout"] {
             for zero in ["0", "0.0", "0ms", "0s", "0m", "0h"] where flag.hasPrefix("--ping") || !zero.contains(where: \.isLetter) && zero != "0.0" {
                 expectRefused(flag, zero)
             }
@@ -74,6 +74,17 @@ import Testing
         #expect(accepted(["--max-payload", "1"])?.maxPayload == 1)
         #expect(accepted(["--max-payload", "1000000000"])?.maxPayload == 1_000_000_000)
         expectRefused("--max-payload", "1000000001")
+    }
+
+    @Test func maxBufferedRange() {
+        #expect(accepted([])?.effectiveMaxBuffered == 16_777_216)
+        #expect(accepted(["--max-buffered", "1000000"])?.effectiveMaxBuffered == 1_000_000)
+        #expect(accepted(["--max-buffered", "4294967296"])?.effectiveMaxBuffered == 4_294_967_296)
+        expectRefused("--max-buffered", "4294967297")
+        expectRefused("--max-buffered", "999999")  // below --max-payload (1000000 by default)
+        #expect(accepted(["--max-payload", "10", "--max-buffered", "10"])?.effectiveMaxBuffered == 10)
+        // Without the flag it follows a larger --max-payload, so the largest message always fits.
+        #expect(accepted(["--max-payload", "1000000000"])?.effectiveMaxBuffered == 1_000_000_000)
     }
 
     @Test(arguments: ["--ping-interval", "--ping-timeout"])
