@@ -342,3 +342,31 @@ def test_python_socketio_server_node_and_quench_share_the_channel(start_quench, 
         assert quench_client.get(quench_client.bot, timeout=10) == expected
     finally:
         py_client.disconnect()
+
+
+def test_acknowledgements_a_client_never_gives_are_bounded(start_quench, redis_server, python_node, open_ws):
+    """A python node asks quench's client for 101 acknowledgements it never gives: quench keeps the newest 100
+    (one warn line), and a late answer to the dropped oldest goes nowhere while the newest still does."""
+    node = start_node(start_quench, redis_server)
+    ws = open_ws(node)
+    _, sio_sid = ws.handshake()
+    py_bot = queue.Queue()
+    py_client = socketio.Client(reconnection=False)
+    py_client.on("bot_message", lambda data: py_bot.put(data))
+    py_client.connect(python_node, transports=["polling"], wait_timeout=10)
+    try:
+        redis_server.wait_subscribers(2)
+        ids = []
+        for _ in range(101):  # one at a time: python's server refuses a polling POST of more than 16 packets
+            py_client.emit("ask", sio_sid)
+            packet = ws.recv_sio(timeout=10)
+            assert packet["data"] == ["question", {"text": "ack me"}], packet
+            ids.append(packet["id"])
+        assert ids == list(range(101))
+        node.wait_for_log(r"^warn acknowledgements: 100 waiting for sid=\S+ peer=127\.0\.0\.1 namespace=/; dropping the oldest")
+        ws.send('430["zero"]')  # the dropped one: nothing is published for it
+        ws.send('43100["hundred"]')
+        assert py_bot.get(timeout=10) == {"text": "acked", "args": ["hundred"]}
+        assert len(re.findall(r"acknowledgements: 100 waiting", node.log_text())) == 1
+    finally:
+        py_client.disconnect()

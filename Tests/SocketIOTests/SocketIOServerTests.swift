@@ -21,12 +21,13 @@ struct ServerHarness {
     /// The warn and error lines the server wrote.
     let logLines = LogLines()
 
-    init(connectTimeout: Int64 = 1000, maxPayload: Int = 1_000_000) {
+    init(connectTimeout: Int64 = 1000, maxPayload: Int = 1_000_000, maxPendingAcks: Int = 100) {
         engine = EngineServer(
             configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200, maxPayload: maxPayload), clock: clock,
             log: Logger(level: .warn, sink: { [logLines] in logLines.append($0) }))
         clock.engine = engine
-        server = SocketIOServer(engine: engine, configuration: SocketIOConfiguration(connectTimeout: connectTimeout))
+        server = SocketIOServer(
+            engine: engine, configuration: SocketIOConfiguration(connectTimeout: connectTimeout, maxPendingAcks: maxPendingAcks))
         for name in ["/", "/custom"] {
             let namespace = server.namespace(name)
             namespace.onConnect = { [record] socket in record.connects.append((name, socket.auth)) }

@@ -19,26 +19,59 @@ public final class Socket {
     /// Whether the socket is still connected.
     public private(set) var isConnected = true
     let client: ClientConnection
-    private var nextAckID: UInt64 = 0
-    private var pendingAcks: [UInt64: ([JSONValue]) -> Void] = [:]
+    /// An acknowledgement still owed by the client: what to call, and its timeout if it has one.
+    struct PendingAck {
+        let callback: (Result<[JSONValue], AckFailure>) -> Void
+        var timer: EngineTimer?
+    }
+    /// What the client still owes, bounded by the configuration's `maxPendingAcks`.
+    private var acks: PendingAcks<PendingAck>
 
     init(id: String, namespace: Namespace, auth: JSONValue?, client: ClientConnection) {
         self.id = id
         self.namespace = namespace
         self.auth = auth
         self.client = client
+        acks = PendingAcks(limit: client.server.configuration.maxPendingAcks)
     }
 
-    /// Sends an event to this client. With `ack`, the client's acknowledgement is handed to it.
+    /// Sends an event to this client. With `ack`, the client's acknowledgement is handed to it; it is not
+    /// called if the acknowledgement never comes (the socket disconnects, or more than `maxPendingAcks`
+    /// newer ones wait). ``emit(_:_:timeout:ack:)`` says why instead, and can time out.
     public func emit(_ event: String, _ arguments: [JSONValue] = [], ack: (([JSONValue]) -> Void)? = nil) {
         guard isConnected else { return }
-        var ackID: UInt64?
-        if let ack {
-            ackID = nextAckID
-            pendingAcks[nextAckID] = ack
-            nextAckID &+= 1
+        guard let ack else {
+            EncodedPacket(event: event, arguments, namespace: namespace.name).send(on: client.session)
+            return
+        }
+        emitExpectingAck(event, arguments, timeout: nil) { result in
+            if case .success(let arguments) = result { ack(arguments) }
+        }
+    }
+
+    /// Sends an event that asks for an acknowledgement, keeping `callback` (within the bound) until the
+    /// answer, the timeout, or the socket's end.
+    func emitExpectingAck(
+        _ event: String, _ arguments: [JSONValue], timeout: Int64?, _ callback: @escaping (Result<[JSONValue], AckFailure>) -> Void
+    ) {
+        let (ackID, evicted) = acks.add(PendingAck(callback: callback))
+        if let evicted {
+            evicted.timer?.cancel()
+            if acks.droppedInEpisode == 1 {
+                client.log.warn(
+                    "acknowledgements: \(acks.limit) waiting for sid=\(id) peer=\(peer) namespace=\(namespace.name); dropping the oldest (further drops counted until the client answers one)")
+            }
+            evicted.callback(.failure(AckFailure(.dropped)))
+        }
+        if let timeout {
+            let timer = client.server.engine.schedule(after: timeout) { [weak self] in self?.ackTimedOut(ackID) }
+            acks.update(ackID) { $0.timer = timer }
         }
         EncodedPacket(event: event, arguments, namespace: namespace.name, ackID: ackID).send(on: client.session)
+    }
+
+    private func ackTimedOut(_ ackID: UInt64) {
+        acks.expire(ackID)?.callback(.failure(AckFailure(.timedOut)))
     }
 
     /// Sends an already encoded event (a broadcast encodes once for every recipient).
@@ -53,11 +86,12 @@ public final class Socket {
 
     /// The client acknowledged one of our emits.
     func receiveAck(id: UInt64, arguments: [JSONValue]) {
-        guard let callback = pendingAcks.removeValue(forKey: id) else {
+        guard let pending = acks.answer(id) else {
             client.log.debug("ack for unknown id=\(id) sid=\(self.id)")
             return
         }
-        callback(arguments)
+        pending.timer?.cancel()
+        pending.callback(.success(arguments))
     }
 
     /// Disconnects the client from this namespace (it gets a DISCONNECT packet; the Engine.IO
@@ -70,7 +104,13 @@ public final class Socket {
 
     func markDisconnected() {
         isConnected = false
-        pendingAcks.removeAll()
+        if acks.droppedTotal > 0 {
+            client.log.info("acknowledgements: sid=\(id) peer=\(peer) left with \(acks.droppedTotal) dropped unanswered at the bound of \(acks.limit)")
+        }
+        for pending in acks.removeAll() {
+            pending.timer?.cancel()
+            pending.callback(.failure(AckFailure(.disconnected)))
+        }
     }
 }
 
