@@ -177,11 +177,12 @@ extension LWSServer {
     /// log line (warn for the first two) instead of reaching lws's file mount; a file whose extension
     /// lws knows no MIME type for gets lws's own answer, 415, and a log line too.
     private func filterStaticFile(wsi: OpaquePointer, uri: UnsafeRawBufferPointer) -> Int32 {
-        guard let fileGuard = mounts?.fileGuard else { return 0 }
+        guard let mounts else { return 0 }
         let path = String(decoding: uri.prefix { $0 != 0 }, as: UTF8.self)
         guard endpoint(for: path) == nil else { return 0 }
         let response: HTTPResponse
-        switch fileGuard.resolve(path) {
+        // No guard means the directory could not be resolved at start: serve nothing rather than everything.
+        switch mounts.fileGuard?.resolve(path) ?? .failure(.notFound) {
         case .success(let file):
             guard lws_get_mimetype(file, nil) == nil else { return 0 }
             response = HTTPResponse(status: 415, body: Array("Unsupported Media Type\n".utf8))
