@@ -69,13 +69,16 @@ extension LWSServer {
             return beginHTTP(wsi: wsi)
 
         case LWS_CALLBACK_HTTP_BODY:
-            if let exchange = LWSPeer.stored(on: wsi) as? LWSHTTPExchange {
-                exchange.appendBody(UnsafeRawBufferPointer(start: input, count: length))
-            }
+            guard let exchange = LWSPeer.stored(on: wsi) as? LWSHTTPExchange else { return 0 }
+            return exchange.appendBody(UnsafeRawBufferPointer(start: input, count: length)) ? 0 : refuseSlowBody(exchange)
+
+        case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+            LWSAwaitingRequest(wsi: wsi, server: self).attach()
             return 0
 
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
             guard let exchange = LWSPeer.stored(on: wsi) as? LWSHTTPExchange else { return -1 }
+            exchange.bodyCompleted()
             dispatchHTTP(exchange)
             return 0
 
@@ -206,9 +209,27 @@ extension LWSServer {
             return -1
         }
         let exchange = LWSHTTPExchange(wsi: wsi, server: self, request: request)
+        if request.method == .post {
+            exchange.awaitBody(
+                bytes: LWSRequestReader.header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap { Int($0) } ?? 0,
+                deadline: MonotonicClock.milliseconds() + configuration.bodyTimeoutMilliseconds)
+        }
         exchange.attach()
         if request.method != .post { dispatchHTTP(exchange) }
         return 0
+    }
+
+    /// A body still arriving at its deadline: 408, a log line, and the connection closed.
+    private func refuseSlowBody(_ exchange: LWSHTTPExchange) -> Int32 {
+        let request = exchange.request
+        log.warn(
+            "refused peer=\(request.peer) status=408 request body not complete within \(configuration.bodyTimeoutMilliseconds) ms "
+                + "(\(request.body.count) of \(exchange.expectedBodyBytes) bytes)")
+        exchange.abandonBody()
+        let response = HTTPResponse(
+            status: 408, headers: [HTTPHeader("Connection", "close")], body: Array("Request body too slow\n".utf8))
+        _ = writeHTTPResponse(response, to: exchange.wsi, completingTransaction: false)
+        return -1
     }
 
     /// lws 4.1 cannot finish a POST without Content-Length (it waits for 100 MB) nor decode a chunked

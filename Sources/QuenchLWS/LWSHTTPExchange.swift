@@ -20,10 +20,32 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
         super.init(wsi: wsi, server: server)
     }
 
+    /// The Content-Length of a POST whose body is still arriving; 0 otherwise.
+    private(set) var expectedBodyBytes = 0
+    /// When the body must be complete (monotonic milliseconds); 0 when none is awaited. lws itself
+    /// restarts a 5 s timeout at every chunk, so a body trickled a byte at a time would never end.
+    private var bodyDeadline: Int64 = 0
+
+    /// A POST: its body of `bytes` is due by `deadline`.
+    func awaitBody(bytes: Int, deadline: Int64) {
+        expectedBodyBytes = bytes
+        bodyDeadline = deadline
+    }
+
     /// A chunk of the POST body. lws delivers no more than the Content-Length, which was checked
-    /// against maxPayload before the body was read.
-    func appendBody(_ bytes: UnsafeRawBufferPointer) {
+    /// against maxPayload before the body was read. Returns false once the body's deadline has passed.
+    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
         request.body.append(contentsOf: bytes)
+        return bodyDeadline == 0 || MonotonicClock.milliseconds() <= bodyDeadline
+    }
+
+    /// The whole body arrived.
+    func bodyCompleted() { bodyDeadline = 0 }
+
+    /// The body was refused (too slow); the connection is closing, nothing more to say about it.
+    func abandonBody() {
+        bodyDeadline = 0
+        responded = true
     }
 
     func respond(_ response: HTTPResponse) {
@@ -61,6 +83,12 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
     override func ended() {
         guard !isGone else { return }
         isGone = true
+        if bodyDeadline != 0 {
+            // lws closed it mid-body: its 5 s without a byte, or the client went away.
+            server.log.info(
+                "closed peer=\(request.peer) request body incomplete when the connection ended "
+                    + "(\(request.body.count) of \(expectedBodyBytes) bytes)")
+        }
         let abandon = responded ? nil : onAbandon
         onAbandon = nil
         abandon?()

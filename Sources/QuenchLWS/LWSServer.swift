@@ -40,6 +40,8 @@ public final class LWSServer: @unchecked Sendable {
     var openConnections = 0
     /// The per-header size limit for every header lws knows (``HeaderLimits``); lws keeps the pointer.
     private let tokenLimits = HeaderLimits.makeTokenLimits()
+    /// Connections closed before their first request's headers arrived, logged in bursts (``LWSAwaitingRequest``).
+    var headerTimeoutLog = LogThrottle(intervalMilliseconds: 10_000)
     /// C strings lws points to for the context's whole life (interface, certificate paths, ALPN); freed in deinit.
     private var keptStrings: [UnsafeMutablePointer<CChar>] = []
     /// Set in deinit before the context is destroyed: the callbacks lws makes then must not reach the engines.
@@ -84,6 +86,8 @@ public final class LWSServer: @unchecked Sendable {
         info.mounts = mounts?.head
         info.options = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
         info.max_http_header_data2 = UInt32(HeaderLimits.total)
+        // A header area is attached at accept, with this timeout over the whole request head (not per byte).
+        info.timeout_secs_ah_idle = UInt32(max(configuration.headerTimeoutSeconds, 1))
         info.token_limits = UnsafePointer(tokenLimits)
         info.gid = -1
         info.uid = -1

@@ -23,6 +23,13 @@ public struct LWSServerConfiguration: Sendable {
     /// set until one closes): the open-files limit less a reserve of 64 descriptors (an eighth of a small
     /// limit) for everything else the process opens, so `accept()` never fails for want of one.
     public var acceptPauseConnections: Int
+    /// Seconds a client has to send a request's headers, counted from connecting: lws then closes the
+    /// connection (one log line per burst of such closes). A slow sender gains nothing by trickling.
+    public var headerTimeoutSeconds = 10
+    /// Milliseconds a request body has to arrive in full, counted from the end of its headers: past it
+    /// the request is answered 408 and the connection closed, with a log line. (lws also closes a
+    /// connection whose body stops for 5 s.)
+    public var bodyTimeoutMilliseconds: Int64 = 20_000
     /// The most Engine.IO sessions at once. Polling sessions hold no descriptor between requests, so
     /// they are bounded by memory instead: four per connection slot (a few KiB each).
     public var maxSessions: Int { maxConnections * 4 }
