@@ -10,6 +10,10 @@ public struct RedisError: Error, CustomStringConvertible {
         self.description = description
     }
 
+    /// Whether the peer broke the protocol (or one of the reader's bounds): a peer that does it again right
+    /// after each reconnect should not be retried at the shortest delay for ever.
+    var isProtocolViolation: Bool { kind == .protocolError }
+
     /// The TCP connection could not be made.
     static func connect(_ detail: String) -> RedisError { RedisError(.connect, detail) }
     /// A read or write failed, or the peer closed the connection.

@@ -31,6 +31,9 @@ final class RedisSubscriber: Sendable {
         var backoff = RetryBackoff()
         var everSubscribed = false
         var down = false
+        // After a protocol violation the backoff keeps growing across reconnects (a peer that breaks the
+        // protocol after every SUBSCRIBE is retried at most every 10 s, not every 0.5 s).
+        var lastFailureWasViolation = false
         while true {
             do throws(RedisError) {
                 let connection = try RedisConnection.open(url)
@@ -42,10 +45,11 @@ final class RedisSubscriber: Sendable {
                 }
                 everSubscribed = true
                 down = false
-                backoff.reset()
+                if !lastFailureWasViolation { backoff.reset() }
                 subscribed()
                 try listen(connection)
             } catch {
+                lastFailureWasViolation = error.isProtocolViolation
                 let delay = backoff.next()
                 if !down {
                     down = true
