@@ -64,7 +64,9 @@ public final class Socket {
             evicted.callback(.failure(AckFailure(.dropped)))
         }
         if let timeout {
-            let timer = client.server.engine.schedule(after: timeout) { [weak self] in self?.ackTimedOut(ackID) }
+            // Captured strongly (a weak reference would give every such socket a side table): the timer lets
+            // go of its closure when it fires or is cancelled, and the socket's end cancels it.
+            let timer = client.server.engine.schedule(after: timeout) { [self] in ackTimedOut(ackID) }
             acks.update(ackID) { $0.timer = timer }
         }
         EncodedPacket(event: event, arguments, namespace: namespace.name, ackID: ackID).send(on: client.session)
