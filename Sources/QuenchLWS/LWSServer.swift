@@ -25,7 +25,7 @@ public final class LWSServer: @unchecked Sendable {
 
     let inbox = ServiceInbox()
     private(set) var endpoints: [Endpoint] = []
-    private var context: OpaquePointer?
+    private(set) var context: OpaquePointer?
     private let protocols: UnsafeMutablePointer<lws_protocols>
     private let protocolName: UnsafeMutablePointer<CChar>
     private(set) var stopping = false
@@ -44,6 +44,9 @@ public final class LWSServer: @unchecked Sendable {
     var headerTimeoutLog = LogThrottle(intervalMilliseconds: 10_000)
     /// C strings lws points to for the context's whole life (interface, certificate paths, ALPN); freed in deinit.
     private var keptStrings: [UnsafeMutablePointer<CChar>] = []
+    /// The certificate and key paths as lws holds them; a reload names the vhosts to update by these.
+    private(set) var keptCertificatePath: UnsafeMutablePointer<CChar>?
+    private(set) var keptKeyPath: UnsafeMutablePointer<CChar>?
     /// Set in deinit before the context is destroyed: the callbacks lws makes then must not reach the engines.
     private(set) var isTearingDown = false
     /// When new connections are turned away for want of descriptors (one log line per episode). Service thread.
@@ -100,8 +103,10 @@ public final class LWSServer: @unchecked Sendable {
         if configuration.host != "0.0.0.0" { info.iface = UnsafePointer(keep(configuration.host)) }
         if let tls = configuration.tls {
             info.options |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
-            info.ssl_cert_filepath = UnsafePointer(keep(tls.certificate))
-            info.ssl_private_key_filepath = UnsafePointer(keep(tls.privateKey))
+            keptCertificatePath = keep(tls.certificate)
+            keptKeyPath = keep(tls.privateKey)
+            info.ssl_cert_filepath = UnsafePointer(keptCertificatePath)
+            info.ssl_private_key_filepath = UnsafePointer(keptKeyPath)
             // HTTP/2 would need separate header and body writes; Engine.IO gains nothing from it.
             info.alpn = UnsafePointer(keep("http/1.1"))
         }
@@ -125,7 +130,7 @@ public final class LWSServer: @unchecked Sendable {
     }
 
     /// One line for a context that would not start, from what lws said on the way.
-    private static func explainFailure(_ lines: [String], _ configuration: LWSServerConfiguration) -> LWSServerError {
+    static func explainFailure(_ lines: [String], _ configuration: LWSServerConfiguration) -> LWSServerError {
         if let tls = configuration.tls {
             if lines.contains(where: { $0.contains("key values mismatch") }) {
                 return LWSServerError("--tls-key \(tls.privateKey) is not the private key of --tls-cert \(tls.certificate)")

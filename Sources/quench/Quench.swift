@@ -58,7 +58,7 @@ struct Quench: ParsableCommand {
                 clock: SystemWallClock(), executor: server.executor
             ) { time in app.sendReminder(at: time) }
         }
-        TerminationSignals.onSignal { server.requestStop() }
+        TerminationSignals.onSignal(reload: { server.requestCertificateReload() }) { server.requestStop() }
         server.run()
     }
 }
