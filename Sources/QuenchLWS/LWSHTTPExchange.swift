@@ -53,6 +53,7 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
         responded = true
         onAbandon = nil
         self.response = response
+        server.unwrittenResponses += 1
         if isHeld {
             // lws services a flow-controlled wsi for nothing, writable callbacks included.
             isHeld = false
@@ -76,6 +77,7 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
     func writable() -> Int32 {
         guard let response else { return 0 }
         self.response = nil
+        server.unwrittenResponses -= 1
         return server.writeHTTPResponse(response, to: wsi)
     }
 
@@ -88,6 +90,10 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
             server.log.info(
                 "closed peer=\(request.peer) request body incomplete when the connection ended "
                     + "(\(request.body.count) of \(expectedBodyBytes) bytes)")
+        }
+        if response != nil {
+            response = nil
+            server.unwrittenResponses -= 1
         }
         let abandon = responded ? nil : onAbandon
         onAbandon = nil

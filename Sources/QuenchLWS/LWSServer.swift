@@ -35,6 +35,9 @@ public final class LWSServer: @unchecked Sendable {
     private(set) var mounts: LWSMounts?
     /// Open WebSockets, so a stop can wait for their close frames to leave.
     var openWebSockets = 0
+    /// HTTP responses given but not yet written (a held poll answered with its close packet at a stop), so
+    /// a stop can wait for them to leave.
+    var unwrittenResponses = 0
     /// Every connection lws holds (HTTP or WebSocket), from `WSI_CREATE` to `WSI_DESTROY`: the file
     /// descriptors in use, which is what the connection limit protects.
     var openConnections = 0
@@ -190,7 +193,7 @@ public final class LWSServer: @unchecked Sendable {
         let scheme = configuration.tls == nil ? "http" : "https"
         log.info("listening on \(scheme)://\(configuration.host):\(configuration.port) paths=\(endpoints.map(\.path).joined(separator: ","))")
         while lws_service(context, 0) >= 0 {
-            if stopping, openWebSockets == 0 || stopDeadlinePassed { break }
+            if stopping, openWebSockets == 0 && unwrittenResponses == 0 || stopDeadlinePassed { break }
         }
         for endpoint in endpoints { endpoint.clock.detach() }
         stopTimer = nil

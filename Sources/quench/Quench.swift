@@ -38,7 +38,6 @@ struct Quench: ParsableCommand {
         let engine = server.addEngine(configuration: options.engineConfiguration)
         let socketIO = SocketIOServer(engine: engine)
         let app = ChatApp(server: socketIO)
-        server.willStop = { socketIO.disconnectAll() }
         let page = ChatPage.html(socketIOPath: engine.configuration.path)
         server.pageHandler = { request in ChatPage.respond(to: request, page: page) }
         do {

@@ -182,6 +182,17 @@ import Testing
         #expect(harness.delegate.closed.map(\.1) == [.serverShutdown])
     }
 
+    @Test func aStopAnswersAHeldPollWith503NotAClosePacket() {
+        let harness = Harness()
+        let sid = harness.openPolling()
+        let get = harness.engine.requestInMemory(.get, query: "EIO=4&transport=polling&sid=\(sid)")
+        #expect(get.response == nil)
+        harness.engine.closeAll(reason: .serverShutdown)
+        #expect(get.status == 503)
+        #expect(get.body == "{\"code\":503,\"message\":\"Server shutting down\"}")
+        #expect(harness.delegate.closed.map(\.1) == [.serverShutdown])
+    }
+
     @Test func aSessionClosedForAnyOtherReasonUsesNormalClosure() {
         let harness = Harness()
         let socket = harness.engine.connectInMemory()

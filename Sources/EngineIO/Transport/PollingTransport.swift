@@ -20,10 +20,24 @@ public final class PollingTransport: Transport {
 
     /// Ends the transport. A GET still held learns it with a close packet.
     public func close() {
+        close(reason: .forcedClose)
+    }
+
+    /// Ends the transport; a GET still held learns it with a close packet, or, when the server stops, with
+    /// a 503: python-engineio's client reads a close packet as the server ending the session for good and
+    /// never reconnects, while an HTTP error is a transport error to it and to socket.io-client alike, and
+    /// both come back by themselves to the restarted server.
+    public func close(reason: DisconnectReason) {
         guard !closed else { return }
         closed = true
-        if let get = pendingGET {
-            pendingGET = nil
+        guard let get = pendingGET else { return }
+        pendingGET = nil
+        if reason == .serverShutdown {
+            get.responder.respond(
+                HTTPResponse(
+                    status: 503, contentType: "application/json", headers: get.headers,
+                    body: Array("{\"code\":503,\"message\":\"Server shutting down\"}".utf8)))
+        } else {
             get.responder.respond(Self.ok([EnginePacketType.close.digit], headers: get.headers))
         }
     }
