@@ -4,8 +4,10 @@ import EngineIO
 /// The libwebsockets server: one context, one service thread, any number of Engine.IO endpoints
 /// (each on its own path), plus plain HTTP pages.
 ///
-/// Everything here runs on the thread that calls ``run()``, except ``executor`` and ``requestStop()``,
-/// which any thread may use (hence `@unchecked Sendable`: the rest is confined to the service thread).
+/// Everything here runs on the thread that calls ``run()`` (set-up before it, ``start()`` included, on the
+/// thread that creates the server), except ``executor``, ``requestStop()`` and ``requestCertificateReload()``,
+/// which any thread may use: they only post to the ``ServiceInbox`` (its own locks). Hence `@unchecked
+/// Sendable`: all other state is confined to the service thread.
 public final class LWSServer: @unchecked Sendable {
     /// One Engine.IO server mounted at a path.
     struct Endpoint {
