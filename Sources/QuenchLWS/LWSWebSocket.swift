@@ -191,6 +191,21 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
         return 0
     }
 
+    /// `LWS_CALLBACK_WS_PEER_INITIATED_CLOSE`: lws answers a client's close frame by echoing its payload,
+    /// after rewriting a reserved status code to 1002. RFC 6455 (5.5.1) allows a close body only empty or
+    /// starting with a two-byte status, so a one-byte body, which lws would echo as it is, is answered with
+    /// 1002 (protocol error) instead. Returns -1 to have lws close with that status.
+    func peerInitiatedClose(payloadLength: Int) -> Int32 {
+        guard payloadLength == 1, closeCode == nil else { return 0 }
+        let who = transport?.session.map { "sid=\($0.id) peer=\($0.peer)" } ?? "peer=(no session)"
+        server.log.warn("bad close frame \(who): a one-byte close payload; closing with 1002")
+        closeCode = 1002
+        closeSent = true
+        dropQueue()
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, nil, 0)
+        return -1
+    }
+
     private func oversize(_ size: Int) -> Int32 {
         partial = []
         transport?.receivedOversizeFrame(size: size)
