@@ -175,7 +175,8 @@ public final class EngineServer {
         delegate?.engineSession(session, didCloseWith: reason)
     }
 
-    /// Closes every session, telling each client; used when the server stops.
+    /// Closes every session and its transport; used when the server stops (a WebSocket gets 1001 "going
+    /// away", a held poll a 503, so clients reconnect rather than take it as their session's end).
     public func closeAll(reason: DisconnectReason = .serverShutdown) {
         for session in Array(sessions.values) { session.close(reason: reason) }
     }

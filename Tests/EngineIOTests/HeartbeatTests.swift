@@ -30,6 +30,15 @@ import Testing
         #expect(heartbeat.isExpired(now: 850))
     }
 
+    @Test func aPongToAPingStillQueuedChangesNothing() {
+        var heartbeat = Heartbeat(interval: 300, timeout: 200, now: 0)
+        _ = heartbeat.deadlineReached(now: 300)
+        let early = heartbeat.pongReceived(now: 350, pingHasLeft: false)
+        #expect(!early)
+        #expect(heartbeat.phase == .awaitingPong)
+        #expect(heartbeat.deadlineReached(now: 500) == .timeOut)
+    }
+
     @Test func pongDeadlineCountsFromWhenThePingWasDueNotWhenTheTimerRan() {
         var heartbeat = Heartbeat(interval: 300, timeout: 200, now: 0)
         #expect(heartbeat.deadlineReached(now: 307) == .sendPing)
