@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLibWebSockets
 import EngineIO
 import Testing
 
@@ -67,6 +68,32 @@ import Testing
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             #expect(connected == 0)
+        }
+        #expect(!Self.accepts(port: port))
+    }
+
+    @Test("a dropped server whose context holds a connection (a Swift object attached) releases it without reaching the server")
+    func droppedWithAcceptedConnection() throws {
+        let port = Self.freePort()
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        do {
+            let server = LWSServer(configuration: LWSServerConfiguration(host: "127.0.0.1", port: port, log: Logger(level: .error)))
+            _ = server.addEngine(configuration: EngineConfiguration())
+            try server.start()
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            // Serve by hand (this thread acts as the service thread, as run() would) until lws has accepted
+            // the connection and quench has attached its object to it; then drop the server, never run.
+            let context = try #require(server.context)
+            let deadline = MonotonicClock.milliseconds() + 5000
+            while server.openConnections == 0, MonotonicClock.milliseconds() < deadline { lws_service(context, 0) }
+            #expect(server.openConnections == 1)
         }
         #expect(!Self.accepts(port: port))
     }
