@@ -88,6 +88,7 @@ def test_a_client_that_never_reads_is_closed_at_the_cap_with_rss_bounded_and_oth
     assert len(re.findall(r"outbound limit", server.log_text())) == 1
     # The queue is capped at 4 MiB; lws's tail, the scratch buffer and the allocator's slack add a few MB.
     growth_mib = (peak - baseline) / 1024
+    print(f"RSS baseline {baseline} KiB, peak {peak} KiB, growth {growth_mib:.1f} MiB")
     assert growth_mib < cap / MIB + 8, f"RSS grew {growth_mib:.1f} MiB (baseline {baseline} KiB, peak {peak} KiB) for a {cap // MIB} MiB cap"
 
     good.sio.emit("user_message", {"text": "after"})
