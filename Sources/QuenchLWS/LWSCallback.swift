@@ -79,6 +79,11 @@ extension LWSServer {
             LWSAwaitingRequest(wsi: wsi, server: self).attach()
             return 0
 
+        case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+            // Headers complete; for a file lws serves itself (--static) nothing else replaces the marker.
+            if LWSPeer.stored(on: wsi) is LWSAwaitingRequest { _ = LWSPeer.detach(from: wsi) }
+            return 0
+
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
             guard let exchange = LWSPeer.stored(on: wsi) as? LWSHTTPExchange else { return -1 }
             exchange.bodyCompleted()

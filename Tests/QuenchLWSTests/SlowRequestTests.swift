@@ -51,4 +51,31 @@ import Testing
             loopback.log.contains { $0.contains("request headers not complete within 1 s") }
         })
     }
+
+    @Test("a connection that got a file lws served itself (--static) and then idled is not taken for a slow one")
+    func staticFileThenIdle() throws {
+        let directory = "/tmp/quench-slow-request-test-\(getpid())"
+        mkdir(directory, 0o755)
+        let file = fopen(directory + "/a.txt", "w")
+        fputs("hello\n", file)
+        fclose(file)
+        defer {
+            unlink(directory + "/a.txt")
+            rmdir(directory)
+        }
+        let loopback = try LoopbackServer {
+            $0.headerTimeoutSeconds = 1
+            $0.staticDirectory = directory
+        }
+        defer { loopback.stop() }
+        let fd = loopback.connect()
+        defer { close(fd) }
+        let request = Array("GET /a.txt HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
+        #expect(send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count)
+        // Keep-alive: lws answers, then closes the idle connection at its keep-alive timeout.
+        let (answer, closed) = LoopbackServer.trickle([], on: fd, gapMilliseconds: 0, seconds: 15)
+        #expect(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+        #expect(closed)
+        #expect(!loopback.log.contains { $0.contains("request headers not complete") })
+    }
 }
