@@ -62,7 +62,7 @@ public final class LWSServer: @unchecked Sendable {
     /// and shrinks back to ``baseWriteCapacity`` at the next write that uses far less (see ``ensureWriteCapacity(_:)``).
     private var writeBuffer: UnsafeMutableRawBufferPointer
     /// The scratch buffer's resting size: every ordinary reply fits.
-    private static let baseWriteCapacity = 64 * 1024
+    static let baseWriteCapacity = 64 * 1024
     private let headroom = Int(clws_pre())
 
     /// Prepares a server; ``start()`` binds the port once the engines are mounted.
@@ -272,17 +272,20 @@ public final class LWSServer: @unchecked Sendable {
         return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
     }
 
-    /// Makes room for a write of `payload` bytes. A buffer grown for large writes is kept while they
-    /// continue, and given back as soon as a write needs less than an eighth of it: a burst of 1 MB replies
-    /// costs one allocation, and no connection's largest message stays allocated afterwards.
+    /// Makes room for a write of `payload` bytes (see ``scratchCapacity(current:needed:)``).
     private func ensureWriteCapacity(_ payload: Int) {
-        let needed = payload + headroom
-        if needed > writeBuffer.count {
-            writeBuffer.deallocate()
-            writeBuffer = .allocate(byteCount: max(needed, writeBuffer.count * 2), alignment: 16)
-        } else if writeBuffer.count > Self.baseWriteCapacity, needed <= Self.baseWriteCapacity || needed < writeBuffer.count / 8 {
-            writeBuffer.deallocate()
-            writeBuffer = .allocate(byteCount: max(needed, Self.baseWriteCapacity), alignment: 16)
-        }
+        guard let capacity = Self.scratchCapacity(current: writeBuffer.count, needed: payload + headroom) else { return }
+        writeBuffer.deallocate()
+        writeBuffer = .allocate(byteCount: capacity, alignment: 16)
+    }
+
+    /// The scratch buffer's new size for a write of `needed` bytes, or nil to keep `current`. It grows
+    /// (doubling) for a larger write, is kept while large writes continue, and is given back as soon as a
+    /// write needs an eighth of it or less than the resting size: a burst of 1 MB replies costs one
+    /// allocation, and no connection's largest message stays allocated afterwards.
+    static func scratchCapacity(current: Int, needed: Int) -> Int? {
+        if needed > current { return max(needed, current * 2) }
+        guard current > baseWriteCapacity, needed <= baseWriteCapacity || needed < current / 8 else { return nil }
+        return max(needed, baseWriteCapacity)
     }
 }
