@@ -14,7 +14,7 @@ ARGS     ?=
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -enforce-exclusivity=unchecked -Xlinker -z -Xlinker now
 RELEASE_BIN   := .build/release/quench
 
-.PHONY: all deps deb-deps build release run test unit-test interop-test venv deb install uninstall clean bench bench-tools fuzz
+.PHONY: all deps deb-deps build release run test unit-test interop-test venv deb install uninstall clean bench bench-tools fuzz sanitize soak redis-server
 
 all: release
 
@@ -99,6 +99,21 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	Tests/Fuzz/fuzz.sh run $(FUZZ_SECONDS)
 
+## sanitize: the unit tests and a named part of the interop suite (Tests/Sanitize/sanitize.sh lists it) under
+## ThreadSanitizer, then AddressSanitizer; builds in .build-tsan and .build-asan, reports in build/sanitize/.
+sanitize: deps venv redis-server
+	Tests/Sanitize/sanitize.sh
+
+## soak: the release binary under a mixed load of real clients for SOAK_SECONDS, a Redis restart half-way;
+## fails unless sessions, descriptors and memory come back. Report and plot in build/soak/.
+SOAK_SECONDS ?= 600
+soak: release venv redis-server
+	$(VENV)/bin/python Tests/Soak/soak.py --seconds $(SOAK_SECONDS) --quench $(CURDIR)/$(RELEASE_BIN)
+
+## redis-server: for the Redis parts of sanitize and soak, when missing.
+redis-server:
+	@command -v redis-server >/dev/null || { echo "installing redis-server"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+
 ## install: the binary (stripped) and the man page under $(DESTDIR)$(PREFIX).
 install: release
 	install -D -s -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/quench
@@ -108,4 +123,4 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/quench $(DESTDIR)$(PREFIX)/share/man/man1/quench.1
 
 clean:
-	rm -rf .build build $(VENV)
+	rm -rf .build .build-tsan .build-asan build $(VENV)

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `make sanitize`: the Swift unit tests, then a named part of the interop suite against a quench built with
+# the same sanitizer, first under ThreadSanitizer, then under AddressSanitizer (LeakSanitizer included).
+# Each sanitizer builds in its own scratch path (.build-tsan, .build-asan); the normal .build is untouched.
+# Every report fails the run: the unit tests' process exits non-zero on one, and the server's reports are
+# written to build/sanitize/<sanitizer>/ (log_path), which must be empty when the interop tests end.
+#   Tests/Sanitize/sanitize.sh [thread|address]…    default: both
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+PYTHON=${PYTHON:-.venv/bin/python}
+SWIFT=${SWIFT:-swift}
+# The interop files run against the sanitized binary: WebSocket (Engine.IO and the app), long-polling and
+# its held requests, CORS over polling, python-socketio clients (upgrade, reminders, both transports, many
+# clients at once), the Redis message queue (restart included) and signals (test_cli: SIGINT/SIGTERM).
+INTEROP_FILES=(
+    Tests/Interop/test_engineio_websocket.py
+    Tests/Interop/test_websocket_app.py
+    Tests/Interop/test_polling_hold.py
+    Tests/Interop/test_cors_polling.py
+    Tests/Interop/test_socketio_client.py
+    Tests/Interop/test_redis.py
+    Tests/Interop/test_cli.py
+)
+SUPPRESSIONS=$PWD/Tests/Sanitize/tsan.supp
+
+run_one() {
+    local sanitizer=$1 scratch short reports
+    case $sanitizer in
+        thread) short=tsan ;;
+        address) short=asan ;;
+        *) echo "sanitize: unknown sanitizer $sanitizer" >&2; return 64 ;;
+    esac
+    scratch=.build-$short
+    reports=$PWD/build/sanitize/$short
+    rm -rf "$reports"
+    mkdir -p "$reports"
+    export TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 suppressions=$SUPPRESSIONS"
+    export ASAN_OPTIONS="detect_leaks=1 abort_on_error=0 strict_string_checks=1 detect_stack_use_after_return=1"
+
+    echo "sanitize $short: unit tests"
+    local start=$SECONDS status=0 log=build/sanitize/$short-unit.log
+    "$SWIFT" test --sanitize="$sanitizer" --scratch-path "$scratch" >"$log" 2>&1 || status=$?
+    tail -3 "$log"
+    if [[ $status != 0 ]]; then
+        grep -E -A30 'WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer' "$log" | head -80 || true
+        echo "sanitize $short: unit tests FAILED (exit $status; log: $log)"
+        return 1
+    fi
+    echo "sanitize $short: unit tests passed in $((SECONDS - start)) s"
+
+    start=$SECONDS
+    "$SWIFT" build --sanitize="$sanitizer" --scratch-path "$scratch" --product quench 2>&1 | tail -1
+    local binary=$PWD/$scratch/debug/quench
+    echo "sanitize $short: interop tests against $binary"
+    # The server's reports go to files (quench's stderr is the tests' log, which they read line by line).
+    log=build/sanitize/$short-interop.log
+    status=0
+    TSAN_OPTIONS="$TSAN_OPTIONS log_path=$reports/report" ASAN_OPTIONS="$ASAN_OPTIONS log_path=$reports/report" \
+    QUENCH_BIN=$binary "$PYTHON" -m pytest "${INTEROP_FILES[@]}" -q -p no:cacheprovider >"$log" 2>&1 || status=$?
+    tail -15 "$log"
+    local found
+    found=$(find "$reports" -type f -name 'report*' | wc -l)
+    if [[ $found != 0 ]]; then
+        echo "sanitize $short: $found sanitizer report(s) from quench:"
+        for report in "$reports"/report*; do echo "== $report"; head -60 "$report"; done
+        return 1
+    fi
+    [[ $status == 0 ]] || { echo "sanitize $short: interop tests FAILED"; return 1; }
+    echo "sanitize $short: interop tests passed in $((SECONDS - start)) s, 0 reports"
+}
+
+sanitizers=("$@")
+[[ ${#sanitizers[@]} == 0 ]] && sanitizers=(thread address)
+for sanitizer in "${sanitizers[@]}"; do run_one "$sanitizer"; done
+echo "sanitize: ${sanitizers[*]}: all clean"
