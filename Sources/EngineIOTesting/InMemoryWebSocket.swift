@@ -10,7 +10,7 @@ public final class InMemoryWebSocket: WebSocketConnection {
     public private(set) var sentFrames: [String] = []
     /// The close code, once the engine closed the socket.
     public private(set) var closeCode: UInt16?
-    /// The transport the engine attached, which the test feeds frames into.
+    /// The transport the engine attached, which the test feeds frames into; nil once the socket closed.
     public var transport: WebSocketTransport?
     /// Whether the client takes frames as they are sent.
     public var isReading = true
@@ -53,6 +53,8 @@ public final class InMemoryWebSocket: WebSocketConnection {
     public func close(code: UInt16) {
         guard closeCode == nil else { return }
         closeCode = code
+        // Let go of the transport, as lws's socket does on close: the two hold each other strongly.
+        transport = nil
         // Closing drops what the client has not read, as the real socket does.
         unread.removeAll()
         outbound.dropAll()
@@ -70,6 +72,8 @@ public final class InMemoryWebSocket: WebSocketConnection {
 
     /// The client's socket goes away.
     public func clientDisconnects() {
+        let transport = self.transport
+        self.transport = nil  // as lws's socket does; the transport holds this socket strongly
         transport?.connectionClosed()
     }
 
@@ -90,6 +94,16 @@ public final class RecordingResponder: HTTPResponder {
 
     public func respond(_ response: HTTPResponse) {
         if self.response == nil { self.response = response }
+        // An answered request cannot be abandoned, and the hook holds this responder (as lws's exchange does).
+        abandon = nil
+    }
+
+    /// The client drops the held request: the engine's hook runs once and is let go of, as lws's exchange
+    /// does (the hook holds this responder).
+    public func clientAbandons() {
+        let hook = abandon
+        abandon = nil
+        hook?()
     }
 
     /// The response body as text.

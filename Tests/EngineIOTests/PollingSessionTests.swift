@@ -92,7 +92,7 @@ import Testing
         let harness = Harness()
         let sid = harness.openPolling()
         let get = harness.engine.requestInMemory(.get, query: "EIO=4&transport=polling&sid=\(sid)")
-        get.abandon?()
+        get.clientAbandons()
         #expect(harness.engine.sessionCount == 0)
         #expect(harness.delegate.closed.map(\.1) == [.transportError])
     }
