@@ -61,6 +61,5 @@ private func driveServer(_ input: [UInt8]) {
         socket.transport?.receive(frame: Array(part), isBinary: false)
     }
     socket.clientDisconnects()
-    socket.transport = nil  // the in-memory socket and its transport hold each other; lws's socket lets go on close too
     server.expireEverything()
 }
