@@ -190,7 +190,7 @@ extension LWSServer {
     private func filterStaticFile(wsi: OpaquePointer, uri: UnsafeRawBufferPointer) -> Int32 {
         guard let mounts else { return 0 }
         let path = String(decoding: uri.prefix { $0 != 0 }, as: UTF8.self)
-        guard endpoint(for: path) == nil else { return 0 }
+        guard endpoint(for: path) == nil, !isServicePath(path) else { return 0 }
         let response: HTTPResponse
         // No guard means the directory could not be resolved at start: serve nothing rather than everything.
         switch mounts.fileGuard?.resolve(path) ?? .failure(.notFound) {
@@ -264,6 +264,10 @@ extension LWSServer {
     /// The request is complete (POST bodies included): hand it to its engine or to the page handler.
     private func dispatchHTTP(_ exchange: LWSHTTPExchange) {
         let request = exchange.request
+        if let response = serviceResponse(request) {
+            exchange.respond(response)
+            return
+        }
         if let endpoint = endpoint(for: request.path) {
             if let full = refusalWhenFull(request) {
                 exchange.respond(full)

@@ -24,6 +24,16 @@ public final class LWSServer: @unchecked Sendable {
     public var pageHandler: ((HTTPRequest) -> HTTPResponse)?
     /// Runs on the service thread when a stop begins, before sessions are closed (Socket.IO says goodbye here).
     public var willStop: (() -> Void)?
+    /// Builds the `/metrics` page on the service thread for each scrape; nil serves no `/metrics` (``serviceResponse(_:)``).
+    public var metricsPage: (() -> [UInt8])?
+    /// What the binding itself counts (refused requests by status), for `/metrics`. Service thread.
+    public internal(set) var counters = LWSCounters()
+    /// Timers of ``repeatEvery(milliseconds:_:)``, cancelled before the context goes.
+    var repeatingTimers: [RepeatingTimer] = []
+    /// Set when a stop with a drain time begins (``requestStop(drainingFor:)``): `/healthz` says 503
+    /// while clients are still served, until ``drainTimer`` starts the stop itself.
+    public internal(set) var isDraining = false
+    var drainTimer: LWSTimer?
 
     let inbox = ServiceInbox()
     private(set) var endpoints: [Endpoint] = []
@@ -86,7 +96,7 @@ public final class LWSServer: @unchecked Sendable {
         if let problem = ListenCheck.verify(host: configuration.host, port: configuration.port) { throw problem }
         if let tls = configuration.tls, let problem = TLSCheck.verify(tls) { throw problem }
         LWSLogBridge.install(configuration.log)
-        mounts = configuration.staticDirectory.map { LWSMounts(directory: $0, callbackPaths: endpoints.map(\.path), protocolName: protocolName) }
+        mounts = configuration.staticDirectory.map { LWSMounts(directory: $0, callbackPaths: endpoints.map(\.path) + servicePaths, protocolName: protocolName) }
 
         var info = lws_context_creation_info()
         info.port = Int32(configuration.port)
@@ -158,7 +168,9 @@ public final class LWSServer: @unchecked Sendable {
         if let context {
             isTearingDown = true
             for endpoint in endpoints { endpoint.clock.detach() }
+            for timer in repeatingTimers { timer.cancel() }
             stopTimer = nil
+            drainTimer = nil
             inbox.close()
             lws_context_destroy(context)
         }
@@ -198,7 +210,9 @@ public final class LWSServer: @unchecked Sendable {
             if stopping, openWebSockets == 0 && unwrittenResponses == 0 || stopDeadlinePassed { break }
         }
         for endpoint in endpoints { endpoint.clock.detach() }
+        for timer in repeatingTimers { timer.cancel() }
         stopTimer = nil
+        drainTimer = nil
         inbox.close()
         lws_context_destroy(context)
         self.context = nil
@@ -249,6 +263,7 @@ public final class LWSServer: @unchecked Sendable {
         let end = start + headerBytes
         var cursor: UnsafeMutablePointer<UInt8>? = start
         guard lws_add_http_header_status(wsi, UInt32(response.status), &cursor, end) == 0 else { return -1 }
+        if response.status >= 400 { counters.refused(status: response.status) }
         var failed = false
         func add(_ name: String, _ value: String) {
             let ok = value.withCString { valueChars in

@@ -13,6 +13,9 @@ enum OptionRanges {
     static let heartbeatMilliseconds: ClosedRange<Int64> = 1...86_400_000
     /// `--reminder-interval`, in whole seconds when not 0: 1 s to 24 h (0 turns reminders off).
     static let reminderSeconds: ClosedRange<Int64> = 1...ReminderSchedule.maxIntervalSeconds
+    /// `--drain-time`, in milliseconds: 0 to 5 min (systemd's stop timeout is 90 s by default; the unit
+    /// must allow the drain plus a second).
+    static let drainMilliseconds: ClosedRange<Int64> = 0...300_000
     /// `--max-payload`, in bytes: 1 B to 1 GB; a polling body or a message is held whole in memory.
     static let maxPayloadBytes = 1...1_000_000_000
     /// `--path`, in bytes, slashes included (lws keeps a mountpoint's length in one byte).

@@ -57,7 +57,15 @@ struct Quench: ParsableCommand {
                 clock: SystemWallClock(), executor: server.executor
             ) { time in app.sendReminder(at: time) }
         }
-        TerminationSignals.onSignal(reload: { server.requestCertificateReload() }) { server.requestStop() }
+        let systemd = SystemdNotifier()
+        if let systemd {
+            ServiceNotifications.start(systemd, server: server, engine: engine)
+        }
+        TerminationSignals.onSignal(reload: { server.requestCertificateReload() }) {
+            // Before the stop reaches the service thread: systemd shows the unit deactivating at once.
+            systemd?.notify("STOPPING=1")
+            server.requestStop(drainingFor: options.drainTime.milliseconds)
+        }
         server.run()
     }
 }

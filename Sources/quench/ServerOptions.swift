@@ -75,6 +75,12 @@ struct ServerOptions: ParsableArguments {
             valueName: "name"))
     var channel = "socketio"
 
+    @Option(
+        help: ArgumentHelp(
+            "On SIGTERM/SIGINT, keep serving this long with /healthz answering 503, so a load balancer stops sending clients here before they are disconnected (0 to 5m).",
+            valueName: "duration"))
+    var drainTime = DurationArgument(milliseconds: 0)
+
     @Option(help: ArgumentHelp("How much to log to standard error: error, warn, info or debug.", valueName: "level"))
     var logLevel = LogLevelArgument(level: .info)
 
@@ -91,6 +97,7 @@ struct ServerOptions: ParsableArguments {
         }
         try Self.check(pingInterval, in: OptionRanges.heartbeatMilliseconds, flag: "--ping-interval")
         try Self.check(pingTimeout, in: OptionRanges.heartbeatMilliseconds, flag: "--ping-timeout")
+        try Self.check(drainTime, in: OptionRanges.drainMilliseconds, flag: "--drain-time")
         if reminderInterval.milliseconds != 0 {
             guard reminderInterval.milliseconds % 1000 == 0,
                 OptionRanges.reminderSeconds.contains(reminderInterval.milliseconds / 1000)

@@ -157,7 +157,7 @@ def test_default_file_names_every_flag_and_no_other(extracted):
 
 def test_unit_runs_the_installed_binary_unprivileged(extracted):
     unit = (extracted / UNIT.lstrip("/")).read_text()
-    for line in ("DynamicUser=yes", "Restart=on-failure", "EnvironmentFile=-/etc/default/quench",
+    for line in ("Type=notify", "NotifyAccess=main", "WatchdogSec=30s", "DynamicUser=yes", "Restart=on-failure", "EnvironmentFile=-/etc/default/quench",
                  "ExecStart=/usr/bin/quench $QUENCH_OPTS", "NoNewPrivileges=yes", "ProtectSystem=strict",
                  "ProtectHome=yes", "PrivateTmp=yes", "WantedBy=multi-user.target"):
         assert re.search(rf"^{re.escape(line)}$", unit, re.M), f"{UNIT} lacks {line!r}:\n{unit}"

@@ -53,3 +53,15 @@ def test_man_page_renders_without_warnings():
 def test_man_page_version_is_the_binary_version():
     version = run_cli("--version").stdout.strip()
     assert re.search(rf"^\.Os quench {re.escape(version)}$", MAN.read_text(), re.M), f"man page .Os does not say {version}"
+
+
+def test_man_page_quotes_render_unnested():
+    """Quoted words in parentheses (`(‘25’, ‘1.5’)`) render as separate quotes: an mdoc `.Pq Ql a , Ql b`
+    line nests the second quote inside the first (`(‘25, ‘1.5’’)`)."""
+    if shutil.which("mandoc") is None:
+        pytest.fail("mandoc is not installed (apt-get install mandoc; `make test` installs it)")
+    text = subprocess.run(["mandoc", "-T", "utf8", str(MAN)], capture_output=True, text=True, timeout=30, check=True).stdout
+    plain = re.sub(r".\x08", "", text)  # drop the overstrike bold/underline
+    nested = re.findall(r"‘[^’\n]*‘", plain)
+    assert nested == [], f"nested quotes in the rendered man page: {nested}"
+    assert "(‘25’, ‘1.5’)" in plain and "(‘500ms’, ‘30s’, ‘2m’)" in plain

@@ -12,7 +12,7 @@ import Testing
         "3000000000h", "3000000h", "99999999999999999999ms", "999999999999999999s", "99999999999999999m", "9999999999999999h",
         String(repeating: "9", count: 400), "NaN", "nan", "inf", "-inf", "", " ", "0x10", "1,000",
     ]
-    static let numericFlags = ["--port", "--max-payload", "--max-buffered", "--ping-interval", "--ping-timeout", "--reminder-interval"]
+    static let numericFlags = ["--port", "--max-payload", "--max-buffered", "--ping-interval", "--ping-timeout", "--reminder-interval", "--drain-time"]
 
     /// The outcome of parsing `arguments`: the options, or the exit code and message a user would see.
     private func parse(_ arguments: [String]) -> Result<ServerOptions, Refusal> {
@@ -106,6 +106,15 @@ import Testing
         expectRefused("--reminder-interval", "25h")
         expectRefused("--reminder-interval", "1.5")
         expectRefused("--reminder-interval", "500ms")
+    }
+
+    @Test func drainTimeRange() {
+        #expect(accepted([])?.drainTime.milliseconds == 0)
+        #expect(accepted(["--drain-time", "0"])?.drainTime.milliseconds == 0)
+        #expect(accepted(["--drain-time", "500ms"])?.drainTime.milliseconds == 500)
+        #expect(accepted(["--drain-time", "5m"])?.drainTime.milliseconds == 300_000)
+        expectRefused("--drain-time", "301s")
+        expectRefused("--drain-time", "1h")
     }
 
     @Test func theRefusalShowsTheValueEscaped() {
