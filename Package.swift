@@ -24,21 +24,25 @@ let package = Package(
             pkgConfig: "libwebsockets",
             providers: [.apt(["libwebsockets-dev"])]
         ),
-        // Engine.IO v4: packets, sessions, heartbeat, transports as a protocol. Knows no I/O library.
+        // Engine.IO v4: packets, sessions, heartbeat, transports as a protocol. Pure: imports no Glibc, starts
+        // no thread, writes nowhere (its Logger hands lines to a LogSink).
         .target(name: "EngineIO", swiftSettings: swiftSettings),
+        // The process's plumbing on Glibc, below the binding: threads, signals, the standard-error log sink,
+        // the real-time clock. EngineIO, SocketIO and QuenchApp reach the system only through it.
+        .target(name: "QuenchSystem", dependencies: ["EngineIO"], swiftSettings: swiftSettings),
         // Socket.IO v5 on top of Engine.IO: JSON, packets, namespaces, acks.
         .target(name: "SocketIO", dependencies: ["EngineIO"], swiftSettings: swiftSettings),
         // The libwebsockets binding: service thread, HTTP and WebSocket transports, timers, wake-ups.
-        .target(name: "QuenchLWS", dependencies: ["CLibWebSockets", "EngineIO"], swiftSettings: swiftSettings),
+        .target(name: "QuenchLWS", dependencies: ["CLibWebSockets", "EngineIO", "QuenchSystem"], swiftSettings: swiftSettings),
         // The Redis message queue (python-socketio's pub/sub wire format) over a small RESP2 client. Knows nothing of lws.
-        .target(name: "QuenchRedis", dependencies: ["SocketIO", "EngineIO"], swiftSettings: swiftSettings),
+        .target(name: "QuenchRedis", dependencies: ["SocketIO", "EngineIO", "QuenchSystem"], swiftSettings: swiftSettings),
         // The seed's application: sessions, dummy replies, hydration reminders. Knows nothing of lws.
-        .target(name: "QuenchApp", dependencies: ["SocketIO"], swiftSettings: swiftSettings),
+        .target(name: "QuenchApp", dependencies: ["SocketIO", "QuenchSystem"], swiftSettings: swiftSettings),
         // The command line: flags → configuration → server.
         .executableTarget(
             name: "quench",
             dependencies: [
-                "QuenchApp", "QuenchLWS", "QuenchRedis", "SocketIO", "EngineIO",
+                "QuenchApp", "QuenchLWS", "QuenchRedis", "QuenchSystem", "SocketIO", "EngineIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -47,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "QuenchConformance",
             dependencies: [
-                "QuenchLWS", "SocketIO", "EngineIO",
+                "QuenchLWS", "QuenchSystem", "SocketIO", "EngineIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -62,9 +66,9 @@ let package = Package(
         .target(name: "EngineIOTesting", dependencies: ["EngineIO"], swiftSettings: swiftSettings),
         .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", "EngineIOTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIOTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "QuenchRedisTests", dependencies: ["QuenchRedis", "SocketIO", "EngineIO"], swiftSettings: swiftSettings),
-        .testTarget(name: "QuenchAppTests", dependencies: ["QuenchApp", "EngineIOTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "QuenchLWSTests", dependencies: ["QuenchLWS", "EngineIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "QuenchRedisTests", dependencies: ["QuenchRedis", "QuenchSystem", "SocketIO", "EngineIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "QuenchAppTests", dependencies: ["QuenchApp", "QuenchSystem", "EngineIOTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "QuenchLWSTests", dependencies: ["QuenchLWS", "QuenchSystem", "EngineIO"], swiftSettings: swiftSettings),
         // The command line's flags and their ranges, parsed in process (SwiftPM lets tests import an executable target).
         .testTarget(name: "QuenchCLITests", dependencies: ["quench"], swiftSettings: swiftSettings),
     ]

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import QuenchSystem
 import Synchronization
 
 /// A moment on the wall clock, with its local-time fields (TZ honoured).
@@ -66,14 +64,12 @@ public final class SystemWallClock: WallClock, @unchecked Sendable {
     private let cache = Mutex<Cached?>(nil)
 
     public init() {
-        tzset()
+        RealTimeClock.loadTimeZone()
     }
 
     public func now() -> WallTime {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        let nanoseconds = Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
-        let second = Int64(spec.tv_sec)
+        let nanoseconds = RealTimeClock.nanoseconds()
+        let second = nanoseconds / 1_000_000_000
         if let hit = cache.withLock({ $0?.second == second ? $0?.time : nil }) {
             var time = hit
             time.nanoseconds = nanoseconds
@@ -85,11 +81,8 @@ public final class SystemWallClock: WallClock, @unchecked Sendable {
     }
 
     public func time(atNanoseconds nanoseconds: Int64) -> WallTime {
-        var seconds = time_t(nanoseconds / 1_000_000_000)
-        var fields = tm()
-        localtime_r(&seconds, &fields)
+        let fields = RealTimeClock.localTime(atNanoseconds: nanoseconds)
         return WallTime(
-            nanoseconds: nanoseconds, hour: Int(fields.tm_hour), minute: Int(fields.tm_min), second: Int(fields.tm_sec),
-            utcOffset: Int(fields.tm_gmtoff))
+            nanoseconds: nanoseconds, hour: fields.hour, minute: fields.minute, second: fields.second, utcOffset: fields.utcOffset)
     }
 }

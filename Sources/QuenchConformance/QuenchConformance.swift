@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import EngineIO
 import QuenchLWS
+import QuenchSystem
 import SocketIO
 
 /// `quench-conformance`: the two servers the official Engine.IO and Socket.IO protocol test suites

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import EngineIO
+import QuenchSystem
 
 /// Where and how the lws server listens.
 public struct LWSServerConfiguration: Sendable {

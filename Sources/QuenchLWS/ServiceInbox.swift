@@ -1,5 +1,6 @@
 import CLibWebSockets
 import EngineIO
+import QuenchSystem
 import Synchronization
 
 /// The one door into the service thread for other threads (the reminder thread, the Redis subscriber, the

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import EngineIO
+import QuenchSystem
 
 /// The publisher thread: its own connection, and a locked queue of PUBLISH payloads that the service thread
 /// fills without ever blocking on the network. Pipelines whatever is queued into one write.

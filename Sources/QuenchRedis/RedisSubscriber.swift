@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import EngineIO
+import QuenchSystem
 
 /// The subscriber thread: SUBSCRIBE to the channel on its own connection, read messages forever, hand each
 /// raw payload to `receive` (on this thread). Reconnects with backoff; logs going down and coming back once

@@ -6,6 +6,7 @@ import EngineIO
 import QuenchApp
 import QuenchLWS
 import QuenchRedis
+import QuenchSystem
 import SocketIO
 
 /// The `quench` command: flags in, a running server out.

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 OUT=build/fuzz
 SWIFTC=${SWIFTC:-swiftc}
 # Module → the modules it imports, in build order.
-MODULES=(EngineIO SocketIO EngineIOTesting QuenchApp QuenchRedis)
+MODULES=(EngineIO QuenchSystem SocketIO EngineIOTesting QuenchApp QuenchRedis)
 # Target name → source folder under Tests/Fuzz.
 declare -A TARGET_DIRS=([json]=JSON [socketio]=SocketIO [engineio]=EngineIO [query]=Query [resp]=RESP [pubsub]=PubSub)
 ALL_TARGETS=(json socketio engineio query resp pubsub)

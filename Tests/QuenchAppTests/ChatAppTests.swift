@@ -1,5 +1,6 @@
 import EngineIO
 import EngineIOTesting
+import QuenchSystem
 import SocketIO
 import Testing
 

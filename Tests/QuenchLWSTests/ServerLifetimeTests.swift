@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CLibWebSockets
 import EngineIO
+import QuenchSystem
 import Testing
 
 @testable import QuenchLWS

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// How much the server says: each level includes the ones before it.
 public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
     case error, warn, info, debug
@@ -26,28 +22,21 @@ public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
 public struct Logger: Sendable {
     /// The most detailed level written.
     public var level: LogLevel
-    /// Where finished lines go; standard error by default.
-    private let sink: @Sendable (String) -> Void
+    /// Where finished lines go.
+    private let sink: any LogSink
 
     /// - Parameters:
     ///   - level: the most detailed level written; default info.
-    ///   - sink: receives each finished line (with its newline); default writes it to standard error.
-    public init(level: LogLevel = .info, sink: @escaping @Sendable (String) -> Void = Logger.writeToStandardError) {
+    ///   - sink: receives each finished line (with its newline). QuenchSystem adds `Logger(level:)`, which
+    ///     writes to standard error; the engine itself never writes anywhere.
+    public init(level: LogLevel = .info, sink: any LogSink) {
         self.level = level
         self.sink = sink
     }
 
-    /// Writes `line` to file descriptor 2 in one `write`, so lines from two threads never interleave.
-    public static func writeToStandardError(_ line: String) {
-        var line = line
-        line.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(2, bytes.baseAddress! + offset, bytes.count - offset)
-                if written <= 0 { return }
-                offset += written
-            }
-        }
+    /// A logger whose lines go to `sink`, a closure: how tests capture what was logged.
+    public init(level: LogLevel = .info, sink: @escaping @Sendable (String) -> Void) {
+        self.init(level: level, sink: ClosureLogSink(sink))
     }
 
     /// Whether lines at `level` are written.
@@ -65,7 +54,7 @@ public struct Logger: Sendable {
         if text.utf8.count > Self.maxLineBytes || text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
             text = LogSafe.backstop(text, limit: Self.maxLineBytes)
         }
-        sink("\(level.name) \(text)\n")
+        sink.write("\(level.name) \(text)\n")
     }
 
     public func error(_ message: @autoclosure () -> String) { log(.error, message()) }
