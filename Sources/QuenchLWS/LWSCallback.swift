@@ -66,6 +66,8 @@ extension LWSServer {
             return 0
 
         case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+            // Headers complete; for a file lws serves itself (--static) nothing else replaces the marker.
+            if LWSPeer.stored(on: wsi) is LWSAwaitingRequest { _ = LWSPeer.detach(from: wsi) }
             return filterStaticFile(wsi: wsi, uri: UnsafeRawBufferPointer(start: input, count: length))
 
         case LWS_CALLBACK_HTTP:
@@ -77,11 +79,6 @@ extension LWSServer {
 
         case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
             LWSAwaitingRequest(wsi: wsi, server: self).attach()
-            return 0
-
-        case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
-            // Headers complete; for a file lws serves itself (--static) nothing else replaces the marker.
-            if LWSPeer.stored(on: wsi) is LWSAwaitingRequest { _ = LWSPeer.detach(from: wsi) }
             return 0
 
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
