@@ -24,6 +24,8 @@ let package = Package(
             pkgConfig: "libwebsockets",
             providers: [.apt(["libwebsockets-dev"])]
         ),
+        // quench-bench's door to C: the libc headers the load tool uses, and errno/read/write/close wrappers.
+        .systemLibrary(name: "CBenchSystem"),
         // Engine.IO v4: packets, sessions, heartbeat, transports as a protocol. Pure: imports no Glibc, starts
         // no thread, writes nowhere (its Logger hands lines to a LogSink).
         .target(name: "EngineIO", swiftSettings: swiftSettings),
@@ -59,7 +61,7 @@ let package = Package(
         // The load generator behind `make bench`: many WebSocket clients on one lws client context.
         .executableTarget(
             name: "QuenchBench",
-            dependencies: ["CLibWebSockets", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CLibWebSockets", "CBenchSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         // In-memory transports and a hand-moved clock, so tests drive sessions without sockets or sleeps.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CBenchSystem
 import CLibWebSockets
 
 /// Drives N WebSocket clients from one lws client context on one thread, so the load generator

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CBenchSystem
 
 /// One keep-alive HTTP/1.1 connection of a polling client, carrying one request at a time, as a browser's
 /// connection does: write the request, read its response, and the socket is ready for the next one.
@@ -101,7 +99,7 @@ final class HTTPChannel {
     private func closeSocket() {
         guard fd >= 0 else { return }
         pollSet.clear(slot)
-        Glibc.close(fd)
+        cbench_close(fd)
         fd = -1
         connecting = false
         watchingWrites = false
@@ -111,20 +109,20 @@ final class HTTPChannel {
     private func flush() -> String? {
         while written < outbox.count {
             let count = outbox.withUnsafeBytes { bytes in
-                Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
+                cbench_write(fd, bytes.baseAddress! + written, bytes.count - written)
             }
             if count > 0 {
                 written += count
-            } else if count < 0, errno == EINTR {
+            } else if count < 0, cbench_errno() == EINTR {
                 continue
-            } else if count < 0, errno == EAGAIN {
+            } else if count < 0, cbench_errno() == EAGAIN {
                 if !watchingWrites {
                     watchingWrites = true
                     pollSet.watch(slot, fd: fd, writable: true)
                 }
                 return nil
             } else {
-                return resendOrFail(count < 0 ? "write: \(errorText(errno))" : "write: nothing written")
+                return resendOrFail(count < 0 ? "write: \(errorText(cbench_errno()))" : "write: nothing written")
             }
         }
         if watchingWrites {
@@ -139,10 +137,10 @@ final class HTTPChannel {
         // A partial response is moved to the front of the shared buffer, so a whole one always lies there.
         let carried = partial.count
         if carried > 0 { partial.withUnsafeBytes { buffer.copyMemory(from: $0) } }
-        let count = Glibc.read(fd, buffer.baseAddress! + carried, buffer.count - carried)
-        if count < 0, errno == EAGAIN || errno == EINTR { return .nothing }
+        let count = cbench_read(fd, buffer.baseAddress! + carried, buffer.count - carried)
+        if count < 0, cbench_errno() == EAGAIN || cbench_errno() == EINTR { return .nothing }
         if count <= 0 {
-            let reason = count == 0 ? "closed by server" : "read: \(errorText(errno))"
+            let reason = count == 0 ? "closed by server" : "read: \(errorText(cbench_errno()))"
             guard isBusy else {
                 closeSocket()  // the server ended an idle keep-alive connection: reopen when needed
                 return .nothing

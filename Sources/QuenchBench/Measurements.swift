@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CBenchSystem
 
 /// Monotonic and wall-clock time in nanoseconds.
 enum Clock {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CBenchSystem
 
 /// The `pollfd` table of the polling client: one fixed slot per HTTP connection, so registering,
 /// re-arming and closing a socket are single stores and `poll()` never needs the table rebuilt.
@@ -37,7 +35,7 @@ final class PollSet {
     func wait(timeoutMilliseconds: Int32, _ handle: (Int, Int16) -> Void) -> Result<Void, BenchError> {
         let ready = poll(entries, nfds_t(count), timeoutMilliseconds)
         if ready < 0 {
-            return errno == EINTR ? .success(()) : .failure(BenchError("poll: \(errorText(errno))"))
+            return cbench_errno() == EINTR ? .success(()) : .failure(BenchError("poll: \(errorText(cbench_errno()))"))
         }
         var left = Int(ready)
         var slot = 0

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CBenchSystem
 
 /// Drives N Engine.IO long-polling clients from one thread: every client's two sockets sit in one
 /// `PollSet`, non-blocking, and one `poll()` loop serves them all, so the load tool stays cheap per message.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CBenchSystem
 import ArgumentParser
 
 /// `quench-bench`: a load generator for Socket.IO servers of the seed's app, as redis-benchmark is to
@@ -95,7 +93,7 @@ struct QuenchBench: ParsableCommand {
 
     func run() throws {
         raiseOpenFileLimit()
-        signal(SIGPIPE, SIG_IGN)
+        cbench_ignore_sigpipe()
         guard let target = parsedURL, let benchMode = BenchSettings.Mode(rawValue: mode) else { throw ExitCode.validationFailure }
         let benchTransport = transport.flatMap(BenchSettings.Transport.init(rawValue:)) ?? target.scheme
         let settings = BenchSettings(

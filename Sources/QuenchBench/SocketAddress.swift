@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CBenchSystem
 
 /// The server's resolved TCP address, and non-blocking sockets connecting to it.
 ///
@@ -39,14 +37,14 @@ struct SocketAddress {
     /// Nagle is off: every request is one write that should leave now, not wait for an ACK.
     func connectNonBlocking() -> Result<Int32, BenchError> {
         let fd = socket(family, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return .failure(BenchError("socket: \(errorText(errno))")) }
+        guard fd >= 0 else { return .failure(BenchError("socket: \(errorText(cbench_errno()))")) }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         let result = withUnsafeBytes(of: storage) { raw in
             connect(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), length)
         }
-        if result != 0, errno != EINPROGRESS {
-            let error = errno
+        if result != 0, cbench_errno() != EINPROGRESS {
+            let error = cbench_errno()
             close(fd)
             return .failure(BenchError("connect: \(errorText(error))"))
         }
@@ -54,7 +52,7 @@ struct SocketAddress {
     }
 }
 
-/// strerror's text for an errno value.
+/// strerror's text for an cbench_errno() value.
 func errorText(_ code: Int32) -> String {
     String(cString: strerror(code))
 }
