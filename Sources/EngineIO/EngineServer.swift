@@ -18,6 +18,8 @@ public final class EngineServer {
     /// it had in flight (on another connection, possibly arriving a moment later) is answered with a noop,
     /// once, as if it had been waiting. Keyed by sid; each entry dies with its grace timer.
     private var closedByClient: [String: EngineTimer] = [:]
+    /// Sessions, upgrades and messages counted for `/metrics` (``EngineCounters``).
+    public internal(set) var counters = EngineCounters()
     /// The deadline the clock was last asked to wake us for.
     private var armedWakeup = Int64.max
 
@@ -152,6 +154,7 @@ public final class EngineServer {
         while sessions[sid] != nil { sid = SessionID.make() }
         let session = EngineSession(id: sid, peer: peer, transport: transport, server: self, now: now)
         sessions[sid] = session
+        counters.opened(on: transport.name)
         session.send(EnginePacket(.open, openPacketJSON(sid: sid, transport: transport.name)))
         schedule(session)
         log.info("open sid=\(sid) peer=\(peer) transport=\(transport.name.rawValue)")
@@ -171,6 +174,7 @@ public final class EngineServer {
     /// Called by a session once it has closed.
     func sessionClosed(_ session: EngineSession, reason: DisconnectReason) {
         guard sessions.removeValue(forKey: session.id) != nil else { return }
+        counters.closed(on: session.transport.name, reason: reason)
         log.info("close sid=\(session.id) peer=\(session.peer) transport=\(session.transport.name.rawValue) reason=\"\(reason.rawValue)\"")
         delegate?.engineSession(session, didCloseWith: reason)
     }

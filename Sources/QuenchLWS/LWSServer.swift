@@ -25,6 +25,7 @@ public final class LWSServer: @unchecked Sendable {
     /// Runs on the service thread when a stop begins, before sessions are closed (Socket.IO says goodbye here).
     public var willStop: (() -> Void)?
     /// Builds the `/metrics` page on the service thread for each scrape; nil serves no `/metrics` (``serviceResponse(_:)``).
+    /// Set before ``start()``, which mounts the path ahead of `--static`.
     public var metricsPage: (() -> [UInt8])?
     /// What the binding itself counts (refused requests by status), for `/metrics`. Service thread.
     public internal(set) var counters = LWSCounters()

@@ -15,6 +15,8 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
     public let hostID: String
     /// The channel name (python-socketio's default is `socketio`).
     public let channel: String
+    /// Connected, published, received and dropped, for `/metrics`; any thread may read them.
+    public let counters = MessageQueueCounters()
     private let publisher: RedisPublisher
     private let subscriber: RedisSubscriber
     private let inbox: Inbox
@@ -27,14 +29,15 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
     ///   - log: where the queue logs.
     public init(url: RedisURL, channel: String = "socketio", log: Logger) {
         let hostID = Self.makeHostID()
-        let publisher = RedisPublisher(url: url, channel: channel, log: log)
-        let inbox = Inbox()
+        let counters = counters
+        let publisher = RedisPublisher(url: url, channel: channel, log: log, counters: counters)
+        let inbox = Inbox(counters: counters)
         self.hostID = hostID
         self.channel = channel
         self.publisher = publisher
         self.inbox = inbox
         subscriber = RedisSubscriber(
-            url: url, channel: channel, log: log,
+            url: url, channel: channel, log: log, counters: counters,
             receive: { payload in inbox.receive(payload, hostID: hostID, log: log) },
             subscribed: { publisher.retrySoon() })
     }
@@ -59,6 +62,9 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
         /// Set once before the subscriber starts; read only by the subscriber thread afterwards.
         /// Takes the operation and the size of the message it came in (which the service inbox's bound counts).
         var deliver: (@Sendable (ClusterOperation, Int) -> Void)?
+        let counters: MessageQueueCounters
+
+        init(counters: MessageQueueCounters) { self.counters = counters }
 
         func receive(_ payload: [UInt8], hostID: String, log: Logger) {
             let message: PubSubMessage.Decoded
@@ -75,6 +81,7 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
                 return
             }
             log.debug("message queue: received \(payload.count) bytes: \(LogSafe.bytes(payload, limit: 300))")
+            counters.add(counters.received, 1)
             deliver?(message.operation, payload.count)
         }
     }

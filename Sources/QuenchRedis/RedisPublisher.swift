@@ -21,12 +21,15 @@ final class RedisPublisher: @unchecked Sendable {  // Sendable: `queue` and `ret
     let url: RedisURL
     let channel: [UInt8]
     let log: Logger
+    /// Published and dropped messages, for `/metrics`.
+    let counters: MessageQueueCounters
     private let lock = LockedCondition()
     // Guarded by `lock`:
     private var queue: PublishQueue
     private var retryNow = false
 
-    init(url: RedisURL, channel: String, log: Logger, capacity: Int = 10_000, byteBudget: Int = 64 << 20) {
+    init(url: RedisURL, channel: String, log: Logger, counters: MessageQueueCounters = MessageQueueCounters(), capacity: Int = 10_000, byteBudget: Int = 64 << 20) {
+        self.counters = counters
         self.url = url
         self.channel = Array(channel.utf8)
         self.log = log
@@ -42,6 +45,7 @@ final class RedisPublisher: @unchecked Sendable {  // Sendable: `queue` and `ret
         let startedDropping = lock.withLock {
             let droppedBefore = queue.dropped
             let removed = queue.append(payload)
+            counters.add(counters.dropped, removed)
             lock.signal()
             return removed > 0 && droppedBefore == 0
         }
@@ -104,7 +108,9 @@ final class RedisPublisher: @unchecked Sendable {  // Sendable: `queue` and `ret
             // Nothing was acknowledged: send them again after reconnecting (within the bound).
             let startedDropping = lock.withLock {
                 let droppedBefore = queue.dropped
-                return queue.putBack(batch) > 0 && droppedBefore == 0
+                let removed = queue.putBack(batch)
+                counters.add(counters.dropped, removed)
+                return removed > 0 && droppedBefore == 0
             }
             if startedDropping { warnDropping() }
             throw error
@@ -114,6 +120,7 @@ final class RedisPublisher: @unchecked Sendable {  // Sendable: `queue` and `ret
             for _ in batch {
                 guard let reply = try live.read(timeout: 5000) else { throw .io("no reply to PUBLISH") }
                 confirmed += 1
+                counters.add(counters.published, 1)
                 if case .error(let message) = reply { log.warn("message queue: PUBLISH refused: \(LogSafe.text(message))") }
             }
         } catch {

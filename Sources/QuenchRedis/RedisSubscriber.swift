@@ -13,15 +13,18 @@ final class RedisSubscriber: Sendable {
     let url: RedisURL
     let channel: String
     let log: Logger
+    /// Sets `subscribed` while a subscription is live.
+    let counters: MessageQueueCounters
     /// Gets each message's payload; runs on the subscriber thread.
     let receive: @Sendable ([UInt8]) -> Void
     /// Runs on the subscriber thread after each successful SUBSCRIBE (the publisher uses it to retry at once).
     let subscribed: @Sendable () -> Void
 
-    init(url: RedisURL, channel: String, log: Logger, receive: @escaping @Sendable ([UInt8]) -> Void, subscribed: @escaping @Sendable () -> Void) {
+    init(url: RedisURL, channel: String, log: Logger, counters: MessageQueueCounters, receive: @escaping @Sendable ([UInt8]) -> Void, subscribed: @escaping @Sendable () -> Void) {
         self.url = url
         self.channel = channel
         self.log = log
+        self.counters = counters
         self.receive = receive
         self.subscribed = subscribed
     }
@@ -48,8 +51,10 @@ final class RedisSubscriber: Sendable {
                 down = false
                 if !lastFailureWasViolation { backoff.reset() }
                 subscribed()
+                counters.subscribed.store(1, ordering: .relaxed)
                 try listen(connection)
             } catch {
+                counters.subscribed.store(0, ordering: .relaxed)
                 lastFailureWasViolation = error.isProtocolViolation
                 let delay = backoff.next()
                 if !down {

@@ -41,6 +41,8 @@ struct Quench: ParsableCommand {
         let app = ChatApp(server: socketIO)
         let page = ChatPage.html(socketIOPath: engine.configuration.path)
         server.pageHandler = { request in ChatPage.respond(to: request, page: page) }
+        let metrics = options.metrics ? ServiceMetrics(server: server, engine: engine, socketIO: socketIO) : nil
+        metrics?.install()
         do {
             try server.start()
         } catch {
@@ -48,15 +50,21 @@ struct Quench: ParsableCommand {
             throw ExitCode.failure
         }
 
+        metrics?.startSampling()
         if let url = options.messageQueueURL {
             // The queue's threads start here; a Redis that is down delays the queue, never the server.
-            RedisMessageQueue(url: url, channel: options.channel, log: log).start(server: socketIO, executor: server.executor)
+            let queue = RedisMessageQueue(url: url, channel: options.channel, log: log)
+            metrics?.messageQueue = queue.counters
+            queue.start(server: socketIO, executor: server.executor)
         }
         if options.reminderInterval.milliseconds > 0 {
             ReminderThread.start(
                 schedule: ReminderSchedule(intervalSeconds: options.reminderInterval.milliseconds / 1000),
                 clock: SystemWallClock(), executor: server.executor
-            ) { time in app.sendReminder(at: time) }
+            ) { time in
+                app.sendReminder(at: time)
+                metrics?.reminderSent(boundaryNanoseconds: time.nanoseconds)
+            }
         }
         let systemd = SystemdNotifier()
         if let systemd {

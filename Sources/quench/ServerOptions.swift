@@ -81,6 +81,11 @@ struct ServerOptions: ParsableArguments {
             valueName: "duration"))
     var drainTime = DurationArgument(milliseconds: 0)
 
+    @Flag(
+        help: ArgumentHelp(
+            "Serve Prometheus metrics at /metrics on the same port (off by default: anyone who can reach the port could read them)."))
+    var metrics = false
+
     @Option(help: ArgumentHelp("How much to log to standard error: error, warn, info or debug.", valueName: "level"))
     var logLevel = LogLevelArgument(level: .info)
 

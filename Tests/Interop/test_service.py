@@ -50,15 +50,17 @@ def test_healthz_answers_get_and_head(start_quench):
     assert requests.get(server.url + "/metrics", timeout=5).status_code == 404
 
 
-def test_static_does_not_shadow_healthz(start_quench, tmp_path):
+def test_static_does_not_shadow_healthz_or_metrics(start_quench, tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     (site / "index.html").write_text("<p>static</p>")
     (site / "healthz").write_text("a file called healthz")
     (site / "metrics").write_text("a file called metrics")
-    server = start_quench("--static", site)
+    server = start_quench("--static", site, "--metrics")
     r = requests.get(server.url + "/healthz", timeout=5)
     assert (r.status_code, r.text) == (200, "ok\n")
+    m = requests.get(server.url + "/metrics", timeout=5)
+    assert m.status_code == 200 and "quench_sessions" in m.text, m.text[:300]
     assert requests.get(server.url + "/", timeout=5).text == "<p>static</p>"
 
 

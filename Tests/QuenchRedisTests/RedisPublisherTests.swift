@@ -99,8 +99,12 @@ import Testing
         let lines = Lines()
         let url = try RedisURL(parsing: "redis://127.0.0.1:1")
         // Not started: nothing takes from the queue, as when Redis is away.
-        let publisher = RedisPublisher(url: url, channel: "socketio", log: Logger(level: .debug, sink: { lines.append($0) }), capacity: 3)
+        let counters = MessageQueueCounters()
+        let publisher = RedisPublisher(
+            url: url, channel: "socketio", log: Logger(level: .debug, sink: { lines.append($0) }), counters: counters, capacity: 3)
         for index in 0..<10 { publisher.publish(Array("m\(index)".utf8)) }
+        // /metrics counts every message dropped, not only the episode.
+        #expect(counters.snapshot() == MessageQueueCounters.Snapshot(connected: false, published: 0, received: 0, dropped: 7))
         let warnings = lines.all.filter { $0.contains("publish queue full") }
         #expect(warnings.count == 1)
         #expect(warnings.first?.hasPrefix("warn message queue: publish queue full (3 messages, 67108864 bytes)") == true)

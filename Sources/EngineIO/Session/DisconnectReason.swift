@@ -1,6 +1,6 @@
 /// Why an Engine.IO session ended, with the reference servers' wording (it shows up in logs and in the
 /// reason handed to the application's disconnect handler).
-public enum DisconnectReason: String, Sendable {
+public enum DisconnectReason: String, Sendable, CaseIterable {
     /// The client closed the connection, or sent a close packet.
     case transportClose = "transport close"
     /// The connection failed (a polling request aborted, a socket error).

@@ -61,6 +61,7 @@ public final class EngineSession {
     /// Queues a packet for the client; it leaves at once if the transport can take it.
     public func send(_ packet: EnginePacket) {
         guard state == .open || state == .upgrading else { return }
+        server.counters.sent(packet)
         if writeBuffer.isEmpty, transport.isWritable {
             transport.send(packet)
         } else if enqueue(packet) {
@@ -73,6 +74,7 @@ public final class EngineSession {
         guard state == .open || state == .upgrading else { return }
         for packet in packets {
             guard enqueue(packet) else { return }
+            server.counters.sent(packet)
         }
         flush()
     }
@@ -152,6 +154,7 @@ public final class EngineSession {
         guard source === transport, state != .closed else { return }
         switch packet.type {
         case .message:
+            server.counters.received(bytes: packet.payload.count)
             server.delegate?.engineSession(self, didReceive: packet)
         case .pong:
             if heartbeat.pongReceived(now: server.now, pingHasLeft: pingHasLeft) { server.schedule(self) }
@@ -173,6 +176,7 @@ public final class EngineSession {
             return
         }
         guard source === transport, state != .closed else { return }
+        server.counters.received(bytes: text.count)
         server.delegate?.engineSession(self, didReceiveText: text)
     }
 
@@ -224,6 +228,7 @@ public final class EngineSession {
         noopTimer = nil
         transport = newTransport
         state = .open
+        server.counters.upgraded(from: old.name, to: newTransport.name)
         old.session = nil
         if let polling = old as? PollingTransport {
             // A GET still held here was sent without waiting for its noop; it is refused, but only once

@@ -17,6 +17,8 @@ public final class Namespace {
     public var onDisconnect: ((Socket, SocketDisconnectReason) -> Void)?
     /// Runs for events that have no handler of their own.
     public var onUnhandledEvent: ((Socket, String, [JSONValue], Ack?) -> Void)?
+    /// CONNECTs accepted since the server started, for `/metrics`. Service thread, like the rest.
+    public internal(set) var connects = 0
     /// The connected sockets by Socket.IO sid.
     public private(set) var sockets: [String: Socket] = [:]
     /// Handlers in registration order. A namespace has a handful, and the scan compares short names

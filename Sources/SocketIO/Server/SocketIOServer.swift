@@ -33,6 +33,9 @@ public final class SocketIOServer: EngineServerDelegate {
         return created
     }
 
+    /// Every namespace the application created, by name (the fixed set `/metrics` labels with).
+    public var servedNamespaces: [Namespace] { namespaces.values.sorted { $0.name < $1.name } }
+
     /// The namespace called `name` if it was created; nil otherwise (never creates one).
     func existingNamespace(_ name: String) -> Namespace? { namespaces[name] }
 
@@ -182,6 +185,7 @@ public final class SocketIOServer: EngineServerDelegate {
         }
         let socket = Socket(id: SessionID.make(), namespace: namespace, auth: auth, client: client)
         client.add(socket)
+        namespace.connects &+= 1
         socket.send(SocketIOPacket(type: .connect, namespace: name, data: ["sid": .string(socket.id)]))
         namespace.onConnect?(socket)
     }

@@ -1,0 +1,49 @@
+/// What an engine has done since it started, for `/metrics`: plain integers, bumped where each event
+/// happens (session open and close, upgrade, message in and out). The engine lives on the service
+/// thread and so does the scrape that reads them, so they need no atomics, and a reply costs two
+/// additions on fields already in cache.
+///
+/// Bounded: one entry per ``DisconnectReason`` and per ``TransportName``, both fixed sets.
+public struct EngineCounters: Sendable {
+    /// Sessions opened (successful handshakes).
+    public internal(set) var sessionsOpened = 0
+    /// Sessions closed, by reason.
+    public internal(set) var closes: [DisconnectReason: Int] = [:]
+    /// Sessions open now, by the transport that carries them.
+    public internal(set) var openByTransport: [TransportName: Int] = [:]
+    /// Polling sessions moved to WebSocket.
+    public internal(set) var upgrades = 0
+    /// Engine.IO message packets from clients, and their payload bytes.
+    public internal(set) var messagesReceived = 0
+    public internal(set) var bytesReceived = 0
+    /// Engine.IO message packets handed to clients' transports (text and binary), and their payload bytes.
+    public internal(set) var messagesSent = 0
+    public internal(set) var bytesSent = 0
+
+    mutating func opened(on transport: TransportName) {
+        sessionsOpened &+= 1
+        openByTransport[transport, default: 0] &+= 1
+    }
+
+    mutating func closed(on transport: TransportName, reason: DisconnectReason) {
+        closes[reason, default: 0] &+= 1
+        openByTransport[transport, default: 0] &-= 1
+    }
+
+    mutating func upgraded(from old: TransportName, to new: TransportName) {
+        upgrades &+= 1
+        openByTransport[old, default: 0] &-= 1
+        openByTransport[new, default: 0] &+= 1
+    }
+
+    @inline(__always) mutating func received(bytes: Int) {
+        messagesReceived &+= 1
+        bytesReceived &+= bytes
+    }
+
+    @inline(__always) mutating func sent(_ packet: EnginePacket) {
+        guard packet.type == .message else { return }
+        messagesSent &+= 1
+        bytesSent &+= packet.payload.count
+    }
+}

@@ -1,0 +1,36 @@
+import Synchronization
+
+/// What the Redis message queue has done, for `/metrics`. Written by the publisher and subscriber
+/// threads and read by the scrape on the service thread, so each is an atomic (relaxed: the figures
+/// are independent, and a scrape needs no ordering between them).
+public final class MessageQueueCounters: Sendable {
+    /// 1 while the subscriber holds a subscribed connection, 0 otherwise.
+    let subscribed = Atomic<Int>(0)
+    /// PUBLISH commands Redis confirmed.
+    let published = Atomic<Int>(0)
+    /// Messages from other nodes handed to the service thread (this node's own echoes and malformed
+    /// ones are not counted).
+    let received = Atomic<Int>(0)
+    /// Messages dropped from the bounded publish queue (Redis unreachable or slower than this node).
+    let dropped = Atomic<Int>(0)
+
+    init() {}
+
+    /// One consistent-enough reading of every counter.
+    public struct Snapshot: Sendable, Equatable {
+        public var connected: Bool
+        public var published: Int
+        public var received: Int
+        public var dropped: Int
+    }
+
+    public func snapshot() -> Snapshot {
+        Snapshot(
+            connected: subscribed.load(ordering: .relaxed) != 0, published: published.load(ordering: .relaxed),
+            received: received.load(ordering: .relaxed), dropped: dropped.load(ordering: .relaxed))
+    }
+
+    func add(_ counter: borrowing Atomic<Int>, _ amount: Int) {
+        if amount != 0 { counter.add(amount, ordering: .relaxed) }
+    }
+}

@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import EngineIO
+import QuenchApp
+import QuenchLWS
+import QuenchRedis
+import SocketIO
+
+/// Everything `/metrics` shows, gathered on the service thread at each scrape from the counters each
+/// layer keeps where its events happen (``EngineCounters``, ``LWSCounters``, each namespace's
+/// connects, ``MessageQueueCounters``), plus the two histograms kept here: the service loop's lag and
+/// the reminders' delivery time.
+///
+/// `@unchecked Sendable`: confined to the service thread (the reminder closure and the loop timer
+/// run there); it is only handed to closures that run there.
+final class ServiceMetrics: @unchecked Sendable {
+    private let server: LWSServer
+    private let engine: EngineServer
+    private let socketIO: SocketIOServer
+    /// Set when `--message-queue` is on.
+    var messageQueue: MessageQueueCounters?
+
+    /// How late the loop served a timer due every ``lagProbeMilliseconds``: a busy or blocked loop shows here.
+    private(set) var loopLag = LatencyHistogram(bounds: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5])
+    /// From the reminder's wall-clock boundary to its last frame handed to the clients' transports.
+    private(set) var reminderDelivery = LatencyHistogram(bounds: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
+    private(set) var reminders = 0
+
+    /// How often the loop's lag is sampled.
+    static let lagProbeMilliseconds: Int64 = 1000
+
+    init(server: LWSServer, engine: EngineServer, socketIO: SocketIOServer) {
+        self.server = server
+        self.engine = engine
+        self.socketIO = socketIO
+    }
+
+    /// Serves `/metrics` from `server`. Before ``LWSServer/start()``, which mounts the path (ahead of `--static`).
+    func install() {
+        server.metricsPage = { [unowned self] in self.render() }
+    }
+
+    /// Starts sampling the loop's lag. After ``LWSServer/start()``.
+    func startSampling() {
+        server.repeatEvery(milliseconds: Self.lagProbeMilliseconds) { [unowned self] late in
+            self.loopLag.observe(Double(late) / 1e6)
+        }
+    }
+
+    /// A reminder for `boundaryNanoseconds` (wall clock) has just been handed to every client. Service thread.
+    func reminderSent(boundaryNanoseconds: Int64) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let elapsed = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec) - boundaryNanoseconds
+        reminders += 1
+        reminderDelivery.observe(Double(max(elapsed, 0)) / 1e9)
+    }
+
+    /// The page, in the text exposition format 0.0.4.
+    func render() -> [UInt8] {
+        var page = PrometheusText()
+        let counters = engine.counters
+
+        page.family("quench_build_info", .gauge, help: "Always 1; the version is a label.")
+        page.sample("quench_build_info", ["version": QuenchVersion.string], 1)
+
+        page.family("quench_sessions", .gauge, help: "Engine.IO sessions open now, by the transport that carries them.")
+        for transport in TransportName.allCases {
+            page.sample("quench_sessions", ["transport": transport.rawValue], counters.openByTransport[transport] ?? 0)
+        }
+        page.family("quench_sessions_opened_total", .counter, help: "Engine.IO sessions opened (successful handshakes).")
+        page.sample("quench_sessions_opened_total", counters.sessionsOpened)
+        page.family("quench_sessions_closed_total", .counter, help: "Engine.IO sessions closed, by reason.")
+        for reason in DisconnectReason.allCases {
+            page.sample("quench_sessions_closed_total", ["reason": Self.label(reason)], counters.closes[reason] ?? 0)
+        }
+        page.family("quench_upgrades_total", .counter, help: "Sessions upgraded from long-polling to WebSocket.")
+        page.sample("quench_upgrades_total", counters.upgrades)
+        page.family("quench_connections", .gauge, help: "TCP connections open now (HTTP and WebSocket).")
+        page.sample("quench_connections", server.connectionCount)
+
+        page.family("quench_socketio_connects_total", .counter, help: "Socket.IO CONNECTs accepted, by namespace.")
+        let namespaces = socketIO.servedNamespaces
+        for namespace in namespaces {
+            page.sample("quench_socketio_connects_total", ["namespace": namespace.name], namespace.connects)
+        }
+        page.family("quench_socketio_sockets", .gauge, help: "Socket.IO sockets connected now, by namespace.")
+        for namespace in namespaces {
+            page.sample("quench_socketio_sockets", ["namespace": namespace.name], namespace.sockets.count)
+        }
+
+        page.family("quench_messages_received_total", .counter, help: "Engine.IO messages received from clients.")
+        page.sample("quench_messages_received_total", counters.messagesReceived)
+        page.family("quench_received_bytes_total", .counter, help: "Payload bytes of the messages received from clients.")
+        page.sample("quench_received_bytes_total", counters.bytesReceived)
+        page.family("quench_messages_sent_total", .counter, help: "Engine.IO messages handed to clients' sessions.")
+        page.sample("quench_messages_sent_total", counters.messagesSent)
+        page.family("quench_sent_bytes_total", .counter, help: "Payload bytes of the messages handed to clients' sessions.")
+        page.sample("quench_sent_bytes_total", counters.bytesSent)
+
+        page.family("quench_http_refused_total", .counter, help: "HTTP error responses quench wrote (refused handshakes, 404, 408, 413, 431, 503), by status.")
+        for (status, count) in server.counters.refusedByStatus.sorted(by: { $0.key < $1.key }) {
+            page.sample("quench_http_refused_total", ["status": String(status)], count)
+        }
+
+        page.family("quench_reminders_total", .counter, help: "Hydration reminders sent (one per boundary, to every client).")
+        page.sample("quench_reminders_total", reminders)
+        page.histogram(
+            "quench_reminder_delivery_seconds",
+            help: "From a reminder's wall-clock boundary to its message handed to the last client's transport.", reminderDelivery)
+
+        if let queue = messageQueue?.snapshot() {
+            page.family("quench_message_queue_connected", .gauge, help: "1 while subscribed to the Redis channel, 0 otherwise.")
+            page.sample("quench_message_queue_connected", queue.connected ? 1 : 0)
+            page.family("quench_message_queue_published_total", .counter, help: "Messages published to Redis (confirmed).")
+            page.sample("quench_message_queue_published_total", queue.published)
+            page.family("quench_message_queue_received_total", .counter, help: "Messages from other nodes received from Redis.")
+            page.sample("quench_message_queue_received_total", queue.received)
+            page.family("quench_message_queue_dropped_total", .counter, help: "Messages dropped from the full publish queue.")
+            page.sample("quench_message_queue_dropped_total", queue.dropped)
+        }
+
+        page.histogram(
+            "quench_service_loop_lag_seconds",
+            help: "How late the service loop served a timer due every second (time from its wake-up being due to being served).",
+            loopLag)
+
+        if let process = ProcessMetrics.current() {
+            page.family("process_cpu_seconds_total", .counter, help: "Total user and system CPU time spent in seconds.")
+            page.sample("process_cpu_seconds_total", process.cpuSeconds)
+            page.family("process_resident_memory_bytes", .gauge, help: "Resident memory size in bytes.")
+            page.sample("process_resident_memory_bytes", process.residentBytes)
+            page.family("process_virtual_memory_bytes", .gauge, help: "Virtual memory size in bytes.")
+            page.sample("process_virtual_memory_bytes", process.virtualBytes)
+            page.family("process_open_fds", .gauge, help: "Number of open file descriptors.")
+            page.sample("process_open_fds", process.openFileDescriptors)
+            page.family("process_max_fds", .gauge, help: "Maximum number of open file descriptors.")
+            page.sample("process_max_fds", process.maxFileDescriptors)
+            page.family("process_start_time_seconds", .gauge, help: "Start time of the process since unix epoch in seconds.")
+            page.sample("process_start_time_seconds", process.startTimeSeconds)
+        }
+        return page.bytes
+    }
+
+    /// A close reason as a label value: its words joined by underscores (`ping_timeout`).
+    static func label(_ reason: DisconnectReason) -> String {
+        String(reason.rawValue.map { $0 == " " ? "_" : $0 })
+    }
+}
