@@ -27,7 +27,7 @@ struct Quench: ParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() throws {
-        let log = Logger(level: options.logLevel.level)
+        let log = Logger(level: options.logLevel.level, sink: JournalLog.sinkForStandardError())
         TerminationSignals.block()
         signal(SIGPIPE, SIG_IGN)
         ResourceLimits.raiseOpenFiles(log: log)

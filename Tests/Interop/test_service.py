@@ -3,15 +3,17 @@ STATUS=, WATCHDOG=1 from the service loop at half of WATCHDOG_USEC, STOPPING=1).
 binds the NOTIFY_SOCKET datagram socket itself and reads what quench sends, as systemd would."""
 
 import os
+import re
 import signal
 import socket
+import subprocess
 import tempfile
 
 import pytest
 import requests
 import socketio
 
-from conftest import wait_until
+from conftest import START_DEADLINE_S, QuenchServer, _port_accepts, free_port, require_binary, wait_until
 
 
 @pytest.fixture
@@ -107,3 +109,51 @@ def test_no_watchdog_pings_for_another_pid(start_quench, notify_socket):
     # Status lines come every 10 s; a ping would come every 50 ms.
     message = receive(1.0)
     assert message is None or "WATCHDOG=1" not in message, message
+
+
+def start_with_stderr_file(tmp_path, journal_stream):
+    """quench with standard error on a file of ours; JOURNAL_STREAM set from that file's device and inode
+    (as systemd sets it for a unit whose output goes to the journal), or to `journal_stream` if given."""
+    port = free_port()
+    log_path = tmp_path / f"stderr-{port}.log"
+    log_file = open(log_path, "wb")
+    info = os.fstat(log_file.fileno())
+    env = dict(os.environ, JOURNAL_STREAM=journal_stream or f"{info.st_dev}:{info.st_ino}")
+    argv = [require_binary(), "--host", "127.0.0.1", "--port", str(port), "--log-level", "debug"]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_file, env=env,
+                            start_new_session=True)
+    log_file.close()
+    server = QuenchServer(proc, port, log_path, argv)
+    wait_until(lambda: _port_accepts(port) or proc.poll() is not None, START_DEADLINE_S, what=f"quench on port {port}")
+    assert proc.poll() is None, server.log_text()
+    return server
+
+
+def test_journal_stream_lines_carry_syslog_priorities(tmp_path):
+    server = start_with_stderr_file(tmp_path, None)
+    try:
+        assert requests.get(server.url + "/socket.io/?EIO=3&transport=polling", timeout=5).status_code == 400
+        server.wait_for_log(r"^<4>warn refused peer=127\.0\.0\.1 status=400")
+        assert server.stop() == 0
+        lines = server.log_text().splitlines()
+        assert lines, "nothing logged"
+        levels = {"error": 3, "warn": 4, "info": 6, "debug": 7}
+        for line in lines:
+            m = re.match(r"<(\d)>(\w+) ", line)
+            assert m and levels.get(m.group(2)) == int(m.group(1)), f"line without its priority: {line!r}"
+        assert any(line.startswith("<6>info listening on ") for line in lines), lines
+        assert any(line.startswith("<7>debug ") for line in lines), lines
+    finally:
+        server.kill()
+
+
+def test_another_journal_stream_gets_plain_lines(tmp_path):
+    """JOURNAL_STREAM inherited by a process whose standard error is elsewhere (a redirection) is not ours."""
+    server = start_with_stderr_file(tmp_path, "1:1")
+    try:
+        assert server.stop() == 0
+        text = server.log_text()
+        assert re.search(r"^info listening on ", text, re.M), text
+        assert "<6>" not in text and "<7>" not in text, text
+    finally:
+        server.kill()
