@@ -12,9 +12,11 @@ public struct EngineConfiguration: Sendable {
     public var maxBuffered: Int
     /// The URL path the engine serves, with leading and trailing slash (`/socket.io/`).
     public var path: String
-    /// The transports clients may use.
+    /// The transports clients may use: names in ``registry`` (others are ignored).
     public var transports: Set<TransportName>
-    /// Whether a polling session may move to WebSocket.
+    /// Every transport the engine knows (``TransportRegistry/standard``: long-polling and WebSocket).
+    public var registry: TransportRegistry
+    /// Whether a session may move to another transport its own lists (polling to WebSocket).
     public var allowUpgrades: Bool
     /// Which browser origins may connect.
     public var cors: CORSPolicy
@@ -25,8 +27,9 @@ public struct EngineConfiguration: Sendable {
     ///   - maxPayload: largest accepted message or polling body in bytes; default 1 000 000.
     ///   - maxBuffered: most outbound bytes queued per session; default 16 MiB (``defaultMaxBuffered``).
     ///   - path: the URL path served, normalised to `/…/`; default `/socket.io/`.
-    ///   - transports: the transports offered; default both.
-    ///   - allowUpgrades: whether polling sessions may upgrade to WebSocket; default true.
+    ///   - transports: the transports offered; default every one in `registry`.
+    ///   - registry: the transports known; default ``TransportRegistry/standard`` (polling and WebSocket).
+    ///   - allowUpgrades: whether sessions may upgrade (polling to WebSocket); default true.
     ///   - cors: the origin policy; default any origin, as the seed app has it.
     public init(
         pingInterval: Int64 = 25_000,
@@ -34,7 +37,8 @@ public struct EngineConfiguration: Sendable {
         maxPayload: Int = 1_000_000,
         maxBuffered: Int = EngineConfiguration.defaultMaxBuffered,
         path: String = "/socket.io/",
-        transports: Set<TransportName> = [.polling, .websocket],
+        transports: Set<TransportName>? = nil,
+        registry: TransportRegistry = .standard,
         allowUpgrades: Bool = true,
         cors: CORSPolicy = .anyOrigin
     ) {
@@ -43,7 +47,8 @@ public struct EngineConfiguration: Sendable {
         self.maxPayload = maxPayload
         self.maxBuffered = maxBuffered
         self.path = EngineConfiguration.normalise(path: path)
-        self.transports = transports
+        self.transports = transports ?? Set(registry.names)
+        self.registry = registry
         self.allowUpgrades = allowUpgrades
         self.cors = cors
     }

@@ -3,7 +3,7 @@
 /// thread and so does the scrape that reads them, so they need no atomics, and a reply costs two
 /// additions on fields already in cache.
 ///
-/// Bounded: one entry per ``DisconnectReason`` and per ``TransportName``, both fixed sets.
+/// Bounded: one entry per ``DisconnectReason`` and per registered transport, both fixed sets.
 public struct EngineCounters: Sendable {
     /// Sessions opened (successful handshakes).
     public internal(set) var sessionsOpened = 0

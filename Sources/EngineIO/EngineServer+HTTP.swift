@@ -11,30 +11,22 @@ extension EngineServer {
             responder.respond(preflight(request))
             return
         }
-        switch route(request, isWebSocket: false) {
+        switch route(request, arrivingOn: nil) {
         case .failure(let error):
             logRefusal(error, request)
             responder.respond(error.response(headers: cors))
-        case .success(.handshake):
-            let transport = PollingTransport()
+        case .success(.handshake(let kind)):
+            guard let make = kind.makeForHTTP else { return }  // route() only hands over kinds that travel over HTTP
+            let transport = make(configuration)
             openSession(peer: request.peer, transport: transport)
-            transport.receiveGET(responder, headers: cors, onAbandon: onAbandon)
-        case .success(.releasedAfterClose):
-            responder.respond(PollingTransport.ok([EnginePacketType.noop.digit], headers: cors))
-        case .success(.existing(let session, _)):
-            guard let polling = session.transport as? PollingTransport else {
-                let error = EngineRequestError.badRequest("sid=\(session.id) is not polling")
+            if let error = transport.handle(request, responder: responder, headers: cors, onAbandon: onAbandon) {
                 logRefusal(error, request)
                 responder.respond(error.response(headers: cors))
-                return
             }
-            switch request.method {
-            case .get:
-                polling.receiveGET(responder, headers: cors, onAbandon: onAbandon)
-            case .post:
-                polling.receivePOST(request.body, responder: responder, headers: cors)
-            case .options, .other:
-                let error = EngineRequestError.badRequest("method not allowed")
+        case .success(.releasedAfterClose):
+            responder.respond(HTTPResponse.ok([EnginePacketType.noop.digit], headers: cors))
+        case .success(.existing(let session, _)):
+            if let error = session.transport.handle(request, responder: responder, headers: cors, onAbandon: onAbandon) {
                 logRefusal(error, request)
                 responder.respond(error.response(headers: cors))
             }

@@ -53,8 +53,8 @@ public final class EngineServer {
 
     /// What a valid request asks for.
     public enum Route {
-        /// A new session on this transport.
-        case handshake(TransportName)
+        /// A new session on a transport of this kind.
+        case handshake(TransportKind)
         /// A request for an existing session.
         case existing(EngineSession, TransportName)
         /// The GET a polling client had in flight when it POSTed its close packet: answered with a noop.
@@ -63,15 +63,19 @@ public final class EngineServer {
 
     /// Checks the query of a request on the engine's path, in the reference server's order:
     /// transport, protocol version, origin, then the sid.
-    public func route(_ request: HTTPRequest, isWebSocket: Bool) -> Result<Route, EngineRequestError> {
+    /// - Parameter carrier: the transport whose connection the request came on (a WebSocket handshake:
+    ///   `.websocket`), or nil for a plain HTTP request, which only a transport that travels over HTTP takes.
+    public func route(_ request: HTTPRequest, arrivingOn carrier: TransportName?) -> Result<Route, EngineRequestError> {
         let transportName = request.query["transport"]
-        guard let transportName, let transport = TransportName(rawValue: transportName),
-            configuration.transports.contains(transport)
+        guard let transportName, let kind = configuration.registry.kind(named: TransportName(transportName)),
+            configuration.transports.contains(kind.name)
         else {
             return .failure(.unknownTransport("transport=\(transportName.map { LogSafe.text($0) } ?? "(missing)")"))
         }
-        if isWebSocket != (transport == .websocket) {
-            return .failure(.badRequest("transport=\(transport.rawValue) on a \(isWebSocket ? "WebSocket" : "plain HTTP") request"))
+        let fits = if let carrier { carrier == kind.name } else { kind.travelsOverHTTP }
+        guard fits else {
+            let on = carrier.map { "a \($0) connection" } ?? "a plain HTTP request"
+            return .failure(.badRequest("transport=\(kind.name) on \(on)"))
         }
         guard request.query["EIO"] == "4" else {
             let asked = request.query["EIO"].map { "EIO=\(LogSafe.text($0))" } ?? "no EIO parameter"
@@ -82,29 +86,38 @@ public final class EngineServer {
             return .failure(.forbiddenOrigin("origin \(LogSafe.text(request.origin ?? "")) is not in --cors-origins"))
         }
         guard let sid = request.query["sid"] else {
-            if !isWebSocket, request.method != .get {
+            if carrier == nil, request.method != .get {
                 return .failure(.badHandshakeMethod("a handshake must be a GET"))
             }
-            return .success(.handshake(transport))
+            guard kind.canOpenSession else {
+                return .failure(.badRequest("transport=\(kind.name) cannot open a session, only be upgraded to"))
+            }
+            return .success(.handshake(kind))
         }
         guard let session = session(id: sid) else {
-            if !isWebSocket, request.method == .get, let grace = closedByClient.removeValue(forKey: sid) {
+            if carrier == nil, request.method == .get, let grace = closedByClient.removeValue(forKey: sid) {
                 grace.cancel()
                 return .success(.releasedAfterClose)
             }
             return .failure(.unknownSession("sid=\(LogSafe.text(sid)) is not an open session (expired, closed, or served by another node)"))
         }
-        if isWebSocket {
-            // A sid that exists but cannot upgrade now (already on WebSocket, or mid-upgrade) gets its
-            // WebSocket accepted and closed at once, as the reference server does: a refused handshake
-            // would surface as an error event in clients that only listen for close.
+        if carrier != nil {
+            // A sid that exists but cannot upgrade now (already on this transport, or mid-upgrade) gets its
+            // connection accepted and closed at once, as the reference server does: a refused WebSocket
+            // handshake would surface as an error event in clients that only listen for close.
             guard configuration.allowUpgrades else {
                 return .failure(.badRequest("sid=\(sid): upgrades are disabled"))
             }
-        } else if session.transport.name != transport {
-            return .failure(.badRequest("sid=\(sid) uses transport=\(session.transport.name.rawValue)"))
+        } else if session.transport.name != kind.name {
+            return .failure(.badRequest("sid=\(sid) uses transport=\(session.transport.name)"))
         }
-        return .success(.existing(session, transport))
+        return .success(.existing(session, kind.name))
+    }
+
+    /// The transports a session on `name` may move to now: its kind's upgrades that are offered.
+    public func upgrades(from name: TransportName) -> [TransportName] {
+        guard configuration.allowUpgrades, let kind = configuration.registry.kind(named: name) else { return [] }
+        return kind.upgradesTo.filter { configuration.transports.contains($0) && configuration.registry.kind(named: $0) != nil }
     }
 
     /// Logs a refused request; every refusal gets one line naming the peer and the cause.
@@ -112,11 +125,12 @@ public final class EngineServer {
         log.warn("refused peer=\(request.peer) status=\(error.status) code=\(error.code) \"\(error.message)\" \(error.detail)")
     }
 
-    // MARK: WebSocket
+    // MARK: Transports built outside the engine
 
-    /// Checks a WebSocket handshake before the upgrade; nil means go ahead.
-    public func refusalForWebSocket(_ request: HTTPRequest) -> EngineRequestError? {
-        switch route(request, isWebSocket: true) {
+    /// Checks a request that arrived on `carrier`'s connection before that connection is accepted (a
+    /// WebSocket handshake before the upgrade); nil means go ahead.
+    public func refusal(for request: HTTPRequest, arrivingOn carrier: TransportName) -> EngineRequestError? {
+        switch route(request, arrivingOn: carrier) {
         case .success: return nil
         case .failure(let error):
             logRefusal(error, request)
@@ -124,26 +138,26 @@ public final class EngineServer {
         }
     }
 
-    /// A WebSocket finished its handshake: open a session on it, or start upgrading an existing one.
-    /// Returns the transport the binding feeds frames into, or nil if the socket must be closed.
-    public func openWebSocket(_ request: HTTPRequest, connection: any WebSocketConnection) -> WebSocketTransport? {
-        let transport = WebSocketTransport(connection: connection, maxPayload: configuration.maxPayload)
-        switch route(request, isWebSocket: true) {
+    /// A transport that does not travel over plain HTTP, built by whoever holds its connection (the
+    /// binding for a WebSocket, a test for an in-memory one), for `request`: open a session on it, or start
+    /// upgrading the request's session to it. False if it must be closed (it was refused, and logged).
+    public func open(_ request: HTTPRequest, on transport: any Transport) -> Bool {
+        switch route(request, arrivingOn: transport.name) {
         case .failure(let error):
             logRefusal(error, request)
-            return nil
+            return false
         case .success(.handshake):
             openSession(peer: request.peer, transport: transport)
         case .success(.releasedAfterClose):
-            return nil
+            return false
         case .success(.existing(let session, _)):
             guard session.beginUpgrade(to: transport) else {
-                log.warn("refused upgrade sid=\(session.id) peer=\(request.peer): transport=\(session.transport.name.rawValue) state=\(session.state); closing the new WebSocket")
-                return nil
+                log.warn("refused upgrade sid=\(session.id) peer=\(request.peer): transport=\(session.transport.name) to \(transport.name) state=\(session.state); closing the new connection")
+                return false
             }
-            log.debug("upgrade probe sid=\(session.id) peer=\(request.peer)")
+            log.debug("upgrade probe sid=\(session.id) peer=\(request.peer) transport=\(transport.name)")
         }
-        return transport
+        return true
     }
 
     // MARK: Sessions
@@ -157,15 +171,15 @@ public final class EngineServer {
         counters.opened(on: transport.name)
         session.send(EnginePacket(.open, openPacketJSON(sid: sid, transport: transport.name)))
         schedule(session)
-        log.info("open sid=\(sid) peer=\(peer) transport=\(transport.name.rawValue)")
+        log.info("open sid=\(sid) peer=\(peer) transport=\(transport.name)")
         delegate?.engineSessionDidOpen(session)
         return session
     }
 
-    /// The open packet's JSON, built by hand: its only string is the sid, which needs no escaping.
+    /// The open packet's JSON, built by hand: its strings are the sid and registered transport names,
+    /// which need no escaping.
     func openPacketJSON(sid: String, transport: TransportName) -> [UInt8] {
-        let upgrades = transport == .polling && configuration.allowUpgrades && configuration.transports.contains(.websocket)
-            ? "[\"websocket\"]" : "[]"
+        let upgrades = "[" + upgrades(from: transport).map { "\"\($0)\"" }.joined(separator: ",") + "]"
         return Array(
             ("{\"sid\":\"\(sid)\",\"upgrades\":\(upgrades),\"pingInterval\":\(configuration.pingInterval),"
                 + "\"pingTimeout\":\(configuration.pingTimeout),\"maxPayload\":\(configuration.maxPayload)}").utf8)
@@ -175,7 +189,7 @@ public final class EngineServer {
     func sessionClosed(_ session: EngineSession, reason: DisconnectReason) {
         guard sessions.removeValue(forKey: session.id) != nil else { return }
         counters.closed(on: session.transport.name, reason: reason)
-        log.info("close sid=\(session.id) peer=\(session.peer) transport=\(session.transport.name.rawValue) reason=\"\(reason.rawValue)\"")
+        log.info("close sid=\(session.id) peer=\(session.peer) transport=\(session.transport.name) reason=\"\(reason.rawValue)\"")
         delegate?.engineSession(session, didCloseWith: reason)
     }
 

@@ -12,6 +12,11 @@ public struct HTTPResponse: Sendable, Equatable {
         self.headers = headers
         self.body = body
     }
+
+    /// 200 with Engine.IO packets (or `ok`) as plain text, as long-polling answers.
+    public static func ok(_ body: [UInt8], headers: [HTTPHeader]) -> HTTPResponse {
+        HTTPResponse(status: 200, contentType: "text/plain; charset=UTF-8", headers: headers, body: body)
+    }
 }
 
 /// One response header.

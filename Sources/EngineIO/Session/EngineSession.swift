@@ -128,9 +128,10 @@ public final class EngineSession {
             return
         }
         let batch: [EnginePacket]
-        if transport.name == .polling, writeBuffer.count > Self.maxPacketsPerPoll {
-            batch = Array(writeBuffer.prefix(Self.maxPacketsPerPoll))
-            writeBuffer.removeFirst(Self.maxPacketsPerPoll)
+        let most = transport.maxPacketsPerSend
+        if writeBuffer.count > most {
+            batch = Array(writeBuffer.prefix(most))
+            writeBuffer.removeFirst(most)
         } else {
             batch = writeBuffer
             // A burst's worth of capacity is let go; a few slots are kept for the next packets.
@@ -199,7 +200,9 @@ public final class EngineSession {
 
     /// Starts probing `candidate` as the session's new transport. False if the session cannot upgrade now.
     func beginUpgrade(to candidate: any Transport) -> Bool {
-        guard state == .open, probingTransport == nil, candidate.name != transport.name else { return false }
+        guard state == .open, probingTransport == nil, server.upgrades(from: transport.name).contains(candidate.name) else {
+            return false
+        }
         probingTransport = candidate
         candidate.session = self
         state = .upgrading
@@ -230,15 +233,15 @@ public final class EngineSession {
         state = .open
         server.counters.upgraded(from: old.name, to: newTransport.name)
         old.session = nil
-        if let polling = old as? PollingTransport {
-            // A GET still held here was sent without waiting for its noop; it is refused, but only once
-            // the WebSocket's queued frames (the probe's answer) have had a loop turn to leave, so the
+        if old.lingersAfterUpgrade {
+            // A GET still held on a poll was sent without waiting for its noop; it is refused, but only once
+            // the new transport's queued frames (the probe's answer) have had a loop turn to leave, so the
             // client learns of the upgrade before the refusal, as it would have with its noop.
-            server.schedule(after: Self.refusalDelayAfterUpgrade) { polling.closeAfterUpgrade() }
+            server.schedule(after: Self.refusalDelayAfterUpgrade) { old.closeAfterUpgrade() }
         } else {
-            old.close()
+            old.closeAfterUpgrade()
         }
-        log.info("upgrade sid=\(id) peer=\(peer) transport=\(newTransport.name.rawValue)")
+        log.info("upgrade sid=\(id) peer=\(peer) transport=\(newTransport.name)")
         flush()
     }
 

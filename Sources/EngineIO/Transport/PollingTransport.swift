@@ -1,6 +1,9 @@
 /// Engine.IO over HTTP long-polling: the client GETs to receive (the server holds the GET until it has
 /// something, a ping at the latest) and POSTs to send. Packets are batched with the record separator.
 public final class PollingTransport: Transport {
+    /// Its registration: a session may start on it and move to WebSocket; built by the engine for a GET handshake.
+    public static let kind = TransportKind(name: .polling, upgradesTo: [.websocket], makeForHTTP: { _ in PollingTransport() })
+
     public let name = TransportName.polling
     /// Strong, and cleared by the session when it closes or lets go of this transport: a weak reference
     /// would cost a side-table load on every packet and slow every retain of the session.
@@ -12,10 +15,28 @@ public final class PollingTransport: Transport {
 
     public init() {}
 
+    /// python-engineio's client refuses a payload of more than 16 packets.
+    public var maxPacketsPerSend: Int { EngineSession.maxPacketsPerPoll }
+    /// A GET still held when the session moves is answered once the new transport's frames have left.
+    public var lingersAfterUpgrade: Bool { true }
+
+    /// A GET receives (held until there is something), a POST sends; any other method is refused.
+    public func handle(
+        _ request: HTTPRequest, responder: any HTTPResponder, headers: [HTTPHeader],
+        onAbandon: (@escaping () -> Void) -> Void
+    ) -> EngineRequestError? {
+        switch request.method {
+        case .get: receiveGET(responder, headers: headers, onAbandon: onAbandon)
+        case .post: receivePOST(request.body, responder: responder, headers: headers)
+        case .options, .other: return .badRequest("method not allowed")
+        }
+        return nil
+    }
+
     public func send(_ packets: [EnginePacket]) {
         guard let get = pendingGET else { return }
         pendingGET = nil
-        get.responder.respond(Self.ok(EnginePacket.encodePollingPayload(packets), headers: get.headers))
+        get.responder.respond(HTTPResponse.ok(EnginePacket.encodePollingPayload(packets), headers: get.headers))
     }
 
     /// Ends the transport. A GET still held learns it with a close packet.
@@ -38,14 +59,14 @@ public final class PollingTransport: Transport {
                     status: 503, contentType: "application/json", headers: get.headers,
                     body: Array("{\"code\":503,\"message\":\"Server shutting down\"}".utf8)))
         } else {
-            get.responder.respond(Self.ok([EnginePacketType.close.digit], headers: get.headers))
+            get.responder.respond(HTTPResponse.ok([EnginePacketType.close.digit], headers: get.headers))
         }
     }
 
     /// Ends the transport because its session moved to WebSocket. A client that follows the protocol has
     /// no GET left here (it waits for its noop before upgrading); one still held was sent without waiting
     /// and gets the 400 any HTTP request on an upgraded sid gets.
-    func closeAfterUpgrade() {
+    public func closeAfterUpgrade() {
         guard !closed else { return }
         closed = true
         if let get = pendingGET {
@@ -90,14 +111,14 @@ public final class PollingTransport: Transport {
             close()
             return
         }
-        responder.respond(Self.ok(Array("ok".utf8), headers: headers))
+        responder.respond(HTTPResponse.ok(Array("ok".utf8), headers: headers))
         for packet in packets {
             if packet.type == .close {
                 // The client is leaving: release its poll with a noop, as the reference server does. If
                 // that GET has not arrived yet (it travels on another connection), it gets the noop when it does.
                 if let get = pendingGET {
                     pendingGET = nil
-                    get.responder.respond(Self.ok([EnginePacketType.noop.digit], headers: get.headers))
+                    get.responder.respond(HTTPResponse.ok([EnginePacketType.noop.digit], headers: get.headers))
                 } else {
                     session.server.rememberClientClose(sid: session.id)
                 }
@@ -114,8 +135,9 @@ public final class PollingTransport: Transport {
         closed = true
         session?.transportClosed(self, reason: .transportError)
     }
+}
 
-    static func ok(_ body: [UInt8], headers: [HTTPHeader]) -> HTTPResponse {
-        HTTPResponse(status: 200, contentType: "text/plain; charset=UTF-8", headers: headers, body: body)
-    }
+extension TransportName {
+    /// HTTP long-polling.
+    public static let polling: TransportName = "polling"
 }

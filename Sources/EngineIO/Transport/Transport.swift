@@ -1,16 +1,11 @@
-/// The transports Engine.IO v4 defines, named as in the `transport` query parameter.
-public enum TransportName: String, Sendable, CaseIterable {
-    case polling
-    case websocket
-}
-
 /// One way of carrying a session's packets to a client and back.
 ///
-/// The session talks only to this protocol, never to an I/O library: WebSocket and HTTP long-polling are
-/// two implementations, and unit tests plug in an in-memory one. A transport reports what it receives by
-/// calling ``EngineSession/receive(_:from:)`` and its end by ``EngineSession/transportClosed(_:reason:)``.
+/// The session and the server talk only to this protocol, never to an I/O library or a concrete
+/// transport: WebSocket and HTTP long-polling are two implementations, registered in
+/// ``TransportRegistry/standard``, and tests register an in-memory one. A transport reports what it
+/// receives by calling ``EngineSession/receive(_:from:)`` and its end by ``EngineSession/transportClosed(_:reason:)``.
 public protocol Transport: AnyObject {
-    /// The name clients use for it.
+    /// The name clients use for it (its ``TransportKind``'s).
     var name: TransportName { get }
     /// Whether ``send(_:)`` can deliver right now (polling: only while a GET is waiting).
     var isWritable: Bool { get }
@@ -22,11 +17,26 @@ public protocol Transport: AnyObject {
     /// Delivers one packet: the common case (a reply, a broadcast), which a framed transport can send
     /// without building an array. Called only while ``isWritable``.
     func send(_ packet: EnginePacket)
+    /// The most packets one ``send(_:)`` may carry; the rest wait for the next chance. Default: no limit.
+    var maxPacketsPerSend: Int { get }
     /// Ends the transport. It reports nothing to the session afterwards.
     func close()
     /// Ends the transport because its session ended for `reason` (a WebSocket says 1001 "going away" when
     /// the server stops). The default is ``close()``.
     func close(reason: DisconnectReason)
+    /// Whether, once its session has moved to another transport, it stays open for a moment before
+    /// ``closeAfterUpgrade()`` (a poll held on it is answered only after the new transport's first frames
+    /// have had a loop turn to leave). Default false: it is closed at once.
+    var lingersAfterUpgrade: Bool { get }
+    /// Ends the transport because its session moved to another. The default is ``close()``.
+    func closeAfterUpgrade()
+    /// A plain HTTP request for this transport's session (or the handshake that opened it): answered, held,
+    /// or refused with the returned error, which the server logs and sends. The default refuses: only a
+    /// transport that travels over plain HTTP takes such requests.
+    func handle(
+        _ request: HTTPRequest, responder: any HTTPResponder, headers: [HTTPHeader],
+        onAbandon: (@escaping () -> Void) -> Void
+    ) -> EngineRequestError?
     /// What this transport itself still holds for the client, against `--max-buffered`, and how much of
     /// its stream has left (a polling transport holds nothing: the session queues for it).
     var outbound: OutboundBudget { get }
@@ -34,6 +44,15 @@ public protocol Transport: AnyObject {
 
 extension Transport {
     public func send(_ packet: EnginePacket) { send([packet]) }
+    public var maxPacketsPerSend: Int { Int.max }
     public func close(reason: DisconnectReason) { close() }
+    public var lingersAfterUpgrade: Bool { false }
+    public func closeAfterUpgrade() { close() }
+    public func handle(
+        _ request: HTTPRequest, responder: any HTTPResponder, headers: [HTTPHeader],
+        onAbandon: (@escaping () -> Void) -> Void
+    ) -> EngineRequestError? {
+        .badRequest("sid=\(session.map { $0.id } ?? "?") uses transport=\(name), which does not travel over plain HTTP")
+    }
     public var outbound: OutboundBudget { OutboundBudget.holdingNothing }
 }

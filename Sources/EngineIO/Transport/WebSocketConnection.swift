@@ -12,6 +12,6 @@ public protocol WebSocketConnection: AnyObject {
     func close(code: UInt16)
     /// The bytes this connection still holds for the client (queued frames, and what the socket has not
     /// taken of the last write), and how much has left. A frame that would take it past its limit is not
-    /// queued: the connection calls ``WebSocketTransport/outboundLimitReached(queued:)`` instead.
+    /// queued: the connection calls its transport's `outboundLimitReached(queued:)` instead.
     var outbound: OutboundBudget { get }
 }

@@ -1,5 +1,9 @@
 /// Engine.IO over WebSocket: one packet per frame, always writable (the connection queues).
 public final class WebSocketTransport: Transport {
+    /// Its registration: a session may start on it; it upgrades to nothing. The binding builds it, with
+    /// its socket, through ``EngineServer/openWebSocket(_:connection:)``.
+    public static let kind = TransportKind(name: .websocket)
+
     public let name = TransportName.websocket
     public var isWritable: Bool { !closed }
     /// Strong, and cleared by the session when it closes or lets go of this transport: a weak reference
@@ -94,5 +98,25 @@ public final class WebSocketTransport: Transport {
         closed = true
         connection.close(code: code)
         session?.transportClosed(self, reason: reason)
+    }
+}
+
+extension TransportName {
+    /// One WebSocket, one packet per frame.
+    public static let websocket: TransportName = "websocket"
+}
+
+extension EngineServer {
+    /// Checks a WebSocket handshake before the upgrade; nil means go ahead.
+    public func refusalForWebSocket(_ request: HTTPRequest) -> EngineRequestError? {
+        refusal(for: request, arrivingOn: .websocket)
+    }
+
+    /// A WebSocket finished its handshake: open a session on it, or start upgrading an existing one.
+    /// Returns the transport the binding feeds frames into (its concrete type, so frames reach it without
+    /// dynamic dispatch), or nil if the socket must be closed.
+    public func openWebSocket(_ request: HTTPRequest, connection: any WebSocketConnection) -> WebSocketTransport? {
+        let transport = WebSocketTransport(connection: connection, maxPayload: configuration.maxPayload)
+        return open(request, on: transport) ? transport : nil
     }
 }

@@ -66,7 +66,7 @@ final class ServiceMetrics: @unchecked Sendable {
         page.sample("quench_build_info", ["version": QuenchVersion.string], 1)
 
         page.family("quench_sessions", .gauge, help: "Engine.IO sessions open now, by the transport that carries them.")
-        for transport in TransportName.allCases {
+        for transport in TransportRegistry.standard.names {
             page.sample("quench_sessions", ["transport": transport.rawValue], counters.openByTransport[transport] ?? 0)
         }
         page.family("quench_sessions_opened_total", .counter, help: "Engine.IO sessions opened (successful handshakes).")
