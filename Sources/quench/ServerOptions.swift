@@ -86,6 +86,12 @@ struct ServerOptions: ParsableArguments {
             "Serve Prometheus metrics at /metrics on the same port (off by default: anyone who can reach the port could read them)."))
     var metrics = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Transports clients may use, comma-separated: polling, websocket or both (a polling session upgrades to WebSocket only if both are offered).",
+            valueName: "list"))
+    var transports = "polling,websocket"
+
     @Option(help: ArgumentHelp("How much to log to standard error: error, warn, info or debug.", valueName: "level"))
     var logLevel = LogLevelArgument(level: .info)
 
@@ -110,6 +116,10 @@ struct ServerOptions: ParsableArguments {
                 throw ValidationError(
                     "--reminder-interval must be 0 or a whole number of seconds from 1s to 24h (e.g. 120, 2m), not \(reminderInterval.text)")
             }
+        }
+        guard Self.parseTransports(transports) != nil else {
+            let known = TransportRegistry.standard.names.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("--transports must be a comma-separated list of \(known), not '\(LogSafe.text(transports))'")
         }
         guard CORSPolicy(parsing: corsOrigins) != nil else {
             throw ValidationError("--cors-origins must be '*' or a comma-separated list of origins")
@@ -178,7 +188,16 @@ struct ServerOptions: ParsableArguments {
     var engineConfiguration: EngineConfiguration {
         EngineConfiguration(
             pingInterval: pingInterval.milliseconds, pingTimeout: pingTimeout.milliseconds, maxPayload: maxPayload,
-            maxBuffered: effectiveMaxBuffered, path: path, cors: CORSPolicy(parsing: corsOrigins) ?? .anyOrigin)
+            maxBuffered: effectiveMaxBuffered, path: path, transports: Self.parseTransports(transports),
+            cors: CORSPolicy(parsing: corsOrigins) ?? .anyOrigin)
+    }
+
+    /// `--transports`: one or more names registered in ``TransportRegistry/standard``, comma-separated;
+    /// nil if empty or naming anything else.
+    static func parseTransports(_ text: String) -> Set<TransportName>? {
+        let names = text.split(separator: ",", omittingEmptySubsequences: false).map { TransportName(String($0)) }
+        guard !names.isEmpty, names.allSatisfy({ TransportRegistry.standard.kind(named: $0) != nil }) else { return nil }
+        return Set(names)
     }
 }
 
