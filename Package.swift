@@ -26,8 +26,9 @@ let package = Package(
         ),
         // quench-bench's door to C: the libc headers the load tool uses, and errno/read/write/close wrappers.
         .systemLibrary(name: "CBenchSystem"),
-        // Engine.IO v4: packets, sessions, heartbeat, transports as a protocol. Pure: imports no Glibc, starts
-        // no thread, writes nowhere (its Logger hands lines to a LogSink).
+        // Engine.IO v4: packets, sessions, heartbeat, transports behind a protocol and a registry (polling and
+        // WebSocket register; nothing else names them). Pure: imports no Glibc, starts no thread, writes
+        // nowhere (its Logger hands lines to a LogSink).
         .target(name: "EngineIO", swiftSettings: swiftSettings),
         // The process's plumbing on Glibc, below the binding: threads, signals, the standard-error log sink,
         // the real-time clock. EngineIO, SocketIO and QuenchApp reach the system only through it.
@@ -64,7 +65,8 @@ let package = Package(
             dependencies: ["CLibWebSockets", "CBenchSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
-        // In-memory transports and a hand-moved clock, so tests drive sessions without sockets or sleeps.
+        // A third transport registered from outside the engine (InMemoryTransport), in-memory WebSockets and HTTP,
+        // and a hand-moved clock, so tests drive sessions without sockets or sleeps.
         .target(name: "EngineIOTesting", dependencies: ["EngineIO"], swiftSettings: swiftSettings),
         .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", "EngineIOTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIOTesting"], swiftSettings: swiftSettings),
