@@ -33,6 +33,13 @@ public final class ChatApp: @unchecked Sendable {
     }
 
     private func connected(_ socket: Socket) {
+        if socket.recovered, let row = socket.data as? SessionRow {
+            // Connection state recovery: the same session continues. Its row (connectedAt, lastActivity) is the
+            // one kept with the socket while it was away, put back under the same sid; no second welcome.
+            table[socket.id] = row
+            log.info("recovered sid=\(socket.id) sessions=\(table.count) peer=\(socket.peer)")
+            return
+        }
         let now = clock.now()
         let row = SessionRow(SessionRecord(connectedAt: now, lastActivity: now))
         table[socket.id] = row
@@ -43,7 +50,8 @@ public final class ChatApp: @unchecked Sendable {
 
     private func disconnected(_ socket: Socket, reason: SocketDisconnectReason) {
         table.removeValue(forKey: socket.id)
-        socket.data = nil
+        // socket.data stays: with connection state recovery on, a dropped session keeps it for the window, and a
+        // recovered socket gets this same row back.
         log.info("disconnect sid=\(socket.id) reason=\"\(reason.rawValue)\" sessions=\(table.count)")
     }
 

@@ -16,6 +16,10 @@ enum OptionRanges {
     /// `--drain-time`, in milliseconds: 0 to 5 min (systemd's stop timeout is 90 s by default; the unit
     /// must allow the drain plus a second).
     static let drainMilliseconds: ClosedRange<Int64> = 0...300_000
+    /// `--recovery-window`, in milliseconds: 0 (off) to 24 h. Each dropped session is kept this long.
+    static let recoveryWindowMilliseconds: ClosedRange<Int64> = 0...86_400_000
+    /// `--recovery-log-bytes`: 64 KiB to 4 GiB per namespace, held whole in memory once full.
+    static let recoveryLogBytes = 65_536...(1 << 32)
     /// `--max-payload`, in bytes: 1 B to 1 GB; a polling body or a message is held whole in memory.
     static let maxPayloadBytes = 1...1_000_000_000
     /// `--path`, in bytes, slashes included (lws keeps a mountpoint's length in one byte).

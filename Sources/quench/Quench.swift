@@ -37,7 +37,7 @@ struct Quench: ParsableCommand {
                 host: options.host == "localhost" ? "127.0.0.1" : options.host, port: options.port, tls: options.tls, log: log,
                 staticDirectory: options.staticDirectory))
         let engine = server.addEngine(configuration: options.engineConfiguration)
-        let socketIO = SocketIOServer(engine: engine)
+        let socketIO = SocketIOServer(engine: engine, configuration: options.socketIOConfiguration)
         let app = ChatApp(server: socketIO)
         let page = ChatPage.html(socketIOPath: engine.configuration.path)
         server.pageHandler = { request in ChatPage.respond(to: request, page: page) }

@@ -6,6 +6,7 @@ import EngineIO
 import QuenchApp
 import QuenchLWS
 import QuenchRedis
+import SocketIO
 
 /// Every flag quench takes; each maps to one field of the configuration.
 struct ServerOptions: ParsableArguments {
@@ -92,6 +93,18 @@ struct ServerOptions: ParsableArguments {
             valueName: "list"))
     var transports = "polling,websocket"
 
+    @Option(
+        help: ArgumentHelp(
+            "Connection state recovery (socket.io-client 4.6+): a client that drops keeps its sid and rooms and gets the messages it missed if it is back within this long (0 to 24h; 0, the default, turns it off). When on, every event without an ack carries an offset as its last argument, which python-socketio clients see as an extra argument.",
+            valueName: "duration"))
+    var recoveryWindow = DurationArgument(milliseconds: 0)
+
+    @Option(
+        help: ArgumentHelp(
+            "With --recovery-window, the most bytes of sent messages kept for clients that drop, per namespace; the oldest go first, and a client that missed one of those gets a new session (65536 to 4294967296).",
+            valueName: "bytes"))
+    var recoveryLogBytes = SocketIOConfiguration.defaultRecoveryLogBytes
+
     @Option(help: ArgumentHelp("How much to log to standard error: error, warn, info or debug.", valueName: "level"))
     var logLevel = LogLevelArgument(level: .info)
 
@@ -109,6 +122,10 @@ struct ServerOptions: ParsableArguments {
         try Self.check(pingInterval, in: OptionRanges.heartbeatMilliseconds, flag: "--ping-interval")
         try Self.check(pingTimeout, in: OptionRanges.heartbeatMilliseconds, flag: "--ping-timeout")
         try Self.check(drainTime, in: OptionRanges.drainMilliseconds, flag: "--drain-time")
+        try Self.check(recoveryWindow, in: OptionRanges.recoveryWindowMilliseconds, flag: "--recovery-window")
+        guard OptionRanges.recoveryLogBytes.contains(recoveryLogBytes) else {
+            throw ValidationError("--recovery-log-bytes must be between 65536 and 4294967296 bytes, not \(recoveryLogBytes)")
+        }
         if reminderInterval.milliseconds != 0 {
             guard reminderInterval.milliseconds % 1000 == 0,
                 OptionRanges.reminderSeconds.contains(reminderInterval.milliseconds / 1000)
@@ -183,6 +200,11 @@ struct ServerOptions: ParsableArguments {
 
     /// The Redis server of --message-queue, when one was given (validated in `validate()`).
     var messageQueueURL: RedisURL? { messageQueue.flatMap { try? RedisURL(parsing: $0) } }
+
+    /// The Socket.IO settings these flags describe.
+    var socketIOConfiguration: SocketIOConfiguration {
+        SocketIOConfiguration(recoveryWindow: recoveryWindow.milliseconds, recoveryLogBytes: recoveryLogBytes)
+    }
 
     /// The Engine.IO settings these flags describe.
     var engineConfiguration: EngineConfiguration {

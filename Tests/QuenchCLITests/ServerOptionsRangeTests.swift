@@ -12,7 +12,7 @@ import Testing
         "3000000000h", "3000000h", "99999999999999999999ms", "999999999999999999s", "99999999999999999m", "9999999999999999h",
         String(repeating: "9", count: 400), "NaN", "nan", "inf", "-inf", "", " ", "0x10", "1,000",
     ]
-    static let numericFlags = ["--port", "--max-payload", "--max-buffered", "--ping-interval", "--ping-timeout", "--reminder-interval", "--drain-time"]
+    static let numericFlags = ["--port", "--max-payload", "--max-buffered", "--ping-interval", "--ping-timeout", "--reminder-interval", "--drain-time", "--recovery-window", "--recovery-log-bytes"]
 
     /// The outcome of parsing `arguments`: the options, or the exit code and message a user would see.
     private func parse(_ arguments: [String]) -> Result<ServerOptions, Refusal> {
@@ -115,6 +115,26 @@ import Testing
         #expect(accepted(["--drain-time", "5m"])?.drainTime.milliseconds == 300_000)
         expectRefused("--drain-time", "301s")
         expectRefused("--drain-time", "1h")
+    }
+
+    @Test func recoveryWindowRange() {
+        #expect(accepted([])?.recoveryWindow.milliseconds == 0)
+        #expect(accepted([])?.socketIOConfiguration.recoveryWindow == 0)
+        #expect(accepted(["--recovery-window", "0"])?.recoveryWindow.milliseconds == 0)
+        #expect(accepted(["--recovery-window", "1ms"])?.recoveryWindow.milliseconds == 1)
+        #expect(accepted(["--recovery-window", "2m"])?.socketIOConfiguration.recoveryWindow == 120_000)
+        #expect(accepted(["--recovery-window", "24h"])?.recoveryWindow.milliseconds == 86_400_000)
+        expectRefused("--recovery-window", "86400001ms")
+        expectRefused("--recovery-window", "25h")
+    }
+
+    @Test func recoveryLogBytesRange() {
+        #expect(accepted([])?.socketIOConfiguration.recoveryLogBytes == 16_777_216)
+        #expect(accepted(["--recovery-log-bytes", "65536"])?.recoveryLogBytes == 65_536)
+        #expect(accepted(["--recovery-log-bytes", "4294967296"])?.socketIOConfiguration.recoveryLogBytes == 4_294_967_296)
+        expectRefused("--recovery-log-bytes", "65535")
+        expectRefused("--recovery-log-bytes", "4294967297")
+        expectRefused("--recovery-log-bytes", "0")
     }
 
     @Test func theRefusalShowsTheValueEscaped() {

@@ -24,6 +24,16 @@ extension SocketIOPacket {
         return writer.finish()
     }
 
+    /// An event with a connection-state-recovery offset as its last argument (the reference server appends it
+    /// to the data array the same way). A path of its own, so emits without recovery pay nothing for it.
+    static func encodeEvent(
+        _ name: String, _ arguments: [JSONValue], namespace: String, offset: String
+    ) -> (text: [UInt8], attachments: [[UInt8]]) {
+        var writer = PacketTextWriter(type: .event, namespace: namespace, ackID: nil)
+        writer.appendEvent(name, arguments, trailing: offset)
+        return writer.finish()
+    }
+
     /// The text frame as a string (see ``encode()``); attachments are dropped, so use this only for packets
     /// without binaries.
     public var encodedText: String {
@@ -67,6 +77,19 @@ struct PacketTextWriter {
             text.append(JSONByte.comma)
             JSONWriter.append(argument, to: &text, binary: &binary)
         }
+        text.append(JSONByte.closeBracket)
+    }
+
+    /// `[name, args…, trailing]`, the trailing string written as one more argument.
+    mutating func appendEvent(_ name: String, _ arguments: [JSONValue], trailing: String) {
+        text.append(JSONByte.openBracket)
+        JSONWriter.appendString(name, to: &text)
+        for argument in arguments {
+            text.append(JSONByte.comma)
+            JSONWriter.append(argument, to: &text, binary: &binary)
+        }
+        text.append(JSONByte.comma)
+        JSONWriter.appendString(trailing, to: &text)
         text.append(JSONByte.closeBracket)
     }
 

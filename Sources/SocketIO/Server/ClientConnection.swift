@@ -36,6 +36,9 @@ final class ClientConnection {
     func remove(_ socket: Socket, reason: SocketDisconnectReason) {
         guard let index = sockets.firstIndex(where: { $0 === socket }) else { return }
         sockets.remove(at: index)
+        if reason.isRecoverable, let recovery = socket.namespace.recovery {
+            recovery.keep(socket)
+        }
         socket.namespace.remove(socket)
         socket.namespace.rooms.removeAll(of: socket.id)
         socket.markDisconnected()

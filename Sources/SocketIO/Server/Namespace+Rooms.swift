@@ -78,7 +78,14 @@ extension Namespace {
     }
 
     /// Sends to this node's recipients, encoding once.
+    /// With recovery on, the packet is kept in the log (and carries its offset) even when no socket here
+    /// gets it: a dropped session in those rooms may come back for it.
     func deliver(_ event: String, _ arguments: [JSONValue], rooms: [String]?, skip: [String]) {
+        if let recovery {
+            let encoded = recovery.record(event, arguments, namespace: name, target: .init(rooms: rooms, skip: skip))
+            for socket in recipients(in: rooms, skip: skip) { socket.send(encoded: encoded) }
+            return
+        }
         let targets = recipients(in: rooms, skip: skip)
         guard !targets.isEmpty else { return }
         let encoded = EncodedPacket(event: event, arguments, namespace: name)

@@ -28,6 +28,8 @@ public final class Namespace {
     var rooms = RoomTable()
     /// Carries broadcasts to the other nodes when a message queue is configured (set by the server).
     var adapter: (any ClusterAdapter)?
+    /// Connection state recovery's log and kept sessions; nil when recovery is off (set by the server).
+    var recovery: ConnectionStateRecovery?
 
     init(name: String) {
         self.name = name
@@ -46,6 +48,10 @@ public final class Namespace {
     /// the packet is encoded once for all of them. ``emitLocally(_:_:to:skip:)`` keeps it on this node.
     public func emit(_ event: String, _ arguments: [JSONValue] = []) {
         adapter?.publish(.emit(ClusterEmit(event: event, arguments: arguments, namespace: name)))
+        if recovery != nil {
+            deliver(event, arguments, rooms: nil, skip: [])
+            return
+        }
         guard !sockets.isEmpty else { return }
         let encoded = EncodedPacket(event: event, arguments, namespace: name)
         for socket in sockets.values { socket.send(encoded: encoded) }

@@ -18,6 +18,12 @@ public final class Socket {
     public var data: AnyObject?
     /// Whether the socket is still connected.
     public private(set) var isConnected = true
+    /// The private session id sent in the CONNECT reply when connection state recovery is on (nil when off):
+    /// the secret a returning client shows to get this socket's state back.
+    let pid: String?
+    /// Whether this socket continues a session that dropped (connection state recovery): same sid, rooms and
+    /// `data`, and the packets it missed were sent right after the CONNECT reply.
+    public let recovered: Bool
     let client: ClientConnection
     /// An acknowledgement still owed by the client: what to call, and its timeout if it has one.
     struct PendingAck {
@@ -27,11 +33,13 @@ public final class Socket {
     /// What the client still owes, bounded by the configuration's `maxPendingAcks`.
     private var acks: PendingAcks<PendingAck>
 
-    init(id: String, namespace: Namespace, auth: JSONValue?, client: ClientConnection) {
+    init(id: String, namespace: Namespace, auth: JSONValue?, client: ClientConnection, pid: String? = nil, recovered: Bool = false) {
         self.id = id
         self.namespace = namespace
         self.auth = auth
         self.client = client
+        self.pid = pid
+        self.recovered = recovered
         acks = PendingAcks(limit: client.server.configuration.maxPendingAcks)
     }
 
@@ -41,7 +49,12 @@ public final class Socket {
     public func emit(_ event: String, _ arguments: [JSONValue] = [], ack: (([JSONValue]) -> Void)? = nil) {
         guard isConnected else { return }
         guard let ack else {
-            EncodedPacket(event: event, arguments, namespace: namespace.name).send(on: client.session)
+            if let recovery = namespace.recovery {
+                // Kept in the namespace's log, addressed to this socket's sid room, with its offset.
+                recovery.record(event, arguments, namespace: namespace.name, target: .init(rooms: [id], skip: [])).send(on: client.session)
+            } else {
+                EncodedPacket(event: event, arguments, namespace: namespace.name).send(on: client.session)
+            }
             return
         }
         emitExpectingAck(event, arguments, timeout: nil) { result in
@@ -127,6 +140,15 @@ public enum SocketDisconnectReason: String, Sendable {
     case forcedClose = "forced close"
     case serverShuttingDown = "server shutting down"
 
+    /// Whether a socket that left for this reason keeps its state for the recovery window (the reference
+    /// server's list: the connection was lost, not closed on purpose by either side).
+    var isRecoverable: Bool {
+        switch self {
+        case .transportClose, .transportError, .pingTimeout, .forcedClose, .serverShuttingDown: true
+        case .clientNamespaceDisconnect, .serverNamespaceDisconnect, .parseError: false
+        }
+    }
+
     init(_ engineReason: DisconnectReason) {
         switch engineReason {
         case .transportClose: self = .transportClose
@@ -164,6 +186,14 @@ public struct EncodedPacket {
     public init(event name: String, _ arguments: [JSONValue], namespace: String = "/", ackID: UInt64? = nil) {
         self.init(SocketIOPacket.encodeEvent(name, arguments, namespace: namespace, ackID: ackID))
     }
+
+    /// An event carrying a connection-state-recovery offset as its last argument (never with an ack).
+    init(event name: String, _ arguments: [JSONValue], namespace: String, offset: String) {
+        self.init(SocketIOPacket.encodeEvent(name, arguments, namespace: namespace, offset: offset))
+    }
+
+    /// The bytes of every message carrying the packet (what a kept copy costs).
+    var byteCount: Int { attachments.reduce(text.payload.count) { $0 + $1.payload.count } }
 
     private init(_ encoded: (text: [UInt8], attachments: [[UInt8]])) {
         text = .message(encoded.text)

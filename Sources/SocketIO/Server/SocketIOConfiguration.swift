@@ -7,12 +7,32 @@ public struct SocketIOConfiguration: Sendable {
     /// How many acknowledgements one socket may owe at once (emits with an ack the client has not answered);
     /// past it the oldest is dropped and counted. The reference servers keep them without limit.
     public var maxPendingAcks: Int
+    /// Connection state recovery (Socket.IO 4.6+): how long, in milliseconds, a socket that dropped keeps its
+    /// sid, rooms and data, and may get the packets it missed. 0 (the default, as in the reference server)
+    /// turns recovery off: no pid, no offsets, nothing kept.
+    public var recoveryWindow: Int64
+    /// With recovery on, the most bytes each namespace's log of sent packets holds; the oldest go first.
+    public var recoveryLogBytes: Int
+    /// With recovery on, the most dropped sessions each namespace keeps; the oldest go first.
+    public var maxRecoverableSessions: Int
+
+    public static let defaultRecoveryLogBytes = 16 << 20
+    public static let defaultMaxRecoverableSessions = 100_000
 
     /// - Parameters:
     ///   - connectTimeout: milliseconds a new connection has to join a namespace; default 45 000.
     ///   - maxPendingAcks: acknowledgements one socket may owe at once; default 100.
-    public init(connectTimeout: Int64 = 45_000, maxPendingAcks: Int = 100) {
+    ///   - recoveryWindow: milliseconds a dropped socket's state is kept; default 0 (recovery off).
+    ///   - recoveryLogBytes: bytes of sent packets each namespace keeps for recovery; default 16 MiB.
+    ///   - maxRecoverableSessions: dropped sessions each namespace keeps for recovery; default 100 000.
+    public init(
+        connectTimeout: Int64 = 45_000, maxPendingAcks: Int = 100, recoveryWindow: Int64 = 0,
+        recoveryLogBytes: Int = defaultRecoveryLogBytes, maxRecoverableSessions: Int = defaultMaxRecoverableSessions
+    ) {
         self.connectTimeout = connectTimeout
         self.maxPendingAcks = maxPendingAcks
+        self.recoveryWindow = recoveryWindow
+        self.recoveryLogBytes = recoveryLogBytes
+        self.maxRecoverableSessions = maxRecoverableSessions
     }
 }

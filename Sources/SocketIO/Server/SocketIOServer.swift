@@ -29,6 +29,9 @@ public final class SocketIOServer: EngineServerDelegate {
         if let existing = namespaces[name] { return existing }
         let created = Namespace(name: name)
         created.adapter = adapter
+        if configuration.recoveryWindow > 0 {
+            created.recovery = ConnectionStateRecovery(configuration: configuration, engine: engine)
+        }
         namespaces[name] = created
         return created
     }
@@ -183,10 +186,47 @@ public final class SocketIOServer: EngineServerDelegate {
             sendConnectError(client, namespace: name, message: refusal)
             return
         }
-        let socket = Socket(id: SessionID.make(), namespace: namespace, auth: auth, client: client)
+        guard let recovery = namespace.recovery else {
+            let socket = Socket(id: SessionID.make(), namespace: namespace, auth: auth, client: client)
+            client.add(socket)
+            namespace.connects &+= 1
+            socket.send(SocketIOPacket(type: .connect, namespace: name, data: ["sid": .string(socket.id)]))
+            namespace.onConnect?(socket)
+            return
+        }
+        connectRecovering(client, to: namespace, auth: auth, recovery: recovery)
+    }
+
+    /// CONNECT with connection state recovery on: a client whose auth carries the `pid` and `offset` of a
+    /// session kept within the window gets that session back (sid, rooms, data) and every packet it missed,
+    /// in order, right after the CONNECT reply and before anything newer; any other gets a new session with
+    /// a fresh pid.
+    private func connectRecovering(_ client: ClientConnection, to namespace: Namespace, auth: JSONValue?, recovery: ConnectionStateRecovery) {
+        var restored: (session: RecoverableSessions.Session, missed: [EncodedPacket])?
+        if let pid = auth?["pid"]?.stringValue, let offset = auth?["offset"]?.stringValue {
+            switch recovery.restore(pid: pid, offset: offset) {
+            case .success(let found) where namespace.sockets[found.0.sid] == nil:
+                restored = found
+            case .success(let found):
+                log.info("recovery refused sid=\(found.0.sid) peer=\(client.session.peer): that sid is connected")
+            case .failure(let refusal):
+                log.info("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(client.session.peer): \(refusal.rawValue); new session")
+            }
+        }
+        let socket = Socket(
+            id: restored?.session.sid ?? SessionID.make(), namespace: namespace, auth: auth, client: client,
+            pid: restored?.session.pid ?? SessionID.make(), recovered: restored != nil)
+        if let session = restored?.session {
+            socket.data = session.data
+            for room in session.rooms { namespace.rooms.add(socket.id, to: room) }
+        }
         client.add(socket)
         namespace.connects &+= 1
-        socket.send(SocketIOPacket(type: .connect, namespace: name, data: ["sid": .string(socket.id)]))
+        socket.send(SocketIOPacket(type: .connect, namespace: namespace.name, data: ["sid": .string(socket.id), "pid": .string(socket.pid ?? "")]))
+        if let restored {
+            log.info("recovered sid=\(socket.id) missed=\(restored.missed.count) peer=\(client.session.peer)")
+            for packet in restored.missed { socket.send(encoded: packet) }
+        }
         namespace.onConnect?(socket)
     }
 

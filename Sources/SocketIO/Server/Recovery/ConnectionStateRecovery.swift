@@ -1,0 +1,80 @@
+import EngineIO
+
+/// Connection state recovery for one namespace (Socket.IO 4.6+): the log of packets sent, and the sessions
+/// of sockets that dropped, for the window. Exists only when recovery is on; the namespace's emit paths test
+/// for it once and otherwise run as before. Service thread only.
+///
+/// Memory: the log holds at most ``SocketIOConfiguration/recoveryLogBytes`` (shared by every session of the
+/// namespace); each dropped socket costs its pid, sid, named rooms and a reference to its data until it
+/// comes back or the window passes, at most ``SocketIOConfiguration/maxRecoverableSessions`` of them.
+final class ConnectionStateRecovery {
+    private(set) var log: MissedPacketLog
+    private(set) var sessions: RecoverableSessions
+    private unowned let engine: EngineServer
+    /// The sweep of expired sessions, armed while any is kept (one timer per namespace at most).
+    private var sweep: EngineTimer?
+
+    init(configuration: SocketIOConfiguration, engine: EngineServer) {
+        self.engine = engine
+        // A random start (below 2^52, so offsets stay exact if a client parses them as numbers): offsets from
+        // an earlier run of the process are unknown here instead of naming unrelated packets.
+        let start = UInt64.random(in: 1...(1 << 52))
+        log = MissedPacketLog(byteLimit: configuration.recoveryLogBytes, firstSequence: start)
+        sessions = RecoverableSessions(window: configuration.recoveryWindow, limit: configuration.maxRecoverableSessions)
+    }
+
+    /// Encodes an event with the next offset as its last argument, keeps it in the log for `target`, and
+    /// returns it for sending.
+    func record(_ event: String, _ arguments: [JSONValue], namespace: String, target: MissedPacketLog.Target) -> EncodedPacket {
+        let packet = EncodedPacket(event: event, arguments, namespace: namespace, offset: log.nextOffset)
+        log.append(packet, target: target)
+        return packet
+    }
+
+    /// Keeps what a socket that dropped for a recoverable reason needs to come back.
+    func keep(_ socket: Socket) {
+        let now = engine.now
+        sessions.removeExpired(now: now)
+        sessions.keep(
+            RecoverableSessions.Session(
+                pid: socket.pid ?? "", sid: socket.id, rooms: Array(socket.namespace.rooms.rooms(of: socket.id)), data: socket.data,
+                disconnectedAt: now))
+        armSweep()
+    }
+
+    /// The session and missed packets for a CONNECT whose auth carried `pid` and `offset`, or why not.
+    func restore(pid: String, offset: String) -> Result<(RecoverableSessions.Session, [EncodedPacket]), RecoveryRefusal> {
+        let now = engine.now
+        switch sessions.take(pid, now: now) {
+        case .unknown: return .failure(.unknownSession)
+        case .expired: return .failure(.expired)
+        case .found(let session):
+            var rooms = Set(session.rooms)
+            rooms.insert(session.sid)
+            switch log.missed(after: offset, rooms: rooms) {
+            case .packets(let packets): return .success((session, packets))
+            case .offsetDropped: return .failure(.offsetDropped)
+            case .offsetUnknown: return .failure(.offsetUnknown)
+            }
+        }
+    }
+
+    private func armSweep() {
+        guard sweep == nil, let expiry = sessions.nextExpiry else { return }
+        // Captured strongly: the namespace (and so this object) lives as long as the server, and the timer lets
+        // go of its closure when it fires.
+        sweep = engine.schedule(after: expiry - engine.now + 1) { [self] in
+            sweep = nil
+            sessions.removeExpired(now: engine.now)
+            armSweep()
+        }
+    }
+}
+
+/// Why a CONNECT asking for recovery got a new session instead.
+enum RecoveryRefusal: String, Error {
+    case unknownSession = "unknown pid"
+    case expired = "recovery window passed"
+    case offsetDropped = "offset older than the oldest packet kept (the log dropped packets it missed)"
+    case offsetUnknown = "unknown offset"
+}
