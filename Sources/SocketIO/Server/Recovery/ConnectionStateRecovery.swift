@@ -35,6 +35,14 @@ final class ConnectionStateRecovery {
     func keep(_ socket: Socket) {
         let now = engine.now
         sessions.removeExpired(now: now)
+        let droppedBefore = sessions.droppedAtLimit
+        defer {
+            // One line for the first session dropped at the bound, then one per thousand.
+            let dropped = sessions.droppedAtLimit
+            if dropped > droppedBefore, droppedBefore == 0 || dropped / 1000 > droppedBefore / 1000 {
+                engine.log.warn("recovery: \(sessions.limit) dropped sessions kept in namespace \(LogSafe.text(socket.namespace.name)); the oldest went (\(dropped) so far), their clients will get new sessions")
+            }
+        }
         sessions.keep(
             RecoverableSessions.Session(
                 pid: socket.pid ?? "", sid: socket.id, rooms: Array(socket.namespace.rooms.rooms(of: socket.id)), data: socket.data,
@@ -65,7 +73,11 @@ final class ConnectionStateRecovery {
         // go of its closure when it fires.
         sweep = engine.schedule(after: expiry - engine.now + 1) { [self] in
             sweep = nil
+            let before = sessions.count
             sessions.removeExpired(now: engine.now)
+            if sessions.count < before {
+                engine.log.debug("recovery: \(before - sessions.count) dropped sessions expired; \(sessions.count) kept")
+            }
             armSweep()
         }
     }
