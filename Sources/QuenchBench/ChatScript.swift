@@ -1,6 +1,9 @@
 /// The seed app's conversation as one client sees it: which `user_message` goes out next, and whether each
 /// Socket.IO packet the server sends is the one the app must send, to the byte.
 ///
+/// With connection state recovery on (`quench --recovery-window`), each event ends with an offset argument,
+/// `,"<digits>"]`; it is set aside before the comparison, so the same bytes are checked either way.
+///
 /// Both transports' connections judge packets here, so a reply that passes over WebSocket passes over
 /// polling and a wrong one fails over both.
 struct ChatScript {
@@ -50,12 +53,13 @@ struct ChatScript {
 
     /// Judges one Socket.IO packet (an Engine.IO message, `4…`) from the server.
     mutating func judge(_ packet: UnsafeRawBufferPointer) -> Verdict {
-        if packet.starts(with: Self.welcome) && packet.count == Self.welcome.count {
+        let end = Self.bodyEnd(packet)
+        if end == Self.welcome.count - 1 && packet.starts(with: Self.welcome.dropLast()) {
             sawWelcome = true
         } else if packet.starts(with: Self.reminderPrefix) {
             return .reminder
         } else if packet.starts(with: Self.botPrefix) {
-            return checkReply(packet)
+            return checkReply(packet, bodyEnd: end)
         } else if packet.starts(with: Self.connectReply) && packet.count > 2 && packet[2] == UInt8(ascii: "{") {
             sawConnectReply = true
         } else {
@@ -65,17 +69,30 @@ struct ChatScript {
     }
 
     /// A reply is right only if it echoes this client's text, then `HH:MM:SS`, then the suffix.
-    private mutating func checkReply(_ packet: UnsafeRawBufferPointer) -> Verdict {
+    private mutating func checkReply(_ packet: UnsafeRawBufferPointer, bodyEnd: Int) -> Verdict {
         guard let (sentAt, expected) = inFlight else { return .failure("reply with no message in flight") }
         inFlight = nil
         let timeStart = expected.count
-        guard packet.count == timeStart + 8 + Self.replySuffix.count, packet.starts(with: expected),
+        let suffix = Self.replySuffix.dropLast()  // up to the closing bracket, which bodyEnd points at
+        guard bodyEnd == timeStart + 8 + suffix.count, packet.starts(with: expected),
             Self.isClock(packet[timeStart..<(timeStart + 8)]),
-            packet[(timeStart + 8)...].elementsEqual(Self.replySuffix)
+            packet[(timeStart + 8)..<bodyEnd].elementsEqual(suffix)
         else {
             return .failure("wrong reply: \(String(decoding: packet.prefix(120), as: UTF8.self))")
         }
         return .reply(latency: Clock.monotonic() - sentAt)
+    }
+
+    /// Where the packet's closing `]` would be without a recovery offset: the index of the comma of a trailing
+    /// `,"<digits>"]`, or of the last byte otherwise; -1 (matching no expected length) when it does not end in `]`.
+    static func bodyEnd(_ packet: UnsafeRawBufferPointer) -> Int {
+        let last = packet.count - 1
+        guard last >= 0, packet[last] == UInt8(ascii: "]") else { return -1 }
+        guard last >= 4, packet[last - 1] == UInt8(ascii: "\"") else { return last }
+        var index = last - 2
+        while index > 0, packet[index] >= UInt8(ascii: "0"), packet[index] <= UInt8(ascii: "9") { index -= 1 }
+        guard index < last - 2, index >= 1, packet[index] == UInt8(ascii: "\""), packet[index - 1] == UInt8(ascii: ",") else { return last }
+        return index - 1
     }
 
     /// `HH:MM:SS`: eight bytes, digits with colons at offsets 2 and 5.

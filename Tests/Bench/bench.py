@@ -261,17 +261,21 @@ def total(results, key):
 
 # -------------------------------------------------------------------------------------------- scenarios
 
-def scenario_rtt(kind, clients, duration, connect_timeout):
-    log(f"rtt {clients} clients: {kind}")
-    with Server(kind) as server:
+#: quench's flags for the connection-state-recovery runs: every reply is kept in the log and carries an offset.
+RECOVERY_FLAGS = ("--recovery-window", "2m")
+
+
+def scenario_rtt(kind, clients, duration, connect_timeout, extra=()):
+    log(f"rtt {clients} clients: {kind} {' '.join(extra)}")
+    with Server(kind, extra, tag="-recovery" if extra else "") as server:
         result = BenchRun(server, clients, duration, "rtt", connect_timeout).wait()
         result["_alive"] = server.alive()
     return result
 
 
-def scenario_idle_rss(kind, sessions, hold):
-    log(f"RSS per idle session, {sessions} sessions: {kind}")
-    with Server(kind) as server:
+def scenario_idle_rss(kind, sessions, hold, extra=()):
+    log(f"RSS per idle session, {sessions} sessions: {kind} {' '.join(extra)}")
+    with Server(kind, extra, tag="-recovery" if extra else "") as server:
         base = server.sample()
         results, at_ready, _, _, _ = run_many(server, sessions, hold, "idle", connect_timeout=90)
         connected = total(results, "connected")
@@ -564,6 +568,22 @@ def rtt_row(name, r):
             f"{r.get('p50_ms', '—')} / {r.get('p99_ms', '—')} | {fmt(num(r, 'server_us_per_reply'))} |")
 
 
+def recovery_lines(data):
+    """What connection state recovery costs: CPU per reply at 1,000 clients and RSS per idle session, on beside off."""
+    off, on = data["rtt"].get(("quench", 1000)) or {}, data["rtt"].get(("quench+recovery", 1000)) or {}
+    idle_off, idle_on = data["idle"].get("quench") or {}, data["idle"].get("quench+recovery") or {}
+    return [f"## Connection state recovery (`{' '.join(RECOVERY_FLAGS)}`) beside off", "",
+            "With recovery on, every reply and the welcome carry an offset and are kept once in the namespace's log "
+            "(16 MiB by default); the RTT rounds alternate with quench and the floor above.", "",
+            "| quench | replies/s, 1,000 clients | server CPU µs per reply | KiB per idle session, "
+            f"{data['sessions']:,} sessions |", "|---|---|---|---|",
+            f"| recovery off | {fmt(num(off, 'replies_per_s'))} | {fmt(num(off, 'server_us_per_reply'))} | {fmt(idle_off.get('kib'), 2)} |",
+            f"| recovery on | {fmt(num(on, 'replies_per_s'))} | {fmt(num(on, 'server_us_per_reply'))} | {fmt(idle_on.get('kib'), 2)} |",
+            f"| on/off | {ratio(num(on, 'replies_per_s'), num(off, 'replies_per_s'))} | "
+            f"{ratio(num(on, 'server_us_per_reply'), num(off, 'server_us_per_reply'))} | {ratio(idle_on.get('kib'), idle_off.get('kib'))} |",
+            ""]
+
+
 #: How each kind of server is named in the report.
 SERVER_NAMES = {"quench": "quench", "floor": "floor", "seed": "seed", "asgi": "python-socketio+uvicorn"}
 
@@ -610,6 +630,7 @@ def write_report(path, data, started):
         lines.append(f"| {kind} | {fmt(r.get('connected'))} ({fmt(r.get('failures'))} failures) | "
                      f"{fmt(r.get('rss_base'))} → {fmt(r.get('rss_ready'))} KiB | {fmt(r.get('kib'), 2)} |")
     lines += [f"| quench/floor | | | {ratio(q.get('kib'), f.get('kib'))} |", ""]
+    lines += recovery_lines(data)
 
     fan = data["fanout"]
     lines += [f"## Reminder fan-out to {data['sessions']:,} sessions (every {data['interval']} s)", "",
@@ -840,12 +861,15 @@ def main():
             for _ in range(data["rtt_rounds"]):
                 for kind in ("quench", "floor"):
                     rounds[kind].append(scenario_rtt(kind, clients, data["rtt_duration"], 30.0))
-            for kind in ("quench", "floor"):
+                if clients == 1000:  # the cost of connection state recovery, in the same alternation
+                    rounds["quench+recovery"].append(scenario_rtt("quench", clients, data["rtt_duration"], 30.0, RECOVERY_FLAGS))
+            for kind in rounds:
                 data["rtt"][(kind, clients)] = median_result(rounds[kind])
             for kind in ("seed", "asgi"):
                 data["rtt"][(kind, clients)] = scenario_rtt(kind, clients, data["rtt_duration"], data["seed_connect_timeout"])
         for kind in ("quench", "floor"):
             data["idle"][kind] = scenario_idle_rss(kind, data["sessions"], 2)
+        data["idle"]["quench+recovery"] = scenario_idle_rss("quench", data["sessions"], 2, RECOVERY_FLAGS)
         for kind in ("quench", "floor"):
             data["fanout"][kind] = scenario_fanout(kind, data["sessions"], data["interval"], 13)
         data["kernel_fanout"] = scenario_kernel_fanout(data["sessions"], 3)

@@ -107,9 +107,11 @@ def python_chat_app(tmp_path):
 # -- against quench ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("recovery", ["0", "2m"])
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_rtt_against_quench_connects_everyone_and_every_reply_passes(start_quench, transport):
-    server = start_quench("--log-level", "warn")
+def test_rtt_against_quench_connects_everyone_and_every_reply_passes(start_quench, transport, recovery):
+    # With --recovery-window every event ends with an offset argument; the replies are checked all the same.
+    server = start_quench("--log-level", "warn", "--recovery-window", recovery)
     proc, fields = run_bench(server.ws_base, "--transport", transport, "--clients", CLIENTS, "--duration", 1)
     assert proc.returncode == 0, explain(proc)
     assert fields["transport"] == transport
