@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make sanitize`: the Swift unit tests, then a named part of the interop suite against a quench built with
-# the same sanitizer, first under ThreadSanitizer, then under AddressSanitizer (LeakSanitizer included).
+# `make sanitize`: the Swift unit tests, then a named part of the interop suite and a short soak
+# (Tests/Soak/soak.py, SANITIZE_SOAK_SECONDS, default 45) against a quench built with the same sanitizer,
+# first under ThreadSanitizer, then under AddressSanitizer (LeakSanitizer included).
 # Each sanitizer builds in its own scratch path (.build-tsan, .build-asan); the normal .build is untouched.
 # Every report fails the run: the unit tests' process exits non-zero on one, and the server's reports are
 # written to build/sanitize/<sanitizer>/ (log_path), which must be empty when the interop tests end.
@@ -9,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 PYTHON=${PYTHON:-.venv/bin/python}
+SOAK_SECONDS=${SANITIZE_SOAK_SECONDS:-45}
 SWIFT=${SWIFT:-swift}
 # The interop files run against the sanitized binary: WebSocket (Engine.IO and the app), long-polling and
 # its held requests, CORS over polling, python-socketio clients (upgrade, reminders, both transports, many
@@ -63,15 +65,33 @@ run_one() {
     TSAN_OPTIONS="$TSAN_OPTIONS log_path=$reports/report" ASAN_OPTIONS="$ASAN_OPTIONS log_path=$reports/report" \
     QUENCH_BIN=$binary "$PYTHON" -m pytest "${INTEROP_FILES[@]}" -q -p no:cacheprovider >"$log" 2>&1 || status=$?
     tail -15 "$log"
-    local found
+    [[ $status == 0 ]] || { echo "sanitize $short: interop tests FAILED"; report_findings "$short" "$reports"; return 1; }
+    echo "sanitize $short: interop tests passed in $((SECONDS - start)) s"
+
+    # The soak's churn against the same binary: thousands of sessions on both transports, abandoned
+    # upgrades, reminders and a Redis restart, all threads busy at once; then SIGTERM, and the leak check
+    # at exit. Its rate and RSS checks are off (a sanitizer build is slower and keeps freed memory in
+    # quarantine); the sessions and descriptors must still come back.
+    start=$SECONDS
+    log=build/sanitize/$short-soak.log
+    status=0
+    TSAN_OPTIONS="$TSAN_OPTIONS log_path=$reports/report" ASAN_OPTIONS="$ASAN_OPTIONS log_path=$reports/report" \
+    "$PYTHON" Tests/Soak/soak.py --seconds "$SOAK_SECONDS" --quench "$binary" --out "build/sanitize/$short-soak" \
+        --min-rate 0 --rss-slack-mb 100000 >"$log" 2>&1 || status=$?
+    grep '^soak: ' "$log" | tail -3
+    [[ $status == 0 ]] || { echo "sanitize $short: soak FAILED (log: $log)"; report_findings "$short" "$reports"; return 1; }
+    report_findings "$short" "$reports" || return 1
+    echo "sanitize $short: soak of $SOAK_SECONDS s passed in $((SECONDS - start)) s, 0 reports"
+}
+
+# Prints the server's sanitizer reports, if any; fails when there is one.
+report_findings() {
+    local short=$1 reports=$2 found
     found=$(find "$reports" -type f -name 'report*' | wc -l)
-    if [[ $found != 0 ]]; then
-        echo "sanitize $short: $found sanitizer report(s) from quench:"
-        for report in "$reports"/report*; do echo "== $report"; head -60 "$report"; done
-        return 1
-    fi
-    [[ $status == 0 ]] || { echo "sanitize $short: interop tests FAILED"; return 1; }
-    echo "sanitize $short: interop tests passed in $((SECONDS - start)) s, 0 reports"
+    [[ $found == 0 ]] && return 0
+    echo "sanitize $short: $found sanitizer report(s) from quench:"
+    for report in "$reports"/report*; do echo "== $report"; head -60 "$report"; done
+    return 1
 }
 
 sanitizers=("$@")

@@ -66,16 +66,17 @@ def svg(samples, events, title, settled_rss=None, rss_slack=5.0):
             limit_y = top + PANEL_H - PANEL_H * (settled_rss + rss_slack) / v_max
             parts.append(f'<line x1="{LEFT}" y1="{limit_y:.1f}" x2="{LEFT + plot_w}" y2="{limit_y:.1f}" stroke="{colour}" '
                          f'stroke-dasharray="2,3" opacity="0.7"/>')
-            parts.append(f'<text x="{LEFT + plot_w - 4}" y="{limit_y - 4:.1f}" text-anchor="end" fill="{colour}" font-size="11">'
-                         f'limit after the load: settled {settled_rss:.1f} + {rss_slack:.0f} MB</text>')
+            parts.append(f'<text x="{LEFT + 90}" y="{top - 6}" fill="{colour}" font-size="11">dotted: the limit after the load, '
+                         f'settled {settled_rss:.1f} + {rss_slack:.0f} MB</text>')
         points = " ".join(f"{x(s['t']):.1f},{top + PANEL_H - PANEL_H * s[key] / v_max:.1f}" for s in samples)
         parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.6"/>')
         for number, (t, name) in enumerate(sorted(events)):
             parts.append(f'<line x1="{x(t):.1f}" y1="{top}" x2="{x(t):.1f}" y2="{top + PANEL_H}" '
                          f'stroke="#555" stroke-dasharray="4,3"/>')
             if index == 0:  # labels on alternate rows, so neighbouring events do not overwrite each other
-                parts.append(f'<text x="{x(t) + 3:.1f}" y="{top + 12 + 13 * (number % 2)}" fill="#333" '
-                             f'font-size="11">{html.escape(name)}</text>')
+                near_end = x(t) > LEFT + plot_w * 0.85  # written leftwards, so it stays inside the plot
+                parts.append(f'<text x="{x(t) + (-3 if near_end else 3):.1f}" y="{top + 12 + 13 * (number % 2)}" fill="#333" '
+                             f'font-size="11" text-anchor="{"end" if near_end else "start"}">{html.escape(name)}</text>')
     axis_y = TOP + len(PANELS) * (PANEL_H + GAP) - GAP + 16
     for k in range(11):
         t = t_max * k / 10
@@ -94,7 +95,7 @@ def write_reports(out, samples, events, summary, failures):
             f.write(",".join(f"{s[k]:.2f}" if isinstance(s[k], float) else str(s[k]) for k in keys) + "\n")
     verdict = "FAILED" if failures else "passed"
     (out / "soak.svg").write_text(svg(samples, events, f"quench soak, {summary['seconds']} s of load: {verdict}",
-                                      summary["settled_rss"]))
+                                      summary["settled_rss"], summary["rss_slack_mb"]))
 
     final = summary["final"]
     settled = summary["settled_rss"]
@@ -106,7 +107,7 @@ def write_reports(out, samples, events, summary, failures):
         "| figure | idle before | settled after warm-up | peak | after the load | check |",
         "|---|---|---|---|---|---|",
         f"| RSS (MB) | {summary['idle_rss']:.1f} | {settled if settled is None else f'{settled:.1f}'} | "
-        f"{summary['peak_rss']:.1f} | {final['rss_mb']:.1f} | within 5 MB above settled |",
+        f"{summary['peak_rss']:.1f} | {final['rss_mb']:.1f} | within {summary['rss_slack_mb']:.0f} MB above settled |",
         f"| open descriptors | {summary['idle_fds']} | | {summary['peak_fds']} | {final['fds']} | back to idle |",
         f"| sessions (app table) | 0 | | {summary['peak_sessions']} | {final['sessions']} | empty |",
         f"| engine sessions (open − closed) | 0 | | | {final['engine_sessions']} | none left |",
