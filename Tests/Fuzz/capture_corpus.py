@@ -3,13 +3,14 @@
 
 Runs quench (QUENCH_BIN, default the release build) with `--message-queue` on a redis-server of its own,
 puts a recording TCP proxy in front of quench and another between quench and Redis, and drives them with
-python-socketio clients (WebSocket and long-polling, events, acks, binary attachments, namespaces), with
-socket.io-client under Node when SIO_CLIENT_DIR names a folder holding node_modules/socket.io-client, and
-with python-socketio's RedisManager publishing every pub/sub method. The recorded bytes are cut into the
+python-socketio clients (WebSocket and long-polling, events, acks, binary attachments), with socket.io-client
+in headless Chromium when SIO_CLIENT_JS names its browser build (quench serves it with --static), and with
+python-socketio's RedisManager publishing every pub/sub method. The recorded bytes are cut into the
 units each fuzz target reads (see Tests/Fuzz/README.md) and written one file per unit, named by content.
 
 Not run by CI: the committed corpus is its output. Usage:
-    QUENCH_BIN=.build/release/quench .venv/bin/python Tests/Fuzz/capture_corpus.py
+    QUENCH_BIN=.build/release/quench SIO_CLIENT_JS=.venv/lib/python3.11/site-packages/nicegui/static/socket.io.min.js \\
+        .venv/bin/python Tests/Fuzz/capture_corpus.py
 """
 
 import asyncio
@@ -30,7 +31,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 CORPUS = HERE / "Corpus"
 QUENCH_BIN = os.environ.get("QUENCH_BIN") or str(REPO / ".build" / "release" / "quench")
-SIO_CLIENT_DIR = os.environ.get("SIO_CLIENT_DIR")
+# socket.io-client's browser build (socket.io.min.js, e.g. the one nicegui ships in site-packages).
+SIO_CLIENT_JS = os.environ.get("SIO_CLIENT_JS")
 RS = b"\x1e"
 
 
@@ -247,29 +249,47 @@ def python_clients(url):
         sio.disconnect()
 
 
-NODE_SCRIPT = r"""
-const { io } = require("socket.io-client");
-const transports = JSON.parse(process.argv[3]);
-const socket = io(process.argv[2], { transports, reconnection: false });
-socket.on("connect", async () => {
-  socket.emit("user_message", { text: "hello from node" });
-  await socket.timeout(5000).emitWithAck("user_message", { text: "ack please" }).catch(() => {});
-  socket.emit("user_message", { text: "binary", buf: Buffer.from([1, 2, 3, 0x1e, 255]), arr: new Uint8Array([9, 8]) });
-  socket.emit("user_message", { text: "ünïcödé 😀", n: [1, -2.5e-7, null, true] });
-  setTimeout(() => { socket.disconnect(); process.exit(0); }, 500);
-});
-socket.on("connect_error", (e) => { console.error(e.message); process.exit(1); });
+BROWSER_PAGE = r"""<!doctype html><html><head><script src="socket.io.min.js"></script></head><body><script>
+async function session(transports) {
+  const socket = io({ transports, reconnection: false });
+  await new Promise((ok, fail) => { socket.on("connect", ok); socket.on("connect_error", fail); });
+  const reply = new Promise((ok) => socket.on("bot_message", (m) => { if (m.text.includes("browser")) ok(m); }));
+  socket.emit("user_message", { text: "hello from the browser" });
+  await reply;
+  await socket.timeout(5000).emitWithAck("user_message", { text: "ack from the browser \u2713" });
+  socket.emit("user_message", { text: "binary", buf: new Uint8Array([1, 2, 3, 0, 255]), more: [new Uint8Array([9]).buffer] });
+  socket.emit("user_message", { text: "\u00fcn\u00efc\u00f6d\u00e9 \ud83d\ude00", n: [1, -2.5e-7, null, true, 1e21] });
+  await new Promise((ok) => setTimeout(ok, 300));
+  socket.disconnect();
+}
+async function captureAll() {
+  for (const transports of [["websocket"], ["polling"], ["polling", "websocket"]]) await session(transports);
+  return "done";
+}
+</script></body></html>
 """
 
 
-def node_clients(url):
-    if not SIO_CLIENT_DIR:
-        print("SIO_CLIENT_DIR not set: no socket.io-client traffic")
+def browser_clients(url, static_dir, work):
+    """socket.io-client (the browser build, SIO_CLIENT_JS) in headless Chromium, driven over DevTools with
+    the interop suite's Chromium helper."""
+    if not SIO_CLIENT_JS:
+        print("SIO_CLIENT_JS not set: no socket.io-client traffic")
         return
-    script = pathlib.Path(SIO_CLIENT_DIR) / "capture_client.js"
-    script.write_text(NODE_SCRIPT)
-    for transports in ('["websocket"]', '["polling"]', '["polling","websocket"]'):
-        subprocess.run(["node", str(script), url, transports], cwd=SIO_CLIENT_DIR, check=True, timeout=30)
+    sys.path.insert(0, str(REPO / "Tests" / "Interop"))
+    from test_browser import Chromium
+
+    browser = Chromium(work / "chromium-profile", work / "chromium.log")
+    try:
+        browser.navigate(url + "/index.html")
+        end = time.monotonic() + 10
+        while browser.evaluate("typeof captureAll") != "function" and time.monotonic() < end:
+            time.sleep(0.05)
+        result = browser.evaluate("captureAll()")
+        if result != "done":
+            raise SystemExit(f"socket.io-client in Chromium: {result}")
+    finally:
+        browser.close()
 
 
 def redis_publishers(redis_url, units):
@@ -307,6 +327,11 @@ def main():
     if not os.access(QUENCH_BIN, os.X_OK):
         raise SystemExit(f"no quench binary at {QUENCH_BIN}")
     work = pathlib.Path(tempfile.mkdtemp(prefix="quench-capture-"))
+    static_dir = work / "static"
+    static_dir.mkdir()
+    (static_dir / "index.html").write_text(BROWSER_PAGE)
+    if SIO_CLIENT_JS:
+        shutil.copy(SIO_CLIENT_JS, static_dir / "socket.io.min.js")
     redis_port = free_port()
     redis_proc = subprocess.Popen(
         ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no", "--dir", str(work)],
@@ -316,7 +341,7 @@ def main():
     quench_port = free_port()
     quench = subprocess.Popen(
         [QUENCH_BIN, "--host", "127.0.0.1", "--port", str(quench_port), "--message-queue",
-         f"redis://127.0.0.1:{redis_proxy.port}/0", "--reminder-interval", "1s"],
+         f"redis://127.0.0.1:{redis_proxy.port}/0", "--reminder-interval", "1s", "--static", str(static_dir)],
         stderr=open(work / "quench.log", "w"))
     units = Units()
     try:
@@ -324,7 +349,7 @@ def main():
         proxy = RecordingProxy(quench_port)
         url = f"http://127.0.0.1:{proxy.port}"
         python_clients(url)
-        node_clients(url)
+        browser_clients(url, static_dir, work)
         redis_publishers(f"redis://127.0.0.1:{redis_port}/0", units)
         time.sleep(1.5)  # let the reminder at the next whole second reach the recording (capture tool, not a test)
         for record in proxy.connections:
