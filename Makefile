@@ -14,7 +14,7 @@ ARGS     ?=
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -enforce-exclusivity=unchecked -Xlinker -z -Xlinker now
 RELEASE_BIN   := .build/release/quench
 
-.PHONY: all deps deb-deps build release run test unit-test interop-test venv deb install uninstall clean bench bench-tools fuzz sanitize soak redis-server
+.PHONY: all deps deb-deps test-deps build release run test unit-test interop-test venv deb install uninstall clean bench bench-tools fuzz sanitize soak redis-server
 
 all: release
 
@@ -52,8 +52,30 @@ unit-test: deps
 	$(SWIFT) test
 
 # Needs the .deb too: Tests/Interop/test_deb.py installs it (as root) and purges it again.
-interop-test: release venv deb
+interop-test: release venv deb test-deps
 	QUENCH_BIN=$(CURDIR)/$(RELEASE_BIN) $(VENV)/bin/python -m pytest Tests/Interop -q -p no:cacheprovider
+
+## test-deps: the programs the interop tests drive, when missing (one apt-get for all): Chromium (the
+## browser tests), redis-server (the message queue), curl, openssl, ss (iproute2), mandoc (the man page),
+## and promtool (the /metrics check), which is taken out of Debian's prometheus package into
+## build/tools/ rather than installed: installing it would enable a Prometheus server on this machine.
+TEST_PROGRAMS := chromium:chromium redis-server:redis-server curl:curl openssl:openssl ss:iproute2 mandoc:mandoc
+PROMTOOL      := build/tools/usr/bin/promtool
+test-deps: deps deb-deps $(PROMTOOL)
+	@missing=""; for pair in $(TEST_PROGRAMS); do \
+		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(PROMTOOL):
+	@mkdir -p build/tools
+	@echo "fetching promtool (Debian's prometheus package, unpacked into build/tools, not installed)"
+	cd build/tools && { apt-get download prometheus 2>/dev/null || { apt-get update -qq && apt-get download prometheus; }; } && \
+		dpkg-deb -x prometheus_*.deb . && rm -f prometheus_*.deb
+	@test -x $@
 
 ## deb: build/quench_<version>_<arch>.deb from the release binary (packaging/build-deb.sh).
 deb: release deb-deps

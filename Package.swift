@@ -15,7 +15,8 @@ let package = Package(
         .executable(name: "quench-conformance", targets: ["QuenchConformance"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The version it is built and tested with (1.8.2); a minor update may change --help or the completions.
+        .package(url: "https://github.com/apple/swift-argument-parser", .upToNextMinor(from: "1.8.2")),
     ],
     targets: [
         // The only door to C: libwebsockets' headers plus static-inline wrappers for its macros.

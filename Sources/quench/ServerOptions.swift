@@ -53,15 +53,16 @@ struct ServerOptions: ParsableArguments {
             valueName: "path"))
     var path = "/socket.io/"
 
-    @Option(help: ArgumentHelp("PEM certificate (chain) for https:// and wss:// on the same port; needs --tls-key.", valueName: "file"))
+    @Option(help: ArgumentHelp("PEM certificate (chain) for https:// and wss:// on the same port; needs --tls-key.", valueName: "file"), completion: .file())
     var tlsCert: String?
 
-    @Option(help: ArgumentHelp("PEM private key matching --tls-cert.", valueName: "file"))
+    @Option(help: ArgumentHelp("PEM private key matching --tls-cert.", valueName: "file"), completion: .file())
     var tlsKey: String?
 
     @Option(
         name: .customLong("static"),
-        help: ArgumentHelp("Serve the files of this directory at / (your own front end) instead of the built-in chat page.", valueName: "dir"))
+        help: ArgumentHelp("Serve the files of this directory at / (your own front end) instead of the built-in chat page.", valueName: "dir"),
+        completion: .directory)
     var staticDirectory: String?
 
     @Option(
@@ -105,7 +106,9 @@ struct ServerOptions: ParsableArguments {
             valueName: "bytes"))
     var recoveryLogBytes = SocketIOConfiguration.defaultRecoveryLogBytes
 
-    @Option(help: ArgumentHelp("How much to log to standard error: error, warn, info or debug.", valueName: "level"))
+    @Option(
+        help: ArgumentHelp("How much to log to standard error: error, warn, info or debug.", valueName: "level"),
+        completion: .list(LogLevel.allCases.map(\.name)))
     var logLevel = LogLevelArgument(level: .info)
 
     mutating func validate() throws {

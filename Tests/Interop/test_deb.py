@@ -31,6 +31,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 VERSION_SWIFT = REPO_ROOT / "Sources" / "QuenchApp" / "Version.swift"
 INSTALLED_BIN = "/usr/bin/quench"
 DEFAULT_FILE = "/etc/default/quench"
+BASH_COMPLETION = "/usr/share/bash-completion/completions/quench"
 UNIT = "/lib/systemd/system/quench.service"
 WANTS_LINK = "/etc/systemd/system/multi-user.target.wants/quench.service"
 # deb-systemd-helper's record of the enablement, which purge must drop with the symlink.
@@ -49,6 +50,9 @@ EXPECTED_FILES = {
     "/usr/share/lintian/overrides/quench",
     UNIT,
     DEFAULT_FILE,
+    BASH_COMPLETION,
+    "/usr/share/zsh/vendor-completions/_quench",
+    "/usr/share/fish/vendor_completions.d/quench.fish",
 }
 
 
@@ -153,6 +157,32 @@ def test_default_file_names_every_flag_and_no_other(extracted):
     # Only comments and the one variable the unit passes on.
     settings = [line for line in documented.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     assert settings == ['QUENCH_OPTS=""'], f"/etc/default/quench should set only QUENCH_OPTS=\"\": {settings}"
+
+
+def test_shell_completions_complete_flags_and_values(extracted):
+    """The completions the package ships are quench's own (generated from its flags): bash completes a flag
+    and the levels of --log-level; zsh's and fish's name the command."""
+    if shutil.which("bash") is None:
+        pytest.fail("bash is not installed")
+    script = extracted / BASH_COMPLETION.lstrip("/")
+    assert not script.read_text().startswith("#!"), "a sourced completion needs no #! line (lintian)"
+
+    def complete(*words):
+        """COMPREPLY for `quench WORDS...` with the cursor at the end of the last word, as bash would ask."""
+        line = " ".join(("quench",) + words)
+        previous = (("quench",) + words)[-2]
+        program = (f'source "{script}"; COMP_LINE={line!r}; COMP_POINT=${{#COMP_LINE}}; '
+                   f'COMP_WORDS=(quench {" ".join(repr(w) for w in words)}); COMP_CWORD={len(words)}; '
+                   f'_quench quench {words[-1]!r} {previous!r}; printf "%s\\n" "${{COMPREPLY[@]}}"')
+        return sh("bash", "-c", program).stdout.split()
+
+    assert complete("--dra") == ["--drain-time"]
+    assert "--metrics" in complete("--me")
+    assert complete("--log-level", "") == ["error", "warn", "info", "debug"]
+    zsh = (extracted / "usr/share/zsh/vendor-completions/_quench").read_text()
+    assert zsh.startswith("#compdef quench") and "--metrics" in zsh
+    fish = (extracted / "usr/share/fish/vendor_completions.d/quench.fish").read_text()
+    assert "complete -c 'quench'" in fish and "drain-time" in fish
 
 
 def test_unit_runs_the_installed_binary_unprivileged(extracted):

@@ -3,6 +3,7 @@
 python-socketio clients come and go, are refused, get reminders, and as a real redis-server carries
 messages. Every wait is a poll with a deadline."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import wait_until
+from conftest import REPO_ROOT, wait_until
 from interop_helpers import SioClient
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -91,10 +92,16 @@ def test_page_parses_with_prometheus_conventions(start_quench):
     assert head.status_code == 200 and head.content == b""
 
 
+def find_promtool():
+    """promtool: $PROMTOOL, on PATH, or where `make test-deps` unpacks it (build/tools, not installed)."""
+    candidates = [os.environ.get("PROMTOOL"), shutil.which("promtool"), str(REPO_ROOT / "build/tools/usr/bin/promtool")]
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+
+
 def test_promtool_accepts_the_page(start_quench):
-    promtool = shutil.which("promtool")
+    promtool = find_promtool()
     if promtool is None:
-        pytest.fail("promtool is not installed (apt-get install prometheus; `make test` installs it)")
+        pytest.fail("promtool not found (`make test-deps` unpacks it into build/tools; or apt-get install prometheus)")
     server = start_quench("--metrics")
     client = SioClient(server).connect()
     client.get(client.system, what="system_message")
