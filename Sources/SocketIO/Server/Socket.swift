@@ -49,6 +49,7 @@ public final class Socket {
     public func emit(_ event: String, _ arguments: [JSONValue] = [], ack: (([JSONValue]) -> Void)? = nil) {
         guard isConnected else { return }
         guard let ack else {
+            let namespace = self.namespace  // one load of the unowned reference for both uses
             if let recovery = namespace.recovery {
                 // Kept in the namespace's log, addressed to this socket's sid room, with its offset.
                 recovery.record(event, arguments, namespace: namespace.name, target: .init(rooms: [id], skip: [])).send(on: client.session)
