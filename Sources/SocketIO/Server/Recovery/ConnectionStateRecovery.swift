@@ -69,9 +69,11 @@ final class ConnectionStateRecovery {
 
     private func armSweep() {
         guard sweep == nil, let expiry = sessions.nextExpiry else { return }
-        // Captured strongly: the namespace (and so this object) lives as long as the server, and the timer lets
-        // go of its closure when it fires.
-        sweep = engine.schedule(after: expiry - engine.now + 1) { [self] in
+        // Weak: this object holds the timer, and a timer still pending when the engine goes away is neither fired
+        // nor cancelled, so a strong capture would keep both alive (one timer per namespace: the weak reference's
+        // side table costs nothing that matters).
+        sweep = engine.schedule(after: expiry - engine.now + 1) { [weak self] in
+            guard let self else { return }
             sweep = nil
             let before = sessions.count
             sessions.removeExpired(now: engine.now)
