@@ -1,15 +1,8 @@
 /// One Engine.IO client: its sid, its transport (and the one it may be upgrading to), its outbound
 /// queue and its heartbeat. Lives on the service thread only; created and owned by ``EngineServer``.
 public final class EngineSession {
-    /// Where the session stands.
-    public enum State: Sendable, Equatable {
-        case open
-        /// A second transport is being probed (`2probe` / `3probe` / `5`).
-        case upgrading
-        /// Closing once the queued packets have reached the client (polling waits for its next GET).
-        case closing
-        case closed
-    }
+    /// Where the session stands (see ``SessionLifecycle``).
+    public typealias State = SessionLifecycle.State
 
     /// The Engine.IO sid, as sent in the open packet.
     public let id: String
@@ -19,7 +12,9 @@ public final class EngineSession {
     public private(set) var transport: any Transport
     /// The transport being probed during an upgrade.
     public private(set) var probingTransport: (any Transport)?
-    public private(set) var state: State = .open
+    /// Decides what each packet, upgrade, transport end, close and deadline does; this class does the I/O.
+    private var lifecycle = SessionLifecycle()
+    public var state: State { lifecycle.state }
     /// Packets waiting for the transport to become writable (a polling client's next GET), bounded by
     /// ``writeBudget``.
     private var writeBuffer: [EnginePacket] = []
@@ -28,8 +23,6 @@ public final class EngineSession {
     /// Where the ping awaiting its pong stands in the outbound stream: the position just past it, in the
     /// session's own queue or in the transport's. A pong counts only once the ping has left.
     private var pingMark: (inSession: Bool, end: Int, transport: ObjectIdentifier)?
-    /// Set during an upgrade: the polling side owes the client a noop so its pending GET returns.
-    private var owesNoop = false
     /// The timer that releases the held GET with the owed noop (see ``flush()``).
     private var noopTimer: EngineTimer?
     /// The upper layer's per-session state (Socket.IO keeps its namespaces here).
@@ -60,7 +53,7 @@ public final class EngineSession {
 
     /// Queues a packet for the client; it leaves at once if the transport can take it.
     public func send(_ packet: EnginePacket) {
-        guard state == .open || state == .upgrading else { return }
+        guard lifecycle.isSending else { return }
         server.counters.sent(packet)
         if writeBuffer.isEmpty, transport.isWritable {
             transport.send(packet)
@@ -71,7 +64,7 @@ public final class EngineSession {
 
     /// Queues several packets that belong together (a binary event and its attachments).
     public func send(_ packets: [EnginePacket]) {
-        guard state == .open || state == .upgrading else { return }
+        guard lifecycle.isSending else { return }
         for packet in packets {
             guard enqueue(packet) else { return }
             server.counters.sent(packet)
@@ -100,16 +93,23 @@ public final class EngineSession {
     /// A queue of this session (its own, or its transport's) would pass `--max-buffered`: the client is not
     /// reading. One warning, then the session ends with "transport error" and its queue is dropped.
     func outboundLimitReached(queued: Int, on source: any Transport) {
-        if let probing = probingTransport, source === probing {
+        let action = lifecycle.handle(.outboundLimitReached(from: self.source(of: source)))
+        switch action {
+        case .abandonProbe:
             log.warn("outbound limit sid=\(id) peer=\(peer) queued=\(queued) bytes on the upgrade probe (--max-buffered \(server.configuration.maxBuffered)); probe abandoned")
-            abandonProbe()
-            return
+        case .finish:
+            log.warn("outbound limit sid=\(id) peer=\(peer) queued=\(queued) bytes > --max-buffered \(server.configuration.maxBuffered): the client is not reading; closing")
+        default:
+            break
         }
-        guard source === transport, state != .closed else { return }
-        log.warn("outbound limit sid=\(id) peer=\(peer) queued=\(queued) bytes > --max-buffered \(server.configuration.maxBuffered): the client is not reading; closing")
-        writeBuffer.removeAll()
-        writeBudget.dropAll()
-        finishClose(reason: .transportError)
+        perform(action)
+    }
+
+    /// Which of this session's transports `transport` is, for the lifecycle.
+    private func source(of other: any Transport) -> SessionLifecycle.Source {
+        if other === transport { return .current }
+        if let probingTransport, other === probingTransport { return .probe }
+        return .other
     }
 
     /// Hands queued packets to the transport if it can take them. Transports call this when they
@@ -117,7 +117,7 @@ public final class EngineSession {
     public func flush() {
         guard transport.isWritable else { return }
         if writeBuffer.isEmpty {
-            if owesNoop, state == .upgrading, noopTimer == nil {
+            if lifecycle.owesNoop, noopTimer == nil {
                 // The noop waits until the input already received has been handled (a zero-delay timer runs
                 // after the current batch of socket events): if the client's upgrade packet is in that batch,
                 // the GET learns the session has moved to WebSocket instead of getting a noop that would
@@ -141,71 +141,55 @@ public final class EngineSession {
         for packet in batch { bytes &+= Self.outboundSize(packet) }
         writeBudget.drain(bytes)
         transport.send(batch)
-        if state == .closing, writeBuffer.isEmpty { finishClose(reason: .forcedClose) }
+        if writeBuffer.isEmpty { perform(lifecycle.handle(.queueDrained)) }
     }
 
     // MARK: Receiving
 
     /// A transport decoded a packet from the client.
     public func receive(_ packet: EnginePacket, from source: any Transport) {
-        if let probing = probingTransport, source === probing {
-            receiveDuringProbe(packet, on: probing)
-            return
-        }
-        guard source === transport, state != .closed else { return }
-        switch packet.type {
-        case .message:
+        let from = self.source(of: source)
+        let isProbe = from == .probe && packet.type == .ping && packet.payload == EnginePacket.probe
+        let action = lifecycle.handle(.packet(packet.type, from: from, isProbe: isProbe))
+        switch action {
+        case .deliverMessage:
             server.counters.received(bytes: packet.payload.count)
             server.delegate?.engineSession(self, didReceive: packet)
         case .pong:
             if heartbeat.pongReceived(now: server.now, pingHasLeft: pingHasLeft) { server.schedule(self) }
-        case .close:
-            close(reason: .transportClose)
-        case .noop:
-            break
-        case .open, .ping, .upgrade:
+        case .rejectPacket:
             log.warn("unexpected packet sid=\(id) peer=\(peer) type=\(packet.type)")
             close(reason: .parseError)
+        case .abandonProbe:
+            log.warn("bad upgrade packet sid=\(id) peer=\(peer) type=\(packet.type); probe abandoned")
+            perform(action)
+        default:
+            perform(action)
         }
     }
 
     /// A transport received a text message packet and hands over its payload in place (valid for the call).
     /// The same as ``receive(_:from:)`` with a message packet, without the copy into one.
     public func receiveMessage(text: UnsafeRawBufferPointer, from source: any Transport) {
-        if let probing = probingTransport, source === probing {
-            receiveDuringProbe(.message(Array(text)), on: probing)
+        // The reply path: a direct check for the common case (a message on the current transport of a
+        // session not closed), which is what the lifecycle answers ``SessionLifecycle/Action/deliverMessage``
+        // to; anything else goes through ``receive(_:from:)``.
+        guard source === transport, lifecycle.state != .closed else {
+            if self.source(of: source) == .probe { receive(.message(Array(text)), from: source) }
             return
         }
-        guard source === transport, state != .closed else { return }
         server.counters.received(bytes: text.count)
         server.delegate?.engineSession(self, didReceiveText: text)
-    }
-
-    private func receiveDuringProbe(_ packet: EnginePacket, on probing: any Transport) {
-        switch packet.type {
-        case .ping where packet.payload == EnginePacket.probe && state == .upgrading:
-            probing.send([EnginePacket(.pong, EnginePacket.probe)])
-            // Release the client's pending poll so it can pause polling and send the upgrade packet.
-            owesNoop = true
-            flush()
-        case .upgrade where state == .upgrading:
-            completeUpgrade(to: probing)
-        default:
-            log.warn("bad upgrade packet sid=\(id) peer=\(peer) type=\(packet.type); probe abandoned")
-            abandonProbe()
-        }
     }
 
     // MARK: Upgrade
 
     /// Starts probing `candidate` as the session's new transport. False if the session cannot upgrade now.
     func beginUpgrade(to candidate: any Transport) -> Bool {
-        guard state == .open, probingTransport == nil, server.upgrades(from: transport.name).contains(candidate.name) else {
-            return false
-        }
+        let listed = server.upgrades(from: transport.name).contains(candidate.name)
+        guard lifecycle.handle(.upgradeRequested(listed: listed)) == .startProbe else { return false }
         probingTransport = candidate
         candidate.session = self
-        state = .upgrading
         return true
     }
 
@@ -219,18 +203,17 @@ public final class EngineSession {
     /// leave both sides waiting (the client pauses polling only once the probe answer is in).
     private func releasePollWithNoop() {
         noopTimer = nil
-        guard owesNoop, state == .upgrading, transport.isWritable, writeBuffer.isEmpty else { return }
+        guard lifecycle.owesNoop, transport.isWritable, writeBuffer.isEmpty else { return }
         transport.send([EnginePacket(.noop)])
     }
 
-    private func completeUpgrade(to newTransport: any Transport) {
+    private func completeUpgrade() {
+        guard let newTransport = probingTransport else { return }
         let old = transport
         probingTransport = nil
-        owesNoop = false
         noopTimer?.cancel()
         noopTimer = nil
         transport = newTransport
-        state = .open
         server.counters.upgraded(from: old.name, to: newTransport.name)
         old.session = nil
         if old.lingersAfterUpgrade {
@@ -245,55 +228,63 @@ public final class EngineSession {
         flush()
     }
 
-    private func abandonProbe() {
+    /// Lets go of the probe; `close` also closes it (we abandon it, rather than it having ended).
+    private func dropProbe(close: Bool) {
         guard let probing = probingTransport else { return }
         probingTransport = nil
-        owesNoop = false
         noopTimer?.cancel()
         noopTimer = nil
         probing.session = nil
-        probing.close()
-        if state == .upgrading { state = .open }
+        if close { probing.close() }
     }
 
     // MARK: Closing
 
     /// A transport ended on its own (socket closed, request aborted, bad input).
     public func transportClosed(_ closed: any Transport, reason: DisconnectReason) {
-        if let probing = probingTransport, closed === probing {
-            probingTransport = nil
-            probing.session = nil
-            owesNoop = false
-            if state == .upgrading { state = .open }
-            return
-        }
-        guard closed === transport, state != .closed else { return }
-        finishClose(reason: reason, closeTransport: false)
+        perform(lifecycle.handle(.transportEnded(from: source(of: closed), reason: reason)))
     }
 
-    /// Ends the session from the server side. Queued packets still go out first where the transport allows.
+    /// Ends the session from the server side. Queued packets still go out first where the transport allows;
+    /// a polling client that still has packets to collect gets them at its next GET, or the session ends
+    /// at the close deadline if it never comes.
     public func close(reason: DisconnectReason = .forcedClose) {
-        switch state {
-        case .closed, .closing:
-            return
-        case .open, .upgrading:
-            abandonProbe()
-            if !writeBuffer.isEmpty, !transport.isWritable, reason == .forcedClose {
-                // A polling client still has packets to collect: close after its next GET, or at the
-                // heartbeat deadline if it never comes.
-                state = .closing
-                closeDeadline = server.now + server.configuration.pingTimeout
-                server.schedule(self)
-                return
-            }
+        let packetsWaitForClient = !writeBuffer.isEmpty && !transport.isWritable
+        perform(lifecycle.handle(.closeRequested(reason, packetsWaitForClient: packetsWaitForClient)))
+    }
+
+    /// Does what the lifecycle decided (the actions ``receive(_:from:)`` and ``beginUpgrade(to:)`` handle
+    /// themselves change nothing here).
+    private func perform(_ action: SessionLifecycle.Action) {
+        switch action {
+        case .none, .deliverMessage, .pong, .rejectPacket, .startProbe, .refuseUpgrade, .runHeartbeat:
+            break
+        case .beginClose(let reason):
+            close(reason: reason)
+        case .answerProbe:
+            probingTransport?.send([EnginePacket(.pong, EnginePacket.probe)])
+            // Release the client's pending poll so it can pause polling and send the upgrade packet.
             flush()
-            finishClose(reason: reason)
+        case .completeUpgrade:
+            completeUpgrade()
+        case .abandonProbe:
+            dropProbe(close: true)
+        case .forgetProbe:
+            dropProbe(close: false)
+        case .waitForCollection(let abandonProbe):
+            if abandonProbe { dropProbe(close: true) }
+            closeDeadline = server.now + server.configuration.pingTimeout
+            server.schedule(self)
+        case .finish(let finish):
+            if finish.abandonProbe { dropProbe(close: true) }
+            if finish.flush { flush() }
+            finishClose(reason: finish.reason, closeTransport: finish.closeTransport)
         }
     }
 
-    private func finishClose(reason: DisconnectReason, closeTransport: Bool = true) {
-        guard state != .closed else { return }
-        state = .closed
+    /// The session has ended (the lifecycle is closed): its queue goes, its transport is closed unless it
+    /// ended by itself, the server is told, and the transports let go of it.
+    private func finishClose(reason: DisconnectReason, closeTransport: Bool) {
         writeBuffer.removeAll()
         writeBudget.dropAll()
         if closeTransport {
@@ -310,7 +301,7 @@ public final class EngineSession {
 
     /// Sends a ping and notes where it stands in the outbound stream, so its pong can be judged.
     private func sendPing() {
-        guard state == .open || state == .upgrading else { return }
+        guard lifecycle.isSending else { return }
         let ping = EnginePacket(.ping)
         if writeBuffer.isEmpty, transport.isWritable {
             transport.send(ping)
@@ -332,8 +323,9 @@ public final class EngineSession {
 
     /// The heartbeat deadline may have come; called by the server's timer.
     func heartbeatDeadline(now: Int64) {
-        if state == .closing {
-            if let closeDeadline, now >= closeDeadline { finishClose(reason: .forcedClose) }
+        let action = lifecycle.handle(.deadline(closeDeadlinePassed: closeDeadline.map { now >= $0 } ?? false))
+        guard action == .runHeartbeat else {
+            perform(action)
             return
         }
         switch heartbeat.deadlineReached(now: now) {
