@@ -5,16 +5,30 @@ import Testing
 
 @testable import QuenchApp
 
+/// The app on a Socket.IO server with connection state recovery on (5 s), over in-memory WebSockets.
+private final class RecoveringAppHarness {
+    let clock = ManualClock()
+    let engine: EngineServer
+    let socketIO: SocketIOServer
+    let app: ChatApp
+
+    /// Ends the sessions a test left open (each one and its transport hold each other until it closes).
+    deinit { engine.closeAll() }
+
+    init() {
+        engine = EngineServer(configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200), clock: clock, log: Logger(level: .error))
+        clock.engine = engine
+        socketIO = SocketIOServer(engine: engine, configuration: SocketIOConfiguration(recoveryWindow: 5000))
+        app = ChatApp(server: socketIO, clock: FixedClock(time: WallTime(nanoseconds: 0, hour: 9, minute: 5, second: 7, utcOffset: 0)))
+    }
+}
+
 /// The app with connection state recovery on: a recovered session is a continuation.
 @Suite struct ChatAppRecoveryTests {
     @Test func aRecoveredSessionKeepsItsRowAndIsNotWelcomedTwice() throws {
-        let clock = ManualClock()
-        let engine = EngineServer(configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200), clock: clock, log: Logger(level: .error))
-        defer { engine.closeAll() }
-        clock.engine = engine
-        let socketIO = SocketIOServer(engine: engine, configuration: SocketIOConfiguration(recoveryWindow: 5000))
+        let harness = RecoveringAppHarness()
+        let (engine, app) = (harness.engine, harness.app)
         var wall = WallTime(nanoseconds: 0, hour: 9, minute: 5, second: 7, utcOffset: 0)
-        let app = ChatApp(server: socketIO, clock: FixedClock(time: wall))
 
         let client = engine.connectInMemory()
         _ = client.takeFrames()
