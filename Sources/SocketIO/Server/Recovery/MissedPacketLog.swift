@@ -27,8 +27,9 @@ struct MissedPacketLog {
         let bytes: Int
     }
 
-    /// Bytes counted per packet beside its payload: the entry itself and its arrays' headers.
-    static let entryOverhead = 96
+    /// Bytes counted per packet beside its payload: the 48-byte entry (and the array's spare capacity for it),
+    /// the payload buffer's 32-byte header, and the target's one-sid array (48), rounded up for malloc.
+    static let entryOverhead = 160
 
     let byteLimit: Int
     /// Retained packets, oldest first, starting at ``head`` (the dropped prefix is compacted away in bulk).
