@@ -35,6 +35,8 @@ public final class EngineSession {
     /// Bumped whenever the heartbeat deadline moves, so stale timer entries can be told apart.
     var timerStamp: UInt32 = 0
     unowned let server: EngineServer
+    /// The server's message counters, held strongly so a reply does not load ``server`` to count.
+    private let traffic: TrafficCounters
 
     var log: Logger { server.log }
 
@@ -43,6 +45,7 @@ public final class EngineSession {
         self.peer = peer
         self.transport = transport
         self.server = server
+        self.traffic = server.counters.traffic
         self.heartbeat = Heartbeat(
             interval: server.configuration.pingInterval, timeout: server.configuration.pingTimeout, now: now)
         self.writeBudget = OutboundBudget(limit: server.configuration.maxBuffered)
@@ -54,7 +57,7 @@ public final class EngineSession {
     /// Queues a packet for the client; it leaves at once if the transport can take it.
     public func send(_ packet: EnginePacket) {
         guard lifecycle.isSending else { return }
-        server.counters.sent(packet)
+        traffic.sent(packet)
         if writeBuffer.isEmpty, transport.isWritable {
             transport.send(packet)
         } else if enqueue(packet) {
@@ -67,7 +70,7 @@ public final class EngineSession {
         guard lifecycle.isSending else { return }
         for packet in packets {
             guard enqueue(packet) else { return }
-            server.counters.sent(packet)
+            traffic.sent(packet)
         }
         flush()
     }
@@ -153,7 +156,7 @@ public final class EngineSession {
         let action = lifecycle.handle(.packet(packet.type, from: from, isProbe: isProbe))
         switch action {
         case .deliverMessage:
-            server.counters.received(bytes: packet.payload.count)
+            traffic.received(bytes: packet.payload.count)
             server.delegate?.engineSession(self, didReceive: packet)
         case .pong:
             if heartbeat.pongReceived(now: server.now, pingHasLeft: pingHasLeft) { server.schedule(self) }
@@ -178,7 +181,7 @@ public final class EngineSession {
             if self.source(of: source) == .probe { receive(.message(Array(text)), from: source) }
             return
         }
-        server.counters.received(bytes: text.count)
+        traffic.received(bytes: text.count)
         server.delegate?.engineSession(self, didReceiveText: text)
     }
 
