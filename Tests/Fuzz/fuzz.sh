@@ -64,7 +64,9 @@ run() {
         mkdir -p "$crashes" "$OUT/corpus/$target" "$OUT/logs"
         # The first folder gathers what this machine's runs discover; the committed seeds are read only.
         local status=0
-        "$OUT/bin/fuzz-$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        # SWIFT_BACKTRACE: Swift's own crash handler would add a report of its own (it reads memory the
+        # way AddressSanitizer flags) after the real one.
+        SWIFT_BACKTRACE=enable=no "$OUT/bin/fuzz-$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
             -artifact_prefix="$crashes/" "$OUT/corpus/$target" "Tests/Fuzz/Corpus/$target" >"$log" 2>&1 || status=$?
         local runs count
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

@@ -120,7 +120,9 @@ struct PacketTextWriter {
             out.append(JSONByte.minus)
         }
         if namespace != "/" && !namespace.isEmpty {
-            if !namespace.hasPrefix("/") { out.append(JSONByte.slash) }
+            // Bytes, not characters: `hasPrefix` compares grapheme clusters, and `/` followed by a combining mark
+            // (U+034F…) is one cluster that does not start with "/", which wrote a second slash (found by fuzzing).
+            if namespace.utf8.first != JSONByte.slash { out.append(JSONByte.slash) }
             out.append(contentsOf: namespace.utf8)
             out.append(JSONByte.comma)
         }
