@@ -93,12 +93,3 @@ def _mask_fast(payload: bytes, mask: bytes) -> bytes:
     n = len(payload)
     key = int.from_bytes((mask * (n // 4 + 1))[:n], "big")
     return (int.from_bytes(payload, "big") ^ key).to_bytes(n, "big")
-
-
-def rss_kib(pid) -> int:
-    """The process's resident set (VmRSS) in KiB, from /proc."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for pid {pid}")

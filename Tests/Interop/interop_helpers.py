@@ -29,6 +29,15 @@ ENGINE_CLOSE_REASONS = {
 }
 
 
+def memory_kib(pid: int, field: str = "VmRSS") -> int:
+    """A process's memory figure from /proc/PID/status, in KiB: VmRSS (resident now) or VmHWM (the peak so far)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
 def reply_re(text: str) -> re.Pattern:
     """The bot's reply to `text`: '<text> rcvd at HH:MM:SS (dummy reply)'."""
     return re.compile(r"^" + re.escape(text) + r" rcvd at (\d\d):(\d\d):(\d\d) \(dummy reply\)$", re.S)

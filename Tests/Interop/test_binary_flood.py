@@ -12,19 +12,10 @@ import re
 
 import websocket
 
-from interop_helpers import reply_re
+from interop_helpers import memory_kib, reply_re
 
 MAX_PAYLOAD = 1_000_000  # quench's default --max-payload
 MAX_ATTACHMENTS = 100
-
-
-def memory_kib(server, field):
-    """VmRSS (resident now) or VmHWM (the peak resident size so far) of the quench process, in KiB."""
-    with open(f"/proc/{server.proc.pid}/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError(f"no {field} in /proc/{server.proc.pid}/status")
 
 
 def binary_header(count, namespace=""):
@@ -46,7 +37,7 @@ def test_attachments_past_max_payload_close_the_session_and_memory_stays_flat(st
     server = start_quench()
     ws = open_ws(server)
     ws.handshake()
-    before = memory_kib(server, "VmRSS")
+    before = memory_kib(server.proc.pid, "VmRSS")
     mark = server.log_mark()
 
     # A count within the limit, then messages that are each just under maxPayload: before the bound, the
@@ -60,7 +51,7 @@ def test_attachments_past_max_payload_close_the_session_and_memory_stays_flat(st
         r"brings them to 1980000 bytes \(limit 1000000\); closing$", since=mark)
     assert len(re.findall(r"attachments too large", server.log_text()[mark:])) == 1, line
     # The peak resident size during the flood stayed within a few maxPayloads of where it started.
-    grown = memory_kib(server, "VmHWM") - before
+    grown = memory_kib(server.proc.pid, "VmHWM") - before
     assert grown < 30_000, f"quench's peak RSS grew by {grown} KiB during the flood"
 
     # Others are served as before.

@@ -10,8 +10,8 @@ import pytest
 import socketio
 
 from conftest import wait_until
-from hostile_ws import RawWebSocket, rss_kib
-from interop_helpers import reply_re, user_message
+from hostile_ws import RawWebSocket
+from interop_helpers import memory_kib, reply_re, user_message
 
 MIB = 1024 * 1024
 
@@ -31,7 +31,7 @@ class RSSWatcher:
 
     def __init__(self, pid):
         self.pid = pid
-        self.peak = rss_kib(pid)
+        self.peak = memory_kib(pid)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -39,7 +39,7 @@ class RSSWatcher:
     def _run(self):
         while not self._stop.is_set():
             try:
-                self.peak = max(self.peak, rss_kib(self.pid))
+                self.peak = max(self.peak, memory_kib(self.pid))
             except (OSError, AssertionError):
                 return
             time.sleep(0.005)
@@ -59,7 +59,7 @@ def test_a_client_that_never_reads_is_closed_at_the_cap_with_rss_bounded_and_oth
     good.sio.emit("user_message", {"text": "before"})
     assert reply_re("before").match(good.get(good.bot, what="bot_message")["text"])
 
-    baseline = rss_kib(server.proc.pid)
+    baseline = memory_kib(server.proc.pid)
     watcher = RSSWatcher(server.proc.pid)
     hostile, eio_sid = open_hostile(server)
     text = "h" * (256 * 1024)

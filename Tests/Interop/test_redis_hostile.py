@@ -7,18 +7,10 @@ clients are served throughout.
 import socket
 import threading
 
-from interop_helpers import reply_re
+from interop_helpers import memory_kib, reply_re
 
 LINE_BYTES = 100 * 1024 * 1024
 CHUNK = b"x" * (1 << 20)
-
-
-def memory_kib(server, field):
-    with open(f"/proc/{server.proc.pid}/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError(f"no {field} in /proc/{server.proc.pid}/status")
 
 
 class FakeRedis:
@@ -126,7 +118,7 @@ def test_an_endless_line_from_redis_is_refused_and_quench_reconnects(start_quenc
     try:
         node = start_quench("--message-queue", fake.url, "--reminder-interval", "0")
         node.wait_for_log(r"^info message queue: subscribed to channel \"socketio\"")
-        before = memory_kib(node, "VmRSS")
+        before = memory_kib(node.proc.pid, "VmRSS")
 
         node.wait_for_log(
             r"^warn message queue: lost Redis redis://127\.0\.0\.1:\d+/0 \(protocol violation: a line longer than "
@@ -136,7 +128,7 @@ def test_an_endless_line_from_redis_is_refused_and_quench_reconnects(start_quenc
         assert fake.flood_sent is not None and fake.flood_sent < LINE_BYTES, \
             f"quench read {fake.flood_sent} bytes of a line it should have refused after 64 KiB"
 
-        grown = memory_kib(node, "VmHWM") - before
+        grown = memory_kib(node.proc.pid, "VmHWM") - before
         assert grown < 30_000, f"quench's peak RSS grew by {grown} KiB while Redis sent an endless line"
 
         client = sio_client(node)
