@@ -30,6 +30,17 @@ struct PrometheusText {
         append("\n# TYPE \(name) \(kind.rawValue)\n")
     }
 
+    /// A family of one unlabelled sample: the common case (a counter, a gauge).
+    mutating func single(_ name: String, _ kind: Kind, help: String, _ value: Int) {
+        family(name, kind, help: help)
+        sample(name, value)
+    }
+
+    mutating func single(_ name: String, _ kind: Kind, help: String, _ value: Double) {
+        family(name, kind, help: help)
+        sample(name, value)
+    }
+
     /// One sample without labels.
     mutating func sample(_ name: String, _ value: Int) { sample(name, [:], value) }
     mutating func sample(_ name: String, _ value: Double) { sample(name, [:], value) }

@@ -69,16 +69,13 @@ final class ServiceMetrics: @unchecked Sendable {
         for transport in TransportRegistry.standard.names {
             page.sample("quench_sessions", ["transport": transport.rawValue], counters.openByTransport[transport] ?? 0)
         }
-        page.family("quench_sessions_opened_total", .counter, help: "Engine.IO sessions opened (successful handshakes).")
-        page.sample("quench_sessions_opened_total", counters.sessionsOpened)
+        page.single("quench_sessions_opened_total", .counter, help: "Engine.IO sessions opened (successful handshakes).", counters.sessionsOpened)
         page.family("quench_sessions_closed_total", .counter, help: "Engine.IO sessions closed, by reason.")
         for reason in DisconnectReason.allCases {
             page.sample("quench_sessions_closed_total", ["reason": Self.label(reason)], counters.closes[reason] ?? 0)
         }
-        page.family("quench_upgrades_total", .counter, help: "Sessions upgraded from long-polling to WebSocket.")
-        page.sample("quench_upgrades_total", counters.upgrades)
-        page.family("quench_connections", .gauge, help: "TCP connections open now (HTTP and WebSocket).")
-        page.sample("quench_connections", server.connectionCount)
+        page.single("quench_upgrades_total", .counter, help: "Sessions upgraded from long-polling to WebSocket.", counters.upgrades)
+        page.single("quench_connections", .gauge, help: "TCP connections open now (HTTP and WebSocket).", server.connectionCount)
 
         page.family("quench_socketio_connects_total", .counter, help: "Socket.IO CONNECTs accepted, by namespace.")
         let namespaces = socketIO.servedNamespaces
@@ -90,35 +87,26 @@ final class ServiceMetrics: @unchecked Sendable {
             page.sample("quench_socketio_sockets", ["namespace": namespace.name], namespace.sockets.count)
         }
 
-        page.family("quench_messages_received_total", .counter, help: "Engine.IO messages received from clients.")
-        page.sample("quench_messages_received_total", counters.messagesReceived)
-        page.family("quench_received_bytes_total", .counter, help: "Payload bytes of the messages received from clients.")
-        page.sample("quench_received_bytes_total", counters.bytesReceived)
-        page.family("quench_messages_sent_total", .counter, help: "Engine.IO messages handed to clients' sessions.")
-        page.sample("quench_messages_sent_total", counters.messagesSent)
-        page.family("quench_sent_bytes_total", .counter, help: "Payload bytes of the messages handed to clients' sessions.")
-        page.sample("quench_sent_bytes_total", counters.bytesSent)
+        page.single("quench_messages_received_total", .counter, help: "Engine.IO messages received from clients.", counters.messagesReceived)
+        page.single("quench_received_bytes_total", .counter, help: "Payload bytes of the messages received from clients.", counters.bytesReceived)
+        page.single("quench_messages_sent_total", .counter, help: "Engine.IO messages handed to clients' sessions.", counters.messagesSent)
+        page.single("quench_sent_bytes_total", .counter, help: "Payload bytes of the messages handed to clients' sessions.", counters.bytesSent)
 
         page.family("quench_http_refused_total", .counter, help: "HTTP error responses quench wrote (refused handshakes, 404, 408, 413, 431, 503), by status.")
         for (status, count) in server.counters.refusedByStatus.sorted(by: { $0.key < $1.key }) {
             page.sample("quench_http_refused_total", ["status": String(status)], count)
         }
 
-        page.family("quench_reminders_total", .counter, help: "Hydration reminders sent (one per boundary, to every client).")
-        page.sample("quench_reminders_total", reminders)
+        page.single("quench_reminders_total", .counter, help: "Hydration reminders sent (one per boundary, to every client).", reminders)
         page.histogram(
             "quench_reminder_delivery_seconds",
             help: "From a reminder's wall-clock boundary to its message handed to the last client's transport.", reminderDelivery)
 
         if let queue = messageQueue?.snapshot() {
-            page.family("quench_message_queue_connected", .gauge, help: "1 while subscribed to the Redis channel, 0 otherwise.")
-            page.sample("quench_message_queue_connected", queue.connected ? 1 : 0)
-            page.family("quench_message_queue_published_total", .counter, help: "Messages published to Redis (confirmed).")
-            page.sample("quench_message_queue_published_total", queue.published)
-            page.family("quench_message_queue_received_total", .counter, help: "Messages from other nodes received from Redis.")
-            page.sample("quench_message_queue_received_total", queue.received)
-            page.family("quench_message_queue_dropped_total", .counter, help: "Messages dropped from the full publish queue.")
-            page.sample("quench_message_queue_dropped_total", queue.dropped)
+            page.single("quench_message_queue_connected", .gauge, help: "1 while subscribed to the Redis channel, 0 otherwise.", queue.connected ? 1 : 0)
+            page.single("quench_message_queue_published_total", .counter, help: "Messages published to Redis (confirmed).", queue.published)
+            page.single("quench_message_queue_received_total", .counter, help: "Messages from other nodes received from Redis.", queue.received)
+            page.single("quench_message_queue_dropped_total", .counter, help: "Messages dropped from the full publish queue.", queue.dropped)
         }
 
         page.histogram(
@@ -127,18 +115,12 @@ final class ServiceMetrics: @unchecked Sendable {
             loopLag)
 
         if let process = ProcessMetrics.current() {
-            page.family("process_cpu_seconds_total", .counter, help: "Total user and system CPU time spent in seconds.")
-            page.sample("process_cpu_seconds_total", process.cpuSeconds)
-            page.family("process_resident_memory_bytes", .gauge, help: "Resident memory size in bytes.")
-            page.sample("process_resident_memory_bytes", process.residentBytes)
-            page.family("process_virtual_memory_bytes", .gauge, help: "Virtual memory size in bytes.")
-            page.sample("process_virtual_memory_bytes", process.virtualBytes)
-            page.family("process_open_fds", .gauge, help: "Number of open file descriptors.")
-            page.sample("process_open_fds", process.openFileDescriptors)
-            page.family("process_max_fds", .gauge, help: "Maximum number of open file descriptors.")
-            page.sample("process_max_fds", process.maxFileDescriptors)
-            page.family("process_start_time_seconds", .gauge, help: "Start time of the process since unix epoch in seconds.")
-            page.sample("process_start_time_seconds", process.startTimeSeconds)
+            page.single("process_cpu_seconds_total", .counter, help: "Total user and system CPU time spent in seconds.", process.cpuSeconds)
+            page.single("process_resident_memory_bytes", .gauge, help: "Resident memory size in bytes.", process.residentBytes)
+            page.single("process_virtual_memory_bytes", .gauge, help: "Virtual memory size in bytes.", process.virtualBytes)
+            page.single("process_open_fds", .gauge, help: "Number of open file descriptors.", process.openFileDescriptors)
+            page.single("process_max_fds", .gauge, help: "Maximum number of open file descriptors.", process.maxFileDescriptors)
+            page.single("process_start_time_seconds", .gauge, help: "Start time of the process since unix epoch in seconds.", process.startTimeSeconds)
         }
         return page.bytes
     }
