@@ -57,8 +57,8 @@ extension LWSServer {
         case LWS_CALLBACK_WSI_DESTROY:
             openConnections -= 1
             LWSPeer.detach(from: wsi)?.ended()
-            if case .resumed(let refused)? = acceptLimit.closed(leaving: openConnections) {
-                log.info("descriptor limit: \(openConnections) connections, accepting again (\(refused) turned away meanwhile)")
+            if case .resumed(let atLimit)? = acceptLimit.closed(leaving: openConnections) {
+                log.info("descriptor limit: \(openConnections) connections, accepting again (\(atLimit) let in one at a time meanwhile)")
                 // Clears the pause we set; lws itself re-enabled accepting already.
                 if let pausedListener { lws_rx_flow_control(pausedListener, 1) }
                 pausedListener = nil
@@ -100,20 +100,23 @@ extension LWSServer {
         }
     }
 
-    /// A connection was just accepted on `listener`: past the descriptor limit it is closed (returning
-    /// non-zero makes lws close it and stop accepting for this round) and the listener paused (``AcceptLimit``).
+    /// A connection was just accepted on `listener`: at the descriptor limit the listener is paused
+    /// (``AcceptLimit``), so the rest wait in the listen queue. This one is kept and answered like any other
+    /// past the connection limit (503): its descriptor is already taken, so closing it would only turn a
+    /// clean refusal into a reset.
     private func admitConnection(listener: OpaquePointer) -> Int32 {
-        let (admit, event) = acceptLimit.accepted(whileOpen: openConnections)
-        if admit { return 0 }
-        // lws puts the listener back into its poll set whenever a connection closes.
+        let (pause, event) = acceptLimit.accepted(whileOpen: openConnections)
+        guard pause else { return 0 }
+        // lws puts the listener back into its poll set whenever a connection closes; taking it out here also
+        // ends lws's accept loop for this round (it checks the listener's events before each accept).
         lws_rx_flow_control(listener, 0)
         pausedListener = listener
         if event == .paused {
             log.warn(
-                "descriptor limit: \(openConnections) connections (open-files limit less a reserve), turning new ones away "
+                "descriptor limit: \(openConnections) connections (open-files limit less a reserve), not accepting "
                     + "until some close; the rest wait in the listen queue (raise the open-files limit for more)")
         }
-        return 1
+        return 0
     }
 
     // MARK: WebSocket

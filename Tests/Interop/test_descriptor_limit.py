@@ -1,9 +1,9 @@
 """Descriptor exhaustion: 400 idle TCP connections against a 256-descriptor limit.
 
 Before the fix quench spun a core in accept() (EMFILE, retried at once) and logged `accept: errno 24`
-tens of thousands of times a second. Now, past the open-files limit less a reserve, it turns new
-connections away and stops polling its listening socket until some close: one log line when that
-begins, one when it is over, no busy loop, and service resumes by itself.
+tens of thousands of times a second. Now, past the open-files limit less a reserve, it stops polling
+its listening socket until some close: one log line when that begins, one when it is over, no busy loop,
+and service resumes by itself. A burst that reaches the reserve is still answered (503), not reset.
 """
 
 import os
@@ -37,7 +37,7 @@ def test_idle_connections_past_the_descriptor_limit_neither_spin_nor_flood_the_l
             except BlockingIOError:
                 pass  # completes in the kernel's listen queue whether or not quench accepts it
             idle.append(sock)
-        server.wait_for_log(r"warn descriptor limit: \d+ connections .*turning new ones away")
+        server.wait_for_log(r"warn descriptor limit: \d+ connections .*not accepting until some close")
 
         # While the surplus waits in the listen queue, quench is idle: it is not retrying accept().
         before = cpu_seconds(server.proc.pid)
@@ -49,17 +49,58 @@ def test_idle_connections_past_the_descriptor_limit_neither_spin_nor_flood_the_l
 
         log = server.log_text()
         assert log.count("accept: errno") <= 3, f"accept failures flood the log:\n{log[-3000:]}"
-        assert len([line for line in log.splitlines() if "descriptor limit:" in line and "turning new ones away" in line]) == 1
+        assert len([line for line in log.splitlines() if "descriptor limit:" in line and "not accepting until some close" in line]) == 1
     finally:
         for sock in idle:
             sock.close()
 
     # The idle connections are gone: service resumes by itself, and says so once.
-    server.wait_for_log(r"info descriptor limit: \d+ connections, accepting again \(\d+ turned away meanwhile\)")
+    server.wait_for_log(r"info descriptor limit: \d+ connections, accepting again \(\d+ let in one at a time meanwhile\)")
     client = SioClient(server)
     try:
         client.connect(transports=("polling",))
         assert client.get(client.system, what="system_message") == {"text": "Connected to server"}
     finally:
         client.disconnect()
+    assert server.running()
+
+
+UPGRADE = (b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: quench\r\nUpgrade: websocket\r\n"
+           b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+
+
+def first_line(sock) -> str:
+    try:
+        data = sock.recv(64)
+    except OSError as e:
+        return type(e).__name__
+    return data.split(b"\r\n")[0].decode() if data else "closed without an answer"
+
+
+def test_a_burst_that_reaches_the_descriptor_reserve_is_answered_not_reset(start_quench):
+    # 256 descriptors: 503 past 156 connections, accepting paused at 224. 150 sessions are held, then 150
+    # more clients arrive at once: the refusals in flight push the count to the pause point, and the
+    # connection accepted there must get its 503 like the others (it used to be closed unanswered).
+    server = start_quench("--log-level", "info", open_files=OPEN_FILES)
+    held, burst = [], []
+    try:
+        for _ in range(150):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(UPGRADE)
+            assert first_line(sock) == "HTTP/1.1 101 Switching Protocols"
+            held.append(sock)
+        for _ in range(150):
+            burst.append(socket.create_connection(("127.0.0.1", server.port), timeout=10))
+        for sock in burst:
+            sock.sendall(UPGRADE)
+        answers = {}
+        for sock in burst:
+            line = first_line(sock)
+            answers[line] = answers.get(line, 0) + 1
+        assert set(answers) <= {"HTTP/1.1 101 Switching Protocols", "HTTP/1.0 503 Service Unavailable"}, answers
+        assert answers.get("HTTP/1.0 503 Service Unavailable", 0) >= 140, answers
+        server.wait_for_log(r"warn descriptor limit: \d+ connections .*not accepting until some close")
+    finally:
+        for sock in held + burst:
+            sock.close()
     assert server.running()
