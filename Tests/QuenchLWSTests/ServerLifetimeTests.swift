@@ -31,12 +31,17 @@ import Testing
     static func accepts(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
+        return connect(fd, toPort: port)
+    }
+
+    /// Connects the socket `fd` to 127.0.0.1:`port`; whether it connected.
+    static func connect(_ fd: Int32, toPort port: Int) -> Bool {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         } == 0
     }
 
@@ -61,14 +66,7 @@ import Testing
             let server = LWSServer(configuration: LWSServerConfiguration(host: "127.0.0.1", port: port, log: Logger(level: .error)))
             _ = server.addEngine(configuration: EngineConfiguration())
             try server.start()
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            #expect(connected == 0)
+            #expect(Self.connect(fd, toPort: port))
         }
         #expect(!Self.accepts(port: port))
     }
@@ -82,13 +80,7 @@ import Testing
             let server = LWSServer(configuration: LWSServerConfiguration(host: "127.0.0.1", port: port, log: Logger(level: .error)))
             _ = server.addEngine(configuration: EngineConfiguration())
             try server.start()
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            _ = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
+            _ = Self.connect(fd, toPort: port)
             // Serve by hand (this thread acts as the service thread, as run() would) until lws has accepted
             // the connection and quench has attached its object to it; then drop the server, never run.
             let context = try #require(server.context)

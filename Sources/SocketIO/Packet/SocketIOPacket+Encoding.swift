@@ -69,27 +69,19 @@ struct PacketTextWriter {
         JSONWriter.append(value, to: &text, binary: &binary)
     }
 
-    /// `[name, args…]`.
-    mutating func appendEvent(_ name: String, _ arguments: [JSONValue]) {
+    /// `[name, args…]`, or `[name, args…, trailing]` with a trailing string (connection state recovery's
+    /// offset) written as one more argument.
+    mutating func appendEvent(_ name: String, _ arguments: [JSONValue], trailing: String? = nil) {
         text.append(JSONByte.openBracket)
         JSONWriter.appendString(name, to: &text)
         for argument in arguments {
             text.append(JSONByte.comma)
             JSONWriter.append(argument, to: &text, binary: &binary)
         }
-        text.append(JSONByte.closeBracket)
-    }
-
-    /// `[name, args…, trailing]`, the trailing string written as one more argument.
-    mutating func appendEvent(_ name: String, _ arguments: [JSONValue], trailing: String) {
-        text.append(JSONByte.openBracket)
-        JSONWriter.appendString(name, to: &text)
-        for argument in arguments {
+        if let trailing {
             text.append(JSONByte.comma)
-            JSONWriter.append(argument, to: &text, binary: &binary)
+            JSONWriter.appendString(trailing, to: &text)
         }
-        text.append(JSONByte.comma)
-        JSONWriter.appendString(trailing, to: &text)
         text.append(JSONByte.closeBracket)
     }
 
