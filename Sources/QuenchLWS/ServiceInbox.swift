@@ -1,7 +1,6 @@
 import CLibWebSockets
 import EngineIO
 import QuenchSystem
-import Synchronization
 
 /// The one door into the service thread for other threads (the reminder thread, the Redis subscriber, the
 /// signal thread): a ``BoundedJobQueue`` plus `lws_cancel_service`, the only lws call that is safe off the
@@ -10,13 +9,13 @@ import Synchronization
 /// Bounded: at most 10 000 jobs and 64 MiB of the messages they carry wait at once; past that a job is
 /// refused and counted, and the service thread logs one line per episode when it catches up. A stop
 /// request is never refused.
-final class ServiceInbox: ServiceExecutor, @unchecked Sendable {  // Sendable: `jobs` and `context` are each behind their own Mutex; `log` is touched on the service thread only
+final class ServiceInbox: ServiceExecutor, @unchecked Sendable {  // Sendable: `jobs` and `context` are each behind their own lock; `log` is touched on the service thread only
     typealias Job = @Sendable () -> Void
 
     private let jobs: BoundedJobQueue<Job>
     /// Set once the context exists; read under the same lock so no job can slip past `close`.
     /// Stored as a bit pattern: a raw pointer is not Sendable, an integer is.
-    private let context = Mutex<UInt>(0)
+    private let context = Lock<UInt>(0)
     /// Where a full inbox is reported. Service thread only (set in ``open(context:log:)``, read in ``drain()``).
     private var log = Logger(level: .warn)
 

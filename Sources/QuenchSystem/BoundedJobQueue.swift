@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The jobs other threads hand to the service thread, with a bound: at most ``capacity`` jobs and
 /// ``byteBudget`` bytes of what they carry wait at once.
 ///
@@ -30,7 +28,7 @@ public final class BoundedJobQueue<Job: Sendable>: Sendable {
     public let capacity: Int
     /// The most bytes the waiting jobs may carry together (urgent ones aside).
     public let byteBudget: Int
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     /// - Parameters:
     ///   - capacity: the most jobs that wait at once; default 10 000.

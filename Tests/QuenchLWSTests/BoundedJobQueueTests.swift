@@ -1,6 +1,6 @@
 import Testing
 
-@testable import EngineIO
+@testable import QuenchSystem
 
 @Suite struct BoundedJobQueueTests {
     @Test func jobsComeOutInTheOrderTheyWentIn() {
