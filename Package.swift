@@ -69,8 +69,8 @@ let package = Package(
         // A third transport registered from outside the engine (InMemoryTransport), in-memory WebSockets and HTTP,
         // and a hand-moved clock, so tests drive sessions without sockets or sleeps.
         .target(name: "EngineIOTesting", dependencies: ["EngineIO"], swiftSettings: swiftSettings),
-        .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", "EngineIOTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIOTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", "EngineIOTesting", "QuenchSystem"], swiftSettings: swiftSettings),
+        .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIOTesting", "QuenchSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchRedisTests", dependencies: ["QuenchRedis", "QuenchSystem", "SocketIO", "EngineIO"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchAppTests", dependencies: ["QuenchApp", "QuenchSystem", "EngineIOTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchLWSTests", dependencies: ["QuenchLWS", "QuenchSystem", "EngineIO"], swiftSettings: swiftSettings),

@@ -1,5 +1,4 @@
 import QuenchSystem
-import Synchronization
 
 /// A moment on the wall clock, with its local-time fields (TZ honoured).
 public struct WallTime: Sendable, Equatable {
@@ -61,7 +60,7 @@ public final class SystemWallClock: WallClock, @unchecked Sendable {
     }
 
     /// Guarded by the lock; uncontended in practice (one clock per thread that asks).
-    private let cache = Mutex<Cached?>(nil)
+    private let cache = Lock<Cached?>(nil)
 
     public init() {
         RealTimeClock.loadTimeZone()

@@ -1,5 +1,6 @@
 import CLibWebSockets
 import EngineIO
+import QuenchSystem
 import Synchronization
 
 /// How large request headers may be, and the answer past that: `431 Request Header Fields Too Large`,
@@ -33,7 +34,7 @@ enum HeaderLimits {
 
     /// Headers (lws token indexes) lws has ever cut, one bit each: only those are measured on later
     /// requests, so a server that never sees an oversize header measures nothing.
-    private static let cutTokens = Mutex<Set<Int32>>([])
+    private static let cutTokens = Lock<Set<Int32>>([])
     private static let anyCut = Atomic(false)
 
     /// The header index in lws's "header N exceeds limit L" line, if `line` is one.

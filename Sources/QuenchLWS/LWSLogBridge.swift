@@ -1,6 +1,6 @@
 import CLibWebSockets
 import EngineIO
-import Synchronization
+import QuenchSystem
 
 /// Routes libwebsockets' own log lines into quench's logger, so the server has one log format and
 /// lws never prints on its own.
@@ -13,7 +13,7 @@ enum LWSLogBridge {
         var held: [(LogLevel, String)]?
     }
 
-    private static let state = Mutex(State())
+    private static let state = Lock(State())
 
     /// Installs the bridge; lws errors become `error` lines, warnings `warn`, notices `debug`.
     static func install(_ log: Logger) {

@@ -1,4 +1,4 @@
-import Synchronization
+import QuenchSystem
 import Testing
 
 @testable import EngineIO
@@ -44,7 +44,7 @@ import Testing
 
 /// Collects log lines from a test's logger (its sink may be called from any thread).
 final class LinesBox: Sendable {
-    private let lines = Mutex<[String]>([])
+    private let lines = Lock<[String]>([])
     func append(_ line: String) { lines.withLock { $0.append(line) } }
     var all: [String] { lines.withLock { $0 } }
 }

@@ -14,7 +14,7 @@ final class LoopbackServer: Sendable {
     let port: Int
     /// What the server thread and the log sink share with the test.
     private final class Shared: Sendable {
-        let lines = Mutex<[String]>([])
+        let lines = Lock<[String]>([])
         let finished = Atomic(false)
     }
 

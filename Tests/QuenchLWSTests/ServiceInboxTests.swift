@@ -12,7 +12,7 @@ import Testing
 /// episode, and a stop request posted after them is still carried out.
 @Suite struct ServiceInboxTests {
     final class Lines: Sendable {
-        private let lines = Mutex<[String]>([])
+        private let lines = Lock<[String]>([])
         func append(_ line: String) { lines.withLock { $0.append(line) } }
         var all: [String] { lines.withLock { $0 } }
     }

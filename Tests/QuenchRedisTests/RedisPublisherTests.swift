@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import EngineIO
-import Synchronization
+import QuenchSystem
 import Testing
 
 @testable import QuenchRedis
@@ -12,7 +12,7 @@ import Testing
 @Suite struct RedisPublisherTests {
     /// Collects log lines (the publisher logs from its own thread).
     final class Lines: Sendable {
-        private let lines = Mutex<[String]>([])
+        private let lines = Lock<[String]>([])
         func append(_ line: String) { lines.withLock { $0.append(line) } }
         var all: [String] { lines.withLock { $0 } }
     }

@@ -1,6 +1,6 @@
 import EngineIO
 import EngineIOTesting
-import Synchronization
+import QuenchSystem
 import Testing
 
 @testable import SocketIO
@@ -58,7 +58,7 @@ final class ServerHarness {
 
 /// Collects log lines (the logger's sink may be called from any thread).
 final class LogLines: Sendable {
-    private let lines = Mutex<[String]>([])
+    private let lines = Lock<[String]>([])
     func append(_ line: String) { lines.withLock { $0.append(line) } }
     var all: [String] { lines.withLock { $0 } }
 }
