@@ -30,12 +30,24 @@ public final class ChatApp: @unchecked Sendable {
         namespace.onConnect = { [unowned self] socket in connected(socket) }
         namespace.onDisconnect = { [unowned self] socket, reason in disconnected(socket, reason: reason) }
         namespace.on("user_message") { [unowned self] socket, arguments, ack in userMessage(socket, arguments, ack) }
+        // Connection state recovery across nodes: the row travels through Redis as two timestamps.
+        namespace.encodeData = { data in
+            guard let row = data as? SessionRow else { return nil }
+            return ["connectedAt": .int(row.record.connectedAt.nanoseconds), "lastActivity": .int(row.record.lastActivity.nanoseconds)]
+        }
+        namespace.decodeData = { value in
+            guard case .int(let connectedAt)? = value["connectedAt"], case .int(let lastActivity)? = value["lastActivity"] else { return nil }
+            return SessionRow(SessionRecord(connectedAt: clock.time(atNanoseconds: connectedAt), lastActivity: clock.time(atNanoseconds: lastActivity)))
+        }
     }
 
     private func connected(_ socket: Socket) {
-        if socket.recovered, let row = socket.data as? SessionRow {
+        if socket.recovered {
             // Connection state recovery: the same session continues. Its row (connectedAt, lastActivity) is the
-            // one kept with the socket while it was away, put back under the same sid; no second welcome.
+            // one kept with the socket while it was away (or read back from Redis on another node), put back
+            // under the same sid; no second welcome.
+            let row = socket.data as? SessionRow ?? SessionRow(SessionRecord(connectedAt: clock.now(), lastActivity: clock.now()))
+            socket.data = row
             table[socket.id] = row
             log.info("recovered sid=\(socket.id) sessions=\(table.count) peer=\(socket.peer)")
             return

@@ -24,6 +24,9 @@ public final class LWSServer: @unchecked Sendable {
     public var pageHandler: ((HTTPRequest) -> HTTPResponse)?
     /// Runs on the service thread when a stop begins, before sessions are closed (Socket.IO says goodbye here).
     public var willStop: (() -> Void)?
+    /// While it answers true, a stop keeps serving (within the stop's deadline) after the sockets closed:
+    /// connection state recovery waits for its handover to come back on the message queue. Service thread.
+    public var holdsStop: (() -> Bool)?
     /// Builds the `/metrics` page on the service thread for each scrape; nil serves no `/metrics` (``serviceResponse(_:)``).
     /// Set before ``start()``, which mounts the path ahead of `--static`.
     public var metricsPage: (() -> [UInt8])?
@@ -208,7 +211,7 @@ public final class LWSServer: @unchecked Sendable {
         let scheme = configuration.tls == nil ? "http" : "https"
         log.info("listening on \(scheme)://\(configuration.host):\(configuration.port) paths=\(endpoints.map(\.path).joined(separator: ","))")
         while lws_service(context, 0) >= 0 {
-            if stopping, openWebSockets == 0 && unwrittenResponses == 0 || stopDeadlinePassed { break }
+            if stopping, openWebSockets == 0 && unwrittenResponses == 0 && holdsStop?() != true || stopDeadlinePassed { break }
         }
         for endpoint in endpoints { endpoint.clock.detach() }
         for timer in repeatingTimers { timer.cancel() }

@@ -61,6 +61,13 @@ public enum PubSubMessage {
                 "method": "callback", "host_id": .string(host), "sid": .string(sid), "namespace": .string(namespace), "id": .int(id),
                 "args": .array(arguments),
             ])
+        case .recovered(let pid, let namespace):
+            return .object(["method": "quench_recovered", "pid": .string(pid), "namespace": .string(namespace), "host_id": .string(hostID)])
+        case .handover(let host, let namespace, let sessions):
+            return .object([
+                "method": "quench_handover", "host_id": .string(host), "namespace": .string(namespace),
+                "sessions": .array(sessions.map { .array([.string($0.pid), .string($0.sid), .array($0.rooms.map(JSONValue.string))]) }),
+            ])
         }
     }
 
@@ -112,6 +119,24 @@ public enum PubSubMessage {
             return Decoded(
                 hostID: hostID,
                 operation: .callback(host: hostID, sid: try string(value["sid"], "sid"), namespace: namespace, id: id, arguments: arguments))
+        case "quench_recovered":
+            return Decoded(hostID: hostID, operation: .recovered(pid: try string(value["pid"], "pid"), namespace: namespace))
+        case "quench_handover":
+            guard let hostID else { throw PubSubMessageError("quench_handover without host_id") }
+            guard let entries = value["sessions"]?.arrayValue else { throw PubSubMessageError("quench_handover without a \"sessions\" list") }
+            var sessions: [HandedOverSession] = []
+            for entry in entries {
+                guard case .array(let parts) = entry, parts.count == 3, let pid = parts[0].stringValue, let sid = parts[1].stringValue,
+                    let roomValues = parts[2].arrayValue
+                else { throw PubSubMessageError("quench_handover session that is not [pid, sid, [rooms]]") }
+                var rooms: [String] = []
+                for room in roomValues {
+                    guard let name = room.stringValue else { throw PubSubMessageError("quench_handover room that is not a string") }
+                    rooms.append(name)
+                }
+                sessions.append(HandedOverSession(pid: pid, sid: sid, rooms: rooms))
+            }
+            return Decoded(hostID: hostID, operation: .handover(host: hostID, namespace: namespace, sessions: sessions))
         default:
             throw PubSubMessageError("unknown method \"\(method)\"")
         }

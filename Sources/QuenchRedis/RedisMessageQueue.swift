@@ -20,6 +20,8 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
     private let publisher: RedisPublisher
     private let subscriber: RedisSubscriber
     private let inbox: Inbox
+    /// Connection state recovery's store in the same Redis; used when the server has recovery on.
+    public let recoveryStore: RedisRecoveryStore
     /// Touched on the service thread only (set in ``start(server:executor:)``).
     private weak var server: SocketIOServer?
 
@@ -36,6 +38,7 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
         self.channel = channel
         self.publisher = publisher
         self.inbox = inbox
+        recoveryStore = RedisRecoveryStore(hostID: hostID, url: url, channel: channel, log: log)
         subscriber = RedisSubscriber(
             url: url, channel: channel, log: log, counters: counters,
             receive: { payload in inbox.receive(payload, hostID: hostID, log: log) },
@@ -48,6 +51,14 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
         server.adapter = self
         inbox.deliver = { [weak self] operation, bytes in
             executor.execute(bytes: bytes) { [weak self] in self?.server?.apply(operation) }
+        }
+        inbox.handoverEchoed = { [weak self] namespace in
+            executor.execute { [weak self] in self?.server?.handoverEchoed(namespace: namespace) }
+        }
+        if server.configuration.recoveryWindow > 0 {
+            recoveryStore.publish = { [weak self] operation in self?.publish(operation) }
+            recoveryStore.start(executor: executor)
+            server.recoveryStore = recoveryStore
         }
         subscriber.start()
         publisher.start()
@@ -62,6 +73,8 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
         /// Set once before the subscriber starts; read only by the subscriber thread afterwards.
         /// Takes the operation and the size of the message it came in (which the service inbox's bound counts).
         var deliver: (@Sendable (ClusterOperation, Int) -> Void)?
+        /// Set with `deliver`: this node's own handover message came back (see ``RedisRecoveryStore``).
+        var handoverEchoed: (@Sendable (String) -> Void)?
         let counters: MessageQueueCounters
 
         init(counters: MessageQueueCounters) { self.counters = counters }
@@ -78,6 +91,7 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
             if case .callback = message.operation {
                 guard message.hostID == hostID else { return }
             } else if message.hostID == hostID {
+                if case .handover(_, let namespace, _) = message.operation { handoverEchoed?(namespace) }
                 return
             }
             log.debug("message queue: received \(payload.count) bytes: \(LogSafe.bytes(payload, limit: 300))")

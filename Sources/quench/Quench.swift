@@ -56,6 +56,12 @@ struct Quench: ParsableCommand {
             let queue = RedisMessageQueue(url: url, channel: options.channel, log: log)
             metrics?.messageQueue = queue.counters
             queue.start(server: socketIO, executor: server.executor)
+            if options.socketIOConfiguration.recoveryWindow > 0 {
+                // Sessions close (each kept in Redis), then this node hands them over and keeps recording
+                // until its handover comes back on the channel (or the stop's deadline passes).
+                server.willStop = { socketIO.closeAllAndHandOver() }
+                server.holdsStop = { socketIO.isHandingOver }
+            }
         }
         if options.reminderInterval.milliseconds > 0 {
             ReminderThread.start(

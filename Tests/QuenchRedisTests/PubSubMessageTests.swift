@@ -76,6 +76,8 @@ import Testing
             .disconnect(sid: "s", namespace: "/n"), .enterRoom(sid: "s", namespace: "/", room: "r"),
             .leaveRoom(sid: "s", namespace: "/", room: "r"), .closeRoom(room: "r", namespace: "/"),
             .callback(host: "me", sid: "s", namespace: "/", id: 1, arguments: []),
+            .recovered(pid: "p", namespace: "/n"),
+            .handover(host: "me", namespace: "/", sessions: [HandedOverSession(pid: "p", sid: "s", rooms: ["a", "b"]), HandedOverSession(pid: "q", sid: "t", rooms: [])]),
         ]
         for operation in operations {
             let decoded = try PubSubMessage.decode(PubSubMessage.encode(operation, hostID: "me"))
@@ -90,6 +92,8 @@ import Testing
         #"{"method":"emit","event":"e","binary":true,"data":[[{"_placeholder":true,"num":1}],"AA=="]}"#,
         #"{"method":"emit","event":"e","binary":true,"data":[[],"!!"]}"#, #"{"method":"disconnect","namespace":"/"}"#,
         #"{"method":"close_room","room":null}"#, #"{"method":"callback","sid":"s","id":1}"#,
+        #"{"method":"quench_recovered","namespace":"/"}"#, #"{"method":"quench_handover","namespace":"/","sessions":[]}"#,
+        #"{"method":"quench_handover","host_id":"h","sessions":[["p","s"]]}"#, #"{"method":"quench_handover","host_id":"h","sessions":[["p","s",[1]]]}"#,
     ])
     func rejectsMalformed(_ text: String) {
         #expect(throws: PubSubMessageError.self) { try PubSubMessage.decode(Array(text.utf8)) }

@@ -13,6 +13,10 @@ final class ClientConnection {
     var partialBinary: PendingBinaryPacket?
     /// Closes the connection if it joins no namespace in time (connectTimeout); cancelled by the first join.
     var connectTimer: EngineTimer?
+    /// Namespaces whose CONNECT waits for a recovery store's answer (SocketIOServer+Restore.swift).
+    var restoring: [String] = []
+    /// The Engine.IO session ended (a restore that completes later finds nobody to give the session to).
+    private(set) var isClosed = false
     var log: Logger { server.log }
 
     init(session: EngineSession, server: SocketIOServer) {
@@ -47,6 +51,7 @@ final class ClientConnection {
 
     /// The session ended: every socket leaves with the engine's reason.
     func removeAll(reason: SocketDisconnectReason) {
+        isClosed = true
         connectTimer?.cancel()
         connectTimer = nil
         for socket in sockets { remove(socket, reason: reason) }

@@ -17,6 +17,11 @@ public enum ClusterOperation: Sendable, Equatable {
     /// `{"method":"callback","host_id","sid","namespace","id","args"}`, where `sid` is the room the emit
     /// was addressed to.
     case callback(host: String, sid: String, namespace: String, id: Int64, arguments: [JSONValue])
+    /// quench only (python-socketio ignores methods it does not know): a node restored the dropped session
+    /// `pid`, so the node recording for it stops.
+    case recovered(pid: String, namespace: String)
+    /// quench only: node `host` stops and hands the dropped sessions it recorded for over to the others.
+    case handover(host: String, namespace: String, sessions: [HandedOverSession])
 }
 
 /// One event sent to a namespace, some rooms of it, or one sid, on every node.

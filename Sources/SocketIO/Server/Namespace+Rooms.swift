@@ -84,6 +84,7 @@ extension Namespace {
         if let recovery {
             let encoded = recovery.record(event, arguments, namespace: name, target: .init(rooms: rooms, skip: skip))
             for socket in recipients(in: rooms, skip: skip) { socket.send(encoded: encoded) }
+            recovery.recordAway(event, arguments, rooms: rooms, skip: skip)
             return
         }
         let targets = recipients(in: rooms, skip: skip)

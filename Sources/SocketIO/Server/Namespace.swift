@@ -17,6 +17,11 @@ public final class Namespace {
     public var onDisconnect: ((Socket, SocketDisconnectReason) -> Void)?
     /// Runs for events that have no handler of their own.
     public var onUnhandledEvent: ((Socket, String, [JSONValue], Ack?) -> Void)?
+    /// With connection state recovery across nodes (a message queue): how the application's `data` of a
+    /// dropped socket is written to the store, and read back on the node the client returns to. Without
+    /// them a socket recovered on another node has no `data`.
+    public var encodeData: ((AnyObject?) -> JSONValue?)?
+    public var decodeData: ((JSONValue) -> AnyObject?)?
     /// CONNECTs accepted since the server started, for `/metrics`. Service thread, like the rest.
     public internal(set) var connects = 0
     /// The connected sockets by Socket.IO sid.

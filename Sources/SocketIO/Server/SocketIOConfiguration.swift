@@ -16,7 +16,12 @@ public struct SocketIOConfiguration: Sendable {
     /// With recovery on, the most dropped sessions each namespace keeps; the oldest go first.
     public var maxRecoverableSessions: Int
 
+    /// With recovery on and a message queue, the most bytes of missed packets kept in Redis for one dropped
+    /// session (its record's share of the log included); past it the session is made unrecoverable.
+    public var recoveryAwayBytes: Int
+
     public static let defaultRecoveryLogBytes = 16 << 20
+    public static let defaultRecoveryAwayBytes = 256 << 10
     public static let defaultMaxRecoverableSessions = 100_000
 
     /// - Parameters:
@@ -25,10 +30,13 @@ public struct SocketIOConfiguration: Sendable {
     ///   - recoveryWindow: milliseconds a dropped socket's state is kept; default 0 (recovery off).
     ///   - recoveryLogBytes: bytes of sent packets each namespace keeps for recovery; default 16 MiB.
     ///   - maxRecoverableSessions: dropped sessions each namespace keeps for recovery; default 100 000.
+    ///   - recoveryAwayBytes: with a message queue, bytes kept in Redis per dropped session; default 256 KiB.
     public init(
         connectTimeout: Int64 = 45_000, maxPendingAcks: Int = 100, recoveryWindow: Int64 = 0,
-        recoveryLogBytes: Int = defaultRecoveryLogBytes, maxRecoverableSessions: Int = defaultMaxRecoverableSessions
+        recoveryLogBytes: Int = defaultRecoveryLogBytes, maxRecoverableSessions: Int = defaultMaxRecoverableSessions,
+        recoveryAwayBytes: Int = defaultRecoveryAwayBytes
     ) {
+        self.recoveryAwayBytes = recoveryAwayBytes
         self.connectTimeout = connectTimeout
         self.maxPendingAcks = maxPendingAcks
         self.recoveryWindow = recoveryWindow

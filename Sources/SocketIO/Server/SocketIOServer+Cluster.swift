@@ -20,6 +20,10 @@ extension SocketIOServer {
             existingNamespace(name)?.sockets[sid]?.leave(room)
         case .closeRoom(let room, let name):
             existingNamespace(name)?.rooms.close(room)
+        case .recovered(let pid, let name):
+            existingNamespace(name)?.recovery?.recoveredElsewhere(pid: pid)
+        case .handover(let host, let name, let sessions):
+            existingNamespace(name)?.recovery?.adopt(sessions, from: host)
         case .callback:
             // This node never asks other nodes for acknowledgements, so none can be ours.
             log.debug("message queue: callback for an emit this node did not make; ignored")

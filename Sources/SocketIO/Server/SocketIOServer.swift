@@ -7,11 +7,17 @@ public final class SocketIOServer: EngineServerDelegate {
     /// The Socket.IO knobs (connectTimeout).
     public let configuration: SocketIOConfiguration
     public var log: Logger { engine.log }
-    private var namespaces: [String: Namespace] = [:]
+    private(set) var namespaces: [String: Namespace] = [:]
     /// Carries room and broadcast operations to other nodes (a message queue); nil serves this node alone.
     /// Set it before serving. Operations from other nodes come in through ``apply(_:)``.
     public var adapter: (any ClusterAdapter)? {
         didSet { for namespace in namespaces.values { namespace.adapter = adapter } }
+    }
+
+    /// With connection state recovery on: where dropped sessions are kept so that any node can restore them
+    /// (the message queue's Redis); nil keeps them in this process. Set it before serving.
+    public var recoveryStore: (any RecoveryStore)? {
+        didSet { for namespace in namespaces.values { namespace.recovery?.store = recoveryStore } }
     }
 
     /// Serves Socket.IO over `engine`; becomes its delegate.
@@ -31,6 +37,7 @@ public final class SocketIOServer: EngineServerDelegate {
         created.adapter = adapter
         if configuration.recoveryWindow > 0 {
             created.recovery = ConnectionStateRecovery(configuration: configuration, engine: engine)
+            created.recovery?.store = recoveryStore
         }
         namespaces[name] = created
         return created
@@ -177,7 +184,7 @@ public final class SocketIOServer: EngineServerDelegate {
             sendConnectError(client, namespace: name, message: "Invalid namespace")
             return
         }
-        if client.socket(in: name) != nil {
+        if client.socket(in: name) != nil || client.restoring.contains(name) {
             log.debug("duplicate CONNECT to \(LogSafe.text(name)) sid=\(client.session.id); ignored")
             return
         }
@@ -202,6 +209,14 @@ public final class SocketIOServer: EngineServerDelegate {
     /// in order, right after the CONNECT reply and before anything newer; any other gets a new session with
     /// a fresh pid.
     private func connectRecovering(_ client: ClientConnection, to namespace: Namespace, auth: JSONValue?, recovery: ConnectionStateRecovery) {
+        if let store = recovery.store {
+            if let pid = auth?["pid"]?.stringValue, let offset = auth?["offset"]?.stringValue {
+                restore(client, to: namespace, auth: auth, pid: pid, offset: offset, recovery: recovery, store: store)
+            } else {
+                completeConnect(client, to: namespace, auth: auth, restored: nil)
+            }
+            return
+        }
         var restored: (session: RecoverableSessions.Session, missed: [EncodedPacket])?
         if let pid = auth?["pid"]?.stringValue, let offset = auth?["offset"]?.stringValue {
             switch recovery.restore(pid: pid, offset: offset) {

@@ -10,7 +10,16 @@ import EngineIO
 final class ConnectionStateRecovery {
     private(set) var log: MissedPacketLog
     private(set) var sessions: RecoverableSessions
-    private unowned let engine: EngineServer
+    /// With a recovery store (a message queue): the sessions this node records for while they are away.
+    var away: AwaySessions
+    /// Where dropped sessions are kept for every node; nil keeps them in this process (the server sets it).
+    var store: (any RecoveryStore)?
+    /// Restores waiting for the store whose session this node recorded for: what reaches them meanwhile.
+    var pendingRestores: [PendingRestore] = []
+    /// Handover messages this node published on stopping that it has not yet seen come back on the channel.
+    var handoversInFlight = 0
+    let window: Int64
+    unowned let engine: EngineServer
     /// The sweep of expired sessions, armed while any is kept (one timer per namespace at most).
     private var sweep: EngineTimer?
 
@@ -21,6 +30,8 @@ final class ConnectionStateRecovery {
         let start = UInt64.random(in: 1...(1 << 52))
         log = MissedPacketLog(byteLimit: configuration.recoveryLogBytes, firstSequence: start)
         sessions = RecoverableSessions(window: configuration.recoveryWindow, limit: configuration.maxRecoverableSessions)
+        away = AwaySessions(limit: configuration.maxRecoverableSessions, byteLimit: configuration.recoveryAwayBytes)
+        window = configuration.recoveryWindow
     }
 
     /// Encodes an event with the next offset as its last argument, keeps it in the log for `target`, and
@@ -33,6 +44,10 @@ final class ConnectionStateRecovery {
 
     /// Keeps what a socket that dropped for a recoverable reason needs to come back.
     func keep(_ socket: Socket) {
+        if let store {
+            keep(socket, in: store)
+            return
+        }
         let now = engine.now
         sessions.removeExpired(now: now)
         let droppedBefore = sessions.droppedAtLimit

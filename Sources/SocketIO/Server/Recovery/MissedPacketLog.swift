@@ -108,6 +108,28 @@ struct MissedPacketLog {
         return .packets(packets)
     }
 
+    /// The newest packets that reached `rooms`, for a recovery store's record of a session that dropped: every
+    /// one with a sequence in `[floor, nextSequence)`, oldest first. The scan goes back at most `scanLimit`
+    /// packets and keeps at most `byteLimit` bytes; `floor` is where it stopped, so a client whose offset is
+    /// older than `floor - 1` is refused rather than given a hole.
+    func recent(reaching rooms: Set<String>, scanLimit: Int, byteLimit: Int) -> (floor: UInt64, packets: [(sequence: UInt64, packet: EncodedPacket)]) {
+        var packets: [(sequence: UInt64, packet: EncodedPacket)] = []
+        var bytes = 0
+        var index = entries.count - 1
+        let lowest = max(head, entries.count - scanLimit)
+        while index >= lowest {
+            let entry = entries[index]
+            let sequence = firstSequence &+ UInt64(index - head)
+            if entry.target.reaches(rooms) {
+                bytes += entry.bytes
+                if bytes > byteLimit { return (sequence &+ 1, packets.reversed()) }
+                packets.append((sequence, entry.packet))
+            }
+            index -= 1
+        }
+        return (firstSequence &+ UInt64(lowest - head), packets.reversed())
+    }
+
     /// The sequence number an offset names: plain decimal digits only (no sign, no spaces), as this log writes them.
     static func sequence(from offset: String) -> UInt64? {
         guard !offset.isEmpty, offset.utf8.count <= 20, offset.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }

@@ -1,0 +1,284 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import EngineIO
+import QuenchSystem
+import SocketIO
+
+/// Connection state recovery's store in Redis (``SocketIO/RecoveryStore``): one thread with its own
+/// connection runs the commands the service thread queues, in order, pipelined, and hands answers back
+/// through the service executor. The service thread never waits for Redis.
+///
+/// Bounded: at most ``capacity`` commands and ``byteBudget`` bytes wait; past it a command is refused (a
+/// record not kept means a new session later; an append not made makes its session unrecoverable). While
+/// Redis is down, commands fail at once after a failed connect (retried at most every half second): a take
+/// then answers `unavailable`. An append that may not have reached Redis puts its session on a list that is
+/// deleted (unrecoverable) first thing once Redis answers again: never a restore with a hole.
+public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // Sendable: `jobs`, `bytes`, `poisoned` and `executor` are guarded by `lock`; the rest is immutable or worker-thread only
+    public let hostID: String
+    let url: RedisURL
+    let channel: String
+    let log: Logger
+    let capacity: Int
+    let byteBudget: Int
+    /// How long one reply may take, in milliseconds.
+    static let replyTimeout: Int32 = 2000
+    static let batchLimit = 256
+
+    private struct Job {
+        let arguments: [[UInt8]]
+        /// Runs on the worker thread with the reply, or the error when there was none.
+        let done: (@Sendable (Result<RESPValue, RedisError>) -> Void)?
+        /// For an append: the session that must be made unrecoverable if it fails.
+        let appendPID: String?
+        var bytes: Int { arguments.reduce(0) { $0 + $1.count } }
+    }
+
+    private let lock = LockedCondition()
+    private var jobs: [Job] = []
+    private var queuedBytes = 0
+    private var poisoned: Set<String> = []
+    private var executor: (any ServiceExecutor)?
+    private var started = false
+
+    init(hostID: String, url: RedisURL, channel: String, log: Logger, capacity: Int = 100_000, byteBudget: Int = 64 << 20) {
+        self.hostID = hostID
+        self.url = url
+        self.channel = channel
+        self.log = log
+        self.capacity = capacity
+        self.byteBudget = byteBudget
+    }
+
+    /// Starts the worker thread; answers go through `executor`.
+    func start(executor: any ServiceExecutor) {
+        let first = lock.withLock {
+            self.executor = executor
+            defer { started = true }
+            return !started
+        }
+        if first { BackgroundThread.start { [self] in run() } }
+    }
+
+    private func key(_ pid: String, _ suffix: String) -> [UInt8] { Array("quench:\(channel):\(pid):\(suffix)".utf8) }
+    private func keys(_ pid: String) -> [[UInt8]] { ["s", "c", "o", "a"].map { key(pid, $0) } }
+
+    private static func eval(_ script: String, keys: [[UInt8]], arguments: [[UInt8]]) -> [[UInt8]] {
+        [Array("EVAL".utf8), Array(script.utf8), Array(String(keys.count).utf8)] + keys + arguments
+    }
+
+    /// Queues a job; false when the queue is at its bound.
+    @discardableResult
+    private func enqueue(_ job: Job) -> Bool {
+        lock.withLock {
+            guard jobs.count < capacity, queuedBytes + job.bytes <= byteBudget else {
+                if let pid = job.appendPID { poisoned.insert(pid) }
+                return false
+            }
+            jobs.append(job)
+            queuedBytes += job.bytes
+            lock.signal()
+            return true
+        }
+    }
+
+    // MARK: RecoveryStore (service thread)
+
+    public func keep(_ session: StoredSession, window: Int64) {
+        let queued = enqueue(
+            Job(
+                arguments: Self.eval(
+                    RecoveryScripts.keep, keys: keys(session.pid),
+                    arguments: [session.encode(), Array(hostID.utf8), Array(String(window).utf8)]), done: nil, appendPID: nil))
+        if !queued { log.warn("recovery: store queue full (\(capacity) commands); sid=\(session.sid) not kept, its client will get a new session") }
+    }
+
+    public func append(pid: String, packet: [UInt8], adopted: Bool) -> Bool {
+        let list = key(pid, adopted ? "a" : "o")
+        return enqueue(
+            Job(
+                arguments: Self.eval(
+                    RecoveryScripts.append, keys: [key(pid, "s"), key(pid, "c"), list], arguments: [packet, adopted ? Array(hostID.utf8) : []]),
+                done: nil, appendPID: pid))
+    }
+
+    public func forget(pid: String) {
+        if !enqueue(Job(arguments: [Array("DEL".utf8)] + keys(pid), done: nil, appendPID: nil)) {
+            lock.withLock { _ = poisoned.insert(pid) }
+        }
+    }
+
+    public func take(pid: String, completion: @escaping (StoreTakeAnswer) -> Void) {
+        let answer = ServiceThreadOnly(completion)
+        let executor = lock.withLock { self.executor }
+        let log = log
+        let queued = enqueue(
+            Job(
+                arguments: Self.eval(RecoveryScripts.take, keys: keys(pid), arguments: []),
+                done: { result in
+                    let decoded = Self.takeAnswer(result)
+                    if case .unavailable(let reason) = decoded { log.debug("recovery: take failed: \(reason)") }
+                    executor?.execute { answer.value(decoded) }
+                }, appendPID: nil))
+        if !queued { completion(.unavailable("store queue full")) }
+    }
+
+    /// Reads the reply of the take script.
+    static func takeAnswer(_ result: Result<RESPValue, RedisError>) -> StoreTakeAnswer {
+        switch result {
+        case .failure(let error): return .unavailable("\(error)")
+        case .success(.null): return .notFound
+        case .success(.error(let message)): return .unavailable("Redis refused the take: \(LogSafe.text(message))")
+        case .success(.array(let parts)):
+            guard parts.count == 4, let record = parts[0].bytes, let recorder = parts[1].bytes,
+                case .array(let owner) = parts[2], case .array(let adopted) = parts[3]
+            else { return .unavailable("unexpected reply to the take") }
+            var ownerPackets: [[UInt8]] = []
+            var adoptedPackets: [[UInt8]] = []
+            for value in owner {
+                guard let bytes = value.bytes else { return .unavailable("unexpected reply to the take") }
+                ownerPackets.append(bytes)
+            }
+            for value in adopted {
+                guard let bytes = value.bytes else { return .unavailable("unexpected reply to the take") }
+                adoptedPackets.append(bytes)
+            }
+            return .found(
+                StoreTake(
+                    record: record, recorder: String(decoding: recorder, as: UTF8.self), ownerPackets: ownerPackets, adoptedPackets: adoptedPackets))
+        case .success: return .unavailable("unexpected reply to the take")
+        }
+    }
+
+    public func handOver(_ sessions: [HandedOverSession], namespace: String) {
+        let message = PubSubMessage.encode(.handover(host: hostID, namespace: namespace, sessions: sessions), hostID: hostID)
+        let queued = enqueue(
+            Job(
+                arguments: Self.eval(
+                    RecoveryScripts.handOver, keys: sessions.map { key($0.pid, "c") },
+                    arguments: [Array(StoreTake.handoverMarker(hostID).utf8), Array(hostID.utf8), Array(channel.utf8), message]),
+                done: nil, appendPID: nil))
+        if !queued { log.warn("recovery: store queue full; \(sessions.count) dropped sessions not handed over") }
+    }
+
+    public func adopt(_ sessions: [HandedOverSession], from host: String) {
+        let log = log
+        let count = sessions.count
+        enqueue(
+            Job(
+                arguments: Self.eval(
+                    RecoveryScripts.adopt, keys: sessions.map { key($0.pid, "c") },
+                    arguments: [Array(StoreTake.handoverMarker(host).utf8), Array(hostID.utf8)]),
+                done: { result in
+                    if case .success(.integer(let won)) = result {
+                        log.info("recovery: adopted \(won) of \(count) dropped sessions handed over by node \(LogSafe.text(host))")
+                    }
+                }, appendPID: nil))
+    }
+
+    /// Set by the message queue: publishes an operation on the channel.
+    var publish: (@Sendable (ClusterOperation) -> Void)?
+
+    public func announceRecovered(pid: String, namespace: String) {
+        publish?(.recovered(pid: pid, namespace: namespace))
+    }
+
+    // MARK: Worker thread
+
+    private func run() {
+        var connection: RedisConnection?
+        var nextConnectAttempt: Int64 = 0
+        var down = false
+        while true {
+            let (batch, deletions) = lock.withLock {
+                while jobs.isEmpty && poisoned.isEmpty { lock.wait(milliseconds: nil) }
+                let count = min(jobs.count, Self.batchLimit)
+                let batch = Array(jobs[0..<count])
+                jobs.removeFirst(count)
+                queuedBytes -= batch.reduce(0) { $0 + $1.bytes }
+                let deletions = Array(poisoned)
+                return (batch, deletions)
+            }
+            var batchAnswered = false
+            do throws(RedisError) {
+                let live: RedisConnection
+                if let connection {
+                    live = connection
+                } else {
+                    guard Self.nowMilliseconds() >= nextConnectAttempt else { throw .connect("Redis was unreachable moments ago") }
+                    do {
+                        live = try RedisConnection.open(url, timeout: 1000)
+                    } catch {
+                        nextConnectAttempt = Self.nowMilliseconds() + 500
+                        throw error
+                    }
+                    connection = live
+                    if down { log.info("recovery: store reachable again at \(url)") }
+                    down = false
+                }
+                if !deletions.isEmpty {
+                    try live.send(RESPCommand.encode([Array("DEL".utf8)] + deletions.flatMap(keys)))
+                    guard try live.read(timeout: Self.replyTimeout) != nil else { throw .io("no reply to DEL") }
+                    lock.withLock { for pid in deletions { poisoned.remove(pid) } }
+                    log.info("recovery: \(deletions.count) dropped sessions made unrecoverable (what they missed may not have reached Redis)")
+                }
+                batchAnswered = true  // from here on run(_:on:) answers every job, failures too
+                try run(batch, on: live)
+            } catch {
+                if !batchAnswered { fail(batch[...], error) }
+                connection?.close()
+                connection = nil
+                if !down {
+                    down = true
+                    log.warn("recovery: store \(url) unreachable (\(error)); recoveries on this node start new sessions until it is back")
+                }
+                // Only deletions left to retry: wait for the next attempt rather than spin.
+                lock.withLock { if jobs.isEmpty { lock.wait(milliseconds: 500) } }
+            }
+        }
+    }
+
+    /// Sends `batch` in one write and hands each job its reply; on a failure, the rest get the error and
+    /// their appends become unrecoverable sessions.
+    private func run(_ batch: [Job], on live: RedisConnection) throws(RedisError) {
+        var out: [UInt8] = []
+        for job in batch { RESPCommand.append(job.arguments, to: &out) }
+        var answered = 0
+        do throws(RedisError) {
+            try live.send(out)
+            for job in batch {
+                guard let reply = try live.read(timeout: Self.replyTimeout) else { throw .io("no reply within \(Self.replyTimeout) ms") }
+                answered += 1
+                if case .error(let message) = reply {
+                    log.warn("recovery: Redis refused a command: \(LogSafe.text(message))")
+                    if let pid = job.appendPID { lock.withLock { _ = poisoned.insert(pid) } }
+                }
+                job.done?(.success(reply))
+            }
+        } catch {
+            fail(batch[answered...], error)
+            throw error
+        }
+    }
+
+    /// Jobs that got no reply: each is told, and each append's session becomes unrecoverable.
+    private func fail(_ jobs: ArraySlice<Job>, _ error: RedisError) {
+        for job in jobs {
+            if let pid = job.appendPID { lock.withLock { _ = poisoned.insert(pid) } }
+            job.done?(.failure(error))
+        }
+    }
+
+    private static func nowMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}
+
+/// A value that may cross threads only to be used back on the service thread (a completion handed to the
+/// store's worker, which gives it to the service executor without calling it).
+struct ServiceThreadOnly<Value>: @unchecked Sendable {  // Sendable: only ever touched on the service thread
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

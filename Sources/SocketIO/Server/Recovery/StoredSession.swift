@@ -1,0 +1,150 @@
+import EngineIO
+
+/// A dropped session as a recovery store keeps it (JSON, so that a node of any build can read it):
+///
+/// `{"v":1,"ns":"/","pid":…,"sid":…,"rooms":[…],"data":…,"owner":host,"floor":"F","next":"D","packets":[["S",P],…]}`
+///
+/// `packets` are the packets of the owner's log with sequence `S` in `[floor, next)` that reached the session
+/// (each ``StoredPacket``), oldest first: all of them, so a client whose offset is at least `floor - 1` misses
+/// nothing the owner sent before it noticed the drop. What the session missed after that is in the store's
+/// lists (``StoreTake``). Decoding checks every field: a record from the store is untrusted input.
+public struct StoredSession: Sendable, Equatable {
+    public var namespace: String
+    public var pid: String
+    public var sid: String
+    /// Named rooms (not the sid room).
+    public var rooms: [String]
+    /// The application's data for the session (``Namespace/encodeData``), if it keeps any.
+    public var data: JSONValue?
+    /// The host id of the node that kept it.
+    public var owner: String
+    /// The oldest sequence of the owner's log that `packets` covers.
+    public var floor: UInt64
+    /// The sequence the owner's log would have given its next packet when the session dropped.
+    public var next: UInt64
+    /// `(sequence, StoredPacket JSON)`, oldest first.
+    public var packets: [(sequence: UInt64, packet: JSONValue)]
+
+    public init(
+        namespace: String, pid: String, sid: String, rooms: [String], data: JSONValue?, owner: String, floor: UInt64, next: UInt64,
+        packets: [(sequence: UInt64, packet: JSONValue)]
+    ) {
+        self.namespace = namespace
+        self.pid = pid
+        self.sid = sid
+        self.rooms = rooms
+        self.data = data
+        self.owner = owner
+        self.floor = floor
+        self.next = next
+        self.packets = packets
+    }
+
+    public static func == (lhs: StoredSession, rhs: StoredSession) -> Bool {
+        lhs.namespace == rhs.namespace && lhs.pid == rhs.pid && lhs.sid == rhs.sid && lhs.rooms == rhs.rooms && lhs.data == rhs.data
+            && lhs.owner == rhs.owner && lhs.floor == rhs.floor && lhs.next == rhs.next
+            && lhs.packets.map(\.sequence) == rhs.packets.map(\.sequence) && lhs.packets.map(\.packet) == rhs.packets.map(\.packet)
+    }
+
+    public func encode() -> [UInt8] {
+        JSONWriter.encode(
+            .object([
+                "v": 1, "ns": .string(namespace), "pid": .string(pid), "sid": .string(sid), "rooms": .array(rooms.map(JSONValue.string)),
+                "data": data ?? .null, "owner": .string(owner), "floor": .string(String(floor)), "next": .string(String(next)),
+                "packets": .array(packets.map { .array([.string(String($0.sequence)), $0.packet]) }),
+            ]))
+    }
+
+    /// Reads a record written by ``encode()``; throws on anything else.
+    public static func decode(_ bytes: [UInt8]) throws(StoredRecordError) -> StoredSession {
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch { throw StoredRecordError("not JSON: \(error)") }
+        guard value["v"] == .int(1) else { throw StoredRecordError("not a version 1 record") }
+        func text(_ key: String) throws(StoredRecordError) -> String {
+            guard let text = value[key]?.stringValue else { throw StoredRecordError("no string \"\(key)\"") }
+            return text
+        }
+        func sequence(_ text: String, _ what: String) throws(StoredRecordError) -> UInt64 {
+            guard let number = MissedPacketLog.sequence(from: text) else { throw StoredRecordError("\"\(what)\" is not a sequence number") }
+            return number
+        }
+        guard let roomValues = value["rooms"]?.arrayValue else { throw StoredRecordError("no \"rooms\" list") }
+        var rooms: [String] = []
+        for room in roomValues {
+            guard let name = room.stringValue else { throw StoredRecordError("a room that is not a string") }
+            rooms.append(name)
+        }
+        guard let packetValues = value["packets"]?.arrayValue else { throw StoredRecordError("no \"packets\" list") }
+        var packets: [(sequence: UInt64, packet: JSONValue)] = []
+        for entry in packetValues {
+            guard case .array(let pair) = entry, pair.count == 2, let number = pair[0].stringValue else {
+                throw StoredRecordError("a packet that is not [sequence, packet]")
+            }
+            packets.append((try sequence(number, "packets"), pair[1]))
+        }
+        let floor = try sequence(try text("floor"), "floor")
+        let next = try sequence(try text("next"), "next")
+        guard floor <= next else { throw StoredRecordError("floor after next") }
+        let data = value["data"] ?? .null
+        return StoredSession(
+            namespace: try text("ns"), pid: try text("pid"), sid: try text("sid"), rooms: rooms, data: data == .null ? nil : data,
+            owner: try text("owner"), floor: floor, next: next, packets: packets)
+    }
+}
+
+/// One event a dropped session missed, as a recovery store keeps it: `[[name, args…], attachment…]`, the
+/// arguments with binary placeholders and each attachment in base64 (python-socketio's binary emit layout).
+public enum StoredPacket {
+    public static func value(event: String, arguments: [JSONValue]) -> JSONValue {
+        let (stripped, attachments) = BinaryPlaceholders.deconstruct(.array([.string(event)] + arguments))
+        return .array([stripped] + attachments.map { .string(String(decoding: Base64.encode($0), as: UTF8.self)) })
+    }
+
+    public static func encode(event: String, arguments: [JSONValue]) -> [UInt8] {
+        JSONWriter.encode(value(event: event, arguments: arguments))
+    }
+
+    /// The event and arguments of a sent packet (its recovery offset, the last argument, left out); nil when
+    /// it is not an event this server wrote.
+    static func value(sent packet: EncodedPacket) -> JSONValue? {
+        guard let decoded = try? SocketIOPacket.decode(packet.text.payload),
+            let whole = try? decoded.reconstructingBinary(packet.attachments.map(\.payload)),
+            let name = whole.eventName
+        else { return nil }
+        var arguments = Array(whole.arguments)
+        if !arguments.isEmpty { arguments.removeLast() }
+        return value(event: name, arguments: arguments)
+    }
+
+    /// The event name and arguments of a stored packet.
+    public static func decode(_ value: JSONValue) throws(StoredRecordError) -> (event: String, arguments: [JSONValue]) {
+        guard case .array(let parts) = value, case .array(let event)? = parts.first, case .string(let name)? = event.first else {
+            throw StoredRecordError("a packet that is not [[name, args…], attachments…]")
+        }
+        var attachments: [[UInt8]] = []
+        for part in parts.dropFirst() {
+            guard let text = part.stringValue, let bytes = Base64.decode(Array(text.utf8)) else {
+                throw StoredRecordError("an attachment that is not base64")
+            }
+            attachments.append(bytes)
+        }
+        do {
+            let whole = try BinaryPlaceholders.reconstruct(.array(event), attachments: attachments)
+            return (name, Array(whole.arrayValue?.dropFirst() ?? []))
+        } catch {
+            throw StoredRecordError("bad attachments: \(error)")
+        }
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(StoredRecordError) -> (event: String, arguments: [JSONValue]) {
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch { throw StoredRecordError("not JSON: \(error)") }
+        return try decode(value)
+    }
+}
+
+/// Why a record from a recovery store was not used.
+public struct StoredRecordError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

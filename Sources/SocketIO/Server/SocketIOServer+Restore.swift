@@ -1,0 +1,158 @@
+import EngineIO
+
+/// A CONNECT that asks for a session kept in a ``RecoveryStore``: asynchronous, so the service thread never
+/// waits for Redis. The take goes to the store's thread; the CONNECT completes when the answer comes back
+/// through the service executor, or after ``restoreTimeout`` as an ordinary new session.
+///
+/// Meanwhile: the client's events for that namespace are dropped (it has not joined it yet; socket.io-client
+/// sends none before the CONNECT reply, and Node's server drops them the same way), a second CONNECT to it is
+/// ignored, and a client that leaves loses the session (it was taken out of the store; logged).
+extension SocketIOServer {
+    /// How long a CONNECT waits for the store before it becomes a new session, in milliseconds.
+    public static let restoreTimeout: Int64 = 3000
+
+    /// A session taken from the store, checked, with what it missed decoded and in order.
+    struct SessionFromStore {
+        let pid: String
+        let sid: String
+        let rooms: [String]
+        let data: JSONValue?
+        let owner: String
+        let missed: [(event: String, arguments: [JSONValue])]
+    }
+
+    func restore(
+        _ client: ClientConnection, to namespace: Namespace, auth: JSONValue?, pid: String, offset: String, recovery: ConnectionStateRecovery,
+        store: any RecoveryStore
+    ) {
+        let name = namespace.name
+        client.restoring.append(name)
+        let pending = recovery.beginRestore(pid: pid)
+        let finish: (StoreTakeAnswer) -> Void = { [self] answer in
+            guard !pending.finished else {
+                if case .found = answer {
+                    log.warn("recovery: the store answered after \(Self.restoreTimeout) ms for a CONNECT already served as a new session; that session is lost")
+                }
+                return
+            }
+            pending.finished = true
+            pending.timer?.cancel()
+            pending.timer = nil
+            recovery.endRestore(pending)
+            client.restoring.removeAll { $0 == name }
+            finishRestore(answer, client: client, namespace: namespace, auth: auth, offset: offset, pending: pending, store: store)
+        }
+        pending.timer = engine.schedule(after: Self.restoreTimeout) { finish(.unavailable("no answer within \(Self.restoreTimeout) ms")) }
+        store.take(pid: pid, completion: finish)
+    }
+
+    private func finishRestore(
+        _ answer: StoreTakeAnswer, client: ClientConnection, namespace: Namespace, auth: JSONValue?, offset: String, pending: PendingRestore,
+        store: any RecoveryStore
+    ) {
+        let peer = client.session.peer
+        guard !client.isClosed else {
+            if case .found = answer { log.info("recovery: the client left while its session was looked up peer=\(peer); that session is lost") }
+            return
+        }
+        switch answer {
+        case .unavailable(let reason):
+            // This node was recording for it and stopped at the take: make sure nobody restores it with a hole.
+            if pending.local != nil { store.forget(pid: pending.pid) }
+            log.warn("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(peer): store unavailable (\(reason)); new session")
+            completeConnect(client, to: namespace, auth: auth, restored: nil)
+        case .notFound:
+            log.info("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(peer): \(RecoveryRefusal.unknownSession.rawValue); new session")
+            completeConnect(client, to: namespace, auth: auth, restored: nil)
+        case .found(let take):
+            switch Self.sessionFromStore(take, pid: pending.pid, offset: offset, namespace: namespace.name, pending: pending) {
+            case .failure(let reason):
+                log.info("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(peer): \(reason); new session")
+                completeConnect(client, to: namespace, auth: auth, restored: nil)
+            case .success(let session) where namespace.sockets[session.sid] != nil:
+                log.info("recovery refused sid=\(LogSafe.text(session.sid)) peer=\(peer): that sid is connected")
+                completeConnect(client, to: namespace, auth: auth, restored: nil)
+            case .success(let session):
+                completeConnect(client, to: namespace, auth: auth, restored: session)
+                store.announceRecovered(pid: session.pid, namespace: namespace.name)
+            }
+        }
+    }
+
+    /// Checks a take against the client's pid and offset and gathers what it missed: the owner's packets after
+    /// the offset, then what the owner recorded while it was away, then what an adopter recorded, then what
+    /// reached it here during the take. Any doubt refuses (a new session), never a hole.
+    static func sessionFromStore(
+        _ take: StoreTake, pid: String, offset: String, namespace: String, pending: PendingRestore
+    ) -> Result<SessionFromStore, StoreRefusal> {
+        let record: StoredSession
+        do { record = try StoredSession.decode(take.record) } catch {
+            return .failure(StoreRefusal("unreadable record in the store (\(error)): \(LogSafe.bytes(take.record, limit: 200))"))
+        }
+        guard record.pid == pid, record.namespace == namespace else { return .failure(StoreRefusal("the stored record is of another session")) }
+        if take.recorder.hasPrefix(StoreTake.handoverMarker("")) {
+            return .failure(StoreRefusal("its node stopped and no node took the session over"))
+        }
+        guard let seen = MissedPacketLog.sequence(from: offset), seen < record.next, seen >= record.floor || seen &+ 1 == record.floor
+        else {
+            if let seen = MissedPacketLog.sequence(from: offset), seen < record.next {
+                return .failure(StoreRefusal(RecoveryRefusal.offsetDropped.rawValue))
+            }
+            return .failure(StoreRefusal(RecoveryRefusal.offsetUnknown.rawValue))
+        }
+        if pending.overflowed { return .failure(StoreRefusal("it missed too much while being restored")) }
+        var missed: [(event: String, arguments: [JSONValue])] = []
+        do {
+            for (sequence, packet) in record.packets where sequence > seen { missed.append(try StoredPacket.decode(packet)) }
+            for packet in take.ownerPackets { missed.append(try StoredPacket.decode(packet)) }
+            for packet in take.adoptedPackets { missed.append(try StoredPacket.decode(packet)) }
+            for packet in pending.buffered { missed.append(try StoredPacket.decode(packet)) }
+        } catch {
+            return .failure(StoreRefusal("unreadable missed packet in the store (\(error))"))
+        }
+        return .success(
+            SessionFromStore(pid: record.pid, sid: record.sid, rooms: record.rooms, data: record.data, owner: record.owner, missed: missed))
+    }
+
+    /// Joins the client to `namespace`: the session from the store (same sid, pid, rooms, data, and what it
+    /// missed right after the CONNECT reply, each with a new offset of this node's log), or a new one.
+    func completeConnect(_ client: ClientConnection, to namespace: Namespace, auth: JSONValue?, restored: SessionFromStore?) {
+        let socket = Socket(
+            id: restored?.sid ?? SessionID.make(), namespace: namespace, auth: auth, client: client, pid: restored?.pid ?? SessionID.make(),
+            recovered: restored != nil)
+        if let restored {
+            socket.data = restored.data.flatMap { namespace.decodeData?($0) }
+            for room in restored.rooms { namespace.rooms.add(socket.id, to: room) }
+        }
+        client.add(socket)
+        namespace.connects &+= 1
+        socket.send(SocketIOPacket(type: .connect, namespace: namespace.name, data: ["sid": .string(socket.id), "pid": .string(socket.pid ?? "")]))
+        if let restored {
+            log.info("recovered sid=\(socket.id) missed=\(restored.missed.count) peer=\(client.session.peer) owner=\(LogSafe.text(restored.owner))")
+            for packet in restored.missed { socket.emit(packet.event, packet.arguments) }
+        }
+        namespace.onConnect?(socket)
+    }
+
+    /// This node stops: every session closes with "server shutting down" (each kept in the store), then the
+    /// sessions this node records for are handed over to the others. Call before the server stops serving.
+    public func closeAllAndHandOver() {
+        engine.closeAll(reason: .serverShutdown)
+        for namespace in namespaces.values { namespace.recovery?.handOver(namespace: namespace.name) }
+    }
+
+    /// Whether a handover this node published has not come back on the channel yet (the stop waits for it,
+    /// within its deadline, so every emit published before it is recorded here).
+    public var isHandingOver: Bool { namespaces.values.contains { ($0.recovery?.handoversInFlight ?? 0) > 0 } }
+
+    /// One of this node's handover messages for `namespace` came back on the channel.
+    public func handoverEchoed(namespace name: String) {
+        existingNamespace(name)?.recovery?.handoverEchoed()
+    }
+}
+
+/// Why a session from the store was not restored (for the log line).
+struct StoreRefusal: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,186 @@
+"""Connection state recovery across quench nodes through Redis (issue 13, part 3).
+
+Real parts: two or three quench binaries on one channel of a real redis-server, python-socketio's
+RedisManager(write_only=True) as the Python back end, raw WebSocket clients that show every packet, and
+socket.io-client 4.8.1 in headless Chromium behind a TCP proxy that moves it from node to node.
+Proven here: a session dropped on one node is restored on another (same sid, rooms, data; what it missed
+once, in order, before anything newer; no second welcome), whether the first node stayed up or stopped
+(SIGTERM hands its sessions over); a session is restored once; and the refusals (window passed, unknown pid,
+offset older than what was kept, a session that missed more than its bound, Redis down) give a new session
+and a log line without a hang. Waiting is by polling Redis and the logs, never by sleeping.
+"""
+
+import re
+
+import pytest
+import socketio
+
+from conftest import wait_until
+from interop_helpers import CONNECTED, user_message
+from test_browser import browser, needs_chromium  # noqa: F401  (fixtures: one Chromium per test, skip without it)
+from test_recovery import next_event, page_state, page_until, proxy, raw_connect, static_page, texts  # noqa: F401  (fixtures too)
+from test_redis import python_node, redis_server  # noqa: F401  (fixtures: a real redis-server on a free port, a python-socketio node)
+
+redis = pytest.importorskip("redis")
+
+
+def start_nodes(start_quench, redis_server, count, *extra, window="30s"):
+    nodes = [start_quench("--recovery-window", window, "--message-queue", redis_server.url, "--reminder-interval", "0",
+                          "--log-level", "debug", *extra) for _ in range(count)]
+    redis_server.wait_subscribers(count)
+    return nodes
+
+
+def keys_of(redis_server, pid):
+    return sorted(key.decode() for key in redis.Redis(port=redis_server.port).keys(f"quench:*:{pid}:*"))
+
+
+def list_length(redis_server, pid, which):
+    return redis.Redis(port=redis_server.port).llen(f"quench:socketio:{pid}:{which}")
+
+
+def drop(node, client, sid):
+    mark = node.log_mark()
+    client.abort()
+    node.wait_for_log(rf'disconnect sid={re.escape(sid)} reason="transport (close|error)"', since=mark)
+
+
+def expect_new_session(node, auth, old_sid, reason, timeout=10):
+    mark = node.log_mark()
+    client, data = raw_connect(node, auth)
+    assert data["sid"] != old_sid and data.get("pid") and data["pid"] != auth.get("pid"), data
+    assert next_event(client)[:2] == ["system_message", CONNECTED]  # welcomed as new
+    node.wait_for_log(r"recovery refused namespace=/ peer=\S+: " + reason + "; new session", since=mark, timeout=timeout)
+    return client
+
+
+def test_a_client_moves_to_another_node_while_the_first_stays_up(start_quench, redis_server):
+    node_a, node_b = start_nodes(start_quench, redis_server, 2)
+    emitter = socketio.RedisManager(redis_server.url, write_only=True)
+    client, data = raw_connect(node_a)
+    sid, pid = data["sid"], data["pid"]
+    welcome = next_event(client)
+    client.send(user_message({"text": "before"}))
+    seen = next_event(client)  # the client saw this one: it must not come again
+    emitter.enter_room(sid, "/", "lobby")
+    node_a.wait_for_log(r'received \d+ bytes: .*enter_room')
+    drop(node_a, client, sid)
+    assert keys_of(redis_server, pid), "the dropped session was not written to Redis"
+
+    emitter.emit("bot_message", {"text": "to your sid"}, room=sid, namespace="/")
+    emitter.emit("bot_message", {"text": "to the lobby"}, room="lobby", namespace="/")
+    emitter.emit("bot_message", {"text": "to someone else"}, room="not-yours", namespace="/")
+    emitter.emit("bot_message", {"text": "to everyone"}, namespace="/")
+    # Node A, which kept the session, appends each emit that reaches it.
+    wait_until(lambda: list_length(redis_server, pid, "o") == 3, 10, what="node A to record the three emits for the away session")
+
+    mark = node_b.log_mark()
+    back, again = raw_connect(node_b, {"pid": pid, "offset": seen[-1]})
+    assert again == {"sid": sid, "pid": pid}
+    missed = [next_event(back) for _ in range(3)]
+    assert [event[1]["text"] for event in missed] == ["to your sid", "to the lobby", "to everyone"], missed
+    offsets = [int(event[2]) for event in missed]
+    assert offsets == sorted(set(offsets)), offsets
+    node_b.wait_for_log(rf"info recovered sid={re.escape(sid)} missed=3 peer=\S+ owner=", since=mark)
+    assert f"info connect sid={sid} " not in node_b.log_text()  # no welcome, no new row: the session continued
+    assert keys_of(redis_server, pid) == []
+
+    # Anything newer comes after, once; the room came along; the session is live on B.
+    emitter.emit("bot_message", {"text": "lobby again"}, room="lobby", namespace="/")
+    assert next_event(back)[1] == {"text": "lobby again"}
+    back.send(user_message({"text": "on b"}))
+    reply = next_event(back)
+    assert "on b rcvd" in reply[1]["text"] and int(reply[2]) > offsets[-1]
+    # Node A stops recording for it (told through the channel), and the same pid cannot be restored again.
+    node_a.wait_for_log(r'received \d+ bytes: .*quench_recovered')
+    expect_new_session(node_a, {"pid": pid, "offset": welcome[-1]}, sid, "unknown pid").close()
+    back.close()
+
+
+def test_a_stopped_node_hands_its_sessions_over_and_a_python_node_carries_on(start_quench, redis_server, python_node):
+    node_a, node_b = start_nodes(start_quench, redis_server, 2)
+    py_bot = []
+    py_client = socketio.Client(reconnection=False)
+    py_client.on("bot_message", lambda data, *rest: py_bot.append(data))
+    py_client.connect(python_node, transports=["polling"], wait_timeout=10)  # wsgiref: no WebSocket
+    emitter = socketio.RedisManager(redis_server.url, write_only=True)
+    try:
+        redis_server.wait_subscribers(3)
+        client, data = raw_connect(node_a)
+        sid, pid = data["sid"], data["pid"]
+        welcome = next_event(client)
+        emitter.enter_room(sid, "/", "lobby")
+        node_a.wait_for_log(r"received \d+ bytes: .*enter_room")
+
+        mark_b = node_b.log_mark()
+        assert node_a.stop() == 0
+        client.close()
+        log_a = node_a.log_text()
+        assert re.search(r"recovery: handing 1 dropped sessions of namespace / over", log_a)
+        # Node A recorded until its handover came back on the channel: nothing published before it is lost.
+        assert log_a.index("recovery: handover came back on the channel") < log_a.index("info stopped")
+        node_b.wait_for_log(r"recovery: adopted 1 of 1 dropped sessions handed over by node [0-9a-f]{32}", since=mark_b)
+
+        emitter.emit("bot_message", {"text": "to your sid"}, room=sid, namespace="/")
+        emitter.emit("bot_message", {"text": "to the lobby"}, room="lobby", namespace="/")
+        # Node B, which adopted the session, records what it misses from now on.
+        wait_until(lambda: list_length(redis_server, pid, "a") == 2, 10, what="node B to record the emits for the adopted session")
+
+        back, again = raw_connect(node_b, {"pid": pid, "offset": welcome[-1]})
+        assert again == {"sid": sid, "pid": pid}
+        missed = [next_event(back) for _ in range(2)]
+        assert [event[1]["text"] for event in missed] == ["to your sid", "to the lobby"], missed
+        node_b.wait_for_log(rf"info recovered sid={re.escape(sid)} missed=2 peer=\S+ owner=", since=mark_b)
+        assert keys_of(redis_server, pid) == []
+
+        # The python-socketio node ignored quench's own messages (handover, recovered) and still relays.
+        py_client.emit("relay", {"text": "from the python node"})
+        wait_until(lambda: {"text": "from the python node"} in py_bot, 10, what="the python node's relay to its own client")
+        assert next_event(back)[1] == {"text": "from the python node"}
+        back.close()
+    finally:
+        py_client.disconnect()
+
+
+@pytest.mark.deadline(120)
+def test_socketio_client_in_chromium_recovers_on_another_node_after_a_sigterm(start_quench, redis_server, browser, static_page, proxy):
+    node_a, node_b = start_nodes(start_quench, redis_server, 2, "--static", static_page)
+    emitter = socketio.RedisManager(redis_server.url, write_only=True)
+    net = proxy(node_a.port)
+    browser.navigate(f"{net.url}/index.html?t=websocket")
+    state = page_until(browser, lambda s: s.get("connects") and "system_message" in [e[0] for e in s["received"]]
+                       and s.get("transport") == "websocket", "socket.io-client to connect through the proxy to node A")
+    first_id = state["connects"][0]["id"]
+    emitter.enter_room(first_id, "/", "lobby")
+    node_a.wait_for_log(r"received \d+ bytes: .*enter_room")
+
+    net.cut()
+    mark_b = node_b.log_mark()
+    assert node_a.stop() == 0
+    node_b.wait_for_log(r"recovery: adopted 1 of 1 dropped sessions", since=mark_b)
+    before = page_state(browser)["received"]
+    emitter.emit("bot_message", {"text": "to your sid while away"}, room=first_id, namespace="/")
+    emitter.emit("bot_message", {"text": "to the lobby while away"}, room="lobby", namespace="/")
+    emitter.emit("bot_message", {"text": "to another room"}, room="elsewhere", namespace="/")
+    wait_until(lambda: recorded_for_adopted(redis_server) == 2, 10, what="node B to record both emits for the adopted session")
+    net.retarget(node_b.port)
+    net.restore()
+
+    state = page_until(browser, lambda s: len(s["connects"]) == 2, "socket.io-client to reconnect through the proxy to node B")
+    assert state["connects"][1] == {"id": first_id, "recovered": True}, state["connects"]
+    node_b.wait_for_log(rf"info recovered sid={re.escape(first_id)} missed=2 ", since=mark_b)
+    state = page_until(browser, lambda s: len(s["received"]) >= len(before) + 2, "the missed events to arrive")
+    gap = state["received"][len(before):]
+    assert texts(gap) == ["to your sid while away", "to the lobby while away"], gap
+    emitter.emit("bot_message", {"text": "after"}, room="lobby", namespace="/")
+    state = page_until(browser, lambda s: "after" in texts(s["received"]), "an emit to the room after the recovery")
+    received = state["received"]
+    assert texts(received, "system_message") == [CONNECTED["text"]], received  # welcomed once, on node A
+    assert texts(received[len(before):]) == ["to your sid while away", "to the lobby while away", "after"], received
+    assert "to another room" not in texts(received)
+
+
+def recorded_for_adopted(redis_server):
+    """How many packets an adopter recorded, over every session in Redis (the test has one)."""
+    client = redis.Redis(port=redis_server.port)
+    return sum(client.llen(key) for key in client.keys("quench:*:a"))

@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import EngineIO
+import SocketIO
+import Testing
+
+@testable import QuenchRedis
+
+/// The Redis recovery store without a Redis: the reply of the take script read field by field, and a take
+/// while Redis is unreachable answered (not left hanging) through the executor, from the store's own thread.
+@Suite struct RedisRecoveryStoreTests {
+    /// Runs posted jobs when the test asks (the service thread's part), from any thread.
+    /// A pthread mutex (LockedCondition), not Synchronization.Mutex: ThreadSanitizer sees the former.
+    final class Executor: ServiceExecutor, @unchecked Sendable {  // Sendable: `jobs` is guarded by `lock`
+        private let lock = LockedCondition()
+        private var jobs: [@Sendable () -> Void] = []
+        func execute(_ job: @escaping @Sendable () -> Void) { lock.withLock { jobs.append(job) } }
+        func execute(bytes: Int, _ job: @escaping @Sendable () -> Void) { execute(job) }
+        func runPosted() -> Int {
+            let taken = lock.withLock {
+                defer { jobs = [] }
+                return jobs
+            }
+            for job in taken { job() }
+            return taken.count
+        }
+    }
+
+    private func bulk(_ text: String) -> RESPValue { .bulkString(Array(text.utf8)) }
+
+    @Test func readsTheTakeScriptsReply() {
+        guard case .found(let take) = RedisRecoveryStore.takeAnswer(.success(.array([bulk("{}"), bulk("B"), .array([bulk("o1"), bulk("o2")]), .array([bulk("a1")])])))
+        else {
+            Issue.record("not found")
+            return
+        }
+        #expect(take.record == Array("{}".utf8) && take.recorder == "B")
+        #expect(take.ownerPackets == [Array("o1".utf8), Array("o2".utf8)] && take.adoptedPackets == [Array("a1".utf8)])
+        guard case .notFound = RedisRecoveryStore.takeAnswer(.success(.null)) else {
+            Issue.record("nil reply is not notFound")
+            return
+        }
+        for odd: RESPValue in [.integer(1), .array([bulk("x")]), .array([bulk("{}"), bulk("B"), .integer(1), .array([])]), .error("ERR no")] {
+            guard case .unavailable = RedisRecoveryStore.takeAnswer(.success(odd)) else {
+                Issue.record("\(odd) was taken for an answer")
+                continue
+            }
+        }
+    }
+
+    @Test func aTakeWhileRedisIsDownIsAnsweredUnavailable() throws {
+        let store = RedisRecoveryStore(
+            hostID: "h", url: try RedisURL(parsing: "redis://127.0.0.1:1"), channel: "socketio", log: Logger(level: .error, sink: { _ in }))
+        let executor = Executor()
+        store.start(executor: executor)
+        final class Answer: @unchecked Sendable { var value: StoreTakeAnswer? }  // written and read on this thread only (in runPosted)
+        let answer = Answer()
+        _ = store.append(pid: "p", packet: [1], adopted: false)  // fails too: the session is made unrecoverable later
+        store.take(pid: "p") { answer.value = $0 }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while answer.value == nil, ContinuousClock.now < deadline {
+            if executor.runPosted() == 0 { usleep(10_000) }
+        }
+        guard case .unavailable? = answer.value else {
+            Issue.record("no unavailable answer: \(String(describing: answer.value))")
+            return
+        }
+    }
+}

@@ -1,0 +1,345 @@
+import EngineIO
+import EngineIOTesting
+import Testing
+
+@testable import SocketIO
+
+/// What Redis holds for connection state recovery, with the Lua scripts' semantics (RecoveryScripts.swift):
+/// shared by the nodes of one test. Takes wait until ``answer()`` so the asynchronous CONNECT can be seen.
+private final class SharedStore {
+    struct Entry {
+        var record: [UInt8]
+        var recorder: String
+        var owner: [[UInt8]] = []
+        var adopted: [[UInt8]] = []
+    }
+    var entries: [String: Entry] = [:]
+    var waiting: [() -> Void] = []
+    var reachable = true
+
+    func answer() {
+        let now = waiting
+        waiting = []
+        for job in now { job() }
+    }
+}
+
+/// One node's view of the shared store (its host id), as RedisRecoveryStore is.
+private final class NodeStore: RecoveryStore {
+    let hostID: String
+    let shared: SharedStore
+    var published: [ClusterOperation] = []
+
+    init(_ hostID: String, _ shared: SharedStore) {
+        self.hostID = hostID
+        self.shared = shared
+    }
+
+    func keep(_ session: StoredSession, window: Int64) {
+        shared.entries[session.pid] = .init(record: session.encode(), recorder: hostID)
+    }
+
+    func append(pid: String, packet: [UInt8], adopted: Bool) -> Bool {
+        guard var entry = shared.entries[pid] else { return true }
+        if adopted {
+            guard entry.recorder == hostID else { return true }
+            entry.adopted.append(packet)
+        } else {
+            entry.owner.append(packet)
+        }
+        shared.entries[pid] = entry
+        return true
+    }
+
+    func forget(pid: String) { shared.entries[pid] = nil }
+
+    func take(pid: String, completion: @escaping (StoreTakeAnswer) -> Void) {
+        guard shared.reachable else { return }  // never answers: the CONNECT's own deadline decides
+        let shared = shared
+        let found = shared.entries.removeValue(forKey: pid)
+        shared.waiting.append {
+            guard let found else { return completion(.notFound) }
+            completion(.found(StoreTake(record: found.record, recorder: found.recorder, ownerPackets: found.owner, adoptedPackets: found.adopted)))
+        }
+    }
+
+    func handOver(_ sessions: [HandedOverSession], namespace: String) {
+        for session in sessions where shared.entries[session.pid]?.recorder == hostID {
+            shared.entries[session.pid]?.recorder = StoreTake.handoverMarker(hostID)
+        }
+        published.append(.handover(host: hostID, namespace: namespace, sessions: sessions))
+    }
+
+    func adopt(_ sessions: [HandedOverSession], from host: String) {
+        for session in sessions where shared.entries[session.pid]?.recorder == StoreTake.handoverMarker(host) {
+            shared.entries[session.pid]?.recorder = hostID
+        }
+    }
+
+    func announceRecovered(pid: String, namespace: String) { published.append(.recovered(pid: pid, namespace: namespace)) }
+}
+
+/// One quench node in memory: engine, Socket.IO server with recovery on and the node's store.
+private final class Node {
+    let clock = ManualClock()
+    let engine: EngineServer
+    let server: SocketIOServer
+    let store: NodeStore
+    var connects: [(sid: String, recovered: Bool, data: String?)] = []
+
+    deinit { engine.closeAll() }
+
+    init(_ host: String, _ shared: SharedStore, awayBytes: Int = 1 << 20) {
+        engine = EngineServer(configuration: EngineConfiguration(), clock: clock, log: Logger(level: .error, sink: { _ in }))
+        clock.engine = engine
+        server = SocketIOServer(
+            engine: engine, configuration: SocketIOConfiguration(recoveryWindow: 10_000, recoveryAwayBytes: awayBytes))
+        store = NodeStore(host, shared)
+        server.recoveryStore = store
+        let namespace = server.namespace("/")
+        namespace.encodeData = { ($0 as? Box).map { .string($0.text) } }
+        namespace.decodeData = { $0.stringValue.map(Box.init) }
+        namespace.onConnect = { [weak self] socket in
+            self?.connects.append((socket.id, socket.recovered, (socket.data as? Box)?.text))
+            if !socket.recovered {
+                socket.data = Box("row of \(socket.id)")
+                socket.emit("welcome")
+            }
+        }
+        namespace.on("join") { socket, arguments, _ in socket.join(arguments.first?.stringValue ?? "") }
+    }
+
+    var namespace: Namespace { server.namespace("/") }
+
+    func connect(auth: String = "") -> (InMemoryWebSocket, [SocketIOPacket]) {
+        let client = engine.connectInMemory()
+        _ = client.takeFrames()
+        client.clientSends("40" + auth)
+        return (client, Self.packets(client))
+    }
+
+    static func packets(_ client: InMemoryWebSocket) -> [SocketIOPacket] {
+        client.takeFrames().compactMap { try? SocketIOPacket.decode(Array($0.utf8.dropFirst())) }
+    }
+}
+
+private final class Box {
+    let text: String
+    init(_ text: String) { self.text = text }
+}
+
+private func auth(_ pid: String?, _ offset: String?) -> String { "{\"pid\":\"\(pid ?? "")\",\"offset\":\"\(offset ?? "")\"}" }
+private func connectData(_ packets: [SocketIOPacket]) -> (sid: String?, pid: String?) {
+    let data = packets.first { $0.type == .connect }?.data
+    return (data?["sid"]?.stringValue, data?["pid"]?.stringValue)
+}
+private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap(\.eventName) }
+
+@Suite struct RecoveryAcrossNodesTests {
+    /// Connects to `node`, joins `room`, sees one event, drops: (sid, pid, the offset last seen).
+    private func dropped(on node: Node, room: String = "lobby") throws -> (sid: String, pid: String, offset: String) {
+        let (client, packets) = node.connect()
+        let (sid, pid) = connectData(packets)
+        client.clientSends("42[\"join\",\"\(room)\"]")
+        node.namespace.emit("seen")
+        let seen = try #require(Node.packets(client).last)
+        client.clientDisconnects()
+        return (try #require(sid), try #require(pid), try #require(seen.arguments.last?.stringValue))
+    }
+
+    @Test func aSessionDroppedOnOneNodeIsRestoredOnAnotherWithWhatItMissedInOrder() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let b = Node("B", shared)
+        let (sid, pid, offset) = try dropped(on: a)
+        // Sent by A after the client's last offset but before A noticed the drop: in the record itself.
+        #expect(shared.entries[pid] != nil)
+        // What reaches it while away, as a queue emit reaches every node: only A (the owner) records it.
+        for node in [a, b] {
+            node.server.apply(.emit(ClusterEmit(event: "to-sid", rooms: [sid])))
+            node.server.apply(.emit(ClusterEmit(event: "to-other", rooms: ["elsewhere"])))
+            node.server.apply(.emit(ClusterEmit(event: "to-lobby", rooms: ["lobby"])))
+            node.server.apply(.emit(ClusterEmit(event: "skipped", skip: [sid])))
+        }
+        a.namespace.emitLocally("a-local")
+        #expect(shared.entries[pid]?.owner.count == 3)
+
+        let (client, first) = b.connect(auth: auth(pid, offset))
+        #expect(first.isEmpty)  // asynchronous: nothing until the store answers
+        b.namespace.emitLocally("newer-before-answer")  // not its own session: B records nothing for it
+        shared.answer()
+        let packets = Node.packets(client)
+        #expect(connectData(packets).sid == sid && connectData(packets).pid == pid)
+        #expect(names(packets) == ["to-sid", "to-lobby", "a-local"])
+        #expect(b.connects.last?.recovered == true && b.connects.last?.data == "row of \(sid)")
+        #expect(b.namespace.members(of: "lobby") == [sid])
+        #expect(b.store.published == [.recovered(pid: pid, namespace: "/")])
+        // Offsets are B's log's now: increasing, and a later drop on B is recoverable from the last one.
+        let offsets = packets.compactMap { $0.eventName == nil ? nil : UInt64($0.arguments.last?.stringValue ?? "") }
+        #expect(offsets.count == 3 && offsets == offsets.sorted())
+        // A stops recording when told.
+        a.server.apply(.recovered(pid: pid, namespace: "/"))
+        #expect(a.namespace.recovery?.away.isEmpty == true)
+        // Once: the same pid again is a new session.
+        let (_, again) = a.connect(auth: auth(pid, offset))
+        shared.answer()
+        _ = again
+        #expect(a.connects.last?.recovered == false)
+    }
+
+    @Test func theOwnerBuffersWhatReachesItsSessionDuringItsOwnTake() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let (sid, pid, offset) = try dropped(on: a)
+        a.server.apply(.emit(ClusterEmit(event: "before-take", rooms: [sid])))
+        let (client, _) = a.connect(auth: auth(pid, offset))
+        a.server.apply(.emit(ClusterEmit(event: "during-take", rooms: ["lobby"])))
+        shared.answer()
+        #expect(names(Node.packets(client)) == ["before-take", "during-take"])
+    }
+
+    @Test func aStoppedNodesSessionsAreAdoptedAndRecordedByOneSurvivor() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let b = Node("B", shared)
+        let c = Node("C", shared)
+        let (sid, pid, offset) = try dropped(on: a)
+        a.server.closeAllAndHandOver()
+        #expect(a.server.isHandingOver)
+        guard case .handover(let host, let name, let sessions)? = a.store.published.last else {
+            Issue.record("no handover published")
+            return
+        }
+        #expect(host == "A" && sessions.map(\.pid) == [pid])
+        // Before the handover comes back to A, A still records (emits published before it are A's).
+        a.server.apply(.emit(ClusterEmit(event: "before-handover", rooms: [sid])))
+        for node in [b, c] { node.server.apply(.handover(host: host, namespace: name, sessions: sessions)) }
+        a.server.handoverEchoed(namespace: "/")
+        #expect(!a.server.isHandingOver && a.namespace.recovery?.away.isEmpty == true)
+        for node in [a, b, c] { node.server.apply(.emit(ClusterEmit(event: "after-handover", rooms: ["lobby"]))) }
+        #expect(shared.entries[pid]?.recorder == "B")
+        #expect(shared.entries[pid]?.adopted.count == 1)  // B's; C's append was refused by the claim
+
+        let (client, _) = c.connect(auth: auth(pid, offset))
+        shared.answer()
+        #expect(names(Node.packets(client)) == ["before-handover", "after-handover"])
+        #expect(c.connects.last?.recovered == true)
+    }
+
+    @Test func refusalsGiveANewSession() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let b = Node("B", shared)
+        // Handed over but nobody adopted it: what it missed since is unknown.
+        let (_, pid, offset) = try dropped(on: a)
+        a.server.closeAllAndHandOver()
+        _ = b.connect(auth: auth(pid, offset))
+        shared.answer()
+        #expect(b.connects.last?.recovered == false)
+
+        // An offset the record does not cover, and one from no log at all.
+        let c = Node("C", shared)
+        let first = try dropped(on: c)
+        _ = b.connect(auth: auth(first.pid, "1"))
+        shared.answer()
+        #expect(b.connects.last?.recovered == false)
+        #expect(shared.entries[first.pid] == nil)  // taken all the same: a refused attempt uses it up
+    }
+
+    @Test func aSessionThatMissedMoreThanItsBoundIsForgotten() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared, awayBytes: 2048)
+        let (sid, pid, _) = try dropped(on: a)
+        for index in 0..<40 { a.server.apply(.emit(ClusterEmit(event: "filler \(index)", arguments: [.string(String(repeating: "x", count: 100))], rooms: [sid]))) }
+        #expect(shared.entries[pid] == nil)
+        #expect(a.namespace.recovery?.away.isEmpty == true)
+    }
+
+    @Test func aStoreThatNeverAnswersGivesANewSessionAfterTheDeadline() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let (_, pid, offset) = try dropped(on: a)
+        shared.reachable = false
+        let (client, first) = a.connect(auth: auth(pid, offset))
+        #expect(first.isEmpty)
+        client.clientSends("42[\"join\",\"meanwhile\"]")  // not joined yet: dropped, as Node's server does
+        a.clock.advance(by: SocketIOServer.restoreTimeout)
+        let packets = Node.packets(client)
+        #expect(connectData(packets).pid != pid && names(packets) == ["welcome"])
+        #expect(a.connects.last?.recovered == false)
+        #expect(shared.entries[pid] == nil)  // this node was recording for it: made unrecoverable
+    }
+
+    @Test func aClientThatLeavesDuringTheTakeLeavesNoSocketBehind() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let (_, pid, offset) = try dropped(on: a)
+        let (client, _) = a.connect(auth: auth(pid, offset))
+        client.clientDisconnects()
+        shared.answer()
+        #expect(a.namespace.sockets.isEmpty)
+        #expect(a.connects.count == 1)  // only the first connect
+    }
+}
+
+@Suite struct StoredRecordTests {
+    @Test func aRecordRoundTripsAndMalformedOnesAreRefused() throws {
+        let session = StoredSession(
+            namespace: "/", pid: "p", sid: "s", rooms: ["a", "b"], data: ["k": 1], owner: "h", floor: 5, next: 9,
+            packets: [(6, StoredPacket.value(event: "e", arguments: [.binary([1, 2]), "x"]))])
+        #expect(try StoredSession.decode(session.encode()) == session)
+        for bad in [
+            "", "[]", "{}", "{\"v\":2}", "{\"v\":1,\"ns\":\"/\",\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[1],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[]}",
+            "{\"v\":1,\"ns\":\"/\",\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"3\",\"next\":\"2\",\"packets\":[]}",
+            "{\"v\":1,\"ns\":\"/\",\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"-1\",\"next\":\"2\",\"packets\":[]}",
+            "{\"v\":1,\"ns\":\"/\",\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[[1,2]]}",
+        ] {
+            #expect(throws: StoredRecordError.self) { try StoredSession.decode(Array(bad.utf8)) }
+        }
+    }
+
+    @Test func aPacketRoundTripsWithItsAttachmentsAndMalformedOnesAreRefused() throws {
+        let bytes = StoredPacket.encode(event: "bot", arguments: [["text": "hi"], .binary([0, 1, 2])])
+        #expect(String(decoding: bytes, as: UTF8.self) == "[[\"bot\",{\"text\":\"hi\"},{\"_placeholder\":true,\"num\":0}],\"AAEC\"]")
+        let decoded = try StoredPacket.decode(bytes)
+        #expect(decoded.event == "bot" && decoded.arguments == [["text": "hi"], .binary([0, 1, 2])])
+        for bad in ["", "{}", "[]", "[[1]]", "[[\"e\"],\"!!\"]", "[[\"e\",{\"_placeholder\":true,\"num\":0}]]", "[[\"e\"],\"AAEC\"]"] {
+            #expect(throws: StoredRecordError.self) { try StoredPacket.decode(Array(bad.utf8)) }
+        }
+    }
+
+    @Test func theLogsRecentPacketsForADroppedSessionAndWhereTheyStart() {
+        var log = MissedPacketLog(byteLimit: 1 << 20, firstSequence: 100)
+        for (index, rooms) in [["s"], ["other"], nil, ["room"], ["other"]].enumerated() {
+            log.append(EncodedPacket(event: "e\(index)", [], namespace: "/", offset: log.nextOffset), target: .init(rooms: rooms, skip: []))
+        }
+        let all = log.recent(reaching: ["s", "room"], scanLimit: 100, byteLimit: 1 << 20)
+        #expect(all.floor == 100 && all.packets.map(\.sequence) == [100, 102, 103])
+        let scanned = log.recent(reaching: ["s", "room"], scanLimit: 3, byteLimit: 1 << 20)
+        #expect(scanned.floor == 102 && scanned.packets.map(\.sequence) == [102, 103])
+        let bounded = log.recent(reaching: ["s", "room"], scanLimit: 100, byteLimit: MissedPacketLog.entryOverhead + 20)
+        #expect(bounded.floor == 103 && bounded.packets.map(\.sequence) == [103])
+    }
+
+    @Test func awaySessionsAreFoundByRoomAndBounded() {
+        var away = AwaySessions(limit: 2, byteLimit: 100)
+        let added = [
+            away.add(.init(pid: "p1", sid: "s1", rooms: ["lobby"], adopted: false, expiresAt: 10)),
+            away.add(.init(pid: "p2", sid: "s2", rooms: [], adopted: true, expiresAt: 20)),
+            away.add(.init(pid: "p3", sid: "s3", rooms: [], adopted: false, expiresAt: 30)),
+        ]
+        #expect(added == [true, true, false])
+        #expect(away.reached(rooms: ["s1"], skip: []) == ["p1"])
+        #expect(away.reached(rooms: ["lobby", "s1"], skip: []) == ["p1"])
+        #expect(Set(away.reached(rooms: nil, skip: [])) == ["p1", "p2"])
+        #expect(away.reached(rooms: nil, skip: ["s1"]) == ["p2"])
+        #expect(away.reached(rooms: ["nobody"], skip: []).isEmpty)
+        let within = away.account(60, for: "p1")
+        let past = away.account(60, for: "p1")
+        #expect(within && !past)
+        away.removeExpired(now: 15)
+        #expect(away.count == 1 && away.reached(rooms: ["lobby"], skip: []).isEmpty)
+        away.remove("p2")
+        #expect(away.isEmpty && away.all.isEmpty)
+    }
+}
