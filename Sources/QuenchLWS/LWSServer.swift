@@ -24,7 +24,7 @@ public final class LWSServer: @unchecked Sendable {
     public var pageHandler: ((HTTPRequest) -> HTTPResponse)?
     /// Runs on the service thread when a stop begins, before sessions are closed (Socket.IO says goodbye here).
     public var willStop: (() -> Void)?
-    /// While it answers true, a stop keeps serving (within the stop's deadline) after the sockets closed:
+    /// While it answers true, a stop keeps serving (within the stop's deadline, 3 s when this is set) after the sockets closed:
     /// connection state recovery waits for its handover to come back on the message queue. Service thread.
     public var holdsStop: (() -> Bool)?
     /// Builds the `/metrics` page on the service thread for each scrape; nil serves no `/metrics` (``serviceResponse(_:)``).
@@ -235,7 +235,8 @@ public final class LWSServer: @unchecked Sendable {
         willStop?()
         for endpoint in endpoints { endpoint.engine.closeAll(reason: .serverShutdown) }
         let timer = LWSTimer(context: context) { [unowned self] in self.stopDeadlinePassed = true }
-        timer.schedule(inMicroseconds: 800_000)
+        // A stop that waits for a handover (``holdsStop``) may take up to 3 s; otherwise 0.8 s.
+        timer.schedule(inMicroseconds: holdsStop == nil ? 800_000 : 3_000_000)
         stopTimer = timer
         lws_cancel_service(context)
     }

@@ -10,13 +10,15 @@ offset older than what was kept, a session that missed more than its bound, Redi
 and a log line without a hang. Waiting is by polling Redis and the logs, never by sleeping.
 """
 
+import json
 import re
+import signal
 
 import pytest
 import socketio
 
 from conftest import wait_until
-from interop_helpers import CONNECTED, user_message
+from interop_helpers import CONNECTED, EioWS, user_message
 from test_browser import browser, needs_chromium  # noqa: F401  (fixtures: one Chromium per test, skip without it)
 from test_recovery import next_event, page_state, page_until, proxy, raw_connect, static_page, texts  # noqa: F401  (fixtures too)
 from test_redis import python_node, redis_server  # noqa: F401  (fixtures: a real redis-server on a free port, a python-socketio node)
@@ -184,3 +186,86 @@ def recorded_for_adopted(redis_server):
     """How many packets an adopter recorded, over every session in Redis (the test has one)."""
     client = redis.Redis(port=redis_server.port)
     return sum(client.llen(key) for key in client.keys("quench:*:a"))
+
+
+def dropped_session(node, client=None):
+    """A client of `node` that saw its welcome and dropped: (sid, pid, the welcome's offset)."""
+    client, data = raw_connect(node)
+    welcome = next_event(client)
+    drop(node, client, data["sid"])
+    return data["sid"], data["pid"], welcome[-1]
+
+
+def test_the_same_pid_at_two_nodes_at_once_is_restored_on_one_only(start_quench, redis_server):
+    node_a, node_b = start_nodes(start_quench, redis_server, 2)
+    sid, pid, offset = dropped_session(node_a)
+    # Both CONNECTs are sent before either reply is read: one take wins in Redis, the other finds nothing.
+    clients = []
+    for node in (node_a, node_b):
+        client = EioWS(node)
+        client.open_packet()
+        client.send("40" + json.dumps({"pid": pid, "offset": offset}))
+        clients.append(client)
+    replies = [client.recv_sio()["data"] for client in clients]
+    assert sorted(reply["sid"] == sid for reply in replies) == [False, True], replies
+    for node in (node_a, node_b):
+        if re.search(r"recovery refused namespace=/ peer=\S+: unknown pid; new session", node.log_text()):
+            break
+    else:
+        raise AssertionError("no node logged the refused second attempt")
+
+
+def test_unknown_pid_old_offset_and_a_session_that_missed_too_much_are_new_sessions(start_quench, redis_server):
+    node_a, node_b = start_nodes(start_quench, redis_server, 2, "--recovery-log-bytes", "65536")
+    expect_new_session(node_b, {"pid": "never-issued", "offset": "1"}, "", "unknown pid").close()
+
+    # An offset older than what the record covers: node A's bounded log dropped events after it.
+    client, data = raw_connect(node_a)
+    welcome = next_event(client)
+    other, _ = raw_connect(node_a)
+    next_event(other)
+    for index in range(400):
+        other.send(user_message({"text": f"filler {index:03d} " + "x" * 100}))
+    for _ in range(400):
+        next_event(other)
+    drop(node_a, client, data["sid"])
+    expect_new_session(node_b, {"pid": data["pid"], "offset": welcome[-1]}, data["sid"],
+                       re.escape("offset older than the oldest packet kept (the log dropped packets it missed)")).close()
+
+    # More than 256 KiB missed while away: the owner makes it unrecoverable rather than keep a hole.
+    sid, pid, offset = dropped_session(node_a)
+    emitter = socketio.RedisManager(redis_server.url, write_only=True)
+    mark = node_a.log_mark()
+    for index in range(300):
+        emitter.emit("bot_message", {"text": f"big {index:03d} " + "y" * 1000}, room=sid, namespace="/")
+    node_a.wait_for_log(rf"recovery: sid={re.escape(sid)} missed more than 262144 bytes while away", since=mark)
+    wait_until(lambda: keys_of(redis_server, pid) == [], 10, what="the overflowed session's keys to go")
+    expect_new_session(node_b, {"pid": pid, "offset": offset}, sid, "unknown pid").close()
+    other.close()
+
+
+def test_after_the_window_the_keys_are_gone_and_it_is_a_new_session(start_quench, redis_server):
+    node_a, node_b = start_nodes(start_quench, redis_server, 2, window="1s")
+    sid, pid, offset = dropped_session(node_a)
+    assert redis.Redis(port=redis_server.port).pttl(f"quench:socketio:{pid}:s") <= 1000
+    wait_until(lambda: keys_of(redis_server, pid) == [], 10, what="Redis to expire the session's keys")
+    expect_new_session(node_b, {"pid": pid, "offset": offset}, sid, "unknown pid").close()
+
+
+def test_redis_down_or_frozen_during_the_lookup_gives_a_new_session_without_a_hang(start_quench, redis_server):
+    node_a, node_b = start_nodes(start_quench, redis_server, 2)
+    sid, pid, offset = dropped_session(node_a)
+    # Frozen: the take's reply does not come; the store gives up after 2 s (the CONNECT's own deadline is 3 s).
+    redis_server.proc.send_signal(signal.SIGSTOP)
+    try:
+        client = expect_new_session(node_b, {"pid": pid, "offset": offset}, sid, r"store unavailable \(no (reply|answer) within \d+ ms\)")
+        client.send(user_message({"text": "still served"}))
+        assert "still served rcvd" in next_event(client)[1]["text"]
+        client.close()
+    finally:
+        redis_server.proc.send_signal(signal.SIGCONT)
+
+    # Down: the store's connect is refused at once.
+    sid, pid, offset = dropped_session(node_a)
+    redis_server.stop()
+    expect_new_session(node_b, {"pid": pid, "offset": offset}, sid, r"store unavailable \(.*\)").close()
