@@ -218,6 +218,9 @@ def test_the_same_pid_at_two_nodes_at_once_is_restored_on_one_only(start_quench,
 def test_unknown_pid_old_offset_and_a_session_that_missed_too_much_are_new_sessions(start_quench, redis_server):
     node_a, node_b = start_nodes(start_quench, redis_server, 2, "--recovery-log-bytes", "65536")
     expect_new_session(node_b, {"pid": "never-issued", "offset": "1"}, "", "unknown pid").close()
+    # Not an id quench hands out (too long, a key separator): refused before any Redis key is named by it.
+    expect_new_session(node_b, {"pid": "x" * 5000, "offset": "1"}, "", "unknown pid").close()
+    expect_new_session(node_b, {"pid": "a:b*", "offset": "1"}, "", "unknown pid").close()
 
     # An offset older than what the record covers: node A's bounded log dropped events after it.
     client, data = raw_connect(node_a)

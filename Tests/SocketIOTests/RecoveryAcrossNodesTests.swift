@@ -293,6 +293,8 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
             "{\"v\":1,\"ns\":\"/\",\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"3\",\"next\":\"2\",\"packets\":[]}",
             "{\"v\":1,\"ns\":\"/\",\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"-1\",\"next\":\"2\",\"packets\":[]}",
             "{\"v\":1,\"ns\":\"/\",\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[[1,2]]}",
+            "{\"v\":1,\"ns\":\"/\",\"pid\":\"p\",\"sid\":\"s\\n\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[]}",
+            "{\"v\":1,\"ns\":\"/\",\"pid\":\"\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[]}",
         ] {
             #expect(throws: StoredRecordError.self) { try StoredSession.decode(Array(bad.utf8)) }
         }

@@ -211,7 +211,13 @@ public final class SocketIOServer: EngineServerDelegate {
     private func connectRecovering(_ client: ClientConnection, to namespace: Namespace, auth: JSONValue?, recovery: ConnectionStateRecovery) {
         if let store = recovery.store {
             if let pid = auth?["pid"]?.stringValue, let offset = auth?["offset"]?.stringValue {
-                restore(client, to: namespace, auth: auth, pid: pid, offset: offset, recovery: recovery, store: store)
+                if StoredSession.isSessionID(pid) {
+                    restore(client, to: namespace, auth: auth, pid: pid, offset: offset, recovery: recovery, store: store)
+                } else {
+                    // Not an id this server hands out: no Redis key is made of it.
+                    log.info("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(client.session.peer): \(RecoveryRefusal.unknownSession.rawValue); new session")
+                    completeConnect(client, to: namespace, auth: auth, restored: nil)
+                }
             } else {
                 completeConnect(client, to: namespace, auth: auth, restored: nil)
             }

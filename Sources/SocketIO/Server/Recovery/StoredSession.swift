@@ -46,6 +46,14 @@ public struct StoredSession: Sendable, Equatable {
             && lhs.packets.map(\.sequence) == rhs.packets.map(\.sequence) && lhs.packets.map(\.packet) == rhs.packets.map(\.packet)
     }
 
+    /// Whether `text` looks like an id ``SessionID`` makes (1 to 64 of its URL-safe characters): what a
+    /// client's pid must be before it names a Redis key, and what a record's pid and sid must be.
+    public static func isSessionID(_ text: String) -> Bool {
+        let bytes = text.utf8
+        return (1...64).contains(bytes.count)
+            && bytes.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F }
+    }
+
     public func encode() -> [UInt8] {
         JSONWriter.encode(
             .object([
@@ -86,8 +94,12 @@ public struct StoredSession: Sendable, Equatable {
         let next = try sequence(try text("next"), "next")
         guard floor <= next else { throw StoredRecordError("floor after next") }
         let data = value["data"] ?? .null
+        let pid = try text("pid")
+        let sid = try text("sid")
+        // Both reach log lines and Redis key names: only the ids this server makes.
+        guard Self.isSessionID(pid), Self.isSessionID(sid) else { throw StoredRecordError("a pid or sid that is not a session id") }
         return StoredSession(
-            namespace: try text("ns"), pid: try text("pid"), sid: try text("sid"), rooms: rooms, data: data == .null ? nil : data,
+            namespace: try text("ns"), pid: pid, sid: sid, rooms: rooms, data: data == .null ? nil : data,
             owner: try text("owner"), floor: floor, next: next, packets: packets)
     }
 }
