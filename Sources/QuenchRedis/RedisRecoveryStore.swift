@@ -14,7 +14,7 @@ import SocketIO
 /// Redis is down, commands fail at once after a failed connect (retried at most every half second): a take
 /// then answers `unavailable`. An append that may not have reached Redis puts its session on a list that is
 /// deleted (unrecoverable) first thing once Redis answers again: never a restore with a hole.
-public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // Sendable: `jobs`, `bytes`, `poisoned` and `executor` are guarded by `lock`; the rest is immutable or worker-thread only
+public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // Sendable: `jobs`, `queuedBytes`, `poisoned`, `executor` and `started` are guarded by `lock`; `refusedKeeps` is service-thread only; `publish` is set before start() and only read after; the rest is immutable
     public let hostID: String
     let url: RedisURL
     let channel: String
@@ -40,6 +40,8 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
     private var poisoned: Set<String> = []
     private var executor: (any ServiceExecutor)?
     private var started = false
+    /// Keeps refused at the queue's bound. Service thread only.
+    private var refusedKeeps: UInt64 = 0
 
     init(hostID: String, url: RedisURL, channel: String, log: Logger, capacity: Int = 100_000, byteBudget: Int = 64 << 20) {
         self.hostID = hostID
@@ -90,7 +92,13 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
                 arguments: Self.eval(
                     RecoveryScripts.keep, keys: keys(session.pid),
                     arguments: [session.encode(), Array(hostID.utf8), Array(String(window).utf8)]), done: nil, appendPID: nil))
-        if !queued { log.warn("recovery: store queue full (\(capacity) commands); sid=\(session.sid) not kept, its client will get a new session") }
+        if !queued {
+            // One line for the first refusal, then one per thousand.
+            refusedKeeps &+= 1
+            if refusedKeeps == 1 || refusedKeeps % 1000 == 0 {
+                log.warn("recovery: store queue full (\(capacity) commands, \(byteBudget) bytes); sid=\(session.sid) not kept, its client will get a new session (\(refusedKeeps) so far)")
+            }
+        }
     }
 
     public func append(pid: String, packet: [UInt8], adopted: Bool) -> Bool {

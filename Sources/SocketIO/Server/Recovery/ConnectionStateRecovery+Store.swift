@@ -20,7 +20,11 @@ extension ConnectionStateRecovery {
         away.removeExpired(now: now)
         let rooms = Array(socket.namespace.rooms.rooms(of: socket.id))
         guard away.add(AwaySessions.Entry(pid: pid, sid: socket.id, rooms: rooms, adopted: false, expiresAt: now + window)) else {
-            engine.log.warn("recovery: \(away.limit) dropped sessions recorded in namespace \(LogSafe.text(socket.namespace.name)); sid=\(socket.id) not kept, its client will get a new session")
+            // One line for the first session refused at the bound, then one per thousand.
+            awayRefused &+= 1
+            if awayRefused == 1 || awayRefused % 1000 == 0 {
+                engine.log.warn("recovery: \(away.limit) dropped sessions recorded in namespace \(LogSafe.text(socket.namespace.name)); sid=\(socket.id) not kept, its client will get a new session (\(awayRefused) so far)")
+            }
             return
         }
         var roomSet = Set(rooms)

@@ -18,6 +18,8 @@ final class ConnectionStateRecovery {
     var pendingRestores: [PendingRestore] = []
     /// Handover messages this node published on stopping that it has not yet seen come back on the channel.
     var handoversInFlight = 0
+    /// Dropped sessions not kept because ``away`` was at its bound (for the log's one line per thousand).
+    var awayRefused: UInt64 = 0
     let window: Int64
     unowned let engine: EngineServer
     /// The sweep of expired sessions, armed while any is kept (one timer per namespace at most).
