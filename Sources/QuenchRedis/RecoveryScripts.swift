@@ -1,6 +1,7 @@
 /// The Lua scripts of ``RedisRecoveryStore``: each runs atomically in Redis, which is what makes a take
 /// exactly-once and an adoption won by one node only. Keys of one session: `s` its record, `c` who records
-/// for it (the owner's host id, an adopter's, or `handover:<owner>` between a stop and an adoption), `o` what
+/// for it (the owner's host id; `handover:<owner>` between the owner's stop and an adoption; then
+/// `<adopter>@<owner>`), `o` what
 /// the owner recorded while it was away, `a` what an adopter recorded after the owner stopped. Every key
 /// expires with the record (the recovery window).
 enum RecoveryScripts {
@@ -12,12 +13,20 @@ enum RecoveryScripts {
         return 1
         """
 
-    /// KEYS s c list; ARGV packet required-recorder ('' for the owner). 1 when appended, 0 when the session is
-    /// gone or another node records for it.
+    /// KEYS s c list; ARGV packet kind recorder. 1 when appended, 0 when the session is gone or this node no
+    /// longer records for it. The owner (kind `o`, recorder its host id) appends while the recorder is itself,
+    /// its handover mark, or an adoption from it (until its handover comes back it records what was published
+    /// before); an adopter (kind `a`, recorder `<adopter>@<owner>`) only while it is that recorder.
     static let append = """
         local ttl = redis.call('PTTL', KEYS[1])
         if ttl <= 0 then return 0 end
-        if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+        local c = redis.call('GET', KEYS[2])
+        if not c then return 0 end
+        if ARGV[2] == 'a' then
+          if c ~= ARGV[3] then return 0 end
+        elseif c ~= ARGV[3] and c ~= 'handover:' .. ARGV[3] and string.sub(c, -(#ARGV[3] + 1)) ~= '@' .. ARGV[3] then
+          return 0
+        end
         redis.call('RPUSH', KEYS[3], ARGV[1])
         redis.call('PEXPIRE', KEYS[3], ttl)
         return 1
@@ -46,7 +55,7 @@ enum RecoveryScripts {
         return 1
         """
 
-    /// KEYS the recorder keys; ARGV marker adopter. The first node to run it for a session becomes its recorder.
+    /// KEYS the recorder keys; ARGV marker adopter-mark. The first node to run it for a session becomes its recorder.
     static let adopt = """
         local n = 0
         for i = 1, #KEYS do

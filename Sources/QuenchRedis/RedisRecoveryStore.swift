@@ -101,12 +101,14 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
         }
     }
 
-    public func append(pid: String, packet: [UInt8], adopted: Bool) -> Bool {
-        let list = key(pid, adopted ? "a" : "o")
+    public func append(pid: String, packet: [UInt8], adoptedFrom: String?) -> Bool {
+        let list = key(pid, adoptedFrom == nil ? "o" : "a")
+        let recorder = adoptedFrom.map { StoreTake.adoptedMarker(hostID, from: $0) } ?? hostID
         return enqueue(
             Job(
                 arguments: Self.eval(
-                    RecoveryScripts.append, keys: [key(pid, "s"), key(pid, "c"), list], arguments: [packet, adopted ? Array(hostID.utf8) : []]),
+                    RecoveryScripts.append, keys: [key(pid, "s"), key(pid, "c"), list],
+                    arguments: [packet, Array((adoptedFrom == nil ? "o" : "a").utf8), Array(recorder.utf8)]),
                 done: nil, appendPID: pid))
     }
 
@@ -176,7 +178,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
             Job(
                 arguments: Self.eval(
                     RecoveryScripts.adopt, keys: sessions.map { key($0.pid, "c") },
-                    arguments: [Array(StoreTake.handoverMarker(host).utf8), Array(hostID.utf8)]),
+                    arguments: [Array(StoreTake.handoverMarker(host).utf8), Array(StoreTake.adoptedMarker(hostID, from: host).utf8)]),
                 done: { result in
                     if case .success(.integer(let won)) = result {
                         log.info("recovery: adopted \(won) of \(count) dropped sessions handed over by node \(LogSafe.text(host))")

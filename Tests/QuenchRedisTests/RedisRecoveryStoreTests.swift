@@ -56,7 +56,7 @@ import Testing
         store.start(executor: executor)
         final class Answer: @unchecked Sendable { var value: StoreTakeAnswer? }  // written and read on this thread only (in runPosted)
         let answer = Answer()
-        _ = store.append(pid: "p", packet: [1], adopted: false)  // fails too: the session is made unrecoverable later
+        _ = store.append(pid: "p", packet: [1], adoptedFrom: nil)  // fails too: the session is made unrecoverable later
         store.take(pid: "p") { answer.value = $0 }
         let deadline = ContinuousClock.now + .seconds(20)
         while answer.value == nil, ContinuousClock.now < deadline {

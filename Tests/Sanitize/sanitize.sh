@@ -14,7 +14,8 @@ SOAK_SECONDS=${SANITIZE_SOAK_SECONDS:-45}
 SWIFT=${SWIFT:-swift}
 # The interop files run against the sanitized binary: WebSocket (Engine.IO and the app), long-polling and
 # its held requests, CORS over polling, python-socketio clients (upgrade, reminders, both transports, many
-# clients at once), the Redis message queue (restart included) and signals (test_cli: SIGINT/SIGTERM).
+# clients at once), the Redis message queue (restart included), connection state recovery across nodes
+# through Redis (its store thread, handover on SIGTERM) and signals (test_cli: SIGINT/SIGTERM).
 INTEROP_FILES=(
     Tests/Interop/test_engineio_websocket.py
     Tests/Interop/test_websocket_app.py
@@ -22,6 +23,7 @@ INTEROP_FILES=(
     Tests/Interop/test_cors_polling.py
     Tests/Interop/test_socketio_client.py
     Tests/Interop/test_redis.py
+    Tests/Interop/test_recovery_cluster.py
     Tests/Interop/test_cli.py
 )
 TSAN_SUPPRESSIONS=$PWD/Tests/Sanitize/tsan.supp

@@ -39,12 +39,14 @@ private final class NodeStore: RecoveryStore {
         shared.entries[session.pid] = .init(record: session.encode(), recorder: hostID)
     }
 
-    func append(pid: String, packet: [UInt8], adopted: Bool) -> Bool {
+    func append(pid: String, packet: [UInt8], adoptedFrom: String?) -> Bool {
         guard var entry = shared.entries[pid] else { return true }
-        if adopted {
-            guard entry.recorder == hostID else { return true }
+        if let owner = adoptedFrom {
+            guard entry.recorder == StoreTake.adoptedMarker(hostID, from: owner) else { return true }
             entry.adopted.append(packet)
         } else {
+            let mine = [hostID, StoreTake.handoverMarker(hostID)]
+            guard mine.contains(entry.recorder) || entry.recorder.hasSuffix("@" + hostID) else { return true }
             entry.owner.append(packet)
         }
         shared.entries[pid] = entry
@@ -72,7 +74,7 @@ private final class NodeStore: RecoveryStore {
 
     func adopt(_ sessions: [HandedOverSession], from host: String) {
         for session in sessions where shared.entries[session.pid]?.recorder == StoreTake.handoverMarker(host) {
-            shared.entries[session.pid]?.recorder = hostID
+            shared.entries[session.pid]?.recorder = StoreTake.adoptedMarker(hostID, from: host)
         }
     }
 
@@ -214,16 +216,49 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         // Before the handover comes back to A, A still records (emits published before it are A's).
         a.server.apply(.emit(ClusterEmit(event: "before-handover", rooms: [sid])))
         for node in [b, c] { node.server.apply(.handover(host: host, namespace: name, sessions: sessions)) }
+        // Published before the handover too, but A gets to it after B adopted: still A's to record.
+        a.server.apply(.emit(ClusterEmit(event: "late-before-handover", rooms: ["lobby"])))
         a.server.handoverEchoed(namespace: "/")
         #expect(!a.server.isHandingOver && a.namespace.recovery?.away.isEmpty == true)
         for node in [a, b, c] { node.server.apply(.emit(ClusterEmit(event: "after-handover", rooms: ["lobby"]))) }
-        #expect(shared.entries[pid]?.recorder == "B")
+        #expect(shared.entries[pid]?.recorder == "B@A")
         #expect(shared.entries[pid]?.adopted.count == 1)  // B's; C's append was refused by the claim
 
         let (client, _) = c.connect(auth: auth(pid, offset))
         shared.answer()
-        #expect(names(Node.packets(client)) == ["before-handover", "after-handover"])
+        #expect(names(Node.packets(client)) == ["before-handover", "late-before-handover", "after-handover"])
         #expect(c.connects.last?.recovered == true)
+    }
+
+    @Test func anAdopterThatStopsDoesNotHandOnWhatItAdopted() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let b = Node("B", shared)
+        let (_, pid, _) = try dropped(on: a)
+        a.server.closeAllAndHandOver()
+        guard case .handover(let host, let name, let sessions)? = a.store.published.last else {
+            Issue.record("no handover published")
+            return
+        }
+        b.server.apply(.handover(host: host, namespace: name, sessions: sessions))
+        b.server.closeAllAndHandOver()
+        #expect(shared.entries[pid] == nil)  // made unrecoverable rather than recorded out of order
+        #expect(!b.store.published.contains { if case .handover = $0 { true } else { false } })
+    }
+
+    @Test func anOwnerThatMissedTheRecoveredMessageCannotAppendToTheNewRecord() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let b = Node("B", shared)
+        let (sid, pid, offset) = try dropped(on: a)
+        let (client, _) = b.connect(auth: auth(pid, offset))
+        shared.answer()
+        client.clientDisconnects()  // dropped again, now kept by B
+        #expect(shared.entries[pid]?.recorder == "B")
+        // A never heard that B restored it and still has it as away: its appends are refused.
+        a.server.apply(.emit(ClusterEmit(event: "stale", rooms: [sid])))
+        b.server.apply(.emit(ClusterEmit(event: "fresh", rooms: [sid])))
+        #expect(shared.entries[pid]?.owner.count == 1)
     }
 
     @Test func refusalsGiveANewSession() throws {
@@ -326,9 +361,9 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
     @Test func awaySessionsAreFoundByRoomAndBounded() {
         var away = AwaySessions(limit: 2, byteLimit: 100)
         let added = [
-            away.add(.init(pid: "p1", sid: "s1", rooms: ["lobby"], adopted: false, expiresAt: 10)),
-            away.add(.init(pid: "p2", sid: "s2", rooms: [], adopted: true, expiresAt: 20)),
-            away.add(.init(pid: "p3", sid: "s3", rooms: [], adopted: false, expiresAt: 30)),
+            away.add(.init(pid: "p1", sid: "s1", rooms: ["lobby"], adoptedFrom: nil, expiresAt: 10)),
+            away.add(.init(pid: "p2", sid: "s2", rooms: [], adoptedFrom: "X", expiresAt: 20)),
+            away.add(.init(pid: "p3", sid: "s3", rooms: [], adoptedFrom: nil, expiresAt: 30)),
         ]
         #expect(added == [true, true, false])
         #expect(away.reached(rooms: ["s1"], skip: []) == ["p1"])

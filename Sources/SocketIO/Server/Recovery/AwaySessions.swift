@@ -14,8 +14,9 @@ struct AwaySessions {
         let sid: String
         /// Named rooms (not the sid room).
         let rooms: [String]
-        /// Taken over from a node that stopped (appends go to the adopter's list).
-        let adopted: Bool
+        /// The node it was taken over from when that node stopped (appends go to the adopter's list); nil
+        /// for this node's own.
+        let adoptedFrom: String?
         let expiresAt: Int64
         /// Bytes appended for it so far.
         var bytes = 0

@@ -19,7 +19,7 @@ extension ConnectionStateRecovery {
         let now = engine.now
         away.removeExpired(now: now)
         let rooms = Array(socket.namespace.rooms.rooms(of: socket.id))
-        guard away.add(AwaySessions.Entry(pid: pid, sid: socket.id, rooms: rooms, adopted: false, expiresAt: now + window)) else {
+        guard away.add(AwaySessions.Entry(pid: pid, sid: socket.id, rooms: rooms, adoptedFrom: nil, expiresAt: now + window)) else {
             // One line for the first session refused at the bound, then one per thousand.
             awayRefused &+= 1
             if awayRefused == 1 || awayRefused % 1000 == 0 {
@@ -69,7 +69,7 @@ extension ConnectionStateRecovery {
                 engine.log.info("recovery: sid=\(entry.sid) missed more than \(away.byteLimit) bytes while away; it will get a new session")
                 continue
             }
-            if !store.append(pid: pid, packet: packet, adopted: entry.adopted) { away.remove(pid) }
+            if !store.append(pid: pid, packet: packet, adoptedFrom: entry.adoptedFrom) { away.remove(pid) }
         }
     }
 
@@ -94,6 +94,17 @@ extension ConnectionStateRecovery {
     /// those just dropped are among them).
     func handOver(namespace: String) {
         guard let store, !away.isEmpty else { return }
+        // Sessions this node adopted are not handed on: a second adopter's list would follow the first's in
+        // Redis, and this node's last appends could land after the second's first. They become unrecoverable.
+        let adopted = away.all.filter { $0.adoptedFrom != nil }
+        for entry in adopted {
+            away.remove(entry.pid)
+            store.forget(pid: entry.pid)
+        }
+        if !adopted.isEmpty {
+            engine.log.info("recovery: \(adopted.count) dropped sessions this node had adopted are not handed on; their clients will get new sessions")
+        }
+        guard !away.isEmpty else { return }
         let sessions = away.all.map { HandedOverSession(pid: $0.pid, sid: $0.sid, rooms: $0.rooms) }
         // Chunks keep each channel message small; each is one script (claims marked, message published).
         var start = 0
@@ -124,7 +135,7 @@ extension ConnectionStateRecovery {
         away.removeExpired(now: now)
         var adopted: [HandedOverSession] = []
         for session in sessions {
-            if away.add(AwaySessions.Entry(pid: session.pid, sid: session.sid, rooms: session.rooms, adopted: true, expiresAt: now + window)) {
+            if away.add(AwaySessions.Entry(pid: session.pid, sid: session.sid, rooms: session.rooms, adoptedFrom: host, expiresAt: now + window)) {
                 adopted.append(session)
             }
         }

@@ -9,11 +9,12 @@ public protocol RecoveryStore: AnyObject {
     var hostID: String { get }
     /// Keeps `session` for `window` milliseconds, recorded by this node from now on.
     func keep(_ session: StoredSession, window: Int64)
-    /// Appends a packet that the kept session `pid` missed. `adopted`: this node took the session over from
-    /// a node that stopped (the packet goes to the adopter's list, after everything the owner recorded).
+    /// Appends a packet that the kept session `pid` missed. `adoptedFrom`: the stopped node this node took the
+    /// session over from (the packet goes to the adopter's list, after everything the owner recorded); the
+    /// store refuses appends of a node that is no longer the session's recorder.
     /// Returns false when the packet could not even be queued; the store then makes the session
     /// unrecoverable itself (never restored with a hole).
-    func append(pid: String, packet: [UInt8], adopted: Bool) -> Bool
+    func append(pid: String, packet: [UInt8], adoptedFrom: String?) -> Bool
     /// Makes the kept session `pid` unrecoverable (it missed more than the per-session bound holds).
     func forget(pid: String)
     /// Takes the session `pid` out, atomically (nobody can take it afterwards), and calls `completion` on the
@@ -56,6 +57,8 @@ public struct StoreTake: Sendable {
 
     /// The recorder value of a session whose owner `host` stopped and handed it over, until a node adopts it.
     public static func handoverMarker(_ host: String) -> String { "handover:" + host }
+    /// The recorder value of a session `adopter` took over from `owner`.
+    public static func adoptedMarker(_ adopter: String, from owner: String) -> String { adopter + "@" + owner }
 }
 
 /// A session a stopping node hands over: enough for the adopter to tell which emits reach it.
