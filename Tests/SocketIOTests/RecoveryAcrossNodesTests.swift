@@ -246,6 +246,22 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         #expect(!b.store.published.contains { if case .handover = $0 { true } else { false } })
     }
 
+    @Test func aNodeThatIsStoppingAdoptsNothing() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let b = Node("B", shared)
+        let (_, pid, _) = try dropped(on: a)
+        b.server.closeAllAndHandOver()  // B stops first (nothing of its own to hand over)
+        a.server.closeAllAndHandOver()
+        guard case .handover(let host, let name, let sessions)? = a.store.published.last else {
+            Issue.record("no handover published")
+            return
+        }
+        b.server.apply(.handover(host: host, namespace: name, sessions: sessions))
+        #expect(b.namespace.recovery?.away.isEmpty == true)
+        #expect(shared.entries[pid]?.recorder == StoreTake.handoverMarker("A"))  // nobody adopted: refused at restore
+    }
+
     @Test func anOwnerThatMissedTheRecoveredMessageCannotAppendToTheNewRecord() throws {
         let shared = SharedStore()
         let a = Node("A", shared)

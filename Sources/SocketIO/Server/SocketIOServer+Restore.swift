@@ -137,6 +137,7 @@ extension SocketIOServer {
     /// This node stops: every session closes with "server shutting down" (each kept in the store), then the
     /// sessions this node records for are handed over to the others. Call before the server stops serving.
     public func closeAllAndHandOver() {
+        for namespace in namespaces.values { namespace.recovery?.isStopping = true }
         engine.closeAll(reason: .serverShutdown)
         for namespace in namespaces.values { namespace.recovery?.handOver(namespace: namespace.name) }
     }

@@ -66,7 +66,7 @@ extension ConnectionStateRecovery {
             guard away.account(packet.count, for: pid) else {
                 away.remove(pid)
                 store.forget(pid: pid)
-                engine.log.info("recovery: sid=\(entry.sid) missed more than \(away.byteLimit) bytes while away; it will get a new session")
+                engine.log.info("recovery: sid=\(LogSafe.text(entry.sid)) missed more than \(away.byteLimit) bytes while away; it will get a new session")
                 continue
             }
             if !store.append(pid: pid, packet: packet, adoptedFrom: entry.adoptedFrom) { away.remove(pid) }
@@ -130,7 +130,8 @@ extension ConnectionStateRecovery {
     /// A node that stopped handed `sessions` over: record for them (the store's claim decides which node
     /// does; appends of a node that lost the claim are refused by the store).
     func adopt(_ sessions: [HandedOverSession], from host: String) {
-        guard let store else { return }
+        // A node that is stopping itself would take them out of reach again.
+        guard let store, !isStopping else { return }
         let now = engine.now
         away.removeExpired(now: now)
         var adopted: [HandedOverSession] = []

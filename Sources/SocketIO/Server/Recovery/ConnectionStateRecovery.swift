@@ -20,6 +20,8 @@ final class ConnectionStateRecovery {
     var handoversInFlight = 0
     /// Dropped sessions not kept because ``away`` was at its bound (for the log's one line per thousand).
     var awayRefused: UInt64 = 0
+    /// This node is stopping: it adopts no session another node hands over.
+    var isStopping = false
     let window: Int64
     unowned let engine: EngineServer
     /// The sweep of expired sessions, armed while any is kept (one timer per namespace at most).
