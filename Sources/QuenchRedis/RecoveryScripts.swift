@@ -32,16 +32,21 @@ enum RecoveryScripts {
         return 1
         """
 
-    /// KEYS s c o a. Nil when there is no record; else [record, recorder, [owner packets], [adopted packets]],
-    /// every key deleted in the same step.
+    /// KEYS s c o a; ARGV the liveness key prefix. Nil when there is no record; else [record, recorder,
+    /// [owner packets], [adopted packets], 1 when the recording node's liveness key exists], every key of the
+    /// session deleted in the same step.
     static let take = """
         local s = redis.call('GET', KEYS[1])
         if not s then return false end
         local c = redis.call('GET', KEYS[2]) or ''
         local o = redis.call('LRANGE', KEYS[3], 0, -1)
         local a = redis.call('LRANGE', KEYS[4], 0, -1)
+        local host = c
+        local at = string.find(c, '@', 1, true)
+        if at then host = string.sub(c, 1, at - 1) end
+        local alive = redis.call('EXISTS', ARGV[1] .. host)
         redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
-        return {s, c, o, a}
+        return {s, c, o, a, alive}
         """
 
     /// KEYS the recorder keys of the handed sessions; ARGV marker owner channel message. Marks each session

@@ -24,6 +24,11 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
     /// How long one reply may take, in milliseconds.
     static let replyTimeout: Int32 = 2000
     static let batchLimit = 256
+    /// This node's liveness key is set every ``beatInterval`` ms and expires after ``beatExpiry`` ms: a take
+    /// finds whether the node recording for a session is still there (one killed without handing its
+    /// sessions over is gone at most ``beatExpiry`` ms later, and its sessions are then refused).
+    static let beatInterval: Int64 = 1000
+    static let beatExpiry: Int64 = 5000
 
     private struct Job {
         let arguments: [[UInt8]]
@@ -63,6 +68,8 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
     }
 
     private func key(_ pid: String, _ suffix: String) -> [UInt8] { Array("quench:\(channel):\(pid):\(suffix)".utf8) }
+    /// The prefix of the nodes' liveness keys (the host id follows).
+    private var livenessPrefix: String { "quench:\(channel):node:" }
     private func keys(_ pid: String) -> [[UInt8]] { ["s", "c", "o", "a"].map { key(pid, $0) } }
 
     private static func eval(_ script: String, keys: [[UInt8]], arguments: [[UInt8]]) -> [[UInt8]] {
@@ -124,7 +131,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
         let log = log
         let queued = enqueue(
             Job(
-                arguments: Self.eval(RecoveryScripts.take, keys: keys(pid), arguments: []),
+                arguments: Self.eval(RecoveryScripts.take, keys: keys(pid), arguments: [Array(livenessPrefix.utf8)]),
                 done: { result in
                     let decoded = Self.takeAnswer(result)
                     if case .unavailable(let reason) = decoded { log.debug("recovery: take failed: \(reason)") }
@@ -140,8 +147,8 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
         case .success(.null): return .notFound
         case .success(.error(let message)): return .unavailable("Redis refused the take: \(LogSafe.text(message))")
         case .success(.array(let parts)):
-            guard parts.count == 4, let record = parts[0].bytes, let recorder = parts[1].bytes,
-                case .array(let owner) = parts[2], case .array(let adopted) = parts[3]
+            guard parts.count == 5, let record = parts[0].bytes, let recorder = parts[1].bytes,
+                case .array(let owner) = parts[2], case .array(let adopted) = parts[3], case .integer(let alive) = parts[4]
             else { return .unavailable("unexpected reply to the take") }
             var ownerPackets: [[UInt8]] = []
             var adoptedPackets: [[UInt8]] = []
@@ -155,7 +162,8 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
             }
             return .found(
                 StoreTake(
-                    record: record, recorder: String(decoding: recorder, as: UTF8.self), ownerPackets: ownerPackets, adoptedPackets: adoptedPackets))
+                    record: record, recorder: String(decoding: recorder, as: UTF8.self), ownerPackets: ownerPackets, adoptedPackets: adoptedPackets,
+                    recorderAlive: alive == 1))
         case .success: return .unavailable("unexpected reply to the take")
         }
     }
@@ -199,9 +207,14 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
         var connection: RedisConnection?
         var nextConnectAttempt: Int64 = 0
         var down = false
+        var lastBeat: Int64 = -Self.beatInterval
         while true {
             let (batch, deletions) = lock.withLock {
-                while jobs.isEmpty && poisoned.isEmpty { lock.wait(milliseconds: nil) }
+                while jobs.isEmpty && poisoned.isEmpty {
+                    let waited = Self.nowMilliseconds() - lastBeat
+                    if waited >= Self.beatInterval { break }
+                    lock.wait(milliseconds: Self.beatInterval - waited)
+                }
                 let count = min(jobs.count, Self.batchLimit)
                 let batch = Array(jobs[0..<count])
                 jobs.removeFirst(count)
@@ -225,6 +238,11 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
                     connection = live
                     if down { log.info("recovery: store reachable again at \(url)") }
                     down = false
+                }
+                if Self.nowMilliseconds() - lastBeat >= Self.beatInterval {
+                    try live.send(RESPCommand.encode("SET", livenessPrefix + hostID, "1", "PX", String(Self.beatExpiry)))
+                    guard try live.read(timeout: Self.replyTimeout) != nil else { throw .io("no reply to SET") }
+                    lastBeat = Self.nowMilliseconds()
                 }
                 if !deletions.isEmpty {
                     try live.send(RESPCommand.encode([Array("DEL".utf8)] + deletions.flatMap(keys)))

@@ -272,3 +272,17 @@ def test_redis_down_or_frozen_during_the_lookup_gives_a_new_session_without_a_ha
     sid, pid, offset = dropped_session(node_a)
     redis_server.stop()
     expect_new_session(node_b, {"pid": pid, "offset": offset}, sid, r"store unavailable \(.*\)").close()
+
+
+def test_a_session_of_a_node_killed_without_a_handover_is_refused_once_its_liveness_key_is_gone(start_quench, redis_server):
+    node_a, node_b = start_nodes(start_quench, redis_server, 2)
+    sid, pid, offset = dropped_session(node_a)
+    store = redis.Redis(port=redis_server.port)
+    owner = json.loads(store.get(f"quench:socketio:{pid}:s"))["owner"]
+    assert store.exists(f"quench:socketio:node:{owner}")
+    node_a.stop(signal.SIGKILL)
+    # Nobody records for it any more: once node A's liveness key expires, its sessions are refused.
+    wait_until(lambda: not store.exists(f"quench:socketio:node:{owner}"), 15, what="node A's liveness key to expire")
+    assert keys_of(redis_server, pid), "the session's record expired too early"
+    expect_new_session(node_b, {"pid": pid, "offset": offset}, sid,
+                       re.escape("the node recording for it is gone (it stopped without handing it over)")).close()

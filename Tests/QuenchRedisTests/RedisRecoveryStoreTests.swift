@@ -30,18 +30,19 @@ import Testing
     private func bulk(_ text: String) -> RESPValue { .bulkString(Array(text.utf8)) }
 
     @Test func readsTheTakeScriptsReply() {
-        guard case .found(let take) = RedisRecoveryStore.takeAnswer(.success(.array([bulk("{}"), bulk("B"), .array([bulk("o1"), bulk("o2")]), .array([bulk("a1")])])))
+        guard case .found(let take) = RedisRecoveryStore.takeAnswer(.success(.array([bulk("{}"), bulk("B"), .array([bulk("o1"), bulk("o2")]), .array([bulk("a1")]), .integer(0)])))
         else {
             Issue.record("not found")
             return
         }
-        #expect(take.record == Array("{}".utf8) && take.recorder == "B")
+        #expect(take.record == Array("{}".utf8) && take.recorder == "B" && !take.recorderAlive)
         #expect(take.ownerPackets == [Array("o1".utf8), Array("o2".utf8)] && take.adoptedPackets == [Array("a1".utf8)])
         guard case .notFound = RedisRecoveryStore.takeAnswer(.success(.null)) else {
             Issue.record("nil reply is not notFound")
             return
         }
-        for odd: RESPValue in [.integer(1), .array([bulk("x")]), .array([bulk("{}"), bulk("B"), .integer(1), .array([])]), .error("ERR no")] {
+        for odd: RESPValue in [.integer(1), .array([bulk("x")]), .array([bulk("{}"), bulk("B"), .integer(1), .array([]), .integer(1)]),
+            .array([bulk("{}"), bulk("B"), .array([]), .array([])]), .error("ERR no")] {
             guard case .unavailable = RedisRecoveryStore.takeAnswer(.success(odd)) else {
                 Issue.record("\(odd) was taken for an answer")
                 continue

@@ -16,6 +16,8 @@ private final class SharedStore {
     var entries: [String: Entry] = [:]
     var waiting: [() -> Void] = []
     var reachable = true
+    /// Host ids whose liveness key has expired (killed without a handover).
+    var gone: Set<String> = []
 
     func answer() {
         let now = waiting
@@ -61,7 +63,12 @@ private final class NodeStore: RecoveryStore {
         let found = shared.entries.removeValue(forKey: pid)
         shared.waiting.append {
             guard let found else { return completion(.notFound) }
-            completion(.found(StoreTake(record: found.record, recorder: found.recorder, ownerPackets: found.owner, adoptedPackets: found.adopted)))
+            let host = String(found.recorder.split(separator: "@").first ?? "")
+            completion(
+                .found(
+                    StoreTake(
+                        record: found.record, recorder: found.recorder, ownerPackets: found.owner, adoptedPackets: found.adopted,
+                        recorderAlive: !shared.gone.contains(host))))
         }
     }
 
@@ -285,6 +292,13 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         let (_, pid, offset) = try dropped(on: a)
         a.server.closeAllAndHandOver()
         _ = b.connect(auth: auth(pid, offset))
+        shared.answer()
+        #expect(b.connects.last?.recovered == false)
+
+        // Its node was killed (its liveness key expired) before handing it over.
+        let killed = try dropped(on: a)
+        shared.gone.insert("A")
+        _ = b.connect(auth: auth(killed.pid, killed.offset))
         shared.answer()
         #expect(b.connects.last?.recovered == false)
 

@@ -93,6 +93,7 @@ extension SocketIOServer {
         if take.recorder.hasPrefix(StoreTake.handoverMarker("")) {
             return .failure(StoreRefusal("its node stopped and no node took the session over"))
         }
+        if !take.recorderAlive { return .failure(StoreRefusal("the node recording for it is gone (it stopped without handing it over)")) }
         guard let seen = MissedPacketLog.sequence(from: offset), seen < record.next, seen >= record.floor || seen &+ 1 == record.floor
         else {
             if let seen = MissedPacketLog.sequence(from: offset), seen < record.next {

@@ -47,12 +47,16 @@ public struct StoreTake: Sendable {
     public var ownerPackets: [[UInt8]]
     /// Packets appended by the node that adopted it after its owner stopped, oldest first.
     public var adoptedPackets: [[UInt8]]
+    /// Whether the node recording for it is still there (its liveness key in Redis): a node killed without
+    /// handing its sessions over stopped recording, so what its sessions missed since is unknown.
+    public var recorderAlive: Bool
 
-    public init(record: [UInt8], recorder: String, ownerPackets: [[UInt8]], adoptedPackets: [[UInt8]]) {
+    public init(record: [UInt8], recorder: String, ownerPackets: [[UInt8]], adoptedPackets: [[UInt8]], recorderAlive: Bool = true) {
         self.record = record
         self.recorder = recorder
         self.ownerPackets = ownerPackets
         self.adoptedPackets = adoptedPackets
+        self.recorderAlive = recorderAlive
     }
 
     /// The recorder value of a session whose owner `host` stopped and handed it over, until a node adopts it.
