@@ -61,4 +61,10 @@ final class TrafficCounters {
         messagesSent &+= 1
         bytesSent &+= packet.payload.count
     }
+
+    /// A broadcast's message (its payload length given, so the shared packet is not copied to count it).
+    @inline(__always) func sentMessage(payloadBytes: Int) {
+        messagesSent &+= 1
+        bytesSent &+= payloadBytes
+    }
 }

@@ -32,6 +32,35 @@ public final class InMemoryWebSocket: WebSocketConnection {
         deliver(String(decoding: [digit] + payload, as: UTF8.self), length: payload.count + 1)
     }
 
+    /// How many broadcasts arrived as a shared, pre-built frame.
+    public private(set) var sharedFramesSent = 0
+
+    /// A broadcast's pre-built frame: its bytes are read back as a client would (an unmasked, final text
+    /// frame whose length matches), so a wrong header shows up as `<bad frame>` instead of the text.
+    public func sendShared(_ frame: SharedTextFrame) {
+        sharedFramesSent += 1
+        let text = Self.textPayload(ofFrame: Array(frame.bytes)).map { String(decoding: $0, as: UTF8.self) } ?? "<bad frame>"
+        deliver(text, length: frame.countedLength)
+    }
+
+    /// The payload of one whole unmasked final text frame, nil if the bytes are anything else.
+    public static func textPayload(ofFrame frame: [UInt8]) -> ArraySlice<UInt8>? {
+        guard frame.count >= 2, frame[0] == 0x81, frame[1] & 0x80 == 0 else { return nil }
+        var length = Int(frame[1])
+        var start = 2
+        if length == 126 {
+            guard frame.count >= 4 else { return nil }
+            length = Int(frame[2]) << 8 | Int(frame[3])
+            start = 4
+        } else if length == 127 {
+            guard frame.count >= 10 else { return nil }
+            length = frame[2..<10].reduce(0) { $0 << 8 | Int($1) }
+            start = 10
+        }
+        guard frame.count == start + length else { return nil }
+        return frame[start...]
+    }
+
     private func deliver(_ frame: String, length: Int) {
         guard closeCode == nil else { return }
         guard outbound.add(length) else {

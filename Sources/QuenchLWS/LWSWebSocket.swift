@@ -1,5 +1,6 @@
 import CLibWebSockets
 import EngineIO
+import Glibc
 
 /// One WebSocket connection: the engine's ``WebSocketConnection`` on top of an lws `wsi`.
 ///
@@ -29,9 +30,13 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
     /// Set once the close frame has been handed to lws: lws may still offer a writable callback.
     private var closeSent = false
     private var hasEnded = false
+    /// The socket's descriptor when the connection is plain TCP, where a broadcast's shared frame is sent
+    /// with one `send()` (see ``sendShared(_:)``); -1 over TLS, where every write goes through lws.
+    private let plainDescriptor: Int32
 
     init(wsi: OpaquePointer, server: LWSServer, maxPayload: Int, maxBuffered: Int) {
         self.maxPayload = maxPayload
+        self.plainDescriptor = lws_is_ssl(wsi) == 0 ? lws_get_socket_fd(wsi) : -1
         self.outbound = OutboundBudget(limit: maxBuffered)
         super.init(wsi: wsi, server: server)
         server.openWebSockets += 1
@@ -47,6 +52,48 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
         enqueue(digit: digit, payload, binary: false)
     }
 
+    /// A broadcast's frame, built once for every recipient: written as it is when nothing waits before it,
+    /// queued as its packet otherwise.
+    ///
+    /// On plain TCP the bytes go to the kernel with one `send()`, as lws itself would send them (lws_write
+    /// adds nothing to a frame that is already whole but its own checks and log calls, about half the
+    /// instructions of a recipient). Whatever the kernel does not take is handed to lws with LWS_WRITE_HTTP,
+    /// which writes bytes unframed: lws keeps that tail and holds further writes behind it
+    /// (lws_partial_buffered), exactly as for the tail of a frame it built, so a frame is never split or
+    /// overtaken. Over TLS the whole frame goes through lws_write the same way.
+    func sendShared(_ frame: SharedTextFrame) {
+        guard closeCode == nil else { return }
+        guard head == outgoing.count, mayWriteDirectly, lws_partial_buffered(wsi) == 0 else {
+            enqueue(digit: frame.packet.type.digit, frame.packet.payload, binary: false)
+            return
+        }
+        settleHeldBytes()
+        let length = frame.countedLength
+        _ = outbound.add(length)  // the queue is empty: always accepted
+        var start = frame.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var count = frame.bytes.count
+        if plainDescriptor >= 0 {
+            let sent = send(plainDescriptor, start, count, Int32(MSG_NOSIGNAL))
+            if sent == count {
+                outbound.drain(length)
+                return
+            }
+            guard sent >= 0 || errno == EAGAIN || errno == EINTR else {
+                closeDead()
+                return
+            }
+            start += max(sent, 0)
+            count -= max(sent, 0)
+        }
+        if !wrote(Int(lws_write(wsi, start, count, LWS_WRITE_HTTP)), of: count, counted: length) { closeDead() }
+    }
+
+    /// A direct write found the socket dead: lws closes it on its next pass (no callback here to return -1 from).
+    private func closeDead() {
+        closeCode = 1006
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC)
+    }
+
     private func enqueue(digit: UInt8?, _ bytes: [UInt8], binary: Bool) {
         guard closeCode == nil else { return }
         let length = bytes.count &+ (digit == nil ? 0 : 1)
@@ -58,11 +105,7 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
             // a reminder from the fan-out loop, each touching its connection once.
             settleHeldBytes()
             _ = outbound.add(length)  // the queue is empty: always accepted
-            if !writeOut(digit: digit, bytes, binary: binary, length: length) {
-                // A dead socket: have lws close it on its next pass (no callback here to return -1 from).
-                closeCode = 1006
-                lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC)
-            }
+            if !writeOut(digit: digit, bytes, binary: binary, length: length) { closeDead() }
             return
         }
         guard outbound.add(length) else {
@@ -154,13 +197,16 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
     /// Queue slots kept after a backlog drains.
     private static let keptQueueSlots = 16
 
-    /// Hands one frame (already counted in ``outbound``) to lws; false if the socket is dead (lws takes the
-    /// whole frame or fails). What the kernel took has left; a tail lws kept still counts until it goes,
-    /// and a writable callback is asked for to learn when it has.
+    /// Hands one frame (already counted in ``outbound``) to lws, framed by lws; false if the socket is dead.
     private func writeOut(digit: UInt8?, _ bytes: [UInt8], binary: Bool, length: Int) -> Bool {
-        guard server.write(bytes, prefix: digit, to: wsi, mode: binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) >= length else {
-            return false
-        }
+        wrote(server.write(bytes, prefix: digit, to: wsi, mode: binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT), of: length, counted: length)
+    }
+
+    /// After lws_write of `expected` bytes (`counted` of them against ``outbound``) returned `written`: false
+    /// if the socket is dead (lws takes the whole write or fails). What the kernel took has left; a tail lws
+    /// kept still counts until it goes, and a writable callback is asked for to learn when it has.
+    private func wrote(_ written: Int, of expected: Int, counted length: Int) -> Bool {
+        guard written >= expected else { return false }
         if lws_partial_buffered(wsi) != 0 {
             heldByLWS = length
             lws_callback_on_writable(wsi)

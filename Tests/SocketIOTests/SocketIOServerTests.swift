@@ -25,9 +25,13 @@ final class ServerHarness {
     /// so without this every test's engine would leak (AddressSanitizer's leak check reports it).
     deinit { engine.closeAll() }
 
-    init(connectTimeout: Int64 = 1000, maxPayload: Int = 1_000_000, maxPendingAcks: Int = 100) {
+    init(
+        connectTimeout: Int64 = 1000, maxPayload: Int = 1_000_000, maxBuffered: Int = EngineConfiguration.defaultMaxBuffered,
+        maxPendingAcks: Int = 100
+    ) {
         engine = EngineServer(
-            configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200, maxPayload: maxPayload), clock: clock,
+            configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200, maxPayload: maxPayload, maxBuffered: maxBuffered),
+            clock: clock,
             log: Logger(level: .warn, sink: { [logLines] in logLines.append($0) }))
         clock.engine = engine
         server = SocketIOServer(

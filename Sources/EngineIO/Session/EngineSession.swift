@@ -9,7 +9,15 @@ public final class EngineSession {
     /// The client's address, for logs.
     public let peer: String
     /// The transport that carries packets now.
-    public private(set) var transport: any Transport
+    public private(set) var transport: any Transport {
+        didSet { webSocket = Self.webSocket(of: transport) }
+    }
+    /// The current transport's socket when it is a WebSocket (nil over polling): a broadcast's shared frame
+    /// goes straight to it, one object from here rather than two. A WebSocket transport that closes always
+    /// closes this socket first, and a closed socket drops what it is sent, so no check of the transport
+    /// is needed on the way. Unowned(unsafe), so a broadcast does not retain and release it per recipient:
+    /// ``transport`` holds it (a WebSocket transport's connection is a `let`) whenever this is set.
+    private unowned(unsafe) var webSocket: (any WebSocketConnection)?
     /// The transport being probed during an upgrade.
     public private(set) var probingTransport: (any Transport)?
     /// Decides what each packet, upgrade, transport end, close and deadline does; this class does the I/O.
@@ -44,6 +52,7 @@ public final class EngineSession {
         self.id = id
         self.peer = peer
         self.transport = transport
+        self.webSocket = Self.webSocket(of: transport)
         self.server = server
         self.traffic = server.counters.traffic
         self.heartbeat = Heartbeat(
@@ -63,6 +72,28 @@ public final class EngineSession {
         } else if enqueue(packet) {
             flush()
         }
+    }
+
+    /// Queues a broadcast's packet, framed once for all its recipients: a WebSocket with nothing waiting
+    /// writes the shared frame as it is; otherwise the packet takes the path of ``send(_:)-(EnginePacket)``.
+    public func sendShared(_ frame: SharedTextFrame) {
+        guard lifecycle.isSending else { return }
+        if frame.packet.type == .message { traffic.sentMessage(payloadBytes: frame.countedLength &- 1) }
+        if writeBuffer.isEmpty {
+            if let webSocket {
+                webSocket.sendShared(frame)
+            } else if transport.isWritable {
+                transport.send(frame.packet)
+            } else if enqueue(frame.packet) {
+                flush()
+            }
+        } else if enqueue(frame.packet) {
+            flush()
+        }
+    }
+
+    private static func webSocket(of transport: any Transport) -> (any WebSocketConnection)? {
+        (transport as? WebSocketTransport)?.connection
     }
 
     /// Queues several packets that belong together (a binary event and its attachments).

@@ -82,9 +82,18 @@ extension Namespace {
     /// gets it: a dropped session in those rooms may come back for it.
     func deliver(_ event: String, _ arguments: [JSONValue], rooms: [String]?, skip: [String]) {
         if let recovery {
+            // One offset for this broadcast: every recipient gets the same bytes.
             let encoded = recovery.record(event, arguments, namespace: name, target: .init(rooms: rooms, skip: skip))
-            for socket in recipients(in: rooms, skip: skip) { socket.send(encoded: encoded) }
+            if rooms == nil, skip.isEmpty {
+                sendToEveryone(encoded)
+            } else {
+                for socket in recipients(in: rooms, skip: skip) { socket.send(encoded: encoded) }
+            }
             recovery.recordAway(event, arguments, rooms: rooms, skip: skip)
+            return
+        }
+        if rooms == nil, skip.isEmpty {
+            if !sockets.isEmpty { sendToEveryone(EncodedPacket(event: event, arguments, namespace: name)) }
             return
         }
         let targets = recipients(in: rooms, skip: skip)

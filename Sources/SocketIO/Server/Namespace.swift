@@ -29,6 +29,8 @@ public final class Namespace {
     /// Handlers in registration order. A namespace has a handful, and the scan compares short names
     /// (in-line, no hashing) for every event.
     private var handlers: [(event: String, handler: EventHandler)] = []
+    /// The sockets' sessions in one contiguous array, for broadcasts to everyone (RecipientList.swift).
+    var recipients = RecipientList()
     /// Named rooms (Namespace+Rooms.swift).
     var rooms = RoomTable()
     /// Carries broadcasts to the other nodes when a message queue is configured (set by the server).
@@ -58,12 +60,28 @@ public final class Namespace {
             return
         }
         guard !sockets.isEmpty else { return }
-        let encoded = EncodedPacket(event: event, arguments, namespace: name)
-        for socket in sockets.values { socket.send(encoded: encoded) }
+        sendToEveryone(EncodedPacket(event: event, arguments, namespace: name))
     }
 
-    func add(_ socket: Socket) { sockets[socket.id] = socket }
-    func remove(_ socket: Socket) { sockets.removeValue(forKey: socket.id) }
+    /// Sends an encoded packet to every socket here: a text packet as one shared frame down the recipient
+    /// list, a packet with attachments socket by socket (its messages must stay together per client).
+    func sendToEveryone(_ encoded: EncodedPacket) {
+        guard encoded.attachments.isEmpty else {
+            for socket in Array(sockets.values) { socket.send(encoded: encoded) }
+            return
+        }
+        sendToEveryone(SharedTextFrame(encoded.text))
+    }
+
+    func add(_ socket: Socket) {
+        sockets[socket.id] = socket
+        recipients.add(socket)
+    }
+
+    func remove(_ socket: Socket) {
+        sockets.removeValue(forKey: socket.id)
+        recipients.remove(socket)
+    }
 
     func dispatch(_ event: String, _ arguments: [JSONValue], from socket: Socket, ack: Ack?) {
         if let entry = handlers.first(where: { $0.event == event }) {

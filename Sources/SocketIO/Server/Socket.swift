@@ -25,6 +25,8 @@ public final class Socket {
     /// `data`, and the packets it missed were sent right after the CONNECT reply.
     public let recovered: Bool
     let client: ClientConnection
+    /// This socket's slot in its namespace's ``RecipientList`` while it is a member; -1 otherwise.
+    var recipientIndex = -1
     /// An acknowledgement still owed by the client: what to call, and its timeout if it has one.
     struct PendingAck {
         let callback: (Result<[JSONValue], AckFailure>) -> Void
