@@ -107,8 +107,12 @@ def test_promtool_accepts_the_page(start_quench):
     client.get(client.system, what="system_message")
     text = requests.get(server.url + "/metrics", timeout=5).text
     client.disconnect()
-    r = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0 and r.stdout.strip() == "" and r.stderr.strip() == "", f"{r.stdout}{r.stderr}\n{text}"
+    # And a page with connection state recovery's families.
+    recovering = requests.get(start_quench("--metrics", "--recovery-window", "30s").url + "/metrics", timeout=5).text
+    assert "quench_recovery_refused_total" in recovering and "quench_recovery" not in text
+    for page in (text, recovering):
+        r = subprocess.run([promtool, "check", "metrics"], input=page, capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0 and r.stdout.strip() == "" and r.stderr.strip() == "", f"{r.stdout}{r.stderr}\n{page}"
 
 
 def test_counters_follow_a_websocket_client(start_quench):

@@ -20,6 +20,7 @@ import socketio
 from conftest import wait_until
 from interop_helpers import CONNECTED, REMINDER_RE, EioWS, user_message
 from tcp_proxy import TogglingProxy
+from test_metrics import metric, wait_metric
 from test_browser import browser, needs_chromium  # noqa: F401  (fixtures: one Chromium per test, skip without it)
 from test_redis import redis_server  # noqa: F401  (fixture: a real redis-server on a free port)
 from test_restart import socketio_min_js
@@ -289,3 +290,29 @@ def test_python_socketio_sees_the_offset_as_an_extra_argument(start_quench):
         assert got[1][0] == "bot" and "hello rcvd" in got[1][1]["text"] and int(got[1][2]) > int(got[0][2])
     finally:
         sio.disconnect()
+
+
+def test_metrics_count_what_recovery_kept_restored_and_refused(start_quench):
+    server = start_quench("--recovery-window", "30s", "--reminder-interval", "0", "--metrics")
+
+    def counts():
+        return {"kept": metric(server, "quench_recovery_sessions_kept", namespace="/"),
+                "memory": metric(server, "quench_recovery_restored_total", namespace="/", **{"from": "memory"}),
+                "store": metric(server, "quench_recovery_restored_total", namespace="/", **{"from": "store"}),
+                "unknown": metric(server, "quench_recovery_refused_total", namespace="/", reason="unknown_session"),
+                "offset": metric(server, "quench_recovery_refused_total", namespace="/", reason="offset")}
+
+    assert counts() == {"kept": 0, "memory": 0, "store": 0, "unknown": 0, "offset": 0}
+    data, offset = _dropped(server)
+    wait_metric(server, "quench_recovery_sessions_kept", lambda v: v == 1, "one dropped session kept", namespace="/")
+    _expect_new_session(server, {"pid": "not-" + data["pid"], "offset": offset}, data["sid"], "unknown pid")
+    _expect_new_session(server, {"pid": data["pid"], "offset": "12"}, data["sid"], "unknown offset")
+    # The refused attempt with the right pid used the session up; the two new sessions were closed by their
+    # clients' transports (a recoverable reason), so they are kept in its place.
+    assert counts() == {"kept": 2, "memory": 0, "store": 0, "unknown": 1, "offset": 1}
+
+    data, offset = _dropped(server)
+    back, again = raw_connect(server, {"pid": data["pid"], "offset": offset})
+    assert again["sid"] == data["sid"]
+    assert counts() == {"kept": 2, "memory": 1, "store": 0, "unknown": 1, "offset": 1}
+    back.close()

@@ -18,6 +18,7 @@ import pytest
 import socketio
 
 from conftest import wait_until
+from test_metrics import metric, wait_metric
 from interop_helpers import CONNECTED, EioWS, user_message
 from test_browser import browser, needs_chromium  # noqa: F401  (fixtures: one Chromium per test, skip without it)
 from test_recovery import next_event, page_state, page_until, proxy, raw_connect, static_page, texts  # noqa: F401  (fixtures too)
@@ -57,7 +58,7 @@ def expect_new_session(node, auth, old_sid, reason, timeout=10):
 
 
 def test_a_client_moves_to_another_node_while_the_first_stays_up(start_quench, redis_server):
-    node_a, node_b = start_nodes(start_quench, redis_server, 2)
+    node_a, node_b = start_nodes(start_quench, redis_server, 2, "--metrics")
     emitter = socketio.RedisManager(redis_server.url, write_only=True)
     client, data = raw_connect(node_a)
     sid, pid = data["sid"], data["pid"]
@@ -68,6 +69,7 @@ def test_a_client_moves_to_another_node_while_the_first_stays_up(start_quench, r
     node_a.wait_for_log(r'received \d+ bytes: .*enter_room')
     drop(node_a, client, sid)
     assert keys_of(redis_server, pid), "the dropped session was not written to Redis"
+    assert metric(node_a, "quench_recovery_sessions_kept", namespace="/") == 1  # recorded for, in the store
 
     emitter.emit("bot_message", {"text": "to your sid"}, room=sid, namespace="/")
     emitter.emit("bot_message", {"text": "to the lobby"}, room="lobby", namespace="/")
@@ -86,6 +88,8 @@ def test_a_client_moves_to_another_node_while_the_first_stays_up(start_quench, r
     node_b.wait_for_log(rf"info recovered sid={re.escape(sid)} missed=3 peer=\S+ owner=", since=mark)
     assert f"info connect sid={sid} " not in node_b.log_text()  # no welcome, no new row: the session continued
     assert keys_of(redis_server, pid) == []
+    assert metric(node_b, "quench_recovery_restored_total", namespace="/", **{"from": "store"}) == 1
+    assert metric(node_b, "quench_recovery_restored_total", namespace="/", **{"from": "memory"}) == 0
 
     # Anything newer comes after, once; the room came along; the session is live on B.
     emitter.emit("bot_message", {"text": "lobby again"}, room="lobby", namespace="/")
@@ -95,6 +99,7 @@ def test_a_client_moves_to_another_node_while_the_first_stays_up(start_quench, r
     assert "on b rcvd" in reply[1]["text"] and int(reply[2]) > offsets[-1]
     # Node A stops recording for it (told through the channel), and the same pid cannot be restored again.
     node_a.wait_for_log(r'received \d+ bytes: .*quench_recovered')
+    wait_metric(node_a, "quench_recovery_sessions_kept", lambda v: v == 0, "node A to stop recording for it", namespace="/")
     expect_new_session(node_a, {"pid": pid, "offset": welcome[-1]}, sid, "unknown pid").close()
     back.close()
 

@@ -172,6 +172,7 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         }
         a.namespace.emitLocally("a-local")
         #expect(shared.entries[pid]?.owner.count == 3)
+        #expect(a.namespace.recoveryCounts?.kept == 1 && b.namespace.recoveryCounts?.kept == 0)
 
         let (client, first) = b.connect(auth: auth(pid, offset))
         #expect(first.isEmpty)  // asynchronous: nothing until the store answers
@@ -189,6 +190,7 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         // A stops recording when told.
         a.server.apply(.recovered(pid: pid, namespace: "/"))
         #expect(a.namespace.recovery?.away.isEmpty == true)
+        #expect(a.namespace.recoveryCounts?.kept == 0 && b.namespace.recoveryCounts?.restoredFromStore == 1)
         // Once: the same pid again is a new session.
         let (_, again) = a.connect(auth: auth(pid, offset))
         shared.answer()
@@ -309,6 +311,9 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         shared.answer()
         #expect(b.connects.last?.recovered == false)
         #expect(shared.entries[first.pid] == nil)  // taken all the same: a refused attempt uses it up
+        // Each refusal counted by its kind, for /metrics.
+        #expect(b.namespace.recoveryCounts?.refused == [.recorderGone: 2, .offset: 1])
+        #expect(b.namespace.recoveryCounts?.restoredFromStore == 0)
     }
 
     @Test func aSessionThatMissedMoreThanItsBoundIsForgotten() throws {
@@ -333,6 +338,7 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         #expect(connectData(packets).pid != pid && names(packets) == ["welcome"])
         #expect(a.connects.last?.recovered == false)
         #expect(shared.entries[pid] == nil)  // this node was recording for it: made unrecoverable
+        #expect(a.namespace.recoveryCounts?.refused == [.storeUnavailable: 1])
     }
 
     @Test func aClientThatLeavesDuringTheTakeLeavesNoSocketBehind() throws {

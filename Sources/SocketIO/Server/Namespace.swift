@@ -37,6 +37,8 @@ public final class Namespace {
     var adapter: (any ClusterAdapter)?
     /// Connection state recovery's log and kept sessions; nil when recovery is off (set by the server).
     var recovery: ConnectionStateRecovery?
+    /// What connection state recovery did here, for `/metrics`; nil when recovery is off.
+    public var recoveryCounts: RecoveryCounts? { recovery?.snapshot }
 
     init(name: String) {
         self.name = name

@@ -40,7 +40,7 @@ extension SocketIOServer {
             pending.timer = nil
             recovery.endRestore(pending)
             client.restoring.removeAll { $0 == name }
-            finishRestore(answer, client: client, namespace: namespace, auth: auth, offset: offset, pending: pending, store: store)
+            finishRestore(answer, client: client, namespace: namespace, auth: auth, offset: offset, pending: pending, recovery: recovery, store: store)
         }
         pending.timer = engine.schedule(after: Self.restoreTimeout) { finish(.unavailable("no answer within \(Self.restoreTimeout) ms")) }
         store.take(pid: pid, completion: finish)
@@ -48,7 +48,7 @@ extension SocketIOServer {
 
     private func finishRestore(
         _ answer: StoreTakeAnswer, client: ClientConnection, namespace: Namespace, auth: JSONValue?, offset: String, pending: PendingRestore,
-        store: any RecoveryStore
+        recovery: ConnectionStateRecovery, store: any RecoveryStore
     ) {
         let peer = client.session.peer
         guard !client.isClosed else {
@@ -59,20 +59,25 @@ extension SocketIOServer {
         case .unavailable(let reason):
             // This node was recording for it and stopped at the take: make sure nobody restores it with a hole.
             if pending.local != nil { store.forget(pid: pending.pid) }
+            recovery.counts.refuse(.storeUnavailable)
             log.warn("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(peer): store unavailable (\(reason)); new session")
             completeConnect(client, to: namespace, auth: auth, restored: nil)
         case .notFound:
+            recovery.counts.refuse(.unknownSession)
             log.info("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(peer): \(RecoveryRefusal.unknownSession.rawValue); new session")
             completeConnect(client, to: namespace, auth: auth, restored: nil)
         case .found(let take):
             switch Self.sessionFromStore(take, pid: pending.pid, offset: offset, namespace: namespace.name, pending: pending) {
             case .failure(let reason):
+                recovery.counts.refuse(reason.kind)
                 log.info("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(peer): \(reason); new session")
                 completeConnect(client, to: namespace, auth: auth, restored: nil)
             case .success(let session) where namespace.sockets[session.sid] != nil:
+                recovery.counts.refuse(.sidConnected)
                 log.info("recovery refused sid=\(LogSafe.text(session.sid)) peer=\(peer): that sid is connected")
                 completeConnect(client, to: namespace, auth: auth, restored: nil)
             case .success(let session):
+                recovery.counts.restoredFromStore &+= 1
                 completeConnect(client, to: namespace, auth: auth, restored: session)
                 store.announceRecovered(pid: session.pid, namespace: namespace.name)
             }
@@ -87,21 +92,21 @@ extension SocketIOServer {
     ) -> Result<SessionFromStore, StoreRefusal> {
         let record: StoredSession
         do { record = try StoredSession.decode(take.record) } catch {
-            return .failure(StoreRefusal("unreadable record in the store (\(error)): \(LogSafe.bytes(take.record, limit: 200))"))
+            return .failure(StoreRefusal(.unreadable, "unreadable record in the store (\(error)): \(LogSafe.bytes(take.record, limit: 200))"))
         }
-        guard record.pid == pid, record.namespace == namespace else { return .failure(StoreRefusal("the stored record is of another session")) }
+        guard record.pid == pid, record.namespace == namespace else { return .failure(StoreRefusal(.unreadable, "the stored record is of another session")) }
         if take.recorder.hasPrefix(StoreTake.handoverMarker("")) {
-            return .failure(StoreRefusal("its node stopped and no node took the session over"))
+            return .failure(StoreRefusal(.recorderGone, "its node stopped and no node took the session over"))
         }
-        if !take.recorderAlive { return .failure(StoreRefusal("the node recording for it is gone (it stopped without handing it over)")) }
+        if !take.recorderAlive { return .failure(StoreRefusal(.recorderGone, "the node recording for it is gone (it stopped without handing it over)")) }
         guard let seen = MissedPacketLog.sequence(from: offset), seen < record.next, seen >= record.floor || seen &+ 1 == record.floor
         else {
             if let seen = MissedPacketLog.sequence(from: offset), seen < record.next {
-                return .failure(StoreRefusal(RecoveryRefusal.offsetDropped.rawValue))
+                return .failure(StoreRefusal(.offset, RecoveryRefusal.offsetDropped.rawValue))
             }
-            return .failure(StoreRefusal(RecoveryRefusal.offsetUnknown.rawValue))
+            return .failure(StoreRefusal(.offset, RecoveryRefusal.offsetUnknown.rawValue))
         }
-        if pending.overflowed { return .failure(StoreRefusal("it missed too much while being restored")) }
+        if pending.overflowed { return .failure(StoreRefusal(.tooMuchMissed, "it missed too much while being restored")) }
         var missed: [(event: String, arguments: [JSONValue])] = []
         do {
             for (sequence, packet) in record.packets where sequence > seen { missed.append(try StoredPacket.decode(packet)) }
@@ -109,7 +114,7 @@ extension SocketIOServer {
             for packet in take.adoptedPackets { missed.append(try StoredPacket.decode(packet)) }
             for packet in pending.buffered { missed.append(try StoredPacket.decode(packet)) }
         } catch {
-            return .failure(StoreRefusal("unreadable missed packet in the store (\(error))"))
+            return .failure(StoreRefusal(.unreadable, "unreadable missed packet in the store (\(error))"))
         }
         return .success(
             SessionFromStore(pid: record.pid, sid: record.sid, rooms: record.rooms, data: record.data, owner: record.owner, missed: missed))
@@ -155,6 +160,10 @@ extension SocketIOServer {
 
 /// Why a session from the store was not restored (for the log line).
 struct StoreRefusal: Error, CustomStringConvertible {
+    let kind: RecoveryRefusalKind
     let description: String
-    init(_ description: String) { self.description = description }
+    init(_ kind: RecoveryRefusalKind, _ description: String) {
+        self.kind = kind
+        self.description = description
+    }
 }

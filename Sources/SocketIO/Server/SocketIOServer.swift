@@ -215,6 +215,7 @@ public final class SocketIOServer: EngineServerDelegate {
                     restore(client, to: namespace, auth: auth, pid: pid, offset: offset, recovery: recovery, store: store)
                 } else {
                     // Not an id this server hands out: no Redis key is made of it.
+                    recovery.counts.refuse(.unknownSession)
                     log.info("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(client.session.peer): \(RecoveryRefusal.unknownSession.rawValue); new session")
                     completeConnect(client, to: namespace, auth: auth, restored: nil)
                 }
@@ -228,9 +229,12 @@ public final class SocketIOServer: EngineServerDelegate {
             switch recovery.restore(pid: pid, offset: offset) {
             case .success(let found) where namespace.sockets[found.0.sid] == nil:
                 restored = found
+                recovery.counts.restoredHere &+= 1
             case .success(let found):
+                recovery.counts.refuse(.sidConnected)
                 log.info("recovery refused sid=\(found.0.sid) peer=\(client.session.peer): that sid is connected")
             case .failure(let refusal):
+                recovery.counts.refuse(RecoveryRefusalKind(refusal))
                 log.info("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(client.session.peer): \(refusal.rawValue); new session")
             }
         }

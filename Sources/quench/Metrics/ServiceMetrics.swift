@@ -87,6 +87,8 @@ final class ServiceMetrics: @unchecked Sendable {
             page.sample("quench_socketio_sockets", ["namespace": namespace.name], namespace.sockets.count)
         }
 
+        renderRecovery(into: &page, namespaces)
+
         page.single("quench_messages_received_total", .counter, help: "Engine.IO messages received from clients.", counters.messagesReceived)
         page.single("quench_received_bytes_total", .counter, help: "Payload bytes of the messages received from clients.", counters.bytesReceived)
         page.single("quench_messages_sent_total", .counter, help: "Engine.IO messages handed to clients' sessions.", counters.messagesSent)
@@ -123,6 +125,27 @@ final class ServiceMetrics: @unchecked Sendable {
             page.single("process_start_time_seconds", .gauge, help: "Start time of the process since unix epoch in seconds.", process.startTimeSeconds)
         }
         return page.bytes
+    }
+
+    /// Connection state recovery's families, when it is on (`--recovery-window`).
+    private func renderRecovery(into page: inout PrometheusText, _ namespaces: [Namespace]) {
+        let recovering = namespaces.compactMap { namespace in namespace.recoveryCounts.map { (namespace.name, $0) } }
+        guard !recovering.isEmpty else { return }
+        page.family("quench_recovery_restored_total", .counter, help: "Sessions recovered (same sid, missed packets sent), by namespace and where they were kept.")
+        for (name, counts) in recovering {
+            page.sample("quench_recovery_restored_total", ["namespace": name, "from": "memory"], counts.restoredHere)
+            page.sample("quench_recovery_restored_total", ["namespace": name, "from": "store"], counts.restoredFromStore)
+        }
+        page.family("quench_recovery_refused_total", .counter, help: "CONNECTs that asked for recovery and got a new session, by namespace and reason.")
+        for (name, counts) in recovering {
+            for kind in RecoveryRefusalKind.allCases {
+                page.sample("quench_recovery_refused_total", ["namespace": name, "reason": kind.rawValue], counts.refused[kind] ?? 0)
+            }
+        }
+        page.family("quench_recovery_sessions_kept", .gauge, help: "Dropped sessions kept for recovery now (in memory, or recorded for in the store), by namespace.")
+        for (name, counts) in recovering { page.sample("quench_recovery_sessions_kept", ["namespace": name], counts.kept) }
+        page.family("quench_recovery_sessions_dropped_total", .counter, help: "Dropped sessions not kept because the bound on kept sessions was reached, by namespace.")
+        for (name, counts) in recovering { page.sample("quench_recovery_sessions_dropped_total", ["namespace": name], counts.droppedAtBound) }
     }
 
     /// A close reason as a label value: its words joined by underscores (`ping_timeout`).

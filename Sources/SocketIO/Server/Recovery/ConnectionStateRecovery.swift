@@ -22,6 +22,8 @@ final class ConnectionStateRecovery {
     var awayRefused: UInt64 = 0
     /// This node is stopping: it adopts no session another node hands over.
     var isStopping = false
+    /// Recoveries and refusals so far (kept sessions and bound drops are read at ``snapshot``).
+    var counts = RecoveryCounts()
     let window: Int64
     unowned let engine: EngineServer
     /// The sweep of expired sessions, armed while any is kept (one timer per namespace at most).
@@ -44,6 +46,14 @@ final class ConnectionStateRecovery {
         let packet = EncodedPacket(event: event, arguments, namespace: namespace, offset: log.nextOffset)
         log.append(packet, target: target)
         return packet
+    }
+
+    /// The counts with what is kept now: sessions in memory and those recorded for in the store.
+    var snapshot: RecoveryCounts {
+        var now = counts
+        now.kept = sessions.count + away.count
+        now.droppedAtBound = Int(clamping: sessions.droppedAtLimit &+ awayRefused)
+        return now
     }
 
     /// Keeps what a socket that dropped for a recoverable reason needs to come back.
