@@ -78,7 +78,7 @@ extension SocketIOServer {
                 completeConnect(client, to: namespace, auth: auth, restored: nil)
             case .success(let session):
                 recovery.counts.restoredFromStore &+= 1
-                completeConnect(client, to: namespace, auth: auth, restored: session)
+                completeConnect(client, to: namespace, auth: auth, restored: .fromStore(session))
                 store.announceRecovered(pid: session.pid, namespace: namespace.name)
             }
         }
@@ -120,22 +120,35 @@ extension SocketIOServer {
             SessionFromStore(pid: record.pid, sid: record.sid, rooms: record.rooms, data: record.data, owner: record.owner, missed: missed))
     }
 
-    /// Joins the client to `namespace`: the session from the store (same sid, pid, rooms, data, and what it
-    /// missed right after the CONNECT reply, each with a new offset of this node's log), or a new one.
-    func completeConnect(_ client: ClientConnection, to namespace: Namespace, auth: JSONValue?, restored: SessionFromStore?) {
+    /// Joins the client to `namespace`: a session recovered (same sid, pid, rooms, data, and what it missed
+    /// right after the CONNECT reply, before anything newer), or a new one.
+    func completeConnect(_ client: ClientConnection, to namespace: Namespace, auth: JSONValue?, restored: RestoredSession?) {
         let socket = Socket(
             id: restored?.sid ?? SessionID.make(), namespace: namespace, auth: auth, client: client, pid: restored?.pid ?? SessionID.make(),
             recovered: restored != nil)
-        if let restored {
-            socket.data = restored.data.flatMap { namespace.decodeData?($0) }
-            for room in restored.rooms { namespace.rooms.add(socket.id, to: room) }
+        switch restored {
+        case .here(let session, _):
+            socket.data = session.data
+        case .fromStore(let session):
+            socket.data = session.data.flatMap { namespace.decodeData?($0) }
+        case nil:
+            break
         }
+        for room in restored?.rooms ?? [] { namespace.rooms.add(socket.id, to: room) }
         client.add(socket)
         namespace.connects &+= 1
         socket.send(SocketIOPacket(type: .connect, namespace: namespace.name, data: ["sid": .string(socket.id), "pid": .string(socket.pid ?? "")]))
-        if let restored {
-            log.info("recovered sid=\(socket.id) missed=\(restored.missed.count) peer=\(client.session.peer) owner=\(LogSafe.text(restored.owner))")
-            for packet in restored.missed { socket.emit(packet.event, packet.arguments) }
+        switch restored {
+        case .here(_, let missed):
+            // Sent again as they were, with their offsets in this node's log.
+            log.info("recovered sid=\(socket.id) missed=\(missed.count) peer=\(client.session.peer)")
+            for packet in missed { socket.send(encoded: packet) }
+        case .fromStore(let session):
+            // Emitted again: each gets an offset of this node's log.
+            log.info("recovered sid=\(socket.id) missed=\(session.missed.count) peer=\(client.session.peer) owner=\(LogSafe.text(session.owner))")
+            for packet in session.missed { socket.emit(packet.event, packet.arguments) }
+        case nil:
+            break
         }
         namespace.onConnect?(socket)
     }
@@ -155,6 +168,33 @@ extension SocketIOServer {
     /// One of this node's handover messages for `namespace` came back on the channel.
     public func handoverEchoed(namespace name: String) {
         existingNamespace(name)?.recovery?.handoverEchoed()
+    }
+}
+
+/// A session a CONNECT continues: kept in this process, or taken from the store.
+enum RestoredSession {
+    case here(RecoverableSessions.Session, missed: [EncodedPacket])
+    case fromStore(SocketIOServer.SessionFromStore)
+
+    var sid: String {
+        switch self {
+        case .here(let session, _): session.sid
+        case .fromStore(let session): session.sid
+        }
+    }
+
+    var pid: String {
+        switch self {
+        case .here(let session, _): session.pid
+        case .fromStore(let session): session.pid
+        }
+    }
+
+    var rooms: [String] {
+        switch self {
+        case .here(let session, _): session.rooms
+        case .fromStore(let session): session.rooms
+        }
     }
 }
 

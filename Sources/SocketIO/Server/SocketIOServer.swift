@@ -224,11 +224,11 @@ public final class SocketIOServer: EngineServerDelegate {
             }
             return
         }
-        var restored: (session: RecoverableSessions.Session, missed: [EncodedPacket])?
+        var restored: RestoredSession?
         if let pid = auth?["pid"]?.stringValue, let offset = auth?["offset"]?.stringValue {
             switch recovery.restore(pid: pid, offset: offset) {
             case .success(let found) where namespace.sockets[found.0.sid] == nil:
-                restored = found
+                restored = .here(found.0, missed: found.1)
                 recovery.counts.restoredHere &+= 1
             case .success(let found):
                 recovery.counts.refuse(.sidConnected)
@@ -238,21 +238,7 @@ public final class SocketIOServer: EngineServerDelegate {
                 log.info("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(client.session.peer): \(refusal.rawValue); new session")
             }
         }
-        let socket = Socket(
-            id: restored?.session.sid ?? SessionID.make(), namespace: namespace, auth: auth, client: client,
-            pid: restored?.session.pid ?? SessionID.make(), recovered: restored != nil)
-        if let session = restored?.session {
-            socket.data = session.data
-            for room in session.rooms { namespace.rooms.add(socket.id, to: room) }
-        }
-        client.add(socket)
-        namespace.connects &+= 1
-        socket.send(SocketIOPacket(type: .connect, namespace: namespace.name, data: ["sid": .string(socket.id), "pid": .string(socket.pid ?? "")]))
-        if let restored {
-            log.info("recovered sid=\(socket.id) missed=\(restored.missed.count) peer=\(client.session.peer)")
-            for packet in restored.missed { socket.send(encoded: packet) }
-        }
-        namespace.onConnect?(socket)
+        completeConnect(client, to: namespace, auth: auth, restored: restored)
     }
 
     private func sendConnectError(_ client: ClientConnection, namespace: String, message: String) {

@@ -26,9 +26,8 @@ struct AwaySessions {
     let byteLimit: Int
     private var byPID: [String: Entry] = [:]
     private var byRoom: [String: Set<String>] = [:]
-    /// Pids in the order added (expiry times never decrease); entries removed early are skipped when reached.
-    private var order: [(pid: String, expiresAt: Int64)] = []
-    private var head = 0
+    /// Pids in the order added, by expiry time (never decreasing).
+    private var order = ExpiryOrder()
 
     init(limit: Int, byteLimit: Int) {
         self.limit = max(limit, 1)
@@ -47,7 +46,7 @@ struct AwaySessions {
         guard byPID.count < limit else { return false }
         byPID[entry.pid] = entry
         for room in [entry.sid] + entry.rooms { byRoom[room, default: []].insert(entry.pid) }
-        order.append((entry.pid, entry.expiresAt))
+        order.append(entry.pid, entry.expiresAt)
         return true
     }
 
@@ -58,19 +57,21 @@ struct AwaySessions {
             byRoom[room]?.remove(pid)
             if byRoom[room]?.isEmpty == true { byRoom.removeValue(forKey: room) }
         }
-        compact()
+        order.compact(liveCount: byPID.count, isLive: isLive)
         return entry
     }
 
     /// Drops the sessions whose window has passed.
     mutating func removeExpired(now: Int64) {
-        while head < order.count, order[head].expiresAt < now {
-            let (pid, expiresAt) = order[head]
-            head += 1
-            if byPID[pid]?.expiresAt == expiresAt { remove(pid) }
+        while let (_, expiresAt) = order.first, expiresAt < now {
+            let (pid, _) = order.removeFirst()
+            if isLive(pid, expiresAt) { remove(pid) }
         }
-        compact()
+        order.compact(liveCount: byPID.count, isLive: isLive)
     }
+
+    /// Whether the order's entry (`pid`, `expiresAt`) is of the session recorded for now.
+    private func isLive(_ pid: String, _ expiresAt: Int64) -> Bool { byPID[pid]?.expiresAt == expiresAt }
 
     /// The pids an emit to `rooms` (nil: everyone) skipping the sids in `skip` reaches.
     func reached(rooms: [String]?, skip: [String]) -> [String] {
@@ -99,18 +100,5 @@ struct AwaySessions {
         entry.bytes += bytes
         byPID[pid] = entry
         return entry.bytes <= byteLimit
-    }
-
-    private mutating func compact() {
-        if head == order.count {
-            order.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 1024, head * 2 >= order.count {
-            order.removeFirst(head)
-            head = 0
-        } else if order.count - head > 2 * byPID.count + 1024 {
-            order = order[head...].filter { byPID[$0.pid]?.expiresAt == $0.expiresAt }
-            head = 0
-        }
     }
 }

@@ -18,10 +18,8 @@ struct RecoverableSessions {
     let window: Int64
     let limit: Int
     private var byPID: [String: Session] = [:]
-    /// Pids in disconnection order (times never decrease), for expiry and the bound. Entries whose session was
-    /// restored stay until they reach the front; ``compact()`` keeps them from outnumbering the live ones.
-    private var order: [(pid: String, disconnectedAt: Int64)] = []
-    private var head = 0
+    /// Pids in disconnection order, for expiry and the bound.
+    private var order = ExpiryOrder()
     /// Sessions dropped at ``limit`` since the start.
     private(set) var droppedAtLimit: UInt64 = 0
 
@@ -31,27 +29,19 @@ struct RecoverableSessions {
     }
 
     var count: Int { byPID.count }
-    /// Entries in the disconnection order, restored ones included (what ``compact()`` bounds).
-    var orderEntries: Int { order.count - head }
+    /// Entries in the disconnection order, restored ones included (what the order's compaction bounds).
+    var orderEntries: Int { order.count }
 
     /// When the oldest kept session expires; nil when none is kept.
-    var nextExpiry: Int64? {
-        var index = head
-        while index < order.count {
-            let (pid, at) = order[index]
-            if byPID[pid]?.disconnectedAt == at { return at + window }
-            index += 1
-        }
-        return nil
-    }
+    var nextExpiry: Int64? { order.firstLive(isLive).map { $0 + window } }
 
     mutating func keep(_ session: Session) {
-        while byPID.count >= limit, head < order.count {
+        while byPID.count >= limit, order.first != nil {
             if removeFront() { droppedAtLimit &+= 1 }
         }
         byPID[session.pid] = session
-        order.append((session.pid, session.disconnectedAt))
-        compact()
+        order.append(session.pid, session.disconnectedAt)
+        order.compact(liveCount: byPID.count, isLive: isLive)
     }
 
     /// The session `pid` if it is kept and its window has not passed; it is taken out either way, so a
@@ -64,33 +54,21 @@ struct RecoverableSessions {
 
     /// Drops every session whose window has passed.
     mutating func removeExpired(now: Int64) {
-        while head < order.count, now - order[head].disconnectedAt > window { removeFront() }
-        compact()
+        while let (_, at) = order.first, now - at > window { removeFront() }
+        order.compact(liveCount: byPID.count, isLive: isLive)
     }
 
-    /// Takes the front of ``order`` out, and its session if that entry is still the live one; returns whether
+    /// Whether the order's entry (`pid`, `at`) is of the session kept now (not one restored, or replaced).
+    private func isLive(_ pid: String, _ at: Int64) -> Bool { byPID[pid]?.disconnectedAt == at }
+
+    /// Takes the front of the order out, and its session if that entry is still the live one; returns whether
     /// a session went.
     @discardableResult
     private mutating func removeFront() -> Bool {
-        let (pid, at) = order[head]
-        head += 1
-        guard byPID[pid]?.disconnectedAt == at else { return false }
+        let (pid, at) = order.removeFirst()
+        guard isLive(pid, at) else { return false }
         byPID.removeValue(forKey: pid)
         return true
-    }
-
-    private mutating func compact() {
-        if head == order.count {
-            order.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 1024, head * 2 >= order.count {
-            order.removeFirst(head)
-            head = 0
-        } else if order.count - head > 2 * byPID.count + 1024 {
-            // Most entries are of sessions already restored: keep the live ones only.
-            order = order[head...].filter { byPID[$0.pid]?.disconnectedAt == $0.disconnectedAt }
-            head = 0
-        }
     }
 }
 
