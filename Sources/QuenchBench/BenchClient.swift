@@ -76,17 +76,20 @@ final class BenchClient: ClientPool<BenchConnection>, BenchDriver {
     /// connection set. It must re-arm from its own callback: lws runs ripe timers at the start of
     /// lws_service and then sleeps until the next one, so a tick re-armed only between calls was missed
     /// whenever it fired there, and an idle run slept on until the server's next ping (25 s).
-    /// The memory holds the timer, then the context its callback needs; freed after the context.
+    /// With `--think-ms` it ticks every millisecond, so a paced client's next message leaves on time.
+    /// The memory holds the timer, then the context its callback needs, then the period; freed after the context.
     private let tick: UnsafeMutableRawPointer = {
         let memory = UnsafeMutableRawPointer.allocate(
-            byteCount: tickContextOffset + MemoryLayout<OpaquePointer>.size, alignment: MemoryLayout<lws_sorted_usec_list_t>.alignment)
+            byteCount: tickPeriodOffset + MemoryLayout<lws_usec_t>.size, alignment: MemoryLayout<lws_sorted_usec_list_t>.alignment)
         memory.initializeMemory(as: lws_sorted_usec_list_t.self, repeating: lws_sorted_usec_list_t(), count: 1)
         return memory
     }()
 
     private func startTick(_ context: OpaquePointer) {
         tick.storeBytes(of: context, toByteOffset: tickContextOffset, as: OpaquePointer.self)
-        lws_sul_schedule(context, 0, tick.assumingMemoryBound(to: lws_sorted_usec_list_t.self), benchTick, tickMicroseconds)
+        let period = settings.thinkMilliseconds > 0 ? pacedTickMicroseconds : tickMicroseconds
+        tick.storeBytes(of: period, toByteOffset: tickPeriodOffset, as: lws_usec_t.self)
+        lws_sul_schedule(context, 0, tick.assumingMemoryBound(to: lws_sorted_usec_list_t.self), benchTick, period)
     }
 
     override func finish() {
@@ -113,14 +116,18 @@ final class BenchClient: ClientPool<BenchConnection>, BenchDriver {
 
 /// Where the context sits in the tick's memory, after the timer.
 private let tickContextOffset = MemoryLayout<lws_sorted_usec_list_t>.stride
+/// Where the tick's period sits, after the context.
+private let tickPeriodOffset = tickContextOffset + MemoryLayout<OpaquePointer>.stride
 private let tickMicroseconds: lws_usec_t = 100_000
+private let pacedTickMicroseconds: lws_usec_t = 1_000
 
 /// The tick's callback, on the service thread: schedules the same timer again, with the context stored
 /// just after it (lws unlinks a timer before calling it, so rescheduling here is allowed).
 private func benchTick(_ timer: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
     guard let timer else { return }
     let context = UnsafeMutableRawPointer(timer).load(fromByteOffset: tickContextOffset, as: OpaquePointer.self)
-    lws_sul_schedule(context, 0, timer, benchTick, tickMicroseconds)
+    let period = UnsafeMutableRawPointer(timer).load(fromByteOffset: tickPeriodOffset, as: lws_usec_t.self)
+    lws_sul_schedule(context, 0, timer, benchTick, period)
 }
 
 /// The bench's lws callback: finds the connection through the per-connection user pointer.

@@ -13,6 +13,8 @@ final class BenchConnection: SimulatedClient {
     private var partial: [UInt8] = []
     /// When this client's connect began (monotonic ns), set as it leaves the queue of clients waiting to connect.
     var startedAt = Clock.monotonic()
+    var lastReminderBoundary: Int64 = 0
+    var inFlightSince: Int64? { script.inFlightSince }
 
     init(index: Int, client: BenchClient) {
         self.index = index

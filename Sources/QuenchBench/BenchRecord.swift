@@ -15,6 +15,13 @@ struct BenchRecord {
     /// Replies over the whole run, and inside the measured window.
     private(set) var replies = 0
     private(set) var repliesInWindow = 0
+    /// Latencies of replies in flight at some moment of the second after a reminder boundary (rtt mode with
+    /// a reminder interval): what an active client sees while the server fans a reminder out.
+    private(set) var fanoutLatencies = LatencySamples()
+    /// Clients whose message had waited more than ``unansweredAfterNanoseconds`` for its reply when the run
+    /// ended: a reply lost (every reply that does come is checked against the message in flight).
+    private(set) var unanswered = 0
+    static let unansweredAfterNanoseconds: Int64 = 5_000_000_000
     /// Reminder lag per boundary: wall ns from the boundary to each arrival.
     private(set) var reminderLags: [Int64: LatencySamples] = [:]
     /// Whether the measured window is open.
@@ -35,22 +42,37 @@ struct BenchRecord {
         connectTimes.add(Clock.monotonic() - startedAt)
     }
 
-    /// Counts a checked reply; true when it fell inside the window (so rtt sends the next message).
-    mutating func replied(latency: Int64) -> Bool {
+    /// Counts a checked reply; true when it fell inside the window (so rtt sends the next message). With a
+    /// reminder interval, a reply that was in flight at some moment of the second after a boundary is also
+    /// filed under the fan-out window.
+    mutating func replied(latency: Int64, reminderIntervalSeconds: Int64 = 0) -> Bool {
         replies += 1
         guard measuring else { return false }
         repliesInWindow += 1
         latencies.add(latency)
+        if reminderIntervalSeconds > 0 {
+            let now = Clock.wall()
+            let interval = reminderIntervalSeconds * 1_000_000_000
+            let boundary = now / interval * interval
+            // In flight from now - latency to now; the window after the latest boundary is [boundary, boundary + 1 s).
+            if now - latency < boundary + BenchSettings.fanoutWindowNanoseconds { fanoutLatencies.add(latency) }
+        }
         return true
     }
 
-    /// Files a reminder's arrival under the boundary it belongs to.
-    mutating func reminderArrived(intervalSeconds: Int64) {
-        guard intervalSeconds > 0 else { return }
+    /// Counts a client left waiting for a reply at the end of the run.
+    mutating func unansweredAtEnd() { unanswered += 1 }
+
+    /// Files a reminder's arrival under the boundary it belongs to; returns that boundary (wall ns), or nil
+    /// without an interval.
+    @discardableResult
+    mutating func reminderArrived(intervalSeconds: Int64) -> Int64? {
+        guard intervalSeconds > 0 else { return nil }
         let now = Clock.wall()
         let interval = intervalSeconds * 1_000_000_000
         let boundary = now / interval * interval
         reminderLags[boundary, default: LatencySamples()].add(now - boundary)
+        return boundary
     }
 
     /// Counts a failure; only the first five texts are kept, so a thousand identical ones stay readable.

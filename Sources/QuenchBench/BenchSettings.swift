@@ -35,6 +35,12 @@ struct BenchSettings {
     var reminderIntervalSeconds: Int64
     /// How long to wait for every client before measuring with those that did connect.
     var connectTimeoutSeconds: Double = 30
+    /// For rtt over WebSocket: how long a client waits after each reply before its next message (0: at once).
+    /// Paced clients leave the server idle between messages, so a stall (a fan-out) shows in their latency.
+    var thinkMilliseconds: Int = 0
+
+    /// Replies in flight at any moment this long after a reminder boundary count as sent during the fan-out.
+    static let fanoutWindowNanoseconds: Int64 = 1_000_000_000
 
     /// `host` without the brackets of an IPv6 literal: what resolvers and lws want.
     var bareHost: String {

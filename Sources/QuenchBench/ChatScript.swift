@@ -31,6 +31,9 @@ struct ChatScript {
         self.index = index
     }
 
+    /// When the message still waiting for its reply was sent (monotonic ns); nil when none waits.
+    var inFlightSince: Int64? { inFlight?.sentAt }
+
     private static let connectReply = Array("40".utf8)
     private static let welcome = Array("42[\"system_message\",{\"text\":\"Connected to server\"}]".utf8)
     private static let botPrefix = Array("42[\"bot_message\",{\"text\":\"".utf8)

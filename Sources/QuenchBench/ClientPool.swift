@@ -8,6 +8,10 @@ protocol SimulatedClient: AnyObject {
     var state: ClientState { get set }
     /// When its connect began (monotonic ns), set as it leaves the queue of clients waiting to connect.
     var startedAt: Int64 { get set }
+    /// The boundary (wall ns) of the last reminder it got, so a second one for the same boundary is caught.
+    var lastReminderBoundary: Int64 { get set }
+    /// When its message still waiting for a reply was sent (monotonic ns); nil when none waits.
+    var inFlightSince: Int64? { get }
     /// Sends the next `user_message` (rtt mode).
     func sendNextMessage()
     /// Drops its sockets after a failure (a failed client is not retried).
@@ -28,6 +32,10 @@ class ClientPool<Client: SimulatedClient> {
     private var connecting = 0
     /// Set while `connectMore` runs, so a failure inside it does not start a second, nested loop.
     private var startingClients = false
+    /// With `--think-ms`: clients that got their reply, each with when its next message is due (monotonic
+    /// ns), in due order (every client waits the same time). At most one entry per client.
+    private var thinking: [(client: Client, due: Int64)] = []
+    private var thinkingHead = 0
 
     /// Handshakes in flight at once: a thousand clients do not SYN-flood the server.
     private static var maximumConnecting: Int { 128 }
@@ -65,12 +73,34 @@ class ClientPool<Client: SimulatedClient> {
             startWindow()
         }
         if record.windowElapsed { finish() }
+        sendDueMessages()
     }
 
-    /// Ends the run; subclasses also wake their event loop.
+    /// Sends the next message of every thinking client whose pause is over.
+    private func sendDueMessages() {
+        guard thinkingHead < thinking.count else { return }
+        let now = Clock.monotonic()
+        while thinkingHead < thinking.count, thinking[thinkingHead].due <= now, !finished {
+            let client = thinking[thinkingHead].client
+            thinkingHead += 1
+            if client.state == .ready { client.sendNextMessage() }
+        }
+        if thinkingHead == thinking.count {
+            thinking.removeAll(keepingCapacity: true)
+            thinkingHead = 0
+        }
+    }
+
+    /// Ends the run; subclasses also wake their event loop. A client still waiting for a reply sent long
+    /// before counts as unanswered.
     func finish() {
+        guard !finished else { return }
         record.closeWindow()
         finished = true
+        let now = Clock.monotonic()
+        for client in clients where client.state == .ready {
+            if let since = client.inFlightSince, now - since > BenchRecord.unansweredAfterNanoseconds { record.unansweredAtEnd() }
+        }
     }
 
     /// What a client's script made of a Socket.IO packet.
@@ -82,9 +112,18 @@ class ClientPool<Client: SimulatedClient> {
             client.state = .ready
             connected(client)
         case .reminder:
-            record.reminderArrived(intervalSeconds: settings.reminderIntervalSeconds)
+            guard let boundary = record.reminderArrived(intervalSeconds: settings.reminderIntervalSeconds) else { return }
+            if boundary == client.lastReminderBoundary {
+                fail(client, "a second reminder for the boundary at \(boundary / 1_000_000_000)")
+            }
+            client.lastReminderBoundary = boundary
         case .reply(let latency):
-            if record.replied(latency: latency) { client.sendNextMessage() }
+            guard record.replied(latency: latency, reminderIntervalSeconds: settings.reminderIntervalSeconds) else { return }
+            if settings.thinkMilliseconds > 0 {
+                thinking.append((client, Clock.monotonic() + Int64(settings.thinkMilliseconds) * 1_000_000))
+            } else {
+                client.sendNextMessage()
+            }
         case .failure(let text):
             fail(client, text)
         }

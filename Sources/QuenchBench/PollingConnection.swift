@@ -11,6 +11,8 @@ final class PollingConnection: SimulatedClient {
     var state = ClientState.connecting
     /// When this client's connect began (monotonic ns), set as it leaves the queue of clients waiting to connect.
     var startedAt = Clock.monotonic()
+    var lastReminderBoundary: Int64 = 0
+    var inFlightSince: Int64? { script.inFlightSince }
     private var script: ChatScript
     /// Carries the handshake, then the long-poll GETs.
     private let polls: HTTPChannel
@@ -153,6 +155,10 @@ final class PollingConnection: SimulatedClient {
             return client.fail(self, "POST: HTTP \(status): \(Self.text(body))")
         }
         post()
+        // A client that only listens (idle, fanout) lets its POST connection go until it has something to
+        // send (a pong), so N such clients hold N connections on the server rather than 2N, as a browser's
+        // idle connection would be closed by the server's keep-alive timeout anyway.
+        if client.settings.mode != .rtt, !posts.isBusy { posts.close() }
     }
 
     // MARK: Helpers

@@ -44,6 +44,12 @@ struct QuenchBench: ParsableCommand {
     @Option(help: "The server's reminder interval in seconds (fanout mode).")
     var reminderInterval: Int64 = 0
 
+    @Option(
+        help: ArgumentHelp(
+            "rtt over WebSocket: milliseconds each client waits after a reply before its next message (0: at once).",
+            discussion: "With --reminder-interval too, replies in flight within 1 s after each boundary are also reported on their own (the fan-out window)."))
+    var thinkMs = 0
+
     @Option(help: "Seconds to wait for every client to connect before measuring with those that did.")
     var connectTimeout = 30.0
 
@@ -63,6 +69,10 @@ struct QuenchBench: ParsableCommand {
         }
         guard parsedURL != nil else { throw ValidationError("--url must look like ws://HOST:PORT[/path/] or http://HOST:PORT[/path/]") }
         if mode == "fanout", reminderInterval <= 0 { throw ValidationError("--mode fanout needs --reminder-interval SECONDS") }
+        guard thinkMs >= 0 else { throw ValidationError("--think-ms must not be negative") }
+        if thinkMs > 0, mode != "rtt" || transport == "polling" || (transport == nil && url.hasPrefix("http://")) {
+            throw ValidationError("--think-ms is for --mode rtt over WebSocket")
+        }
     }
 
     /// HOST, PORT and path of `--url`, and the transport its scheme suggests.
@@ -99,7 +109,7 @@ struct QuenchBench: ParsableCommand {
         let settings = BenchSettings(
             host: target.host, port: target.port, path: target.path, clients: clients, durationSeconds: duration,
             mode: benchMode, transport: benchTransport, reminderIntervalSeconds: reminderInterval,
-            connectTimeoutSeconds: connectTimeout)
+            connectTimeoutSeconds: connectTimeout, thinkMilliseconds: thinkMs)
         let client: any BenchDriver =
             switch benchTransport {
             case .websocket: BenchClient(settings: settings)

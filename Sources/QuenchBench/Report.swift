@@ -34,6 +34,11 @@ struct Report {
             Swift.print("latency ms: p50 \(milliseconds(record.latencies.percentile(50))) p99 \(milliseconds(record.latencies.percentile(99))) max \(milliseconds(record.latencies.maximum))")
             if let perReply = serverMicrosecondsPerReply { Swift.print("server CPU per reply: \(format(perReply)) µs") }
             if record.repliesInWindow > 0 { Swift.print("client CPU per reply: \(format(Double(clientCPU) / Double(record.repliesInWindow))) µs") }
+            if record.fanoutLatencies.count > 0 {
+                let window = record.fanoutLatencies
+                Swift.print("in flight within 1 s after a reminder boundary: \(window.count) replies, latency ms p50 \(milliseconds(window.percentile(50))) p99 \(milliseconds(window.percentile(99))) max \(milliseconds(window.maximum))")
+            }
+            if record.unanswered > 0 { Swift.print("unanswered at the end (waiting over 5 s): \(record.unanswered) clients") }
         case .idle:
             if let kib = kibPerSession { Swift.print("server RSS per session: \(format(kib)) KiB") }
             if let windowEnd, let windowStart {
@@ -51,6 +56,14 @@ struct Report {
             if let value = record.latencies.percentile(50) { fields.append("p50_ms=\(milliseconds(value))") }
             if let value = record.latencies.percentile(99) { fields.append("p99_ms=\(milliseconds(value))") }
             if let value = serverMicrosecondsPerReply { fields.append("server_us_per_reply=\(format(value))") }
+            if settings.mode == .rtt { fields.append("replies=\(record.replies) unanswered=\(record.unanswered)") }
+            if record.fanoutLatencies.count > 0 {
+                let window = record.fanoutLatencies
+                fields.append("fanout_replies=\(window.count)")
+                if let value = window.percentile(50) { fields.append("fanout_p50_ms=\(milliseconds(value))") }
+                if let value = window.percentile(99) { fields.append("fanout_p99_ms=\(milliseconds(value))") }
+                if let value = window.maximum { fields.append("fanout_max_ms=\(milliseconds(value))") }
+            }
             if let value = kibPerSession { fields.append("kib_per_session=\(format(value))") }
             if let worst = record.reminderLags.values.compactMap(\.maximum).max() { fields.append("reminder_max_ms=\(milliseconds(worst))") }
             let reached = record.reminderLags.values.map(\.count).min()

@@ -175,9 +175,9 @@ class BenchRun:
     """One quench-bench process, its stdout read by a thread (READY line, RESULT line)."""
 
     def __init__(self, server, clients, duration, mode="rtt", connect_timeout=30.0, reminder=0, with_pid=True, tag="",
-                 transport="websocket"):
+                 transport="websocket", extra=()):
         argv = [BENCH, "--url", server.url, "--transport", transport, "--clients", str(clients), "--duration", str(duration),
-                "--mode", mode, "--connect-timeout", str(connect_timeout), "--machine"]
+                "--mode", mode, "--connect-timeout", str(connect_timeout), "--machine", *extra]
         if with_pid:
             argv += ["--pid", str(server.pid)]
         if reminder:
@@ -242,10 +242,13 @@ def split_clients(total):
     return [total // count + (1 if i < total % count else 0) for i in range(count)]
 
 
-def run_many(server, total, duration, mode, connect_timeout, reminder=0, on_all_ready=None):
-    """Several bench processes against one server; samples the server when all of them are connected."""
-    runs = [BenchRun(server, n, duration, mode, connect_timeout, reminder, with_pid=False, tag=f"-p{i}")
-            for i, n in enumerate(split_clients(total))]
+def run_many(server, total, duration, mode, connect_timeout, reminder=0, on_all_ready=None, polling=0):
+    """Several bench processes against one server; samples the server when all of them are connected.
+    `polling` of the `total` clients use long-polling (in processes of their own), the rest WebSocket."""
+    plan = [(n, "websocket") for n in split_clients(total - polling)] if total > polling else []
+    plan += [(n, "polling") for n in split_clients(polling)] if polling else []
+    runs = [BenchRun(server, n, duration, mode, connect_timeout, reminder, with_pid=False, tag=f"-p{i}", transport=transport)
+            for i, (n, transport) in enumerate(plan)]
     for run in runs:
         run.ready.wait(connect_timeout + 30)
     all_ready_wall = time.time()
@@ -306,12 +309,12 @@ def watch_bursts(server, interval, stop_event, bursts):
             bursts[boundary] = ((last_change - boundary) * 1000 if last_change else None, (last_cpu - start_cpu) / 1e6)
 
 
-def scenario_fanout(kind, sessions, interval, duration):
-    log(f"reminder fan-out every {interval}s to {sessions} sessions: {kind}")
+def scenario_fanout(kind, sessions, interval, duration, polling=0):
+    log(f"reminder fan-out every {interval}s to {sessions} sessions ({polling} of them long-polling): {kind}")
     # quench's pings go to 60 s so no heartbeat lands in the window (the floor sends none): the server's CPU
     # around a boundary is then the fan-out alone.
     extra = ["--reminder-interval", str(interval), "--ping-interval", "60s"] if kind == "quench" else [str(interval)]
-    with Server(kind, extra) as server:
+    with Server(kind, extra, tag="-polling" if polling else "") as server:
         bursts, stop_event = {}, threading.Event()
 
         def start_watching(runs):
@@ -321,7 +324,7 @@ def scenario_fanout(kind, sessions, interval, duration):
 
         try:
             results, _, ready_wall, runs, watcher = run_many(server, sessions, duration, "fanout", connect_timeout=90,
-                                                          reminder=interval, on_all_ready=start_watching)
+                                                          reminder=interval, on_all_ready=start_watching, polling=polling)
         finally:
             stop_event.set()
         watcher.join(3)
@@ -341,12 +344,39 @@ def scenario_fanout(kind, sessions, interval, duration):
                 if e[0] >= connected and b >= ready_wall - 0.5 and b + 1.6 <= window_end}
         server_side = {b: v for b, v in bursts.items() if b in full}
         return {"connected": connected, "failures": total(results, "failures"), "alive": server.alive(),
+                "failure_lines": [f for r in results for f in r["_failures"]][:3], "polling": polling,
                 "server": server_side,
                 "server_max_ms": max((v[0] for v in server_side.values() if v[0] is not None), default=None),
                 "server_cpu_ms": max((v[1] for v in server_side.values()), default=None),
                 "boundaries": dict(sorted(per_boundary.items())), "full": full,
                 "max_ms": max((e[2] for e in full.values()), default=None),
                 "p50_ms": max((e[1] for e in full.values()), default=None)}
+
+
+#: The active clients beside a fan-out: how many, and how long each waits after a reply before its next message.
+ACTIVE_CLIENTS, ACTIVE_THINK_MS = 50, 20
+
+
+def scenario_fanout_latency(kind, sessions, interval, duration):
+    """Replies of ACTIVE_CLIENTS paced clients while the server fans reminders out to `sessions` others: the
+    latency of replies in flight within 1 s after each boundary (quench-bench's fan-out window), beside the
+    latency over the whole run, and whether any reply was lost (unanswered) or wrong (a failure: every reply is
+    checked against the one message its client has in flight, so a reply out of order fails too)."""
+    log(f"replies of {ACTIVE_CLIENTS} active clients during fan-outs to {sessions} sessions: {kind}")
+    extra = ["--reminder-interval", str(interval), "--ping-interval", "60s"] if kind == "quench" else [str(interval)]
+    with Server(kind, extra, tag="-latency") as server:
+        active = {}
+
+        def start_active(runs):
+            active["run"] = BenchRun(server, ACTIVE_CLIENTS, duration - 2, "rtt", 30.0, reminder=interval, with_pid=False,
+                                     tag="-active", extra=("--think-ms", str(ACTIVE_THINK_MS)))
+
+        results, _, _, _, _ = run_many(server, sessions, duration, "fanout", connect_timeout=90, reminder=interval,
+                                       on_all_ready=start_active)
+        result = active["run"].wait() if "run" in active else {}
+        result["_sessions_connected"] = total(results, "connected")
+        result["_alive"] = server.alive()
+        return result
 
 
 def scenario_kernel_fanout(sessions, runs):
@@ -642,12 +672,17 @@ def write_report(path, data, started):
               "(nothing else runs then: no requests, no pings in the window), i.e. when its last write was done.", "",
               "| server | connected | boundaries with every client | server last ran, ms after boundary (worst) | server CPU per fan-out ms (worst) | client-seen lag p50 (worst process) / max ms | per boundary: clients reached, client max ms, server last ran ms |",
               "|---|---|---|---|---|---|---|"]
-    for kind in ("quench", "floor"):
+    for kind in ("quench", "floor", "quench+polling"):
+        if kind not in fan:
+            continue
         r = fan.get(kind) or {}
         server_side = r.get("server") or {}
         per = "; ".join(f"{e[0]:,}: {e[2]:.1f}, {fmt((server_side.get(b) or (None,))[0])}"
                         for b, e in (r.get("boundaries") or {}).items()) or "—"
-        lines.append(f"| {kind} | {fmt(r.get('connected'))} | {len(r.get('full') or {})} | {fmt(r.get('server_max_ms'))} | "
+        name = kind if kind != "quench+polling" else (
+            f"quench, {data['sessions'] - r.get('polling', 0):,} WebSocket + {r.get('polling', 0):,} long-polling")
+        note = f" ({fmt(r.get('failures'))} failures)" if r.get("failures") else ""
+        lines.append(f"| {name} | {fmt(r.get('connected'))}{note} | {len(r.get('full') or {})} | {fmt(r.get('server_max_ms'))} | "
                      f"{fmt(r.get('server_cpu_ms'))} | {fmt(r.get('p50_ms'))} / {fmt(r.get('max_ms'))} | {per} |")
     fq, ff = fan.get("quench") or {}, fan.get("floor") or {}
     kernel = data.get("kernel_fanout") or {}
@@ -662,6 +697,29 @@ def write_report(path, data, started):
               "reminder-sized `send()` on each, timed in the sending process, with a second process reading the client "
               "ends. It is what the fan-out costs before any server code runs (over loopback the sender's `send()` also "
               "pays the receiver's TCP processing), and so the least any one-thread server can take here.", ""]
+    fp = fan.get("quench+polling")
+    if fp:
+        lines += [f"With long-polling: {fp.get('polling', 0):,} of the {data['sessions']:,} clients hold a GET open (their POST "
+                  "connection is let go while they have nothing to send), and each reminder goes out as the response to "
+                  "it. quench-bench fails a client that gets a second reminder for one boundary; "
+                  f"failures: {fmt(fp.get('failures'))}"
+                  + (f" (`{fp['failure_lines'][0][:140]}`)" if fp.get("failure_lines") else "") + ".", ""]
+    lat = data.get("fanout_latency") or {}
+    if lat:
+        lines += [f"### Replies during the fan-out: {ACTIVE_CLIENTS} active clients beside {data['sessions']:,} listening", "",
+                  f"Each active client sends a `user_message`, waits for its reply, pauses {ACTIVE_THINK_MS} ms and sends the "
+                  "next (WebSocket; every reply is checked against the one message in flight, so a lost reply leaves its "
+                  "client waiting and a reply out of order fails it). *During the fan-out* = replies in flight at some moment "
+                  "of the second after a reminder boundary.", "",
+                  "| server | replies (during the fan-out) | latency during the fan-out p50 / p99 / max ms | latency over the whole run p50 / p99 ms | lost (unanswered at the end) | failures |",
+                  "|---|---|---|---|---|---|"]
+        for kind in ("quench", "floor"):
+            r = lat.get(kind) or {}
+            lines.append(f"| {kind} | {fmt(num(r, 'replies'), 0)} ({fmt(num(r, 'fanout_replies'), 0)}) | "
+                         f"{r.get('fanout_p50_ms', '—')} / {r.get('fanout_p99_ms', '—')} / {r.get('fanout_max_ms', '—')} | "
+                         f"{r.get('p50_ms', '—')} / {r.get('p99_ms', '—')} | {fmt(num(r, 'unanswered'), 0)} | {fmt(num(r, 'failures'), 0)} |")
+        q, f = lat.get("quench") or {}, lat.get("floor") or {}
+        lines += [f"| quench/floor | | {ratio(num(q, 'fanout_p99_ms'), num(f, 'fanout_p99_ms'))} (p99) | | | |", ""]
 
     hold = data["hold"] or {}
     probes = hold.get("probes") or {}
@@ -727,7 +785,7 @@ def write_report(path, data, started):
     lines += [f"| CPU while holding {data['idle_cpu_sessions']:,} idle sessions for {ic.get('seconds')} s (default pings) | "
               f"{fmt(ic.get('cpu_ms'), 0, ' ms')} | | |", ""]
 
-    lines += ["## Targets (issue 6)", ""] + targets(data) + [""]
+    lines += ["## Targets (issues 6 and 16)", ""] + targets(data) + [""]
     lines += ["Logs of this run: `build/bench-logs/` (not committed).", ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
@@ -790,11 +848,31 @@ def targets(data):
                          f"held sessions dropped {fmt(hold.get('failures'))}"))
     fq, ff = data["fanout"].get("quench") or {}, data["fanout"].get("floor") or {}
     kernel = data.get("kernel_fanout") or {}
-    ok = fq.get("server_max_ms") is not None and fq["server_max_ms"] <= 50 and fq.get("connected") == data["sessions"]
-    out.append(check(ok, f"fan-out to {data['sessions']:,}: last reminder leaves ≤ 50 ms after the boundary: server last ran "
-                         f"{fmt(fq.get('server_max_ms'))} ms after it (floor {fmt(ff.get('server_max_ms'))} ms); as the clients "
-                         f"see it, max {fmt(fq.get('max_ms'))} ms (floor {fmt(ff.get('max_ms'))} ms); the kernel alone takes "
-                         f"{fmt(kernel.get('wall_ms'))} ms for {data['sessions']:,} bare send() calls here"))
+    n = f"{data['sessions']:,}"
+    whole = fq.get("connected") == data["sessions"] and not fq.get("failures")
+    qw, fw, kw = fq.get("server_max_ms"), ff.get("server_max_ms"), kernel.get("wall_ms")
+    ok = whole and qw is not None and fw and kw and qw <= fw and qw <= 2 * kw
+    out.append(check(ok, f"fan-out to {n}: server's last write ≤ 1.0× the floor's and ≤ 2× the kernel alone: {fmt(qw)} ms vs "
+                         f"floor {fmt(fw)} ms = {ratio(qw, fw)}, vs kernel alone {fmt(kw)} ms = {ratio(qw, kw)}"))
+    qm, fm = fq.get("max_ms"), ff.get("max_ms")
+    ok = whole and qm is not None and fm and qm <= fm
+    out.append(check(ok, f"fan-out to {n}: last arrival as the clients see it ≤ 1.0× the floor's: {fmt(qm)} vs {fmt(fm)} ms = {ratio(qm, fm)}"))
+    qc, fc = fq.get("server_cpu_ms"), ff.get("server_cpu_ms")
+    ok = whole and qc is not None and fc and qc <= 1.1 * fc
+    out.append(check(ok, f"fan-out to {n}: server CPU per fan-out ≤ 1.1× the floor's: {fmt(qc)} vs {fmt(fc)} ms = {ratio(qc, fc)}"))
+    lat = data.get("fanout_latency") or {}
+    lq, lf = lat.get("quench") or {}, lat.get("floor") or {}
+    clean = (num(lq, "fanout_replies") or 0) > 0 and not num(lq, "unanswered") and not num(lq, "failures")
+    out.append(check(clean, f"replies of {ACTIVE_CLIENTS} active clients during fan-outs to {n} others: p99 "
+                            f"{lq.get('fanout_p99_ms', '—')} ms (floor {lf.get('fanout_p99_ms', '—')} ms, reported), no reply lost "
+                            f"or reordered: {fmt(num(lq, 'unanswered'), 0)} unanswered, {fmt(num(lq, 'failures'), 0)} failures "
+                            f"in {fmt(num(lq, 'replies'), 0)} replies"))
+    fp = data["fanout"].get("quench+polling") or {}
+    ok = (fp.get("connected") == data["sessions"] and not fp.get("failures") and len(fp.get("full") or {}) > 0)
+    out.append(check(ok, f"fan-out to {n} with {fp.get('polling', 0):,} on long-polling: every client gets each reminder once: "
+                         f"{fmt(fp.get('connected'))} connected, {len(fp.get('full') or {})} boundaries reached every client, "
+                         f"{fmt(fp.get('failures'))} failures (a second reminder fails a client); server's last write "
+                         f"{fmt(fp.get('server_max_ms'))} ms after the boundary (reported)"))
     wq, ws = data["wrk"].get("quench") or {}, data["wrk"].get("seed") or {}
     ok = wq.get("rate") and ws.get("rate") and wq["rate"] / ws["rate"] >= 10 and wq.get("non2xx") == 0
     out.append(check(ok, f"polling handshakes ≥ 10× seed: {fmt(wq.get('rate'))} vs {fmt(ws.get('rate'))}/s = "
@@ -873,6 +951,10 @@ def main():
         for kind in ("quench", "floor"):
             data["fanout"][kind] = scenario_fanout(kind, data["sessions"], data["interval"], 13)
         data["kernel_fanout"] = scenario_kernel_fanout(data["sessions"], 3)
+        data["fanout"]["quench+polling"] = scenario_fanout("quench", data["sessions"], data["interval"], 13,
+                                                           polling=data["sessions"] // 3)
+        data["fanout_latency"] = {kind: scenario_fanout_latency(kind, data["sessions"], data["interval"], 13)
+                                  for kind in ("quench", "floor")}
         data["idle_cpu"] = scenario_idle_cpu(data["idle_cpu_sessions"], 10)
         for kind in ("quench", "seed"):
             data["wrk"][kind] = scenario_wrk(kind, data["wrk_seconds"], data["wrk_connections"])

@@ -30,8 +30,9 @@ CLIENTS = 5
 
 # The seed's chat app on python-socketio + aiohttp (which serves both WebSocket and polling with
 # Content-Length). argv: PORT and "right" or "wrong"; "wrong" drops the seconds from the reply's clock.
+# "once" and "twice" also send the reminder at every whole second, once or (wrongly) twice.
 PYTHON_CHAT_APP = r"""
-import sys, time
+import asyncio, sys, time
 from aiohttp import web
 import socketio
 
@@ -49,6 +50,17 @@ async def user_message(sid, data):
     clock = time.strftime("%H:%M:%S" if flavour == "right" else "%H:%M")
     await sio.emit("bot_message", {"text": f"{data['text']} rcvd at {clock} (dummy reply)"}, to=sid)
 
+async def remind():
+    while True:
+        await asyncio.sleep(1 - time.time() % 1)
+        for _ in range(2 if flavour == "twice" else 1):
+            await sio.emit("bot_message", {"text": "Remember to stay hydrated! It's " + time.strftime("%H:%M")})
+
+async def start_reminders(app):
+    if flavour in ("once", "twice"):
+        app["reminders"] = asyncio.create_task(remind())
+
+app.on_startup.append(start_reminders)
 web.run_app(app, host="127.0.0.1", port=port, print=None)
 """
 
@@ -155,7 +167,40 @@ def test_fanout_reaches_every_client(start_quench, transport):
     assert max(reached) == CLIENTS, explain(proc)
 
 
+def test_paced_clients_report_the_replies_in_flight_after_each_boundary(start_quench):
+    # --think-ms paces each client; with --reminder-interval the replies in flight within a second after a
+    # boundary are reported on their own, and a client still waiting at the end would count as unanswered.
+    server = start_quench("--log-level", "warn", "--reminder-interval", "1s")
+    proc, fields = run_bench(server.ws_base, "--clients", CLIENTS, "--duration", 2.5, "--think-ms", 10, "--reminder-interval", 1)
+    assert proc.returncode == 0, explain(proc)
+    assert fields["failures"] == "0" and fields["unanswered"] == "0", explain(proc)
+    assert int(fields["fanout_replies"]) > 0 and float(fields["fanout_p99_ms"]) > 0, explain(proc)
+    # Paced: at most one message per client per 10 ms (plus the first), however fast the server answers.
+    assert int(fields["replies"]) <= CLIENTS * (2.5 / 0.010 + 1), explain(proc)
+
+
+@pytest.mark.parametrize("args", [("--transport", "polling"), ("--mode", "idle")])
+def test_think_ms_is_refused_outside_rtt_over_websocket(args):
+    proc = subprocess.run([BENCH_BIN, "--think-ms", "10", *args], capture_output=True, text=True, timeout=10)
+    assert proc.returncode == 64 and "--think-ms is for --mode rtt over WebSocket" in proc.stderr, explain(proc)
+
+
 # -- against servers that answer differently -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_second_reminder_for_one_boundary_fails_the_client(python_chat_app, transport):
+    # The same app reminding once per second passes; reminding twice, every client fails on its second one.
+    for flavour, clean in (("once", True), ("twice", False)):
+        port = python_chat_app(flavour)
+        proc, fields = run_bench(f"ws://127.0.0.1:{port}", "--transport", transport, "--mode", "fanout",
+                                 "--reminder-interval", 1, "--clients", CLIENTS, "--duration", 2.5)
+        if clean:
+            assert proc.returncode == 0 and fields["failures"] == "0", explain(proc)
+        else:
+            assert proc.returncode != 0 and int(fields["failures"]) > 0, explain(proc)
+            assert "a second reminder for the boundary at " in proc.stdout, explain(proc)
+
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
