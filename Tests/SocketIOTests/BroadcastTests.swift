@@ -129,7 +129,7 @@ import Testing
         let bySlot = namespace.sockets.values.sorted { $0.recipientIndex < $1.recipientIndex }
         clients[1].isReading = false
         bySlot[1].emit("fill", [.string(String(repeating: "x", count: 45))])
-        namespace.onDisconnect = { _, _ in namespace.emit("gone", []) }
+        namespace.onDisconnect = { [unowned namespace] _, _ in namespace.emit("gone", []) }
         for client in clients { _ = client.takeFrames() }
         tick(harness)
         let gone = "42[\"gone\"]"
@@ -169,8 +169,9 @@ import Testing
         let engine = EngineServer(
             configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200), clock: clock, log: Logger(level: .error, sink: { _ in }))
         clock.engine = engine
-        defer { engine.closeAll() }
         let server = SocketIOServer(engine: engine, configuration: SocketIOConfiguration(recoveryWindow: 1000))
+        // The sessions close while the server (their delegate, which breaks each session's cycle) is alive.
+        defer { withExtendedLifetime(server) { engine.closeAll() } }
         let namespace = server.namespace("/")
         let clients = (0..<3).map { _ in
             let client = engine.connectInMemory()
