@@ -205,6 +205,7 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
     /// After lws_write of `expected` bytes (`counted` of them against ``outbound``) returned `written`: false
     /// if the socket is dead (lws takes the whole write or fails). What the kernel took has left; a tail lws
     /// kept still counts until it goes, and a writable callback is asked for to learn when it has.
+    @inline(__always)
     private func wrote(_ written: Int, of expected: Int, counted length: Int) -> Bool {
         guard written >= expected else { return false }
         if lws_partial_buffered(wsi) != 0 {
