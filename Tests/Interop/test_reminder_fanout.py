@@ -2,9 +2,12 @@
 nothing waiting, the rest queued; polling clients in the same broadcast; a slow reader's stream kept whole."""
 
 import re
+import shutil
 import socket
+import subprocess
 import threading
 
+import pytest
 import socketio
 
 from conftest import wait_until
@@ -120,3 +123,31 @@ def test_broadcasts_to_a_client_that_stops_reading_stay_whole_and_in_order(start
         assert "outbound limit" not in server.log_text()
     finally:
         redis_server.stop()
+
+
+def test_reminders_over_tls_go_through_lws_and_arrive_whole(start_quench, tmp_path):
+    # Over TLS the shared frame cannot go to the socket with send(): lws_write encrypts it. Three
+    # WebSocket clients over wss:// must each get reminders, whole, with nothing else in between.
+    if not shutil.which("openssl"):
+        pytest.fail("openssl not installed (apt-get install openssl)")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=60)
+    server = start_quench("--tls-cert", str(cert), "--tls-key", str(key), "--reminder-interval", "1")
+    server.wait_for_log(r"listening on https://127\.0\.0\.1:%d" % server.port)
+    clients, seen = [], []
+    try:
+        for _ in range(3):
+            client = socketio.Client(ssl_verify=False, reconnection=False)
+            got = []
+            client.on("bot_message", got.append)
+            client.connect(f"https://127.0.0.1:{server.port}", transports=["websocket"], wait_timeout=10)
+            clients.append(client)
+            seen.append(got)
+        wait_until(lambda: all(len(got) >= 2 for got in seen), timeout=15, what="two reminders at each TLS client",
+                   detail=lambda: seen)
+        for got in seen:
+            assert all(REMINDER_RE.match(data["text"]) for data in got), got
+    finally:
+        for client in clients:
+            client.disconnect()
