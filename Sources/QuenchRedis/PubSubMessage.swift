@@ -12,6 +12,9 @@ import SocketIO
 ///   `{room, namespace}`, each with `host_id` (the sender's).
 /// - callback `{host_id, sid, namespace, id, args}`, where `host_id` is the node the acknowledgement is
 ///   for (`_return_callback()`).
+/// - quench only (python-socketio skips methods it does not know): `quench_recovered`, `quench_handover`,
+///   `quench_taking {namespace, pid, host_id (the taker), recorder}` and `quench_flushed {namespace, pid,
+///   host_id (the recorder), taker}`.
 public enum PubSubMessage {
     /// One decoded message: the operation and the `host_id` it carried.
     public struct Decoded: Sendable, Equatable {
@@ -67,6 +70,16 @@ public enum PubSubMessage {
             return .object([
                 "method": "quench_handover", "host_id": .string(host), "namespace": .string(namespace),
                 "sessions": .array(sessions.map { .array([.string($0.pid), .string($0.sid), .array($0.rooms.map(JSONValue.string))]) }),
+            ])
+        case .taking(let pid, let namespace, let taker, let recorder):
+            // `recorder` last: the store's take script writes the message up to it and appends the value.
+            return .object([
+                "method": "quench_taking", "namespace": .string(namespace), "pid": .string(pid), "host_id": .string(taker),
+                "recorder": .string(recorder),
+            ])
+        case .flushed(let pid, let namespace, let host, let taker):
+            return .object([
+                "method": "quench_flushed", "namespace": .string(namespace), "pid": .string(pid), "host_id": .string(host), "taker": .string(taker),
             ])
         }
     }
@@ -137,6 +150,17 @@ public enum PubSubMessage {
                 sessions.append(HandedOverSession(pid: pid, sid: sid, rooms: rooms))
             }
             return Decoded(hostID: hostID, operation: .handover(host: hostID, namespace: namespace, sessions: sessions))
+        case "quench_taking":
+            guard let hostID else { throw PubSubMessageError("quench_taking without host_id") }
+            return Decoded(
+                hostID: hostID,
+                operation: .taking(
+                    pid: try string(value["pid"], "pid"), namespace: namespace, taker: hostID, recorder: try string(value["recorder"], "recorder")))
+        case "quench_flushed":
+            guard let hostID else { throw PubSubMessageError("quench_flushed without host_id") }
+            return Decoded(
+                hostID: hostID,
+                operation: .flushed(pid: try string(value["pid"], "pid"), namespace: namespace, host: hostID, taker: try string(value["taker"], "taker")))
         default:
             throw PubSubMessageError("unknown method \"\(method)\"")
         }

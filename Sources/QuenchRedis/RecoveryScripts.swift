@@ -2,14 +2,15 @@
 /// exactly-once and an adoption won by one node only. Keys of one session: `s` its record, `c` who records
 /// for it (the owner's host id; `handover:<owner>` between the owner's stop and an adoption; then
 /// `<adopter>@<owner>`), `o` what
-/// the owner recorded while it was away, `a` what an adopter recorded after the owner stopped. Every key
-/// expires with the record (the recovery window).
+/// the owner recorded while it was away, `a` what an adopter recorded after the owner stopped, `t` the node
+/// taking it while another node still records for it (the first phase of a take). Every key expires with
+/// the record (the recovery window).
 enum RecoveryScripts {
-    /// KEYS s c o a; ARGV record owner window-ms.
+    /// KEYS s c o a t; ARGV record owner window-ms.
     static let keep = """
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
         redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-        redis.call('DEL', KEYS[3], KEYS[4])
+        redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
         return 1
         """
 
@@ -32,39 +33,79 @@ enum RecoveryScripts {
         return 1
         """
 
-    /// KEYS s c o a; ARGV the liveness key prefix. Nil when there is no record; else [record, recorder,
-    /// [owner packets], [adopted packets], 1 when the recording node's liveness key exists], every key of the
-    /// session deleted in the same step.
+    /// KEYS s c o a t; ARGV the liveness key prefix, the taker's host id, the channel, the taking message
+    /// up to its recorder value. The first phase of a take. Nil when there is no record, or when a node is
+    /// taking it already (exactly once). When nobody else can still be appending (the taker records for it
+    /// itself, or its recorder is gone or never adopted it): [record, recorder, [owner packets], [adopted
+    /// packets], 1 when the recording node's liveness key exists], every key deleted. Otherwise: marks it as
+    /// taken by the taker (`t`, expiring with the record), publishes the taking message with the recorder
+    /// value (so its place on the channel is this script's), and returns [record, recorder]; the recorder's
+    /// appends keep succeeding until the taker finishes.
     static let take = """
+        local s = redis.call('GET', KEYS[1])
+        if not s then return false end
+        if redis.call('EXISTS', KEYS[5]) == 1 then return false end
+        local c = redis.call('GET', KEYS[2]) or ''
+        local host = c
+        local at = string.find(c, '@', 1, true)
+        if at then host = string.sub(c, 1, at - 1) end
+        local alive = redis.call('EXISTS', ARGV[1] .. host)
+        if host == ARGV[2] or alive == 0 or string.sub(c, 1, 9) == 'handover:' then
+          local o = redis.call('LRANGE', KEYS[3], 0, -1)
+          local a = redis.call('LRANGE', KEYS[4], 0, -1)
+          redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+          return {s, c, o, a, alive}
+        end
+        local ttl = redis.call('PTTL', KEYS[1])
+        if ttl <= 0 then ttl = 60000 end
+        redis.call('SET', KEYS[5], ARGV[2], 'PX', ttl)
+        redis.call('PUBLISH', ARGV[3], ARGV[4] .. cjson.encode(c) .. '}')
+        return {s, c}
+        """
+
+    /// KEYS s c o a t; ARGV the taker's host id. The second phase: nil unless this taker holds the take;
+    /// else [record, recorder, [owner packets], [adopted packets], 1], every key deleted.
+    static let finishTake = """
+        if redis.call('GET', KEYS[5]) ~= ARGV[1] then return false end
         local s = redis.call('GET', KEYS[1])
         if not s then return false end
         local c = redis.call('GET', KEYS[2]) or ''
         local o = redis.call('LRANGE', KEYS[3], 0, -1)
         local a = redis.call('LRANGE', KEYS[4], 0, -1)
-        local host = c
-        local at = string.find(c, '@', 1, true)
-        if at then host = string.sub(c, 1, at - 1) end
-        local alive = redis.call('EXISTS', ARGV[1] .. host)
-        redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
-        return {s, c, o, a, alive}
+        redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+        return {s, c, o, a, 1}
         """
 
-    /// KEYS the recorder keys of the handed sessions; ARGV marker owner channel message. Marks each session
-    /// this node records for as handed over, then publishes the handover: an adopter that reads the message
-    /// finds the marks.
+    /// KEYS s c o a t; ARGV the taker's host id. A take given up: deletes the session if this taker holds it.
+    static let cancelTake = """
+        if redis.call('GET', KEYS[5]) ~= ARGV[1] then return 0 end
+        redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+        return 1
+        """
+
+    /// KEYS the recorder and taking keys of the handed sessions, in pairs; ARGV marker owner channel message.
+    /// Marks each session this node records for and nobody is taking as handed over, then publishes the
+    /// handover: an adopter that reads the message finds the marks. (A session being taken stays this node's
+    /// until it sees the taking marker, which comes before the handover on the channel.)
     static let handOver = """
-        for i = 1, #KEYS do
-          if redis.call('GET', KEYS[i]) == ARGV[2] then redis.call('SET', KEYS[i], ARGV[1], 'KEEPTTL') end
+        for i = 1, #KEYS, 2 do
+          if redis.call('GET', KEYS[i]) == ARGV[2] and redis.call('EXISTS', KEYS[i + 1]) == 0 then
+            redis.call('SET', KEYS[i], ARGV[1], 'KEEPTTL')
+          end
         end
         redis.call('PUBLISH', ARGV[3], ARGV[4])
         return 1
         """
 
-    /// KEYS the recorder keys; ARGV marker adopter-mark. The first node to run it for a session becomes its recorder.
+    /// KEYS the recorder and taking keys, in pairs; ARGV marker adopter-mark. The first node to run it for a
+    /// session nobody is taking becomes its recorder.
     static let adopt = """
         local n = 0
-        for i = 1, #KEYS do
-          if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('SET', KEYS[i], ARGV[2], 'KEEPTTL') n = n + 1 end
+        for i = 1, #KEYS, 2 do
+          if redis.call('GET', KEYS[i]) == ARGV[1] and redis.call('EXISTS', KEYS[i + 1]) == 0 then
+            redis.call('SET', KEYS[i], ARGV[2], 'KEEPTTL')
+            n = n + 1
+          end
         end
         return n
         """

@@ -91,8 +91,16 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
             if case .callback = message.operation {
                 guard message.hostID == hostID else { return }
             } else if message.hostID == hostID {
-                if case .handover(_, let namespace, _) = message.operation { handoverEchoed?(namespace) }
-                return
+                switch message.operation {
+                case .handover(_, let namespace, _):
+                    handoverEchoed?(namespace)
+                    return
+                case .taking:
+                    // This node's own take: its place among the emits this node receives is what it needs.
+                    break
+                default:
+                    return
+                }
             }
             log.debug("message queue: received \(payload.count) bytes: \(LogSafe.bytes(payload, limit: 300))")
             counters.add(counters.received, 1)

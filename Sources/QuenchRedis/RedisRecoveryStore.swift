@@ -70,7 +70,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
     private func key(_ pid: String, _ suffix: String) -> [UInt8] { Array("quench:\(channel):\(pid):\(suffix)".utf8) }
     /// The prefix of the nodes' liveness keys (the host id follows).
     private var livenessPrefix: String { "quench:\(channel):node:" }
-    private func keys(_ pid: String) -> [[UInt8]] { ["s", "c", "o", "a"].map { key(pid, $0) } }
+    private func keys(_ pid: String) -> [[UInt8]] { ["s", "c", "o", "a", "t"].map { key(pid, $0) } }
 
     private static func eval(_ script: String, keys: [[UInt8]], arguments: [[UInt8]]) -> [[UInt8]] {
         [Array("EVAL".utf8), Array(script.utf8), Array(String(keys.count).utf8)] + keys + arguments
@@ -125,13 +125,46 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
         }
     }
 
-    public func take(pid: String, completion: @escaping (StoreTakeAnswer) -> Void) {
+    public func take(pid: String, namespace: String, completion: @escaping (StoreTakeAnswer) -> Void) {
+        let marker = Self.takingMessagePrefix(pid: pid, namespace: namespace, taker: hostID)
+        run(RecoveryScripts.take, pid: pid, arguments: [Array(livenessPrefix.utf8), Array(hostID.utf8), Array(channel.utf8), marker], completion)
+    }
+
+    /// The taking message up to its recorder value, which the take script appends (JSON-quoted) and closes
+    /// with `}`: the recorder is only known inside the script.
+    static func takingMessagePrefix(pid: String, namespace: String, taker: String) -> [UInt8] {
+        var marker = PubSubMessage.encode(.taking(pid: pid, namespace: namespace, taker: taker, recorder: ""), hostID: taker)
+        // The recorder is the last member and its value `""` the last two bytes before the closing brace.
+        marker.removeLast(3)
+        return marker
+    }
+
+    public func finishTake(pid: String, completion: @escaping (StoreTakeAnswer) -> Void) {
+        run(RecoveryScripts.finishTake, pid: pid, arguments: [Array(hostID.utf8)], completion)
+    }
+
+    public func cancelTake(pid: String) {
+        if !enqueue(Job(arguments: Self.eval(RecoveryScripts.cancelTake, keys: keys(pid), arguments: [Array(hostID.utf8)]), done: nil, appendPID: nil)) {
+            lock.withLock { _ = poisoned.insert(pid) }
+        }
+    }
+
+    public func flushed(pid: String, namespace: String, taker: String) {
+        // On this connection, behind every append queued before it: once the taker reads it, they all ran.
+        let message = PubSubMessage.encode(.flushed(pid: pid, namespace: namespace, host: hostID, taker: taker), hostID: hostID)
+        if !enqueue(Job(arguments: [Array("PUBLISH".utf8), Array(channel.utf8), message], done: nil, appendPID: nil)) {
+            log.warn("recovery: store queue full; the flush for a session taken by node \(LogSafe.text(taker)) not published (its client will get a new session)")
+        }
+    }
+
+    /// Runs a take script for `pid` and hands its answer to `completion` on the service thread.
+    private func run(_ script: String, pid: String, arguments: [[UInt8]], _ completion: @escaping (StoreTakeAnswer) -> Void) {
         let answer = ServiceThreadOnly(completion)
         let executor = lock.withLock { self.executor }
         let log = log
         let queued = enqueue(
             Job(
-                arguments: Self.eval(RecoveryScripts.take, keys: keys(pid), arguments: [Array(livenessPrefix.utf8)]),
+                arguments: Self.eval(script, keys: keys(pid), arguments: arguments),
                 done: { result in
                     let decoded = Self.takeAnswer(result)
                     if case .unavailable(let reason) = decoded { log.debug("recovery: take failed: \(reason)") }
@@ -146,6 +179,9 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
         case .failure(let error): return .unavailable("\(error)")
         case .success(.null): return .notFound
         case .success(.error(let message)): return .unavailable("Redis refused the take: \(LogSafe.text(message))")
+        case .success(.array(let parts)) where parts.count == 2:
+            guard let record = parts[0].bytes, let recorder = parts[1].bytes else { return .unavailable("unexpected reply to the take") }
+            return .taking(record: record, recorder: String(decoding: recorder, as: UTF8.self))
         case .success(.array(let parts)):
             guard parts.count == 5, let record = parts[0].bytes, let recorder = parts[1].bytes,
                 case .array(let owner) = parts[2], case .array(let adopted) = parts[3], case .integer(let alive) = parts[4]
@@ -173,7 +209,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
         let queued = enqueue(
             Job(
                 arguments: Self.eval(
-                    RecoveryScripts.handOver, keys: sessions.map { key($0.pid, "c") },
+                    RecoveryScripts.handOver, keys: sessions.flatMap { [key($0.pid, "c"), key($0.pid, "t")] },
                     arguments: [Array(StoreTake.handoverMarker(hostID).utf8), Array(hostID.utf8), Array(channel.utf8), message]),
                 done: nil, appendPID: nil))
         if !queued { log.warn("recovery: store queue full; \(sessions.count) dropped sessions not handed over") }
@@ -185,7 +221,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
         enqueue(
             Job(
                 arguments: Self.eval(
-                    RecoveryScripts.adopt, keys: sessions.map { key($0.pid, "c") },
+                    RecoveryScripts.adopt, keys: sessions.flatMap { [key($0.pid, "c"), key($0.pid, "t")] },
                     arguments: [Array(StoreTake.handoverMarker(host).utf8), Array(StoreTake.adoptedMarker(hostID, from: host).utf8)]),
                 done: { result in
                     if case .success(.integer(let won)) = result {

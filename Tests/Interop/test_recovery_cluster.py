@@ -291,3 +291,71 @@ def test_a_session_of_a_node_killed_without_a_handover_is_refused_once_its_liven
     assert keys_of(redis_server, pid), "the session's record expired too early"
     expect_new_session(node_b, {"pid": pid, "offset": offset}, sid,
                        re.escape("the node recording for it is gone (it stopped without handing it over)")).close()
+
+
+def owner_of(redis_server, pid):
+    return json.loads(redis.Redis(port=redis_server.port).get(f"quench:socketio:{pid}:s"))["owner"]
+
+
+def connect_without_waiting(node, auth):
+    """A raw client whose CONNECT with `auth` is sent; the reply is left for the test to read."""
+    client = EioWS(node)
+    client.open_packet()
+    client.send("40" + json.dumps(auth))
+    return client
+
+
+def test_an_emit_the_recorder_has_not_appended_yet_when_another_node_takes_the_session_arrives_once(start_quench, redis_server):
+    """The race the two-phase take closes: node A keeps the session and has received an emit for it but not
+    appended it (A is frozen with SIGSTOP, so it has not even read it) when the client's CONNECT reaches node
+    B. B's take marks the session and waits for A's flush; A, continued, appends the emit and flushes; B
+    restores it with the emit, once, in order. (Before the two-phase take, B's take deleted the session at
+    once, A's append found nothing, and the emit was lost.)"""
+    node_a, node_b = start_nodes(start_quench, redis_server, 2)
+    emitter = socketio.RedisManager(redis_server.url, write_only=True)
+    sid, pid, offset = dropped_session(node_a)
+    owner = owner_of(redis_server, pid)
+    node_a.proc.send_signal(signal.SIGSTOP)
+    try:
+        emitter.emit("bot_message", {"text": "published before the take"}, room=sid, namespace="/")
+        mark_b = node_b.log_mark()
+        client = connect_without_waiting(node_b, {"pid": pid, "offset": offset})
+        node_b.wait_for_log(rf"recovery: waiting for {owner} to flush sid={re.escape(sid)} ", since=mark_b)
+        # Published after the take's marker: B's to deliver, after the one A appends.
+        emitter.emit("bot_message", {"text": "published after the take"}, room=sid, namespace="/")
+    finally:
+        node_a.proc.send_signal(signal.SIGCONT)
+    reply = client.recv_sio(10)
+    assert reply["type"] == 0 and reply["data"] == {"sid": sid, "pid": pid}, reply
+    missed = [next_event(client) for _ in range(2)]
+    assert texts(missed) == ["published before the take", "published after the take"], missed
+    node_b.wait_for_log(rf"info recovered sid={re.escape(sid)} missed=2 ", since=mark_b)
+    emitter.emit("bot_message", {"text": "newer"}, room=sid, namespace="/")
+    assert texts([next_event(client)]) == ["newer"]  # nothing twice in between
+    assert keys_of(redis_server, pid) == []
+    client.close()
+
+
+def test_a_recorder_frozen_past_the_deadline_gives_a_new_session_and_does_not_bring_it_back(start_quench, redis_server):
+    node_a, node_b = start_nodes(start_quench, redis_server, 2)
+    emitter = socketio.RedisManager(redis_server.url, write_only=True)
+    sid, pid, offset = dropped_session(node_a)
+    owner = owner_of(redis_server, pid)
+    node_a.proc.send_signal(signal.SIGSTOP)
+    try:
+        emitter.emit("bot_message", {"text": "never appended in time"}, room=sid, namespace="/")
+        client = expect_new_session(node_b, {"pid": pid, "offset": offset}, sid,
+                                    rf"node {owner} recording for it did not flush within 3000 ms")
+        client.send(user_message({"text": "still served"}))
+        assert "still served rcvd" in next_event(client)[1]["text"]
+        assert keys_of(redis_server, pid) == []  # the half-taken session was deleted, not left to a second taker
+    finally:
+        mark_a = node_a.log_mark()
+        node_a.proc.send_signal(signal.SIGCONT)
+    # Node A, continued, reads the emit and the marker: its append finds nothing, it stops recording, flushes.
+    node_a.wait_for_log(r"recovery: node [0-9a-f]{32} takes a session this node recorded for; flushing", since=mark_a)
+    emitter.emit("bot_message", {"text": "after A is back"}, room=sid, namespace="/")
+    node_a.wait_for_log(r"received \d+ bytes: .*after A is back", since=mark_a)
+    assert keys_of(redis_server, pid) == []
+    expect_new_session(node_a, {"pid": pid, "offset": offset}, sid, "unknown pid").close()
+    client.close()

@@ -78,6 +78,7 @@ import Testing
             .callback(host: "me", sid: "s", namespace: "/", id: 1, arguments: []),
             .recovered(pid: "p", namespace: "/n"),
             .handover(host: "me", namespace: "/", sessions: [HandedOverSession(pid: "p", sid: "s", rooms: ["a", "b"]), HandedOverSession(pid: "q", sid: "t", rooms: [])]),
+            .taking(pid: "p", namespace: "/n", taker: "me", recorder: "a@b"), .flushed(pid: "p", namespace: "/", host: "me", taker: "t"),
         ]
         for operation in operations {
             let decoded = try PubSubMessage.decode(PubSubMessage.encode(operation, hostID: "me"))
@@ -94,6 +95,8 @@ import Testing
         #"{"method":"close_room","room":null}"#, #"{"method":"callback","sid":"s","id":1}"#,
         #"{"method":"quench_recovered","namespace":"/"}"#, #"{"method":"quench_handover","namespace":"/","sessions":[]}"#,
         #"{"method":"quench_handover","host_id":"h","sessions":[["p","s"]]}"#, #"{"method":"quench_handover","host_id":"h","sessions":[["p","s",[1]]]}"#,
+        #"{"method":"quench_taking","pid":"p","recorder":"r"}"#, #"{"method":"quench_taking","host_id":"h","pid":"p","recorder":1}"#,
+        #"{"method":"quench_flushed","host_id":"h","pid":"p"}"#, #"{"method":"quench_flushed","pid":"p","taker":"t"}"#,
     ])
     func rejectsMalformed(_ text: String) {
         #expect(throws: PubSubMessageError.self) { try PubSubMessage.decode(Array(text.utf8)) }

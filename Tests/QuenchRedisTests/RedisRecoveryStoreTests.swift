@@ -37,6 +37,12 @@ import Testing
         }
         #expect(take.record == Array("{}".utf8) && take.recorder == "B" && !take.recorderAlive)
         #expect(take.ownerPackets == [Array("o1".utf8), Array("o2".utf8)] && take.adoptedPackets == [Array("a1".utf8)])
+        // The first phase of a take another node records for: [record, recorder].
+        guard case .taking(let record, "A@C") = RedisRecoveryStore.takeAnswer(.success(.array([bulk("{}"), bulk("A@C")]))), record == Array("{}".utf8)
+        else {
+            Issue.record("not taking")
+            return
+        }
         guard case .notFound = RedisRecoveryStore.takeAnswer(.success(.null)) else {
             Issue.record("nil reply is not notFound")
             return
@@ -50,6 +56,13 @@ import Testing
         }
     }
 
+    /// The take script completes the taking message with the JSON-quoted recorder (`cjson.encode`) and `}`.
+    @Test func theTakingMessageTheScriptCompletesDecodes() throws {
+        let prefix = RedisRecoveryStore.takingMessagePrefix(pid: "p1", namespace: "/chat \"x\"", taker: "b")
+        let message = try PubSubMessage.decode(prefix + Array(#""a@c"}"#.utf8))
+        #expect(message.operation == .taking(pid: "p1", namespace: "/chat \"x\"", taker: "b", recorder: "a@c") && message.hostID == "b")
+    }
+
     @Test func aTakeWhileRedisIsDownIsAnsweredUnavailable() throws {
         let store = RedisRecoveryStore(
             hostID: "h", url: try RedisURL(parsing: "redis://127.0.0.1:1"), channel: "socketio", log: Logger(level: .error, sink: { _ in }))
@@ -58,7 +71,7 @@ import Testing
         final class Answer: @unchecked Sendable { var value: StoreTakeAnswer? }  // written and read on this thread only (in runPosted)
         let answer = Answer()
         _ = store.append(pid: "p", packet: [1], adoptedFrom: nil)  // fails too: the session is made unrecoverable later
-        store.take(pid: "p") { answer.value = $0 }
+        store.take(pid: "p", namespace: "/") { answer.value = $0 }
         let deadline = ContinuousClock.now + .seconds(20)
         while answer.value == nil, ContinuousClock.now < deadline {
             if executor.runPosted() == 0 { usleep(10_000) }

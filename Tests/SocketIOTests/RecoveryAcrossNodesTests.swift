@@ -5,24 +5,47 @@ import Testing
 @testable import SocketIO
 
 /// What Redis holds for connection state recovery, with the Lua scripts' semantics (RecoveryScripts.swift):
-/// shared by the nodes of one test. Takes wait until ``answer()`` so the asynchronous CONNECT can be seen.
+/// shared by the nodes of one test. Takes wait until ``answer()`` so the asynchronous CONNECT can be seen;
+/// what the scripts and the flushes publish waits in ``channel`` until ``settle(_:)`` delivers it.
 private final class SharedStore {
     struct Entry {
         var record: [UInt8]
         var recorder: String
         var owner: [[UInt8]] = []
         var adopted: [[UInt8]] = []
+        /// The node taking it while another records for it (the first phase of a take).
+        var taker: String?
     }
     var entries: [String: Entry] = [:]
     var waiting: [() -> Void] = []
     var reachable = true
     /// Host ids whose liveness key has expired (killed without a handover).
     var gone: Set<String> = []
+    /// Published by the store (taking markers, flushes), oldest first.
+    var channel: [ClusterOperation] = []
 
     func answer() {
         let now = waiting
         waiting = []
         for job in now { job() }
+    }
+
+    /// Delivers what was published to every node, as the subscriber does (a node skips its own messages but
+    /// its own taking marker), and answers the takes, until nothing is left.
+    func settle(_ nodes: [Node]) {
+        while !waiting.isEmpty || !channel.isEmpty {
+            answer()
+            let messages = channel
+            channel = []
+            for message in messages {
+                for node in nodes {
+                    switch message {
+                    case .flushed(_, _, let host, _) where host == node.store.hostID: continue
+                    default: node.server.apply(message)
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -57,30 +80,59 @@ private final class NodeStore: RecoveryStore {
 
     func forget(pid: String) { shared.entries[pid] = nil }
 
-    func take(pid: String, completion: @escaping (StoreTakeAnswer) -> Void) {
+    private func whole(_ entry: SharedStore.Entry, alive: Bool = true) -> StoreTakeAnswer {
+        .found(StoreTake(record: entry.record, recorder: entry.recorder, ownerPackets: entry.owner, adoptedPackets: entry.adopted, recorderAlive: alive))
+    }
+
+    func take(pid: String, namespace: String, completion: @escaping (StoreTakeAnswer) -> Void) {
         guard shared.reachable else { return }  // never answers: the CONNECT's own deadline decides
-        let shared = shared
-        let found = shared.entries.removeValue(forKey: pid)
-        shared.waiting.append {
-            guard let found else { return completion(.notFound) }
-            let host = String(found.recorder.split(separator: "@").first ?? "")
-            completion(
-                .found(
-                    StoreTake(
-                        record: found.record, recorder: found.recorder, ownerPackets: found.owner, adoptedPackets: found.adopted,
-                        recorderAlive: !shared.gone.contains(host))))
+        guard var found = shared.entries[pid], found.taker == nil else {
+            shared.waiting.append { completion(.notFound) }
+            return
         }
+        let host = String(StoreTake.recordingHost(found.recorder))
+        let alive = !shared.gone.contains(host)
+        if host == hostID || !alive || found.recorder.hasPrefix(StoreTake.handoverMarker("")) {
+            shared.entries[pid] = nil
+            let answer = whole(found, alive: alive)
+            shared.waiting.append { completion(answer) }
+            return
+        }
+        found.taker = hostID
+        shared.entries[pid] = found
+        shared.channel.append(.taking(pid: pid, namespace: namespace, taker: hostID, recorder: found.recorder))
+        shared.waiting.append { completion(.taking(record: found.record, recorder: found.recorder)) }
+    }
+
+    func finishTake(pid: String, completion: @escaping (StoreTakeAnswer) -> Void) {
+        guard shared.reachable else { return }
+        guard let found = shared.entries[pid], found.taker == hostID else {
+            shared.waiting.append { completion(.notFound) }
+            return
+        }
+        shared.entries[pid] = nil
+        let answer = whole(found)
+        shared.waiting.append { completion(answer) }
+    }
+
+    func cancelTake(pid: String) {
+        if shared.entries[pid]?.taker == hostID { shared.entries[pid] = nil }
+    }
+
+    func flushed(pid: String, namespace: String, taker: String) {
+        shared.channel.append(.flushed(pid: pid, namespace: namespace, host: hostID, taker: taker))
     }
 
     func handOver(_ sessions: [HandedOverSession], namespace: String) {
-        for session in sessions where shared.entries[session.pid]?.recorder == hostID {
+        for session in sessions where shared.entries[session.pid]?.recorder == hostID && shared.entries[session.pid]?.taker == nil {
             shared.entries[session.pid]?.recorder = StoreTake.handoverMarker(hostID)
         }
         published.append(.handover(host: hostID, namespace: namespace, sessions: sessions))
     }
 
     func adopt(_ sessions: [HandedOverSession], from host: String) {
-        for session in sessions where shared.entries[session.pid]?.recorder == StoreTake.handoverMarker(host) {
+        for session in sessions
+        where shared.entries[session.pid]?.recorder == StoreTake.handoverMarker(host) && shared.entries[session.pid]?.taker == nil {
             shared.entries[session.pid]?.recorder = StoreTake.adoptedMarker(hostID, from: host)
         }
     }
@@ -176,8 +228,10 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
 
         let (client, first) = b.connect(auth: auth(pid, offset))
         #expect(first.isEmpty)  // asynchronous: nothing until the store answers
-        b.namespace.emitLocally("newer-before-answer")  // not its own session: B records nothing for it
+        b.namespace.emitLocally("newer-before-answer")  // before the take's marker: not B's to deliver
         shared.answer()
+        #expect(Node.packets(client).isEmpty)  // A records for it: B waits for A's flush
+        shared.settle([a, b])
         let packets = Node.packets(client)
         #expect(connectData(packets).sid == sid && connectData(packets).pid == pid)
         #expect(names(packets) == ["to-sid", "to-lobby", "a-local"])
@@ -193,9 +247,100 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         #expect(a.namespace.recoveryCounts?.kept == 0 && b.namespace.recoveryCounts?.restoredFromStore == 1)
         // Once: the same pid again is a new session.
         let (_, again) = a.connect(auth: auth(pid, offset))
-        shared.answer()
+        shared.settle([a, b])
         _ = again
         #expect(a.connects.last?.recovered == false)
+    }
+
+    @Test func anEmitTheRecorderHasNotAppendedWhenAnotherNodeTakesIsDeliveredOnceInOrder() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let b = Node("B", shared)
+        let (sid, pid, offset) = try dropped(on: a)
+        let (client, _) = b.connect(auth: auth(pid, offset))
+        // The take's first phase ran in the store: marked as taken by B, the marker published, nothing deleted.
+        #expect(shared.entries[pid]?.taker == "B")
+        guard case .taking(let taken, "/", "B", "A")? = shared.channel.last else {
+            Issue.record("no taking marker published")
+            return
+        }
+        #expect(taken == pid)
+        let marker = shared.channel.removeLast()
+        // The channel's order: an emit published before the marker, the marker, emits after it. Each node
+        // reads them in that order, whenever it gets to them.
+        let before = ClusterOperation.emit(ClusterEmit(event: "before-marker", rooms: [sid]))
+        for node in [a, b] { node.server.apply(before) }
+        #expect(shared.entries[pid]?.owner.count == 1)  // A's append still succeeds while it is being taken
+        for node in [a, b] { node.server.apply(marker) }
+        #expect(a.namespace.recovery?.away.isEmpty == true)  // A stopped recording at the marker
+        for node in [a, b] {
+            node.server.apply(.emit(ClusterEmit(event: "after-marker", rooms: ["lobby"])))
+            node.server.apply(.emit(ClusterEmit(event: "not-for-it", rooms: ["elsewhere"])))
+        }
+        #expect(shared.entries[pid]?.owner.count == 1)  // A appended nothing after the marker
+        shared.answer()  // B learns the rooms after collecting: what did not reach it is dropped then
+        #expect(Node.packets(client).isEmpty)  // waits for A's flush
+        guard case .flushed(pid, "/", "A", "B")? = shared.channel.last else {
+            Issue.record("A did not flush")
+            return
+        }
+        shared.settle([a, b])
+        let packets = Node.packets(client)
+        #expect(connectData(packets).sid == sid && b.connects.last?.recovered == true)
+        #expect(names(packets) == ["before-marker", "after-marker"])
+        #expect(shared.entries[pid] == nil)
+    }
+
+    @Test func aSecondTakerWhileASessionIsBeingTakenGetsANewSession() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let b = Node("B", shared)
+        let c = Node("C", shared)
+        let (sid, pid, offset) = try dropped(on: a)
+        let (first, _) = b.connect(auth: auth(pid, offset))
+        let (second, _) = c.connect(auth: auth(pid, offset))
+        shared.settle([a, b, c])
+        #expect(connectData(Node.packets(first)).sid == sid && b.connects.last?.recovered == true)
+        #expect(connectData(Node.packets(second)).sid != sid && c.connects.last?.recovered == false)
+        #expect(c.namespace.recoveryCounts?.refused == [.unknownSession: 1])
+    }
+
+    @Test func aRecorderThatDoesNotFlushInTimeGivesANewSessionAndTheHalfTakenSessionIsGone() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let b = Node("B", shared)
+        let (sid, pid, offset) = try dropped(on: a)
+        let (client, _) = b.connect(auth: auth(pid, offset))
+        shared.answer()
+        let marker = shared.channel.removeLast()  // A is frozen: it reads nothing
+        b.server.apply(marker)
+        b.clock.advance(by: SocketIOServer.restoreTimeout)
+        let packets = Node.packets(client)
+        #expect(connectData(packets).sid != sid && names(packets) == ["welcome"])
+        #expect(b.namespace.recoveryCounts?.refused == [.recorderGone: 1])
+        #expect(shared.entries[pid] == nil)  // cancelled: nobody takes it with a hole later
+        // A wakes up: its append finds nothing, and it stops recording at the marker; its late flush is ignored.
+        a.server.apply(.emit(ClusterEmit(event: "late", rooms: [sid])))
+        a.server.apply(marker)
+        #expect(shared.entries[pid] == nil && a.namespace.recovery?.away.isEmpty == true)
+        shared.settle([a, b])
+        #expect(b.connects.count == 1 && b.namespace.sockets.count == 1)
+    }
+
+    @Test func emitsCollectedBeforeTheRoomsAreKnownAreBounded() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let b = Node("B", shared)
+        let (sid, pid, offset) = try dropped(on: a)
+        let (client, _) = b.connect(auth: auth(pid, offset))
+        let marker = shared.channel.removeLast()
+        b.server.apply(marker)  // the marker before the first phase's answer: B keeps every emit of "/"
+        let filler = String(repeating: "x", count: 64 * 1024)
+        for index in 0..<17 { b.server.apply(.emit(ClusterEmit(event: "busy \(index)", arguments: [.string(filler)], rooms: ["elsewhere"]))) }
+        a.server.apply(marker)
+        shared.settle([a, b])
+        #expect(connectData(Node.packets(client)).sid != sid)
+        #expect(b.namespace.recoveryCounts?.refused == [.tooMuchMissed: 1])
     }
 
     @Test func theOwnerBuffersWhatReachesItsSessionDuringItsOwnTake() throws {
@@ -234,7 +379,7 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         #expect(shared.entries[pid]?.adopted.count == 1)  // B's; C's append was refused by the claim
 
         let (client, _) = c.connect(auth: auth(pid, offset))
-        shared.answer()
+        shared.settle([a, b, c])  // B, the adopter, records for it: it flushes
         #expect(names(Node.packets(client)) == ["before-handover", "late-before-handover", "after-handover"])
         #expect(c.connects.last?.recovered == true)
     }
@@ -278,6 +423,11 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         let (sid, pid, offset) = try dropped(on: a)
         let (client, _) = b.connect(auth: auth(pid, offset))
         shared.answer()
+        // A flushed, but (say) its service inbox dropped the marker first: it still has the session as away.
+        shared.channel.removeAll()
+        b.server.apply(.flushed(pid: pid, namespace: "/", host: "A", taker: "B"))
+        shared.answer()
+        #expect(a.namespace.recovery?.away.isEmpty == false && b.connects.last?.recovered == true)
         client.clientDisconnects()  // dropped again, now kept by B
         #expect(shared.entries[pid]?.recorder == "B")
         // A never heard that B restored it and still has it as away: its appends are refused.
@@ -308,7 +458,7 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         let c = Node("C", shared)
         let first = try dropped(on: c)
         _ = b.connect(auth: auth(first.pid, "1"))
-        shared.answer()
+        shared.settle([b, c])
         #expect(b.connects.last?.recovered == false)
         #expect(shared.entries[first.pid] == nil)  // taken all the same: a refused attempt uses it up
         // Each refusal counted by its kind, for /metrics.

@@ -22,6 +22,14 @@ public enum ClusterOperation: Sendable, Equatable {
     case recovered(pid: String, namespace: String)
     /// quench only: node `host` stops and hands the dropped sessions it recorded for over to the others.
     case handover(host: String, namespace: String, sessions: [HandedOverSession])
+    /// quench only: node `taker` began taking the dropped session `pid`, recorded for by `recorder` (the
+    /// recorder value in the store). Published by the store's take script, so its place on the channel is
+    /// the take's: every emit before it is the recorder's to append, every emit after it the taker's to
+    /// deliver.
+    case taking(pid: String, namespace: String, taker: String, recorder: String)
+    /// quench only: node `host`, which recorded for `pid`, saw the taking marker and every append it made
+    /// for it has reached the store (published on the store's connection behind them): `taker` may finish.
+    case flushed(pid: String, namespace: String, host: String, taker: String)
 }
 
 /// One event sent to a namespace, some rooms of it, or one sid, on every node.

@@ -2,7 +2,9 @@ import EngineIO
 
 /// A CONNECT that asks for a session kept in a ``RecoveryStore``: asynchronous, so the service thread never
 /// waits for Redis. The take goes to the store's thread; the CONNECT completes when the answer comes back
-/// through the service executor, or after ``restoreTimeout`` as an ordinary new session.
+/// through the service executor, or after ``restoreTimeout`` as an ordinary new session. When another node
+/// records for the session, the take waits (within the same deadline) for that node's flush: every emit it
+/// appended is in the store then, and this node collected every emit after the take's marker itself.
 ///
 /// Meanwhile: the client's events for that namespace are dropped (it has not joined it yet; socket.io-client
 /// sends none before the CONNECT reply, and Node's server drops them the same way), a second CONNECT to it is
@@ -28,22 +30,50 @@ extension SocketIOServer {
         let name = namespace.name
         client.restoring.append(name)
         let pending = recovery.beginRestore(pid: pid)
-        let finish: (StoreTakeAnswer) -> Void = { [self] answer in
-            guard !pending.finished else {
-                if case .found = answer {
-                    log.warn("recovery: the store answered after \(Self.restoreTimeout) ms for a CONNECT already served as a new session; that session is lost")
-                }
-                return
-            }
+        /// Ends the wait once (the answer, or the deadline first); false when it had ended already.
+        let settle: () -> Bool = {
+            guard !pending.finished else { return false }
             pending.finished = true
             pending.timer?.cancel()
             pending.timer = nil
             recovery.endRestore(pending)
             client.restoring.removeAll { $0 == name }
+            return true
+        }
+        let finish: (StoreTakeAnswer) -> Void = { [self] answer in
+            guard settle() else {
+                if case .found = answer {
+                    log.warn("recovery: the store answered after \(Self.restoreTimeout) ms for a CONNECT already served as a new session; that session is lost")
+                }
+                return
+            }
             finishRestore(answer, client: client, namespace: namespace, auth: auth, offset: offset, pending: pending, recovery: recovery, store: store)
         }
-        pending.timer = engine.schedule(after: Self.restoreTimeout) { finish(.unavailable("no answer within \(Self.restoreTimeout) ms")) }
-        store.take(pid: pid, completion: finish)
+        // The first phase: either the whole take, or the session marked as taken while another node records.
+        let begun: (StoreTakeAnswer) -> Void = { [self] answer in
+            guard case .taking(let record, let recorder) = answer else { return finish(answer) }
+            guard !pending.finished else { return }  // past the deadline: its cancel is queued behind the take
+            guard let stored = try? StoredSession.decode(record) else {
+                store.cancelTake(pid: pid)
+                return finish(.found(StoreTake(record: record, recorder: recorder, ownerPackets: [], adoptedPackets: [])))
+            }
+            let host = String(StoreTake.recordingHost(recorder))
+            log.info("recovery: waiting for \(LogSafe.text(host)) to flush sid=\(LogSafe.text(stored.sid)) peer=\(client.session.peer)")
+            pending.awaitFlush(from: host, target: (stored.sid, stored.rooms), byteLimit: recovery.away.byteLimit) {
+                store.finishTake(pid: pid, completion: finish)
+            }
+        }
+        pending.timer = engine.schedule(after: Self.restoreTimeout) { [self] in
+            guard let host = pending.awaitedRecorder else { return finish(.unavailable("no answer within \(Self.restoreTimeout) ms")) }
+            // The recorder did not flush in time (stopped, frozen, or cut off): what it appended is unknown.
+            guard settle() else { return }
+            store.cancelTake(pid: pid)
+            guard !client.isClosed else { return }
+            recovery.counts.refuse(.recorderGone)
+            log.info("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(client.session.peer): node \(LogSafe.text(host)) recording for it did not flush within \(Self.restoreTimeout) ms; new session")
+            completeConnect(client, to: namespace, auth: auth, restored: nil)
+        }
+        store.take(pid: pid, namespace: name, completion: begun)
     }
 
     private func finishRestore(
@@ -58,9 +88,15 @@ extension SocketIOServer {
         switch answer {
         case .unavailable(let reason):
             // This node was recording for it and stopped at the take: make sure nobody restores it with a hole.
-            if pending.local != nil { store.forget(pid: pending.pid) }
+            // Otherwise a take that may have begun in the store is given up (the recorder stops at its marker).
+            if pending.local != nil { store.forget(pid: pending.pid) } else { store.cancelTake(pid: pending.pid) }
             recovery.counts.refuse(.storeUnavailable)
             log.warn("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(peer): store unavailable (\(reason)); new session")
+            completeConnect(client, to: namespace, auth: auth, restored: nil)
+        case .taking:
+            // Only the first phase answers so; the restore waits for the flush instead.
+            recovery.counts.refuse(.unreadable)
+            log.warn("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(peer): unexpected answer from the store; new session")
             completeConnect(client, to: namespace, auth: auth, restored: nil)
         case .notFound:
             recovery.counts.refuse(.unknownSession)

@@ -6,7 +6,9 @@ import EngineIO
 ///   that reached it recently, with the log's sequence range) and joins ``away``: every emit that reaches it
 ///   from then on is appended to the store, until a client takes it or the window passes.
 /// - A CONNECT with a pid takes the session out of the store (atomically, so once) and completes when the
-///   answer comes back to the service thread (SocketIOServer+Restore.swift).
+///   answer comes back to the service thread (SocketIOServer+Restore.swift). When another node records for
+///   it, the take has two phases around a marker on the channel (``takingSeen(pid:namespace:taker:recorder:)``):
+///   the recorder appends what came before it and flushes, this node collects what comes after it.
 /// - A node that stops hands its away sessions over; one surviving node claims each and records for it.
 /// No Redis work happens for a reply to a connected socket: only drops, CONNECTs with a pid, and emits that
 /// reach an away session cost a store command.
@@ -51,12 +53,12 @@ extension ConnectionStateRecovery {
     }
 
     /// An emit to `rooms` (nil: everyone) skipping `skip`: appended for every away session it reaches, and
-    /// buffered for any restore of this node's own session still waiting for the store.
+    /// collected for any restore still waiting for the store that it reaches.
     func recordAway(_ event: String, _ arguments: [JSONValue], rooms: [String]?, skip: [String]) {
         guard let store, !(away.isEmpty && pendingRestores.isEmpty) else { return }
         var encoded: [UInt8]?
-        for pending in pendingRestores where pending.reaches(rooms: rooms, skip: skip) {
-            pending.buffer(StoredPacket.value(event: event, arguments: arguments), byteLimit: away.byteLimit)
+        for pending in pendingRestores where pending.collecting {
+            pending.offer(event, arguments, rooms: rooms, skip: skip, byteLimit: away.byteLimit)
         }
         away.removeExpired(now: engine.now)
         for pid in away.reached(rooms: rooms, skip: skip) {
@@ -74,10 +76,10 @@ extension ConnectionStateRecovery {
     }
 
     /// A CONNECT asks for `pid`: this node stops recording for it (the take covers what was appended so far)
-    /// and buffers what reaches it until the answer.
+    /// and, when it was recording for it, collects what reaches it from now until the answer.
     func beginRestore(pid: String) -> PendingRestore {
         let pending = PendingRestore(pid: pid, local: away.remove(pid))
-        if pending.local != nil { pendingRestores.append(pending) }
+        pendingRestores.append(pending)
         return pending
     }
 
@@ -88,6 +90,27 @@ extension ConnectionStateRecovery {
     /// Another node restored `pid`: stop recording for it.
     func recoveredElsewhere(pid: String) {
         away.remove(pid)
+    }
+
+    /// A take's marker came on the channel, in its place among the emits. Every emit before it that reached
+    /// the session is the recorder's to append; every emit after it is the taker's to deliver. So the
+    /// recorder stops recording here and publishes its flush behind its appends, and the taker starts
+    /// collecting here.
+    func takingSeen(pid: String, namespace: String, taker: String, recorder: String) {
+        guard let store else { return }
+        if taker == store.hostID {
+            for pending in pendingRestores where pending.pid == pid && !pending.finished { pending.startCollecting() }
+        }
+        if StoreTake.recordingHost(recorder) == store.hostID {
+            away.remove(pid)
+            store.flushed(pid: pid, namespace: namespace, taker: taker)
+            engine.log.debug("recovery: node \(LogSafe.text(taker)) takes a session this node recorded for; flushing")
+        }
+    }
+
+    /// The node `host` that recorded for `pid` flushed for this node's take.
+    func flushSeen(pid: String, host: String) {
+        for pending in pendingRestores where pending.pid == pid && !pending.finished { pending.flushed(by: host) }
     }
 
     /// This node stops: hand every session it records for over to the others (after the sockets closed, so
@@ -148,31 +171,109 @@ extension ConnectionStateRecovery {
 }
 
 /// A CONNECT with a pid waiting for the store's answer (service thread only).
+///
+/// Collects the emits that reach the session while it waits: from the start when this node recorded for it
+/// (the take covers every append made before), otherwise from the take's marker on the channel (the
+/// recorder appends what came before it). Until the take's first phase says which rooms the session is in,
+/// every emit of the namespace is kept, at most ``unfilteredByteLimit`` bytes; what reaches the session is
+/// kept up to the per-session bound. Past either bound the restore is refused (a new session, never a hole).
 final class PendingRestore {
+    /// The most bytes of emits kept before the session's rooms are known (normally a few milliseconds).
+    static let unfilteredByteLimit = 1 << 20
+    /// Counted per emit kept before the rooms are known, beside its encoded bytes.
+    static let unfilteredEntryOverhead = 64
+
     let pid: String
-    /// The away entry when this node recorded for the session: what reaches it meanwhile is buffered.
+    /// The away entry when this node recorded for the session.
     let local: AwaySessions.Entry?
+    /// The sid and named rooms of the session, once known.
+    private(set) var target: (sid: String, rooms: [String])?
+    /// Whether emits that reach it are collected now.
+    private(set) var collecting: Bool
+    /// Emits collected before the target was known, each with its targets and encoded bytes.
+    private var unfiltered: [(packet: JSONValue, rooms: [String]?, skip: [String])] = []
+    private var unfilteredBytes = 0
     private(set) var buffered: [JSONValue] = []
     private var bytes = 0
-    /// More reached it meanwhile than the per-session bound: the restore is refused.
+    /// More reached it meanwhile than a bound: the restore is refused.
     private(set) var overflowed = false
+    /// The node whose flush the take waits for, once the first phase answered that another node records.
+    private(set) var awaitedRecorder: String?
+    /// Set with ``awaitedRecorder``: finishes the take when that node's flush arrives.
+    private var onFlushed: (() -> Void)?
+    /// Flushes that arrived before the first phase's answer (at most a few: only recorders flush).
+    private var flushedBy: Set<String> = []
     var finished = false
     var timer: EngineTimer?
 
     init(pid: String, local: AwaySessions.Entry?) {
         self.pid = pid
         self.local = local
+        collecting = local != nil
+        target = local.map { ($0.sid, $0.rooms) }
     }
 
-    func reaches(rooms: [String]?, skip: [String]) -> Bool {
-        guard let local else { return false }
-        let own = [local.sid] + local.rooms
+    /// This node's take marker came on the channel: collect from here. Anything collected before it is the
+    /// recorder's to append (this node recorded for it and collected from the start, but the store names
+    /// another recorder).
+    func startCollecting() {
+        collecting = true
+        buffered.removeAll()
+        bytes = 0
+        unfiltered.removeAll()
+        unfilteredBytes = 0
+    }
+
+    /// The first phase answered: the session's sid and rooms are `target`, and `host` records for it;
+    /// `finishTake` runs when its flush comes (now, if it came already).
+    func awaitFlush(from host: String, target: (sid: String, rooms: [String]), byteLimit: Int, finishTake: @escaping () -> Void) {
+        awaitedRecorder = host
+        self.target = target
+        let early = unfiltered
+        unfiltered = []
+        unfilteredBytes = 0
+        for emit in early where reaches(rooms: emit.rooms, skip: emit.skip) { buffer(emit.packet, byteLimit: byteLimit) }
+        if flushedBy.contains(host) {
+            finishTake()
+        } else {
+            onFlushed = finishTake
+        }
+    }
+
+    func flushed(by host: String) {
+        guard let awaitedRecorder else {
+            if flushedBy.count < 8 { flushedBy.insert(host) }
+            return
+        }
+        guard host == awaitedRecorder, let finish = onFlushed else { return }
+        onFlushed = nil
+        finish()
+    }
+
+    func offer(_ event: String, _ arguments: [JSONValue], rooms: [String]?, skip: [String], byteLimit: Int) {
+        guard collecting, !overflowed else { return }
+        guard target != nil else {
+            let packet = StoredPacket.value(event: event, arguments: arguments)
+            unfilteredBytes += JSONWriter.encode(packet).count + Self.unfilteredEntryOverhead
+            unfiltered.append((packet, rooms, skip))
+            if unfilteredBytes > Self.unfilteredByteLimit {
+                overflowed = true
+                unfiltered = []
+            }
+            return
+        }
+        if reaches(rooms: rooms, skip: skip) { buffer(StoredPacket.value(event: event, arguments: arguments), byteLimit: byteLimit) }
+    }
+
+    private func reaches(rooms: [String]?, skip: [String]) -> Bool {
+        guard let target else { return false }
+        let own = [target.sid] + target.rooms
         if skip.contains(where: own.contains) { return false }
         guard let rooms else { return true }
         return rooms.contains(where: own.contains)
     }
 
-    func buffer(_ packet: JSONValue, byteLimit: Int) {
+    private func buffer(_ packet: JSONValue, byteLimit: Int) {
         guard !overflowed else { return }
         bytes += JSONWriter.encode(packet).count
         buffered.append(packet)

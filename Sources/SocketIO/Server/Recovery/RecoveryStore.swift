@@ -17,9 +17,24 @@ public protocol RecoveryStore: AnyObject {
     func append(pid: String, packet: [UInt8], adoptedFrom: String?) -> Bool
     /// Makes the kept session `pid` unrecoverable (it missed more than the per-session bound holds).
     func forget(pid: String)
-    /// Takes the session `pid` out, atomically (nobody can take it afterwards), and calls `completion` on the
-    /// service thread with what was kept. Called at most once; the caller bounds the wait itself.
-    func take(pid: String, completion: @escaping (StoreTakeAnswer) -> Void)
+    /// Begins taking the session `pid` (of `namespace`) out, atomically: nobody can take it afterwards. Calls
+    /// `completion` on the service thread with what was kept (``StoreTakeAnswer/found(_:)``, the session
+    /// deleted) when no other node may still be appending to it, or ``StoreTakeAnswer/taking(record:recorder:)``
+    /// when another node records for it: the store then published ``ClusterOperation/taking(pid:namespace:taker:recorder:)``
+    /// on the channel, and the caller finishes with ``finishTake(pid:completion:)`` once that recorder's
+    /// ``ClusterOperation/flushed(pid:namespace:host:taker:)`` comes back. Called at most once per CONNECT; the
+    /// caller bounds the wait itself.
+    func take(pid: String, namespace: String, completion: @escaping (StoreTakeAnswer) -> Void)
+    /// Ends a take this node began: returns (``StoreTakeAnswer/found(_:)``) and deletes everything kept for
+    /// `pid`; ``StoreTakeAnswer/notFound`` when this node no longer holds the take (cancelled, expired).
+    func finishTake(pid: String, completion: @escaping (StoreTakeAnswer) -> Void)
+    /// Gives up a take this node began (its deadline passed): the session is deleted, never taken by anyone.
+    /// Does nothing when the session is not being taken by this node.
+    func cancelTake(pid: String)
+    /// This node recorded for `pid` and saw `taker`'s ``ClusterOperation/taking(pid:namespace:taker:recorder:)``
+    /// marker: publishes ``ClusterOperation/flushed(pid:namespace:host:taker:)`` behind every append queued
+    /// so far, so the taker knows they all reached the store.
+    func flushed(pid: String, namespace: String, taker: String)
     /// This node stops: `sessions` are the ones it records for; another node should record for them from now.
     func handOver(_ sessions: [HandedOverSession], namespace: String)
     /// Another node stopped and handed these sessions over: try to become their recorder.
@@ -31,6 +46,9 @@ public protocol RecoveryStore: AnyObject {
 /// The answer to ``RecoveryStore/take(pid:completion:)``.
 public enum StoreTakeAnswer: Sendable {
     case found(StoreTake)
+    /// Another node records for the session: it is marked as being taken by this node (its record and
+    /// recorder here), and the rest comes from ``RecoveryStore/finishTake(pid:completion:)``.
+    case taking(record: [UInt8], recorder: String)
     case notFound
     /// The store could not be asked (down, slow, or its queue full): the reason, for the log.
     case unavailable(String)
@@ -63,6 +81,11 @@ public struct StoreTake: Sendable {
     public static func handoverMarker(_ host: String) -> String { "handover:" + host }
     /// The recorder value of a session `adopter` took over from `owner`.
     public static func adoptedMarker(_ adopter: String, from owner: String) -> String { adopter + "@" + owner }
+    /// The node that records for a session whose recorder value is `recorder` (an adopter's host id before
+    /// its `@`), which is the node that must flush before a take by another node finishes.
+    public static func recordingHost(_ recorder: String) -> Substring {
+        recorder.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+    }
 }
 
 /// A session a stopping node hands over: enough for the adopter to tell which emits reach it.
