@@ -166,6 +166,10 @@ def start_quench(tmp_path):
     Runs `quench --host 127.0.0.1 --port P *args` with stdout+stderr going to a log file, waits (<= 10 s)
     until the port accepts TCP, and returns the server. `env` entries are added to the current environment.
     Every process started here is killed at teardown if it is still running.
+
+    Reminders are off (`--reminder-interval 0`) unless the test passes its own `--reminder-interval`: with
+    the default (every 120 s on the even minute) a reminder now and then lands where a test takes the next
+    bot_message as its reply, and CI has failed on that more than once.
     """
     binary = require_binary()
     started = []
@@ -186,6 +190,8 @@ def start_quench(tmp_path):
             port = free_port()
             log_path = tmp_path / f"quench-{port}.log"
             argv = [binary, "--host", "127.0.0.1", "--port", str(port), *map(str, args)]
+            if not any(str(arg).startswith("--reminder-interval") for arg in args):
+                argv += ["--reminder-interval", "0"]
             with open(log_path, "wb") as log_file:
                 proc = subprocess.Popen(
                     argv,
