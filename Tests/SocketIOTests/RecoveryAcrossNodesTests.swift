@@ -327,6 +327,20 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         #expect(b.connects.count == 1 && b.namespace.sockets.count == 1)
     }
 
+    @Test func aTakeWhoseAnswerNeverCameIsGivenUpEvenWhenTheClientLeft() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let b = Node("B", shared)
+        let (_, pid, offset) = try dropped(on: a)
+        let (client, _) = b.connect(auth: auth(pid, offset))
+        #expect(shared.entries[pid]?.taker == "B")  // the first phase ran; its answer is not back yet
+        client.clientDisconnects()
+        b.clock.advance(by: SocketIOServer.restoreTimeout)
+        #expect(shared.entries[pid] == nil)  // given up, not left half-taken until the window passes
+        shared.settle([a, b])
+        #expect(b.connects.isEmpty && b.namespace.sockets.isEmpty)
+    }
+
     @Test func emitsCollectedBeforeTheRoomsAreKnownAreBounded() throws {
         let shared = SharedStore()
         let a = Node("A", shared)

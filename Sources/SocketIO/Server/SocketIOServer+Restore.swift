@@ -81,15 +81,17 @@ extension SocketIOServer {
         recovery: ConnectionStateRecovery, store: any RecoveryStore
     ) {
         let peer = client.session.peer
+        if case .unavailable = answer {
+            // This node was recording for it and stopped at the take: make sure nobody restores it with a hole.
+            // Otherwise a take that may have begun in the store is given up (the recorder stops at its marker).
+            if pending.local != nil { store.forget(pid: pending.pid) } else { store.cancelTake(pid: pending.pid) }
+        }
         guard !client.isClosed else {
             if case .found = answer { log.info("recovery: the client left while its session was looked up peer=\(peer); that session is lost") }
             return
         }
         switch answer {
         case .unavailable(let reason):
-            // This node was recording for it and stopped at the take: make sure nobody restores it with a hole.
-            // Otherwise a take that may have begun in the store is given up (the recorder stops at its marker).
-            if pending.local != nil { store.forget(pid: pending.pid) } else { store.cancelTake(pid: pending.pid) }
             recovery.counts.refuse(.storeUnavailable)
             log.warn("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(peer): store unavailable (\(reason)); new session")
             completeConnect(client, to: namespace, auth: auth, restored: nil)
