@@ -14,7 +14,7 @@ import SocketIO
 /// Redis is down, commands fail at once after a failed connect (retried at most every half second): a take
 /// then answers `unavailable`. An append that may not have reached Redis puts its session on a list that is
 /// deleted (unrecoverable) first thing once Redis answers again: never a restore with a hole.
-public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // Sendable: `jobs`, `queuedBytes`, `poisoned`, `executor` and `started` are guarded by `lock`; `refusedKeeps` is service-thread only; `publish` is set before start() and only read after; the rest is immutable
+public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // Sendable: `jobs`, `queuedBytes`, `poisoned`, `executor`, `started`, `running` and `stopping` are guarded by `lock`; `refusedKeeps` is service-thread only; `publish` is set before start() and only read after; the rest is immutable
     public let hostID: String
     let url: RedisURL
     let channel: String
@@ -45,6 +45,10 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
     private var poisoned: Set<String> = []
     private var executor: (any ServiceExecutor)?
     private var started = false
+    /// The worker is running a batch taken from `jobs`.
+    private var running = false
+    /// The node stops: the worker wakes the service thread once the queue has drained.
+    private var stopping = false
     /// Keeps refused at the queue's bound. Service thread only.
     private var refusedKeeps: UInt64 = 0
 
@@ -256,6 +260,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
                 jobs.removeFirst(count)
                 queuedBytes -= batch.reduce(0) { $0 + $1.bytes }
                 let deletions = Array(poisoned)
+                running = !batch.isEmpty
                 return (batch, deletions)
             }
             var batchAnswered = false
@@ -288,8 +293,10 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
                 }
                 batchAnswered = true  // from here on run(_:on:) answers every job, failures too
                 try run(batch, on: live)
+                batchDone()
             } catch {
                 if !batchAnswered { fail(batch[...], error) }
+                batchDone()
                 connection?.close()
                 connection = nil
                 if !down {
@@ -300,6 +307,27 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
                 lock.withLock { if jobs.isEmpty { lock.wait(milliseconds: 500) } }
             }
         }
+    }
+
+    /// The batch taken last is answered: while the node stops, the service thread is woken once nothing is
+    /// left, so that its stop (waiting for ``isDrained``) sees it at once.
+    private func batchDone() {
+        let (wake, executor) = lock.withLock {
+            defer { running = false }
+            return (running && stopping && jobs.isEmpty, self.executor)
+        }
+        if wake { executor?.execute {} }
+    }
+
+    /// This node stops (service thread): from now the worker wakes the service thread when the queue drains.
+    public func prepareToStop() {
+        lock.withLock { stopping = true }
+    }
+
+    /// Whether every command queued so far has been answered (service thread, while stopping: the stop
+    /// waits for it within its deadline, so the last appends and flushes reach Redis before the exit).
+    public var isDrained: Bool {
+        lock.withLock { jobs.isEmpty && !running }
     }
 
     /// Sends `batch` in one write and hands each job its reply; on a failure, the rest get the error and

@@ -58,9 +58,14 @@ struct Quench: ParsableCommand {
             queue.start(server: socketIO, executor: server.executor)
             if options.socketIOConfiguration.recoveryWindow > 0 {
                 // Sessions close (each kept in Redis), then this node hands them over and keeps recording
-                // until its handover comes back on the channel (or the stop's deadline passes).
-                server.willStop = { socketIO.closeAllAndHandOver() }
-                server.holdsStop = { socketIO.isHandingOver }
+                // until its handover comes back on the channel and every command it queued for Redis (its
+                // last appends, a flush for a take) has run, or the stop's deadline passes.
+                let store = queue.recoveryStore
+                server.willStop = {
+                    store.prepareToStop()
+                    socketIO.closeAllAndHandOver()
+                }
+                server.holdsStop = { socketIO.isHandingOver || !store.isDrained }
             }
         }
         if options.reminderInterval.milliseconds > 0 {

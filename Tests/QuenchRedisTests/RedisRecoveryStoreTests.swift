@@ -63,6 +63,27 @@ import Testing
         #expect(message.operation == .taking(pid: "p1", namespace: "/chat \"x\"", taker: "b", recorder: "a@c") && message.hostID == "b")
     }
 
+    /// What a stopping node waits for: every queued command answered (here failed: Redis is unreachable),
+    /// and the service thread woken once when the queue drains.
+    @Test func theStoreSaysWhenEveryQueuedCommandHasRun() throws {
+        let store = RedisRecoveryStore(
+            hostID: "h", url: try RedisURL(parsing: "redis://127.0.0.1:1"), channel: "socketio", log: Logger(level: .error, sink: { _ in }))
+        #expect(store.isDrained)
+        store.prepareToStop()
+        store.flushed(pid: "p", namespace: "/", taker: "t")
+        _ = store.append(pid: "p", packet: [1], adoptedFrom: nil)
+        #expect(!store.isDrained)  // queued, no worker yet
+        let executor = Executor()
+        store.start(executor: executor)
+        let deadline = ContinuousClock.now + .seconds(20)
+        var woken = 0
+        while !store.isDrained || woken == 0, ContinuousClock.now < deadline {
+            woken += executor.runPosted()
+            usleep(10_000)
+        }
+        #expect(store.isDrained && woken == 1)
+    }
+
     @Test func aTakeWhileRedisIsDownIsAnsweredUnavailable() throws {
         let store = RedisRecoveryStore(
             hostID: "h", url: try RedisURL(parsing: "redis://127.0.0.1:1"), channel: "socketio", log: Logger(level: .error, sink: { _ in }))
