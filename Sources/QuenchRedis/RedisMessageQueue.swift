@@ -42,7 +42,10 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
         subscriber = RedisSubscriber(
             url: url, channel: channel, log: log, counters: counters,
             receive: { payload in inbox.receive(payload, hostID: hostID, log: log) },
-            subscribed: { publisher.retrySoon() })
+            subscribed: { again in
+                publisher.retrySoon()
+                if again { inbox.resubscribed?() }
+            })
     }
 
     /// Becomes `server`'s adapter and starts both threads. Service thread (or before the server runs).
@@ -54,6 +57,9 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
         }
         inbox.handoverEchoed = { [weak self] namespace in
             executor.execute { [weak self] in self?.server?.handoverEchoed(namespace: namespace) }
+        }
+        inbox.resubscribed = { [weak self] in
+            executor.execute { [weak self] in self?.server?.channelInterrupted() }
         }
         if server.configuration.recoveryWindow > 0 {
             recoveryStore.publish = { [weak self] operation in self?.publish(operation) }
@@ -75,6 +81,8 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
         var deliver: (@Sendable (ClusterOperation, Int) -> Void)?
         /// Set with `deliver`: this node's own handover message came back (see ``RedisRecoveryStore``).
         var handoverEchoed: (@Sendable (String) -> Void)?
+        /// Set with `deliver`: the subscription was lost and is back (posted in order with the messages).
+        var resubscribed: (@Sendable () -> Void)?
         let counters: MessageQueueCounters
 
         init(counters: MessageQueueCounters) { self.counters = counters }

@@ -17,10 +17,11 @@ final class RedisSubscriber: Sendable {
     let counters: MessageQueueCounters
     /// Gets each message's payload; runs on the subscriber thread.
     let receive: @Sendable ([UInt8]) -> Void
-    /// Runs on the subscriber thread after each successful SUBSCRIBE (the publisher uses it to retry at once).
-    let subscribed: @Sendable () -> Void
+    /// Runs on the subscriber thread after each successful SUBSCRIBE (the publisher uses it to retry at once),
+    /// with true when it is a subscription again after a lost one (messages published meanwhile were missed).
+    let subscribed: @Sendable (_ again: Bool) -> Void
 
-    init(url: RedisURL, channel: String, log: Logger, counters: MessageQueueCounters, receive: @escaping @Sendable ([UInt8]) -> Void, subscribed: @escaping @Sendable () -> Void) {
+    init(url: RedisURL, channel: String, log: Logger, counters: MessageQueueCounters, receive: @escaping @Sendable ([UInt8]) -> Void, subscribed: @escaping @Sendable (_ again: Bool) -> Void) {
         self.url = url
         self.channel = channel
         self.log = log
@@ -47,10 +48,11 @@ final class RedisSubscriber: Sendable {
                 } else if !everSubscribed {
                     log.info("message queue: subscribed to channel \"\(channel)\" on \(url)")
                 }
+                let again = everSubscribed
                 everSubscribed = true
                 down = false
                 if !lastFailureWasViolation { backoff.reset() }
-                subscribed()
+                subscribed(again)
                 counters.subscribed.store(1, ordering: .relaxed)
                 try listen(connection)
             } catch {

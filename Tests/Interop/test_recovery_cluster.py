@@ -359,3 +359,18 @@ def test_a_recorder_frozen_past_the_deadline_gives_a_new_session_and_does_not_br
     assert keys_of(redis_server, pid) == []
     expect_new_session(node_a, {"pid": pid, "offset": offset}, sid, "unknown pid").close()
     client.close()
+
+
+def test_a_recorder_whose_subscription_was_cut_makes_its_sessions_unrecoverable(start_quench, redis_server):
+    """Emits published while a node's subscription is down never reach it, so it cannot have appended them
+    for the sessions it records for: once it is subscribed again it deletes them (a new session later, never
+    one with a hole)."""
+    node_a, node_b = start_nodes(start_quench, redis_server, 2)
+    sid, pid, offset = dropped_session(node_a)
+    mark = node_a.log_mark()
+    redis.Redis(port=redis_server.port).client_kill_filter(_type="pubsub")
+    node_a.wait_for_log(r"recovery: the message queue's subscription was interrupted; 1 dropped sessions of namespace / "
+                        r"this node recorded for may have missed emits and are made unrecoverable", since=mark, timeout=20)
+    wait_until(lambda: keys_of(redis_server, pid) == [], 10, what="the session's keys to go")
+    redis_server.wait_subscribers(2)
+    expect_new_session(node_b, {"pid": pid, "offset": offset}, sid, "unknown pid").close()

@@ -341,6 +341,45 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         #expect(b.connects.isEmpty && b.namespace.sockets.isEmpty)
     }
 
+    @Test func aTakerThatMayHaveMissedEmitsAfterItsMarkerRefuses() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let b = Node("B", shared)
+        // The flush arrives but B never saw its marker (its service inbox dropped it, say).
+        let first = try dropped(on: a)
+        let (one, _) = b.connect(auth: auth(first.pid, first.offset))
+        shared.answer()
+        let marker = shared.channel.removeLast()
+        a.server.apply(marker)
+        shared.settle([a, b])
+        #expect(connectData(Node.packets(one)).sid != first.sid)
+        // B saw its marker, then its subscription was lost and came back before the flush.
+        let second = try dropped(on: a)
+        let (two, _) = b.connect(auth: auth(second.pid, second.offset))
+        shared.answer()
+        let again = shared.channel.removeLast()
+        for node in [a, b] { node.server.apply(again) }
+        b.server.channelInterrupted()
+        shared.settle([a, b])
+        #expect(connectData(Node.packets(two)).sid != second.sid)
+        #expect(b.namespace.recoveryCounts?.refused == [.storeUnavailable: 2])
+        #expect(b.connects.allSatisfy { !$0.recovered })
+    }
+
+    @Test func aRecorderWhoseSubscriptionWasInterruptedMakesItsSessionsUnrecoverable() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let b = Node("B", shared)
+        let (sid, pid, offset) = try dropped(on: a)
+        a.server.channelInterrupted()  // emits published meanwhile never reached A
+        #expect(shared.entries[pid] == nil && a.namespace.recovery?.away.isEmpty == true)
+        a.server.apply(.emit(ClusterEmit(event: "after", rooms: [sid])))
+        #expect(shared.entries[pid] == nil)
+        let (client, _) = b.connect(auth: auth(pid, offset))
+        shared.settle([a, b])
+        #expect(connectData(Node.packets(client)).sid != sid && b.namespace.recoveryCounts?.refused == [.unknownSession: 1])
+    }
+
     @Test func emitsCollectedBeforeTheRoomsAreKnownAreBounded() throws {
         let shared = SharedStore()
         let a = Node("A", shared)
@@ -438,7 +477,7 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         let (client, _) = b.connect(auth: auth(pid, offset))
         shared.answer()
         // A flushed, but (say) its service inbox dropped the marker first: it still has the session as away.
-        shared.channel.removeAll()
+        b.server.apply(shared.channel.removeLast())
         b.server.apply(.flushed(pid: pid, namespace: "/", host: "A", taker: "B"))
         shared.answer()
         #expect(a.namespace.recovery?.away.isEmpty == false && b.connects.last?.recovered == true)

@@ -145,6 +145,9 @@ extension SocketIOServer {
             return .failure(StoreRefusal(.offset, RecoveryRefusal.offsetUnknown.rawValue))
         }
         if pending.overflowed { return .failure(StoreRefusal(.tooMuchMissed, "it missed too much while being restored")) }
+        if pending.interrupted {
+            return .failure(StoreRefusal(.storeUnavailable, "this node's channel subscription was interrupted while it was restored"))
+        }
         var missed: [(event: String, arguments: [JSONValue])] = []
         do {
             for (sequence, packet) in record.packets where sequence > seen { missed.append(try StoredPacket.decode(packet)) }
@@ -202,6 +205,13 @@ extension SocketIOServer {
     /// Whether a handover this node published has not come back on the channel yet (the stop waits for it,
     /// within its deadline, so every emit published before it is recorded here).
     public var isHandingOver: Bool { namespaces.values.contains { ($0.recovery?.handoversInFlight ?? 0) > 0 } }
+
+    /// The message queue's subscription was lost and is back: messages published meanwhile never reached this
+    /// node. Every dropped session it recorded for may have missed an emit, and so may every restore waiting
+    /// for the store: they are refused rather than restored with a hole.
+    public func channelInterrupted() {
+        for namespace in namespaces.values { namespace.recovery?.channelInterrupted(namespace: namespace.name) }
+    }
 
     /// One of this node's handover messages for `namespace` came back on the channel.
     public func handoverEchoed(namespace name: String) {

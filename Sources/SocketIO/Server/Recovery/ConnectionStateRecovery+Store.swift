@@ -108,6 +108,18 @@ extension ConnectionStateRecovery {
         }
     }
 
+    /// The channel subscription was lost and is back: what was published meanwhile never reached this node.
+    func channelInterrupted(namespace: String) {
+        for pending in pendingRestores where !pending.finished { pending.interrupt() }
+        guard let store, !away.isEmpty else { return }
+        let entries = away.all
+        for entry in entries {
+            away.remove(entry.pid)
+            store.forget(pid: entry.pid)
+        }
+        engine.log.warn("recovery: the message queue's subscription was interrupted; \(entries.count) dropped sessions of namespace \(LogSafe.text(namespace)) this node recorded for may have missed emits and are made unrecoverable")
+    }
+
     /// The node `host` that recorded for `pid` flushed for this node's take.
     func flushSeen(pid: String, host: String) {
         for pending in pendingRestores where pending.pid == pid && !pending.finished { pending.flushed(by: host) }
@@ -197,6 +209,11 @@ final class PendingRestore {
     private var bytes = 0
     /// More reached it meanwhile than a bound: the restore is refused.
     private(set) var overflowed = false
+    /// This node may have missed emits that reach it (its channel subscription was interrupted, or the
+    /// recorder's flush came without this node having seen the take's marker): the restore is refused.
+    private(set) var interrupted = false
+    /// The take's marker came on the channel.
+    private var markerSeen = false
     /// The node whose flush the take waits for, once the first phase answered that another node records.
     private(set) var awaitedRecorder: String?
     /// Set with ``awaitedRecorder``: finishes the take when that node's flush arrives.
@@ -218,6 +235,7 @@ final class PendingRestore {
     /// another recorder).
     func startCollecting() {
         collecting = true
+        markerSeen = true
         buffered.removeAll()
         bytes = 0
         unfiltered.removeAll()
@@ -234,6 +252,7 @@ final class PendingRestore {
         unfilteredBytes = 0
         for emit in early where reaches(rooms: emit.rooms, skip: emit.skip) { buffer(emit.packet, byteLimit: byteLimit) }
         if flushedBy.contains(host) {
+            if !markerSeen { interrupted = true }
             finishTake()
         } else {
             onFlushed = finishTake
@@ -247,8 +266,12 @@ final class PendingRestore {
         }
         guard host == awaitedRecorder, let finish = onFlushed else { return }
         onFlushed = nil
+        // The flush follows the marker on the channel: without the marker, emits after it were missed here.
+        if !markerSeen { interrupted = true }
         finish()
     }
+
+    func interrupt() { interrupted = true }
 
     func offer(_ event: String, _ arguments: [JSONValue], rooms: [String]?, skip: [String], byteLimit: Int) {
         guard collecting, !overflowed else { return }
