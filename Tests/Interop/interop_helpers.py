@@ -10,6 +10,7 @@ import json
 import queue
 import re
 import socket
+import ssl
 import threading
 import time
 
@@ -91,10 +92,13 @@ class EioWS:
     """A raw Engine.IO v4 WebSocket client (websocket-client underneath)."""
 
     def __init__(self, server, query="EIO=4&transport=websocket", path="/socket.io/", origin=None,
-                 suppress_origin=False, header=None, timeout=5.0, sockopt=()):
+                 suppress_origin=False, header=None, timeout=5.0, sockopt=(), tls=False):
+        # tls: wss:// without verifying the (self-signed) certificate.
         self.server = server
-        self.url = f"ws://127.0.0.1:{server.port}{path}?{query}"
+        self.url = f"{'wss' if tls else 'ws'}://127.0.0.1:{server.port}{path}?{query}"
         options = {"timeout": timeout, "header": header or [], "suppress_origin": suppress_origin, "sockopt": sockopt}
+        if tls:
+            options["sslopt"] = {"cert_reqs": ssl.CERT_NONE}
         if origin is not None:
             options["origin"] = origin
         self.ws = websocket.create_connection(self.url, **options)

@@ -11,7 +11,7 @@ import pytest
 import socketio
 
 from conftest import wait_until
-from interop_helpers import REMINDER_RE, parse_sio, reply_re, user_message
+from interop_helpers import REMINDER_RE, EioWS, parse_sio, reply_re, user_message
 
 CAP = 2_000_000  # --max-buffered for the slow reader (with --max-payload 100000)
 REMINDER_LINE = r"debug reminder at \d\d:\d\d to \d+ sessions"
@@ -128,6 +128,9 @@ def test_broadcasts_to_a_client_that_stops_reading_stay_whole_and_in_order(start
 def test_reminders_over_tls_go_through_lws_and_arrive_whole(start_quench, tmp_path):
     # Over TLS the shared frame cannot go to the socket with send(): lws_write encrypts it. Three
     # WebSocket clients over wss:// must each get reminders, whole, with nothing else in between.
+    # The clients read and write on one thread each (websocket-client): python-socketio's client reads and
+    # writes one SSL socket from two threads, which now and then loses the connection on its own side when a
+    # frame arrives while it sends (seen against builds before and after the shared frame alike).
     if not shutil.which("openssl"):
         pytest.fail("openssl not installed (apt-get install openssl)")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
@@ -135,19 +138,15 @@ def test_reminders_over_tls_go_through_lws_and_arrive_whole(start_quench, tmp_pa
                     "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=60)
     server = start_quench("--tls-cert", str(cert), "--tls-key", str(key), "--reminder-interval", "1")
     server.wait_for_log(r"listening on https://127\.0\.0\.1:%d" % server.port)
-    clients, seen = [], []
+    clients = [EioWS(server, tls=True) for _ in range(3)]
     try:
-        for _ in range(3):
-            client = socketio.Client(ssl_verify=False, reconnection=False)
-            got = []
-            client.on("bot_message", got.append)
-            client.connect(f"https://127.0.0.1:{server.port}", transports=["websocket"], wait_timeout=10)
-            clients.append(client)
-            seen.append(got)
-        wait_until(lambda: all(len(got) >= 2 for got in seen), timeout=15, what="two reminders at each TLS client",
-                   detail=lambda: seen)
-        for got in seen:
-            assert all(REMINDER_RE.match(data["text"]) for data in got), got
+        for client in clients:
+            client.handshake()
+        for client in clients:
+            for _ in range(2):  # two reminders each, and nothing else
+                pkt = client.recv_sio(timeout=10)
+                assert pkt["type"] == 2 and pkt["data"][0] == "bot_message", pkt
+                assert REMINDER_RE.match(pkt["data"][1]["text"]), pkt
     finally:
         for client in clients:
-            client.disconnect()
+            client.close()
