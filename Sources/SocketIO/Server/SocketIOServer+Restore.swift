@@ -33,9 +33,7 @@ extension SocketIOServer {
         /// Ends the wait once (the answer, or the deadline first); false when it had ended already.
         let settle: () -> Bool = {
             guard !pending.finished else { return false }
-            pending.finished = true
-            pending.timer?.cancel()
-            pending.timer = nil
+            pending.end()
             recovery.endRestore(pending)
             client.restoring.removeAll { $0 == name }
             return true

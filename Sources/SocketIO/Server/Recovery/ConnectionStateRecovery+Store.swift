@@ -273,6 +273,16 @@ final class PendingRestore {
 
     func interrupt() { interrupted = true }
 
+    /// The restore ended (its answer, its deadline, or a refusal): let go of what it would still call. The flush
+    /// callback holds the restore's completion, which holds this object and the server; kept past the end, they
+    /// would keep each other alive.
+    func end() {
+        finished = true
+        timer?.cancel()
+        timer = nil
+        onFlushed = nil
+    }
+
     func offer(_ event: String, _ arguments: [JSONValue], rooms: [String]?, skip: [String], byteLimit: Int) {
         guard collecting, !overflowed else { return }
         guard target != nil else {
