@@ -56,6 +56,7 @@ extension LWSServer {
 
         case LWS_CALLBACK_WSI_DESTROY:
             openConnections -= 1
+            if !connectionsWithBufferedRequest.isEmpty { connectionsWithBufferedRequest.remove(wsi) }
             LWSPeer.detach(from: wsi)?.ended()
             if case .resumed(let atLimit)? = acceptLimit.closed(leaving: openConnections) {
                 log.info("descriptor limit: \(openConnections) connections, accepting again (\(atLimit) let in one at a time meanwhile)")
@@ -75,6 +76,7 @@ extension LWSServer {
 
         case LWS_CALLBACK_HTTP_BODY:
             guard let exchange = LWSPeer.stored(on: wsi) as? LWSHTTPExchange else { return 0 }
+            guard !exchange.isDispatched else { return exchange.closesAfterResponse ? 0 : refuseRepeatedBody(exchange, "body bytes") }
             return exchange.appendBody(UnsafeRawBufferPointer(start: input, count: length)) ? 0 : refuseSlowBody(exchange)
 
         case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
@@ -83,6 +85,11 @@ extension LWSServer {
 
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
             guard let exchange = LWSPeer.stored(on: wsi) as? LWSHTTPExchange else { return -1 }
+            // Once per request: a second completion would be lws re-delivering a finished body (what the
+            // paused reads of LWSHTTPExchange prevent); closing bounds it to one turn instead of a spin.
+            guard !exchange.isDispatched else {
+                return exchange.closesAfterResponse ? 0 : refuseRepeatedBody(exchange, "a second body completion")
+            }
             exchange.bodyCompleted()
             dispatchHTTP(exchange)
             return 0
@@ -90,6 +97,14 @@ extension LWSServer {
         case LWS_CALLBACK_HTTP_WRITEABLE:
             guard let exchange = LWSPeer.stored(on: wsi) as? LWSHTTPExchange else { return 0 }
             return exchange.writable()
+
+        case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+            // A file lws served itself (--static) is out: complete the transaction here, as lws's own
+            // handler would, so that a pipelined request behind it is noticed as for any other response.
+            return completeTransaction(on: wsi)
+
+        case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+            return confirmUpgrade(wsi: wsi, token: input)
 
         case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
             inbox.drain()
@@ -124,6 +139,7 @@ extension LWSServer {
     /// Before the upgrade: refuse handshakes the engine would refuse, with an HTTP status, not a hang-up.
     private func filterWebSocket(wsi: OpaquePointer) -> Int32 {
         guard let request = LWSRequestReader.request(on: wsi) else { return -1 }
+        if let refusal = refusalWhileSending(wsi: wsi, request: request) { return refusal }
         if let tooLarge = HeaderLimits.refusal(wsi, peer: request.peer, log: log) { return refuseUpgrade(wsi: wsi, tooLarge) }
         guard let endpoint = endpoint(for: request.path) else {
             log.warn("refused peer=\(request.peer) status=404 WebSocket to \(LogSafe.text(request.path)): no Engine.IO endpoint there")
@@ -141,7 +157,7 @@ extension LWSServer {
     /// Answers a refused handshake with a real HTTP response (the same JSON error a polling request
     /// would get), then has lws drop the connection.
     private func refuseUpgrade(wsi: OpaquePointer, _ response: HTTPResponse) -> Int32 {
-        _ = writeHTTPResponse(response, to: wsi, completingTransaction: false)
+        _ = writeHTTPResponse(response, to: wsi)
         return -1
     }
 
@@ -202,18 +218,26 @@ extension LWSServer {
             response = HTTPResponse(status: 404, body: Array("Not Found\n".utf8))
             log.log(refusal.isProbe ? .warn : .info, "refused peer=\(LWSRequestReader.peer(wsi)) status=404 static \(LogSafe.text(path)): \(refusal)")
         }
-        _ = writeHTTPResponse(response, to: wsi, completingTransaction: false)
+        _ = writeHTTPResponse(response, to: wsi)
         return -1
     }
 
     private func beginHTTP(wsi: OpaquePointer) -> Int32 {
         guard let request = LWSRequestReader.request(on: wsi) else { return -1 }
         if let tooLarge = HeaderLimits.refusal(wsi, peer: request.peer, log: log) {
-            _ = writeHTTPResponse(tooLarge, to: wsi, completingTransaction: false)
+            _ = writeHTTPResponse(tooLarge, to: wsi)
+            return -1
+        }
+        if let refusal = refusalWhileSending(wsi: wsi, request: request) { return refusal }
+        // Returning non-zero here is what keeps lws from reading a buffered request's body (its loop runs after this callback).
+        if !connectionsWithBufferedRequest.isEmpty, connectionsWithBufferedRequest.remove(wsi) != nil,
+            let refusal = refusalOfBufferedBody(wsi: wsi, request: request)
+        {
+            _ = writeHTTPResponse(refusal, to: wsi)
             return -1
         }
         if request.method == .post, let refusal = refusalForBody(wsi: wsi, request: request) {
-            _ = writeHTTPResponse(refusal, to: wsi, completingTransaction: false)
+            _ = writeHTTPResponse(refusal, to: wsi)
             return -1
         }
         let exchange = LWSHTTPExchange(wsi: wsi, server: self, request: request)
@@ -221,6 +245,13 @@ extension LWSServer {
             exchange.awaitBody(
                 bytes: LWSRequestReader.header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap { Int($0) } ?? 0,
                 deadline: MonotonicClock.milliseconds() + configuration.bodyTimeoutMilliseconds)
+        }
+        if request.method != .post && requestCarriesBody(wsi: wsi, request: request) {
+            // A body where none is expected (a GET with a Content-Length, a PUT): answered from the
+            // headers alone, its bytes dropped as lws reads them, and the connection closed after the
+            // response instead of reading what is left of that body as a next request.
+            log.debug("\(request.method.name) \(LogSafe.text(request.path)) peer=\(request.peer) carries a body: answered without it, then closed")
+            exchange.closesAfterResponse = true
         }
         exchange.attach()
         if request.method != .post { dispatchHTTP(exchange) }
@@ -236,7 +267,7 @@ extension LWSServer {
         exchange.abandonBody()
         let response = HTTPResponse(
             status: 408, headers: [HTTPHeader("Connection", "close")], body: Array("Request body too slow\n".utf8))
-        _ = writeHTTPResponse(response, to: exchange.wsi, completingTransaction: false)
+        _ = writeHTTPResponse(response, to: exchange.wsi)
         return -1
     }
 
@@ -263,6 +294,9 @@ extension LWSServer {
 
     /// The request is complete (POST bodies included): hand it to its engine or to the page handler.
     private func dispatchHTTP(_ exchange: LWSHTTPExchange) {
+        exchange.markDispatched()
+        exchange.isInItsRead = true
+        defer { exchange.isInItsRead = false }
         let request = exchange.request
         if let response = serviceResponse(request) {
             exchange.respond(response)

@@ -5,13 +5,31 @@ import EngineIO
 ///
 /// A response may come much later (a held long-poll): it waits here until lws says the socket is
 /// writable. If the client goes away first, ``abandoned`` tells whoever holds the exchange.
+///
+/// One request at a time per connection: from the moment the request is complete (its headers, or its
+/// body for a POST) until its response has left and the transaction is completed, lws reads nothing more
+/// on the connection (``markDispatched()``). Without the pause, lws 4.1 hands a finished request to us
+/// again: the bytes of a pipelined request wait in the connection's buffer, and lws's "ripe" pass
+/// re-enters a POST whose body is complete (state BODY, nothing remaining) with a second
+/// `HTTP_BODY_COMPLETION` that consumes nothing, on every turn of the service loop, forever. With it,
+/// that pass skips the connection (it skips every flow-controlled one).
+///
+/// lws never calls a flow-controlled HTTP connection writable (its POLLOUT would wake the loop for
+/// nothing, forever), so the response is not written from `HTTP_WRITEABLE`: ``respond(_:)`` writes it at
+/// once, or, when it comes while the read that brought the request is still under way (an answer given
+/// during dispatch), after that lws service turn (``LWSServer/flushHTTPResponses()``): only then is
+/// whatever lws read along with this request in its buffer, where the completion can ask about it.
 final class LWSHTTPExchange: LWSPeer, HTTPResponder {
     /// The request line and headers; the body is appended as it arrives.
     var request: HTTPRequest
     private var response: HTTPResponse?
     private var responded = false
     private(set) var isGone = false
-    private var isHeld = false
+    /// Whether the request went to its handler (``LWSServer/dispatchHTTP(_:)``); it goes once.
+    private(set) var isDispatched = false
+    /// The response was handed to lws, which may still hold part of it; the transaction completes once
+    /// it is all out.
+    private var isFlushing = false
     /// Called once if the connection closes before the response was written.
     var onAbandon: (() -> Void)?
 
@@ -48,40 +66,76 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
         responded = true
     }
 
+    /// The request is complete and goes to its handler now: nothing more is read on the connection until
+    /// its response is out (see the type's comment).
+    func markDispatched() {
+        isDispatched = true
+        lws_rx_flow_control(wsi, 0)
+    }
+
+    /// True while the request is being dispatched from the lws read that completed it.
+    var isInItsRead = false
+    /// The connection closes once the response is out, with no next request read on it (a body came
+    /// where none belongs, and what lws has not dropped of it would follow).
+    var closesAfterResponse = false
+
     func respond(_ response: HTTPResponse) {
         guard !responded, !isGone else { return }
         responded = true
         onAbandon = nil
         self.response = response
-        server.unwrittenResponses += 1
-        if isHeld {
-            // lws services a flow-controlled wsi for nothing, writable callbacks included.
-            isHeld = false
-            lws_rx_flow_control(wsi, 1)
+        if isInItsRead {
+            server.queueHTTPResponse(self)
+        } else if !writeQueuedResponse() {
+            server.closeAfterSending(wsi)
         }
-        lws_callback_on_writable(wsi)
+    }
+
+    /// Writes the response (at once, or after the lws service turn in which it was given). All sent: the
+    /// transaction completes now. Part of it held by lws (the kernel took less): reading resumes, since
+    /// lws drains it only on POLLOUT, which it serves only to a connection that reads, and the
+    /// transaction completes in ``writable()`` once the rest is out. Returns false when the connection
+    /// must close (the write failed, or it is not kept alive).
+    func writeQueuedResponse() -> Bool {
+        guard let response, !isGone else { return true }
+        self.response = nil
+        guard server.writeHTTPResponse(response, to: wsi) == 0 else { return false }
+        if closesAfterResponse { return false }
+        guard lws_partial_buffered(wsi) == 0 else {
+            isFlushing = true
+            lws_rx_flow_control(wsi, 1)
+            return true
+        }
+        return server.completeTransaction(on: wsi) == 0
     }
 
     /// Called when the request was not answered at once (a long-poll). lws would time it out after
-    /// 5 s and, if the client left meanwhile, spin on the unread end-of-file: so no lws timeout (the
-    /// engine's heartbeat bounds the wait) and no reading until the answer is ready.
+    /// 5 s: so no lws timeout; the engine's heartbeat bounds the wait. (Reading is paused already, so an
+    /// abandoned poll's unread end-of-file does not wake the service loop either.)
     func holdIfUnanswered() {
-        guard !responded, !isGone, !isHeld else { return }
-        isHeld = true
+        guard !responded, !isGone else { return }
         lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0)
-        lws_rx_flow_control(wsi, 0)
     }
 
-    /// `LWS_CALLBACK_HTTP_WRITEABLE`: writes the whole response, then readies the connection for the
-    /// next request (keep-alive). Returns -1 to close.
+    /// Whether lws still holds part of the response (``writeQueuedResponse()``): a request that arrives
+    /// meanwhile was sent before the response was read, and is refused (the connection closes once the
+    /// response is out).
+    var isStillSending: Bool { isFlushing }
+
+    /// `LWS_CALLBACK_HTTP_WRITEABLE`: lws calls it after each part of a held-back response it sent; once
+    /// all is out, the transaction completes, which readies a keep-alive connection for its next request.
+    /// Returns -1 to close.
+    ///
+    /// No loop: lws asks for the next call only after sending more of the response, and the completion
+    /// happens once; any other call (lws asks for one when a flow-control change meets buffered input)
+    /// does nothing.
     func writable() -> Int32 {
-        guard let response else { return 0 }
-        self.response = nil
-        server.unwrittenResponses -= 1
-        return server.writeHTTPResponse(response, to: wsi)
+        guard isFlushing, lws_partial_buffered(wsi) == 0 else { return 0 }
+        isFlushing = false
+        return server.completeTransaction(on: wsi)
     }
 
-    /// `LWS_CALLBACK_CLOSED_HTTP` (or `WSI_DESTROY`, or the connection moving on): the client left.
+    /// `CLOSED_HTTP` (or `WSI_DESTROY`, or the connection moving on): the client left.
     override func ended() {
         guard !isGone else { return }
         isGone = true
@@ -91,10 +145,7 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
                 "closed peer=\(request.peer) request body incomplete when the connection ended "
                     + "(\(request.body.count) of \(expectedBodyBytes) bytes)")
         }
-        if response != nil {
-            response = nil
-            server.unwrittenResponses -= 1
-        }
+        response = nil
         let abandon = responded ? nil : onAbandon
         onAbandon = nil
         abandon?()

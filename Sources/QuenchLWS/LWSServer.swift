@@ -51,14 +51,21 @@ public final class LWSServer: @unchecked Sendable {
     private(set) var mounts: LWSMounts?
     /// Open WebSockets, so a stop can wait for their close frames to leave.
     var openWebSockets = 0
-    /// HTTP responses given but not yet written (a held poll answered with its close packet at a stop), so
-    /// a stop can wait for them to leave.
-    var unwrittenResponses = 0
+    /// HTTP responses given during the current lws service turn, written when it returns
+    /// (``flushHTTPResponses()``); a stop waits for them too.
+    var queuedHTTPResponses: [LWSHTTPExchange] = []
     /// Every connection lws holds (HTTP or WebSocket), from `WSI_CREATE` to `WSI_DESTROY`: the file
     /// descriptors in use, which is what the connection limit protects.
     var openConnections = 0
     /// The per-header size limit for every header lws knows (``HeaderLimits``); lws keeps the pointer.
     private let tokenLimits = HeaderLimits.makeTokenLimits()
+    /// Keep-alive connections whose next request lws has buffered already (the client pipelined): that
+    /// request is parsed from lws's buffer, and one with a body is refused (``refusalOfBodyBearing(wsi:request:pipelined:)``).
+    var connectionsWithBufferedRequest = Set<OpaquePointer>()
+    /// Requests refused for a body lws cannot read (pipelined, or on a method that takes none), logged in bursts.
+    var bodyBearingLog = LogThrottle(intervalMilliseconds: 10_000)
+    /// Upgrades to anything but WebSocket, refused or served as plain HTTP/1.1, logged in bursts.
+    var upgradeLog = LogThrottle(intervalMilliseconds: 10_000)
     /// Connections closed before their first request's headers arrived, logged in bursts (``LWSAwaitingRequest``).
     var headerTimeoutLog = LogThrottle(intervalMilliseconds: 10_000)
     /// C strings lws points to for the context's whole life (interface, certificate paths, ALPN); freed in deinit.
@@ -211,7 +218,8 @@ public final class LWSServer: @unchecked Sendable {
         let scheme = configuration.tls == nil ? "http" : "https"
         log.info("listening on \(scheme)://\(configuration.host):\(configuration.port) paths=\(endpoints.map(\.path).joined(separator: ","))")
         while lws_service(context, 0) >= 0 {
-            if stopping, openWebSockets == 0 && unwrittenResponses == 0 && holdsStop?() != true || stopDeadlinePassed { break }
+            if !queuedHTTPResponses.isEmpty { flushHTTPResponses() }
+            if stopping, openWebSockets == 0 && holdsStop?() != true || stopDeadlinePassed { break }
         }
         for endpoint in endpoints { endpoint.clock.detach() }
         for timer in repeatingTimers { timer.cancel() }
@@ -258,9 +266,9 @@ public final class LWSServer: @unchecked Sendable {
         return Int(lws_write(wsi, start.assumingMemoryBound(to: UInt8.self), length, mode))
     }
 
-    /// Writes a whole HTTP response (headers and body in one write) and, with `completingTransaction`,
-    /// readies a keep-alive connection for its next request.
-    func writeHTTPResponse(_ response: HTTPResponse, to wsi: OpaquePointer, completingTransaction: Bool = true) -> Int32 {
+    /// Writes a whole HTTP response (headers and body in one write; lws keeps what the kernel does not
+    /// take). The transaction is completed apart (``completeTransaction(on:)``), once all of it is out.
+    func writeHTTPResponse(_ response: HTTPResponse, to wsi: OpaquePointer) -> Int32 {
         var headerBytes = 256 + response.contentType.utf8.count
         for header in response.headers { headerBytes += header.name.utf8.count + header.value.utf8.count + 8 }
         ensureWriteCapacity(headerBytes + response.body.count)
@@ -287,9 +295,7 @@ public final class LWSServer: @unchecked Sendable {
         }
         cursor += response.body.count
         let total = cursor - start
-        guard lws_write(wsi, start, total, LWS_WRITE_HTTP_HEADERS) == total else { return -1 }
-        guard completingTransaction else { return 0 }
-        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+        return lws_write(wsi, start, total, LWS_WRITE_HTTP_HEADERS) == total ? 0 : -1
     }
 
     /// Makes room for a write of `payload` bytes (see ``scratchCapacity(current:needed:)``).
