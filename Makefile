@@ -116,9 +116,10 @@ $(SEED_VENV)/.installed:
 	touch $@
 
 ## fuzz: every decoder of client and Redis bytes under libFuzzer + AddressSanitizer, FUZZ_SECONDS each
-## (Tests/Fuzz/fuzz.sh; builds into build/fuzz/, reproducers of crashes in build/fuzz/crashes/<target>/).
+## (Tests/Fuzz/fuzz.sh; builds into build/fuzz/, reproducers of crashes in build/fuzz/crashes/<target>/),
+## then random pipelined HTTP sequences against the release binary (the `http` target).
 FUZZ_SECONDS ?= 60
-fuzz:
+fuzz: release
 	Tests/Fuzz/fuzz.sh run $(FUZZ_SECONDS)
 
 ## sanitize: the unit tests and a named part of the interop suite (Tests/Sanitize/sanitize.sh lists it) under

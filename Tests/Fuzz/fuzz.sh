@@ -9,6 +9,11 @@
 #   Tests/Fuzz/fuzz.sh build         build only
 #   Tests/Fuzz/fuzz.sh run SECONDS   build, then run every target
 #   Tests/Fuzz/fuzz.sh run SECONDS json resp   … only these targets
+#
+# One more target, `http`, is not libFuzzer's: Tests/Fuzz/http_sequences.py sends random pipelined, split and
+# abandoned HTTP requests to the release binary (QUENCH_BIN, default .build/release/quench) over loopback
+# for SECONDS, and fails when /healthz stops answering within a second; its reproducers go to
+# build/fuzz/crashes/http/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -56,9 +61,15 @@ build() {
 run() {
     local seconds=$1; shift
     local targets=("$@")
-    [[ ${#targets[@]} == 0 ]] && targets=("${ALL_TARGETS[@]}")
+    [[ ${#targets[@]} == 0 ]] && targets=("${ALL_TARGETS[@]}" http)
     local failed=0
     for target in "${targets[@]}"; do
+        if [[ $target == http ]]; then
+            rm -rf "$OUT/crashes/http"
+            python3 Tests/Fuzz/http_sequences.py --quench "${QUENCH_BIN:-.build/release/quench}" --seconds "$seconds" --out "$OUT" \
+                || failed=1
+            continue
+        fi
         local crashes=$OUT/crashes/$target log=$OUT/logs/$target.log
         rm -rf "$crashes"
         mkdir -p "$crashes" "$OUT/corpus/$target" "$OUT/logs"
