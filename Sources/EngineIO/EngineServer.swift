@@ -12,8 +12,8 @@ public final class EngineServer {
     private var deadlines = DeadlineHeap<EngineSession>()
     /// One-shot timers of the layers above (``schedule(after:_:)``), on the same wake-up as the heartbeats.
     private var timers = DeadlineHeap<EngineTimer>()
-    /// Timers cancelled but still in ``timers``; swept out when they are more than half of it.
-    private var cancelledTimers = 0
+    /// The size of ``timers`` at which the next ``schedule(after:_:)`` sweeps cancelled timers out of it.
+    private var timerSweepSize = EngineServer.minimumTimerSweepSize
     /// Polling sessions the client closed with a POSTed close packet while no GET was waiting: the GET
     /// it had in flight (on another connection, possibly arriving a moment later) is answered with a noop,
     /// once, as if it had been waiting. Keyed by sid; each entry dies with its grace timer.
@@ -31,6 +31,13 @@ public final class EngineServer {
         self.configuration = configuration
         self.clock = clock
         self.log = log
+    }
+
+    /// Timers that never fired let go of their actions: an action may hold what holds its timer (a Socket.IO
+    /// client and its connectTimeout), and with no engine left to fire or cancel it the two would keep each
+    /// other alive.
+    deinit {
+        timers.forEachElement { $0.cancel() }
     }
 
     /// The number of open sessions.
@@ -170,6 +177,9 @@ public final class EngineServer {
         sessions[sid] = session
         counters.opened(on: transport.name)
         session.send(EnginePacket(.open, openPacketJSON(sid: sid, transport: transport.name)))
+        // A transport may end the session while the open packet is sent (a write that fails at once): the
+        // delegate has heard of the close already, and state it made for the session now would never be let go of.
+        guard session.state != .closed else { return session }
         schedule(session)
         log.info("open sid=\(sid) peer=\(peer) transport=\(transport.name)")
         delegate?.engineSessionDidOpen(session)
@@ -216,7 +226,8 @@ public final class EngineServer {
     /// cancelled first.
     @discardableResult
     public func schedule(after delay: Int64, _ action: @escaping () -> Void) -> EngineTimer {
-        let timer = EngineTimer(deadline: now + max(delay, 0), server: self, action: action)
+        if timers.count >= timerSweepSize { sweepCancelledTimers() }
+        let timer = EngineTimer(deadline: now + max(delay, 0), action: action)
         timers.insert(timer, deadline: timer.deadline, stamp: 0)
         if timer.deadline < armedWakeup {
             armedWakeup = timer.deadline
@@ -225,13 +236,15 @@ public final class EngineServer {
         return timer
     }
 
-    /// Called by a timer when it is cancelled: once the dead entries are most of the heap, sweep them,
-    /// so a connection storm that cancels every timer early cannot grow the heap without bound.
-    func timerCancelled() {
-        cancelledTimers += 1
-        guard cancelledTimers > 64, cancelledTimers * 2 > timers.count else { return }
+    /// The heap size below which cancelled timers are left to surface at their deadlines.
+    static let minimumTimerSweepSize = 128
+
+    /// Drops cancelled timers from the heap, and sets the next sweep at twice the size left: a connection
+    /// storm that cancels every timer early cannot grow the heap past twice its live timers, and a sweep
+    /// looks at no more than twice as many timers as were scheduled since the one before.
+    private func sweepCancelledTimers() {
         timers.removeAll { !$0.element.isPending }
-        cancelledTimers = 0
+        timerSweepSize = max(2 * timers.count, Self.minimumTimerSweepSize)
     }
 
     /// The number of timers waiting in the heap, cancelled ones included (for tests).
@@ -258,7 +271,7 @@ public final class EngineServer {
             session.heartbeatDeadline(now: now)
         }
         while let entry = timers.popDue(now: now) {
-            if entry.element.isPending { entry.element.fire() } else { cancelledTimers = max(cancelledTimers - 1, 0) }
+            entry.element.fire()
         }
         let next = min(deadlines.earliest ?? .max, timers.earliest ?? .max)
         if next < armedWakeup {

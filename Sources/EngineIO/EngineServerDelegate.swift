@@ -1,7 +1,8 @@
 /// What the layer above Engine.IO (Socket.IO, or a bare echo app) hears from the engine.
 /// Every call comes on the service thread.
 public protocol EngineServerDelegate: AnyObject {
-    /// A client finished the handshake; its open packet is already queued.
+    /// A client finished the handshake; its open packet is already queued. A session that ended while its
+    /// open packet was sent is not announced: the delegate hears only its close.
     func engineSessionDidOpen(_ session: EngineSession)
     /// A message packet (text or binary) arrived.
     func engineSession(_ session: EngineSession, didReceive packet: EnginePacket)

@@ -303,6 +303,11 @@ extension LWSServer {
             return
         }
         if let endpoint = endpoint(for: request.path) {
+            if stopping, request.query["sid"] == nil {
+                // As for a WebSocket (filterWebSocket): no session may begin once every session was closed.
+                exchange.respond(HTTPResponse(status: 503, body: Array("Server shutting down\n".utf8)))
+                return
+            }
             if let full = refusalWhenFull(request) {
                 exchange.respond(full)
                 return

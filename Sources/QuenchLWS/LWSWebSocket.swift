@@ -166,6 +166,10 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
 
     /// `LWS_CALLBACK_SERVER_WRITEABLE`: one frame out, or the close once the queue is empty.
     /// Returns -1 to have lws close the connection.
+    ///
+    /// No loop: each call takes one frame off the queue (or ends with the close), and the next call is
+    /// asked for only while frames or the close remain; a call with nothing queued asks for none. (A
+    /// WebSocket is never flow-controlled, so lws always serves the call it asked for.)
     func writable() -> Int32 {
         if closeSent { return -1 }
         // lws offers the callback only once it has written out what it kept (checked all the same).

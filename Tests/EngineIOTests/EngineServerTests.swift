@@ -127,6 +127,15 @@ final class Harness {
         #expect(harness.engine.sessionCount == 0)
     }
 
+    @Test func aSessionEndedByItsOpenPacketIsNeverAnnounced() {
+        let harness = Harness()
+        let request = HTTPRequest(method: .get, path: harness.engine.configuration.path, query: QueryParameters("EIO=4&transport=websocket"))
+        #expect(harness.engine.open(request, on: FailingTransport()))
+        #expect(harness.delegate.opened.isEmpty)
+        #expect(harness.delegate.closed.map(\.1) == [.transportError])
+        #expect(harness.engine.sessionCount == 0)
+    }
+
     @Test func closedSessionSendsNothingMore() {
         let harness = Harness()
         let socket = harness.engine.connectInMemory()

@@ -69,6 +69,31 @@ import Testing
         #expect(fired)
     }
 
+    @Test func anEngineGoneWithATimerPendingLetsGoOfItsAction() {
+        // The shape of a Socket.IO client and its connectTimeout: the action holds what holds the timer.
+        final class Holder { var timer: EngineTimer? }
+        weak var released: Holder?
+        do {
+            let harness = Harness()
+            let holder = Holder()
+            holder.timer = harness.engine.schedule(after: 45_000) { [holder] in _ = holder }
+            released = holder
+        }
+        #expect(released == nil)
+    }
+
+    @Test func timersGiveTheirEngineNoSideTable() {
+        // No ManualClock.engine: that weak reference would give the engine a side table of its own.
+        let engine = EngineServer(configuration: EngineConfiguration(), clock: ManualClock(), log: Logger(level: .error) { _ in })
+        engine.schedule(after: 10) {}.cancel()
+        engine.schedule(after: 10) {}
+        #expect(!hasSideTable(engine))
+        let probe = EngineServer(configuration: EngineConfiguration(), clock: ManualClock(), log: Logger(level: .error) { _ in })
+        weak let weakProbe = probe
+        #expect(weakProbe != nil)
+        #expect(hasSideTable(probe))  // the check itself still reads the runtime's layout right
+    }
+
     @Test func sweptHeapStillPopsInDeadlineOrder() {
         var heap = DeadlineHeap<Int>()
         for value in [50, 10, 40, 20, 30, 60, 5] { heap.insert(value, deadline: Int64(value), stamp: 0) }
@@ -77,4 +102,13 @@ import Testing
         while let entry = heap.popDue(now: 100) { popped.append(entry.element) }
         #expect(popped == [5, 10, 30, 50])
     }
+}
+
+/// Whether the Swift runtime gave `object` a side table (it does at the first weak reference to it). The
+/// object's refcount word then holds the table's address shifted right by three, under its two top bits
+/// (UseSlowRC, SideTableMark in the runtime's RefCount.h), so the address is nowhere LeakSanitizer looks
+/// once no weak reference is left: an object that lives until exit reports its table as leaked.
+private func hasSideTable(_ object: AnyObject) -> Bool {
+    let word = Unmanaged.passUnretained(object).toOpaque().load(fromByteOffset: MemoryLayout<UnsafeRawPointer>.size, as: UInt64.self)
+    return word >> 62 == 0b11
 }

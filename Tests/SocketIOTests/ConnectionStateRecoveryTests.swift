@@ -145,6 +145,19 @@ private func auth(pid: String?, offset: String?) -> String {
         #expect(harness.namespace.recovery?.sessions.count == 0)
     }
 
+    @Test func aServerGoneWhileItsSweepWaitsLetsGoOfItsRecovery() {
+        weak var recovery: ConnectionStateRecovery?
+        do {
+            let harness = RecoveryHarness(window: 1000)
+            let (client, _) = harness.connect()
+            client.clientDisconnects()  // kept for the window: the sweep waits
+            recovery = harness.namespace.recovery
+        }
+        // A Bool: on failure the test would otherwise print the object, and its engine is gone.
+        let freed = recovery == nil
+        #expect(freed)
+    }
+
     @Test func anUnknownPidOrOffsetIsANewSession() throws {
         let harness = RecoveryHarness()
         let (client, packets) = harness.connect()

@@ -235,6 +235,20 @@ final class LogLines: Sendable {
         #expect(harness.engine.sessionCount == 0)
     }
 
+    @Test func aSessionEndedByItsOpenPacketIsFreed() {
+        let harness = ServerHarness()
+        weak var transport: FailingTransport?
+        do {
+            let failing = FailingTransport()
+            let request = HTTPRequest(method: .get, path: harness.engine.configuration.path, query: QueryParameters("EIO=4&transport=websocket"))
+            #expect(harness.engine.open(request, on: failing))
+            transport = failing
+        }
+        harness.clock.advance(by: 2000)  // past the connectTimeout and the heartbeat's deadline
+        #expect(transport == nil)
+        #expect(harness.engine.sessionCount == 0)
+    }
+
     @Test func pollingAndUpgradedSessionsAreFreed() throws {
         let harness = ServerHarness()
         weak var polling: EngineSession?

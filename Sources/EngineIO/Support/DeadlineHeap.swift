@@ -41,6 +41,11 @@ struct DeadlineHeap<Element> {
 
     mutating func removeAll() { entries.removeAll() }
 
+    /// Calls `body` with every element, in no particular order.
+    func forEachElement(_ body: (Element) -> Void) {
+        for entry in entries { body(entry.element) }
+    }
+
     /// Moves the entry at `index` down until both its children are later than it.
     private mutating func siftDown(from index: Int) {
         var parent = index

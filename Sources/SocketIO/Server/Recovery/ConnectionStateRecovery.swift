@@ -98,11 +98,10 @@ final class ConnectionStateRecovery {
 
     private func armSweep() {
         guard sweep == nil, let expiry = sessions.nextExpiry else { return }
-        // Weak: this object holds the timer, and a timer still pending when the engine goes away is neither fired
-        // nor cancelled, so a strong capture would keep both alive (one timer per namespace: the weak reference's
-        // side table costs nothing that matters).
-        sweep = engine.schedule(after: expiry - engine.now + 1) { [weak self] in
-            guard let self else { return }
+        // Captured strongly: a weak reference would give this object a side table, which LeakSanitizer finds
+        // pointed to by nothing once the last sweep has fired and reports at exit. The timer lets go of its
+        // closure when it fires, and an engine that goes away first lets go of it too.
+        sweep = engine.schedule(after: expiry - engine.now + 1) { [self] in
             sweep = nil
             let before = sessions.count
             sessions.removeExpired(now: engine.now)
