@@ -27,6 +27,12 @@ let package = Package(
         ),
         // quench-bench's door to C: the libc headers the load tool uses, and errno/read/write/close wrappers.
         .systemLibrary(name: "CBenchSystem"),
+        // OpenSSL's headers for the rediss:// client, plus static-inline wrappers for its macros.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // Engine.IO v4: packets, sessions, heartbeat, transports behind a protocol and a registry (polling and
         // WebSocket register; nothing else names them). Pure: imports no Glibc, starts no thread, writes
         // nowhere (its Logger hands lines to a LogSink).
@@ -38,8 +44,10 @@ let package = Package(
         .target(name: "SocketIO", dependencies: ["EngineIO"], swiftSettings: swiftSettings),
         // The libwebsockets binding: service thread, HTTP and WebSocket transports, timers, wake-ups.
         .target(name: "QuenchLWS", dependencies: ["CLibWebSockets", "EngineIO", "QuenchSystem"], swiftSettings: swiftSettings),
+        // A TLS client session over a connected socket (rediss://): the only target that imports COpenSSL.
+        .target(name: "QuenchTLSClient", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
         // The Redis message queue (python-socketio's pub/sub wire format) over a small RESP2 client. Knows nothing of lws.
-        .target(name: "QuenchRedis", dependencies: ["SocketIO", "EngineIO", "QuenchSystem"], swiftSettings: swiftSettings),
+        .target(name: "QuenchRedis", dependencies: ["SocketIO", "EngineIO", "QuenchSystem", "QuenchTLSClient"], swiftSettings: swiftSettings),
         // The seed's application: sessions, dummy replies, hydration reminders. Knows nothing of lws.
         .target(name: "QuenchApp", dependencies: ["SocketIO", "QuenchSystem"], swiftSettings: swiftSettings),
         // The command line: flags → configuration → server.
@@ -71,6 +79,7 @@ let package = Package(
         .target(name: "EngineIOTesting", dependencies: ["EngineIO"], swiftSettings: swiftSettings),
         .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", "EngineIOTesting", "QuenchSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIOTesting", "QuenchSystem"], swiftSettings: swiftSettings),
+        .testTarget(name: "QuenchTLSClientTests", dependencies: ["QuenchTLSClient"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchRedisTests", dependencies: ["QuenchRedis", "QuenchSystem", "SocketIO", "EngineIO"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchAppTests", dependencies: ["QuenchApp", "QuenchSystem", "EngineIOTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchLWSTests", dependencies: ["QuenchLWS", "QuenchSystem", "EngineIO"], swiftSettings: swiftSettings),

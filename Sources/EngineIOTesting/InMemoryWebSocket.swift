@@ -141,10 +141,10 @@ public final class RecordingResponder: HTTPResponder {
 }
 
 extension EngineServer {
-    /// Opens a WebSocket session in memory, as a client connecting with `query` would.
-    public func connectInMemory(query: String = "EIO=4&transport=websocket", origin: String? = nil) -> InMemoryWebSocket {
+    /// Opens a WebSocket session in memory, as a client connecting with `query` from the address `peer` would.
+    public func connectInMemory(query: String = "EIO=4&transport=websocket", origin: String? = nil, peer: String = "test") -> InMemoryWebSocket {
         let socket = InMemoryWebSocket(maxBuffered: configuration.maxBuffered)
-        let request = HTTPRequest(method: .get, path: configuration.path, query: QueryParameters(query), origin: origin, peer: "test")
+        let request = HTTPRequest(method: .get, path: configuration.path, query: QueryParameters(query), origin: origin, peer: peer)
         socket.transport = openWebSocket(request, connection: socket)
         return socket
     }

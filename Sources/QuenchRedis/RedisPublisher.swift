@@ -10,7 +10,8 @@ import QuenchSystem
 /// While Redis is unreachable or slower than the node, messages wait in a ``PublishQueue`` (10 000 messages,
 /// 64 MiB); past that the oldest are dropped. Every drop is counted and logged: one warning when dropping
 /// starts, and the count once the queue has drained. A batch is taken from the queue only once a connection
-/// is up, and put back if it cannot be written, so a failed connect loses nothing.
+/// is up (Redis answered PING), so a failed connect loses nothing; a write that fails part-way puts back the
+/// commands the kernel had not taken in full (see ``publishBatch(on:)``).
 final class RedisPublisher: @unchecked Sendable {  // Sendable: `queue` and `retryNow` are guarded by `lock`; the rest is immutable
     /// The most messages one pipelined write carries.
     static let batchLimit = 512
@@ -28,7 +29,14 @@ final class RedisPublisher: @unchecked Sendable {  // Sendable: `queue` and `ret
     private var queue: PublishQueue
     private var retryNow = false
 
-    init(url: RedisURL, channel: String, log: Logger, counters: MessageQueueCounters = MessageQueueCounters(), capacity: Int = 10_000, byteBudget: Int = 64 << 20) {
+    /// Milliseconds a write may wait for the kernel to take a byte before the connection is dropped.
+    let writeTimeout: Int32
+
+    init(
+        url: RedisURL, channel: String, log: Logger, counters: MessageQueueCounters = MessageQueueCounters(), capacity: Int = 10_000,
+        byteBudget: Int = 64 << 20, writeTimeout: Int32 = RedisConnection.writeTimeout
+    ) {
+        self.writeTimeout = writeTimeout
         self.counters = counters
         self.url = url
         self.channel = Array(channel.utf8)
@@ -66,7 +74,7 @@ final class RedisPublisher: @unchecked Sendable {  // Sendable: `queue` and `ret
 
     private func run() {
         var connection: RedisConnection?
-        var backoff = RetryBackoff()
+        var pacing = ConnectPacing()
         while true {
             lock.withLock {
                 while queue.isEmpty { lock.wait(milliseconds: nil) }
@@ -77,38 +85,65 @@ final class RedisPublisher: @unchecked Sendable {  // Sendable: `queue` and `ret
                 if let connection {
                     live = connection
                 } else {
-                    live = try RedisConnection.open(url)
+                    live = try RedisConnection.open(url, writeTimeout: writeTimeout, pacing: &pacing)
                     connection = live
+                    lock.withLock { retryNow = false }  // a wake-up from before this connection is stale
                 }
                 try publishBatch(on: live)
-                backoff.reset()
                 let lost = lock.withLock { queue.isEmpty ? queue.takeDropped() : 0 }
                 if lost > 0 { log.warn("message queue: \(lost) messages were dropped while the publish queue was full") }
             } catch {
                 connection?.close()
                 connection = nil
-                let delay = backoff.next()
+                pacing.connectionEnded(at: ConnectPacing.now())
+                let delay = pacing.delay(at: ConnectPacing.now())
                 log.debug("message queue: publisher cannot reach \(url) (\(error)); retrying in \(delay) ms")
-                lock.withLock {
-                    if !retryNow { lock.wait(milliseconds: delay) }
-                    retryNow = false
+                // Until the backoff's delay has passed or the subscriber reached Redis (a publish also
+                // signals the lock: it must not cut the wait short).
+                let woken = lock.withLock {
+                    while !retryNow {
+                        let left = pacing.delay(at: ConnectPacing.now())
+                        if left == 0 { break }
+                        lock.wait(milliseconds: left)
+                    }
+                    defer { retryNow = false }
+                    return retryNow
                 }
+                if woken { pacing.allowNow() }
             }
         }
     }
 
     /// Sends up to ``batchLimit`` queued messages in one write and reads their replies.
+    ///
+    /// When the write fails (the connection broke, or Redis took no bytes for the write deadline), only the
+    /// commands the kernel had not taken in full go back to the queue, to be sent again on the next
+    /// connection. A command whose bytes had all gone to the kernel may or may not have reached Redis and
+    /// run: it is not sent again (at most once), so no emit reaches a client twice.
     private func publishBatch(on live: RedisConnection) throws(RedisError) {
         let batch = lock.withLock { queue.takeBatch(limit: Self.batchLimit) }
         var out: [UInt8] = []
-        for payload in batch { RESPCommand.append([Array("PUBLISH".utf8), channel, payload], to: &out) }
+        var ends: [Int] = []
+        ends.reserveCapacity(batch.count)
+        for payload in batch {
+            RESPCommand.append([Array("PUBLISH".utf8), channel, payload], to: &out)
+            ends.append(out.count)
+        }
+        var handedOver = 0
         do throws(RedisError) {
-            try live.send(out)
+            try live.send(out, handedOver: &handedOver)
         } catch {
-            // Nothing was acknowledged: send them again after reconnecting (within the bound).
+            let sent = Self.commandsWhole(ends: ends, handedOver: handedOver)
+            if sent > 0 {
+                log.warn(
+                    "message queue: writing to Redis failed (\(error)); \(sent) of \(batch.count) messages had gone out whole and are not sent again (they may or may not have been published), the other \(batch.count - sent) wait for the next connection"
+                )
+            } else {
+                log.warn("message queue: writing to Redis failed (\(error)); the \(batch.count) messages wait for the next connection")
+            }
             let startedDropping = lock.withLock {
                 let droppedBefore = queue.dropped
-                let removed = queue.putBack(batch)
+                let removed = queue.putBack(Array(batch[sent...]))
                 counters.add(counters.dropped, removed)
                 return removed > 0 && droppedBefore == 0
             }
@@ -128,5 +163,17 @@ final class RedisPublisher: @unchecked Sendable {  // Sendable: `queue` and `ret
             log.warn("message queue: connection to Redis lost before \(batch.count - confirmed) of \(batch.count) messages were confirmed; they may not have been published")
             throw error
         }
+    }
+
+    /// How many of the commands ending at `ends` (cumulative byte offsets, ascending) lie wholly within the
+    /// first `handedOver` bytes.
+    static func commandsWhole(ends: [Int], handedOver: Int) -> Int {
+        var low = 0
+        var high = ends.count
+        while low < high {
+            let middle = (low + high) / 2
+            if ends[middle] <= handedOver { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 }

@@ -5,7 +5,8 @@ import EngineIO
 import QuenchSystem
 
 /// The subscriber thread: SUBSCRIBE to the channel on its own connection, read messages forever, hand each
-/// raw payload to `receive` (on this thread). Reconnects with backoff; logs going down and coming back once
+/// raw payload to `receive` (on this thread). Reconnects with backoff (``ConnectPacing``: every failure of
+/// any kind, and a connection that breaks soon after it was made); logs going down and coming back once
 /// each at warn/info, every retry at debug.
 final class RedisSubscriber: Sendable {
     /// How long a quiet connection waits before it PINGs Redis to prove it is alive, in milliseconds.
@@ -33,15 +34,20 @@ final class RedisSubscriber: Sendable {
     func start() { BackgroundThread.start { [self] in run() } }
 
     private func run() {
-        var backoff = RetryBackoff()
+        var pacing = ConnectPacing()
         var everSubscribed = false
         var down = false
-        // After a protocol violation the backoff keeps growing across reconnects (a peer that breaks the
-        // protocol after every SUBSCRIBE is retried at most every 10 s, not every 0.5 s).
-        var lastFailureWasViolation = false
         while true {
+            let delay = pacing.delay(at: ConnectPacing.now())
+            if delay > 0 {
+                var pause = timespec(tv_sec: time_t(delay / 1000), tv_nsec: Int(delay % 1000) * 1_000_000)
+                var remaining = timespec()
+                while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
+            }
             do throws(RedisError) {
-                let connection = try RedisConnection.open(url)
+                // Up only once Redis answered PING (after AUTH) and SUBSCRIBE: a port that accepts TCP and
+                // speaks something else, or a stopped Redis, is a failure like a refused connect.
+                let connection = try RedisConnection.open(url, pacing: &pacing)
                 try subscribe(connection)
                 if down {
                     log.info("message queue: Redis \(url) is back; resubscribed to channel \"\(channel)\"")
@@ -51,14 +57,12 @@ final class RedisSubscriber: Sendable {
                 let again = everSubscribed
                 everSubscribed = true
                 down = false
-                if !lastFailureWasViolation { backoff.reset() }
                 subscribed(again)
                 counters.subscribed.store(1, ordering: .relaxed)
                 try listen(connection)
             } catch {
                 counters.subscribed.store(0, ordering: .relaxed)
-                lastFailureWasViolation = error.isProtocolViolation
-                let delay = backoff.next()
+                pacing.connectionEnded(at: ConnectPacing.now())
                 if !down {
                     down = true
                     if everSubscribed {
@@ -67,10 +71,7 @@ final class RedisSubscriber: Sendable {
                         log.warn("message queue: cannot reach Redis \(url) (\(error)); serving this node's clients only, retrying with backoff")
                     }
                 }
-                log.debug("message queue: subscriber retries in \(delay) ms (\(error))")
-                var pause = timespec(tv_sec: time_t(delay / 1000), tv_nsec: Int(delay % 1000) * 1_000_000)
-                var remaining = timespec()
-                while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
+                log.debug("message queue: subscriber retries in \(pacing.delay(at: ConnectPacing.now())) ms (\(error))")
             }
         }
     }

@@ -1,7 +1,8 @@
 import EngineIO
+import QuenchTLSClient
 
-/// A parsed `redis://[[username]:password@]host[:port][/db]` URL (the form python-socketio's `RedisManager`
-/// and redis-py accept, without TLS or Unix sockets).
+/// A parsed `redis://[[username]:password@]host[:port][/db]` or `rediss://…` (TLS) URL: the forms
+/// python-socketio's `RedisManager` and redis-py accept, without Unix sockets or Sentinel.
 public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     /// Host name or IP address (an IPv6 literal without its brackets).
     public var host: String
@@ -13,6 +14,9 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var password: String?
     /// Database index for `SELECT`; default 0. (Pub/sub ignores it; python-socketio selects it too.)
     public var database: Int
+    /// For `rediss://`: how the server's certificate is checked (the system's CA store and the URL's host
+    /// unless set otherwise); nil for plain `redis://`.
+    public var tls: TLSClientSession.Settings?
 
     /// Parses `text`; throws a message fit for the user when it is not a supported Redis URL.
     public init(parsing text: String) throws(RedisURLError) {
@@ -21,8 +25,8 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             throw RedisURLError("'\(text)' is not a URL; expected redis://[:password@]host[:port][/db]")
         }
         let scheme = text[..<schemeEnd.lowerBound].lowercased()
-        guard scheme == "redis" else {
-            throw RedisURLError("unsupported scheme '\(scheme)://' (only redis:// is supported; no TLS, no sentinel, no unix sockets)")
+        guard scheme == "redis" || scheme == "rediss" else {
+            throw RedisURLError("unsupported scheme '\(scheme)://' (redis:// or rediss:// for TLS; no sentinel, no unix sockets)")
         }
         var rest = Substring(text[schemeEnd.upperBound...])
         guard !rest.contains("?"), !rest.contains("#") else { throw RedisURLError("query strings and fragments are not supported") }
@@ -74,13 +78,24 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             guard let value = Int(path), value >= 0 else { throw RedisURLError("database must be a number such as /0, not '/\(path)'") }
             database = value
         }
+        tls = scheme == "rediss" ? TLSClientSession.Settings(serverName: host) : nil
     }
+
+    /// For `rediss://`: trust the CA certificates in `caFile` instead of the system's store, and expect the
+    /// certificate to name `serverName` instead of the URL's host (an IP address, say). Nothing for `redis://`.
+    public mutating func verifyTLS(caFile: String?, serverName: String?) {
+        if let caFile { tls?.caFile = caFile }
+        if let serverName { tls?.serverName = serverName }
+    }
+
+    /// Nil when `path` holds CA certificates that load; otherwise why not (checked at start-up).
+    public static func problem(withCAFile path: String) -> String? { TLSClientSession.problem(withCAFile: path) }
 
     /// The URL without its password, for logs.
     public var description: String {
         let hostPart = host.contains(":") ? "[\(host)]" : host
         let credentials = password == nil ? (username.map { "\($0)@" } ?? "") : "\(username ?? ""):***@"
-        return "redis://\(credentials)\(hostPart):\(port)/\(database)"
+        return "\(tls == nil ? "redis" : "rediss")://\(credentials)\(hostPart):\(port)/\(database)"
     }
 
     private static func percentDecoded(_ text: Substring) throws(RedisURLError) -> String {

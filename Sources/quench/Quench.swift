@@ -28,6 +28,18 @@ struct Quench: ParsableCommand {
 
     func run() throws {
         let log = Logger(level: options.logLevel.level, sink: JournalLog.sinkForStandardError())
+        if CommandLinePassword.hide() > 0 {
+            log.info(
+                "message queue: the Redis password given in --message-queue is now hidden from ps, but other users could read it until now; --message-queue-password-file or \(MessageQueuePassword.environmentVariable) keep it off the command line"
+            )
+        }
+        let messageQueueURL: RedisURL?
+        do {
+            messageQueueURL = try options.messageQueueURL()
+        } catch {
+            log.error("\(error)")
+            throw ExitCode.validationFailure
+        }
         TerminationSignals.block()
         signal(SIGPIPE, SIG_IGN)
         ResourceLimits.raiseOpenFiles(log: log)
@@ -51,7 +63,7 @@ struct Quench: ParsableCommand {
         }
 
         metrics?.startSampling()
-        if let url = options.messageQueueURL {
+        if let url = messageQueueURL {
             // The queue's threads start here; a Redis that is down delays the queue, never the server.
             let queue = RedisMessageQueue(url: url, channel: options.channel, log: log)
             metrics?.messageQueue = queue.counters

@@ -68,8 +68,29 @@ struct ServerOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "Join a Redis message queue shared with other quench nodes and python-socketio servers or emitters (RedisManager); emits to rooms or to everyone reach every node's clients.",
-            valueName: "redis://[:password@]host[:port][/db]"))
+            valueName: "redis[s]://[[user][:password]@]host[:port][/db]"))
     var messageQueue: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "File holding the Redis password for --message-queue (one trailing newline is ignored), so that it is not on the command line where ps shows it; QUENCH_MESSAGE_QUEUE_PASSWORD in the environment does the same. The URL then has no password (a user name may stay: redis://user@host).",
+            valueName: "file"),
+        completion: .file())
+    var messageQueuePasswordFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With a rediss:// --message-queue: PEM file of the CA certificates that signed the Redis server's certificate (default: the system's CA store).",
+            valueName: "file"),
+        completion: .file())
+    var messageQueueCa: String?
+
+    @Option(
+        name: .customLong("message-queue-tls-host"),
+        help: ArgumentHelp(
+            "With a rediss:// --message-queue: the name the Redis server's certificate must carry (and SNI), when the URL's host is not it, such as an IP address (default: the URL's host).",
+            valueName: "name"))
+    var messageQueueTLSHost: String?
 
     @Option(
         help: ArgumentHelp(
@@ -156,10 +177,34 @@ struct ServerOptions: ParsableArguments {
             }
         }
         if let messageQueue {
+            let url: RedisURL
             do {
-                _ = try RedisURL(parsing: messageQueue)
+                url = try RedisURL(parsing: messageQueue)
             } catch {
                 throw ValidationError("--message-queue: \(error)")
+            }
+            do {
+                _ = try MessageQueuePassword.resolve(url, file: messageQueuePasswordFile, environment: Self.passwordFromEnvironment)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            for (flag, value) in [("--message-queue-ca", messageQueueCa), ("--message-queue-tls-host", messageQueueTLSHost)] where value != nil {
+                guard url.tls != nil else { throw ValidationError("\(flag) needs a rediss:// (TLS) --message-queue, not redis://") }
+            }
+            if let messageQueueCa, let problem = RedisURL.problem(withCAFile: messageQueueCa) {
+                throw ValidationError("--message-queue-ca \(LogSafe.text(messageQueueCa)): \(problem)")
+            }
+            if let messageQueueTLSHost {
+                guard (1...253).contains(messageQueueTLSHost.utf8.count), !messageQueueTLSHost.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "/") }) else {
+                    throw ValidationError("--message-queue-tls-host must be a host name or IP address, not '\(LogSafe.text(messageQueueTLSHost))'")
+                }
+            }
+        } else {
+            for (flag, value) in [
+                ("--message-queue-password-file", messageQueuePasswordFile), ("--message-queue-ca", messageQueueCa),
+                ("--message-queue-tls-host", messageQueueTLSHost),
+            ] where value != nil {
+                throw ValidationError("\(flag) needs --message-queue (the Redis it is for)")
             }
         }
         guard OptionRanges.channelBytes.contains(channel.utf8.count), !channel.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
@@ -201,8 +246,18 @@ struct ServerOptions: ParsableArguments {
         return TLSFiles(certificate: tlsCert, privateKey: tlsKey)
     }
 
-    /// The Redis server of --message-queue, when one was given (validated in `validate()`).
-    var messageQueueURL: RedisURL? { messageQueue.flatMap { try? RedisURL(parsing: $0) } }
+    /// The Redis server of --message-queue, when one was given, with its password from wherever it was given.
+    /// Reads the password file again (checked in `validate()`); throws if it changed into something unusable.
+    func messageQueueURL() throws(MessageQueuePasswordError) -> RedisURL? {
+        guard var url = messageQueue.flatMap({ try? RedisURL(parsing: $0) }) else { return nil }
+        url.verifyTLS(caFile: messageQueueCa, serverName: messageQueueTLSHost)
+        return try MessageQueuePassword.resolve(url, file: messageQueuePasswordFile, environment: Self.passwordFromEnvironment)
+    }
+
+    /// ``MessageQueuePassword/environmentVariable`` when set.
+    static var passwordFromEnvironment: String? {
+        getenv(MessageQueuePassword.environmentVariable).map { String(cString: $0) }
+    }
 
     /// The Socket.IO settings these flags describe.
     var socketIOConfiguration: SocketIOConfiguration {

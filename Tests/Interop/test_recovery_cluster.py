@@ -374,3 +374,30 @@ def test_a_recorder_whose_subscription_was_cut_makes_its_sessions_unrecoverable(
     wait_until(lambda: keys_of(redis_server, pid) == [], 10, what="the session's keys to go")
     redis_server.wait_subscribers(2)
     expect_new_session(node_b, {"pid": pid, "offset": offset}, sid, "unknown pid").close()
+
+
+def test_thousands_of_tiny_events_missed_on_one_node_are_restored_whole_on_another(start_quench, redis_server):
+    """No count limits but the documented byte bound (issue 20): 3,000 tiny events (about 11 bytes each stored,
+    far below the 256 KiB per session) come back from one take, every one once and in order. Before the take
+    scripts returned each list as one framed string, a reply of more than 1,024 elements was refused after
+    the script had deleted the session, and the client got a new session."""
+    node_a, node_b = start_nodes(start_quench, redis_server, 2)
+    emitter = socketio.RedisManager(redis_server.url, write_only=True)
+    sid, pid, offset = dropped_session(node_a)
+    count = 3000
+    for index in range(count):
+        emitter.emit("m", index, room=sid, namespace="/")
+    wait_until(lambda: list_length(redis_server, pid, "o") == count, 30, what=f"node A to record the {count} emits for the away session")
+
+    mark = node_b.log_mark()
+    back, again = raw_connect(node_b, {"pid": pid, "offset": offset})
+    assert again == {"sid": sid, "pid": pid}
+    missed = [next_event(back) for _ in range(count)]
+    assert [event[0] for event in missed] == ["m"] * count
+    assert [event[1] for event in missed] == list(range(count))
+    node_b.wait_for_log(rf"info recovered sid={re.escape(sid)} missed={count} peer=\S+ owner=", since=mark)
+    assert "recovery refused" not in node_b.log_text()[mark:]
+    emitter.emit("m", "newer", room=sid, namespace="/")
+    assert next_event(back)[1] == "newer"  # nothing twice in between
+    assert keys_of(redis_server, pid) == []
+    back.close()

@@ -117,7 +117,9 @@ def received_until_sentinel(client, timeout=10.0):
 @pytest.mark.parametrize("args, flag", [
     (("--message-queue", "http://127.0.0.1:6379"), "--message-queue"),
     (("--message-queue", "redis://h:70000"), "--message-queue"),
-    (("--message-queue", "rediss://h"), "--message-queue"),
+    (("--message-queue", "rediss://h", "--message-queue-ca", "/nonexistent/ca.pem"), "--message-queue-ca"),
+    (("--message-queue", "redis://h", "--message-queue-tls-host", "h"), "--message-queue-tls-host"),
+    (("--message-queue", "sentinel://h"), "--message-queue"),
     (("--message-queue", "redis://h", "--channel", ""), "--channel"),
 ])
 def test_bad_queue_flags_exit_64_naming_the_flag(args, flag):

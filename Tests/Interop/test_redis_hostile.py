@@ -14,7 +14,7 @@ CHUNK = b"x" * (1 << 20)
 
 
 class FakeRedis:
-    """Speaks just enough RESP for quench's two connections. The first SUBSCRIBE is answered, then followed
+    """Speaks just enough RESP for quench's two connections (PING, SUBSCRIBE, PUBLISH). The first SUBSCRIBE is answered, then followed
     by a `+` line of LINE_BYTES bytes without CRLF; later SUBSCRIBEs are answered and left quiet."""
 
     def __init__(self):
@@ -41,6 +41,7 @@ class FakeRedis:
 
     def _serve(self, conn):
         buffered = b""
+        subscribed = False
         try:
             while True:
                 data = conn.recv(65536)
@@ -53,6 +54,7 @@ class FakeRedis:
                         break
                     name = command[0].upper()
                     if name == b"SUBSCRIBE":
+                        subscribed = True
                         channel = command[1]
                         conn.sendall(b"*3\r\n$9\r\nsubscribe\r\n$%d\r\n%s\r\n:1\r\n" % (len(channel), channel))
                         with self.lock:
@@ -62,7 +64,9 @@ class FakeRedis:
                             self._flood(conn)
                             return
                     elif name == b"PING":
-                        conn.sendall(b"*2\r\n$4\r\npong\r\n$0\r\n\r\n")
+                        # As Redis: PONG, or in subscribed mode the array ["pong", ""]. quench's handshake
+                        # (PING after connecting) counts a connection as up only on PONG.
+                        conn.sendall(b"*2\r\n$4\r\npong\r\n$0\r\n\r\n" if subscribed else b"+PONG\r\n")
                     elif name == b"PUBLISH":
                         conn.sendall(b":0\r\n")
                     else:

@@ -17,33 +17,10 @@ import Testing
         var all: [String] { lines.withLock { $0 } }
     }
 
-    /// A listening socket on 127.0.0.1 (port 0 picks a free one).
-    private static func listen(port: UInt16) -> (fd: Int32, port: UInt16)? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, Glibc.listen(fd, 4) == 0 else {
-            Glibc.close(fd)
-            return nil
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) {
-            _ = $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return (fd, UInt16(bigEndian: address.sin_port))
-    }
-
-    /// Reads PUBLISH commands from `fd`, answering each with `:1`, until `count` arrived or 10 s passed;
-    /// returns their payloads.
-    private static func readPublishes(from fd: Int32, count: Int) -> [[UInt8]] {
+    /// Reads PUBLISH commands from `fd`, answering each with `:1` (and the handshake's PING with PONG), until
+    /// `count` arrived or 10 s passed; returns their payloads.
+    /// With `answer` false it only reads (what a connection the publisher already closed had carried).
+    private static func readPublishes(from fd: Int32, count: Int, answer: Bool = true) -> [[UInt8]] {
         var parser = RESPParser()
         var payloads: [[UInt8]] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -59,8 +36,12 @@ import Testing
             guard read > 0 else { break }
             parser.append(buffer[0..<read])
             while case .array(let parts)? = try? parser.next() {
+                if parts.count == 1 {
+                    if answer { LoopbackListener.write("+PONG\r\n", to: fd) }
+                    continue
+                }
                 if case .bulkString(let payload) = parts.last { payloads.append(payload) }
-                _ = ":1\r\n".withCString { write(fd, $0, 4) }
+                if answer { LoopbackListener.write(":1\r\n", to: fd) }
             }
         }
         return payloads
@@ -68,8 +49,8 @@ import Testing
 
     @Test func messagesQueuedWhileTheConnectFailsAreDeliveredWhenItSucceeds() throws {
         // A free port, closed again: connecting to it is refused until the listener comes back.
-        let probe = try #require(Self.listen(port: 0))
-        Glibc.close(probe.fd)
+        let probe = try #require(LoopbackListener())
+        probe.close()
         let lines = Lines()
         let url = try RedisURL(parsing: "redis://127.0.0.1:\(probe.port)")
         let publisher = RedisPublisher(url: url, channel: "socketio", log: Logger(level: .debug, sink: { lines.append($0) }))
@@ -84,10 +65,10 @@ import Testing
         }
         #expect(lines.all.contains(where: { $0.contains("publisher cannot reach") }))
 
-        let listener = try #require(Self.listen(port: probe.port))
-        defer { Glibc.close(listener.fd) }
+        let listener = try #require(LoopbackListener(port: probe.port))
+        defer { listener.close() }
         publisher.retrySoon()
-        let client = accept(listener.fd, nil, nil)
+        let client = listener.accept()
         #expect(client >= 0)
         defer { Glibc.close(client) }
         let received = Self.readPublishes(from: client, count: messages.count)
@@ -108,5 +89,44 @@ import Testing
         let warnings = lines.all.filter { $0.contains("publish queue full") }
         #expect(warnings.count == 1)
         #expect(warnings.first?.hasPrefix("warn message queue: publish queue full (3 messages, 67108864 bytes)") == true)
+    }
+
+    /// Redis stops reading in the middle of a pipelined batch: at the write deadline the publisher drops the
+    /// connection and, on the next one, sends only the messages the kernel had not taken whole. What the first
+    /// connection carried and what the second one did add up to every message once, in order.
+    @Test func aStalledWriteResendsOnlyTheMessagesTheKernelDidNotTakeWhole() throws {
+        let listener = try #require(LoopbackListener())
+        defer { listener.close() }
+        let lines = Lines()
+        let url = try RedisURL(parsing: "redis://127.0.0.1:\(listener.port)")
+        let publisher = RedisPublisher(url: url, channel: "socketio", log: Logger(level: .debug, sink: { lines.append($0) }), writeTimeout: 300)
+        publisher.start()
+        // 200 messages of 64 KiB: 12.5 MiB in one batch, more than the two sockets' buffers hold.
+        let messages = (0..<200).map { Array("message \($0) ".utf8) + [UInt8](repeating: 0x79, count: 65_536) }
+        for message in messages { publisher.publish(message) }
+
+        let first = listener.accept()
+        #expect(first >= 0)
+        defer { Glibc.close(first) }
+        #expect(String(decoding: LoopbackListener.read(from: first, atLeast: 14), as: UTF8.self) == "*1\r\n$4\r\nPING\r\n")
+        LoopbackListener.write("+PONG\r\n", to: first)
+        // Now read nothing, as a Redis stopped with SIGSTOP, until the publisher gives up on the write.
+        let waitedAt = ContinuousClock.now
+        while !lines.all.contains(where: { $0.contains("writing to Redis failed") }), ContinuousClock.now - waitedAt < .seconds(10) {
+            usleep(10_000)
+        }
+        let failure = try #require(lines.all.first { $0.contains("writing to Redis failed") })
+        #expect(failure.contains("Redis took no bytes for 300 ms (write deadline;"), "\(failure)")
+
+        // What reached this end of the first connection (the publisher closed it; the kernel delivers the rest).
+        let carried = Self.readPublishes(from: first, count: messages.count, answer: false)
+        #expect(carried.count < messages.count)
+        #expect(failure.contains("; \(carried.count) of 200 messages had gone out whole and are not sent again"), "\(failure)")
+
+        let second = listener.accept()
+        #expect(second >= 0)
+        defer { Glibc.close(second) }
+        let resent = Self.readPublishes(from: second, count: messages.count - carried.count)
+        #expect(carried + resent == messages)
     }
 }

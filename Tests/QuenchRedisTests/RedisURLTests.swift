@@ -13,6 +13,17 @@ import Testing
         #expect(acl.host == "::1" && acl.port == 7000 && acl.username == "app" && acl.password == "pw" && acl.database == 0)
     }
 
+    @Test func redissIsTLSVerifiedAgainstTheHostUnlessToldOtherwise() throws {
+        var url = try RedisURL(parsing: "rediss://app:pw@10.0.0.9:6380/1")
+        #expect(url.tls?.serverName == "10.0.0.9" && url.tls?.caFile == nil)
+        #expect(url.description == "rediss://app:***@10.0.0.9:6380/1")
+        url.verifyTLS(caFile: "/etc/quench/ca.pem", serverName: "redis.internal")
+        #expect(url.tls?.serverName == "redis.internal" && url.tls?.caFile == "/etc/quench/ca.pem")
+        var plain = try RedisURL(parsing: "redis://h")
+        plain.verifyTLS(caFile: "/etc/quench/ca.pem", serverName: "redis.internal")
+        #expect(plain.tls == nil)
+    }
+
     @Test func descriptionHidesThePassword() throws {
         #expect(try RedisURL(parsing: "redis://:hunter2@h:1/2").description == "redis://:***@h:1/2")
         #expect(try RedisURL(parsing: "redis://u:hunter2@[::1]").description == "redis://u:***@[::1]:6379/0")
@@ -20,7 +31,7 @@ import Testing
     }
 
     @Test(arguments: [
-        "localhost:6379", "http://h", "rediss://h", "redis+sentinel://h:1/0", "redis://", "redis://:pw@",
+        "localhost:6379", "http://h", "redis+sentinel://h:1/0", "redis://", "redis://:pw@",
         "redis://h:0", "redis://h:99999", "redis://h:port", "redis://h/x", "redis://h/-1", "redis://h?db=1",
         "redis://[::1", "redis://:%zz@h",
     ])

@@ -54,6 +54,8 @@ private final class NodeStore: RecoveryStore {
     let hostID: String
     let shared: SharedStore
     var published: [ClusterOperation] = []
+    /// Takes asked of the store (first phases).
+    var takes = 0
 
     init(_ hostID: String, _ shared: SharedStore) {
         self.hostID = hostID
@@ -81,10 +83,15 @@ private final class NodeStore: RecoveryStore {
     func forget(pid: String) { shared.entries[pid] = nil }
 
     private func whole(_ entry: SharedStore.Entry, alive: Bool = true) -> StoreTakeAnswer {
-        .found(StoreTake(record: entry.record, recorder: entry.recorder, ownerPackets: entry.owner, adoptedPackets: entry.adopted, recorderAlive: alive))
+        // Framed as the take scripts return them: one string per list, however many packets it holds.
+        .found(
+            StoreTake(
+                record: entry.record, recorder: entry.recorder, ownerPackets: PacketFrames(packets: entry.owner),
+                adoptedPackets: PacketFrames(packets: entry.adopted), recorderAlive: alive))
     }
 
     func take(pid: String, namespace: String, completion: @escaping (StoreTakeAnswer) -> Void) {
+        takes += 1
         guard shared.reachable else { return }  // never answers: the CONNECT's own deadline decides
         guard var found = shared.entries[pid], found.taker == nil else {
             shared.waiting.append { completion(.notFound) }
@@ -172,8 +179,8 @@ private final class Node {
 
     var namespace: Namespace { server.namespace("/") }
 
-    func connect(auth: String = "") -> (InMemoryWebSocket, [SocketIOPacket]) {
-        let client = engine.connectInMemory()
+    func connect(auth: String = "", peer: String = "test") -> (InMemoryWebSocket, [SocketIOPacket]) {
+        let client = engine.connectInMemory(peer: peer)
         _ = client.takeFrames()
         client.clientSends("40" + auth)
         return (client, Self.packets(client))
@@ -250,6 +257,33 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         shared.settle([a, b])
         _ = again
         #expect(a.connects.last?.recovered == false)
+    }
+
+    /// The pid stays the same on the wire across recoveries (socket.io-client's `recovered` is "the CONNECT
+    /// reply's pid equals the one I sent"), and each drop's record is taken once: replaying the CONNECT that
+    /// recovered the session, while it is live or after, gets a new session and leaves the live one alone.
+    @Test func thePidStaysTheSameAndEachDropIsTakenOnce() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let b = Node("B", shared)
+        let (sid, pid, offset) = try dropped(on: a)
+        let (client, _) = b.connect(auth: auth(pid, offset))
+        shared.settle([a, b])
+        let reply = Node.packets(client)
+        #expect(connectData(reply).sid == sid && connectData(reply).pid == pid && b.connects.last?.recovered == true)
+        // The recovering CONNECT replayed (say, from a captured trace) while the session is live on B.
+        let (replay, replayed) = a.connect(auth: auth(pid, offset))
+        shared.settle([a, b])
+        #expect(connectData(replayed + Node.packets(replay)).sid != sid && a.connects.last?.recovered == false)
+        #expect(b.namespace.sockets[sid] != nil)
+        // The client drops again and comes back with what it saw last: the same pid, taken once more.
+        b.namespace.emit("while-live")
+        let last = try #require(Node.packets(client).last?.arguments.last?.stringValue)
+        client.clientDisconnects()
+        let (again, _) = a.connect(auth: auth(pid, last))
+        shared.settle([a, b])
+        #expect(connectData(Node.packets(again)).pid == pid && a.connects.last?.recovered == true)
+        #expect(shared.entries[pid] == nil)
     }
 
     @Test func anEmitTheRecorderHasNotAppendedWhenAnotherNodeTakesIsDeliveredOnceInOrder() throws {
@@ -526,6 +560,87 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         for index in 0..<40 { a.server.apply(.emit(ClusterEmit(event: "filler \(index)", arguments: [.string(String(repeating: "x", count: 100))], rooms: [sid]))) }
         #expect(shared.entries[pid] == nil)
         #expect(a.namespace.recovery?.away.isEmpty == true)
+    }
+
+    /// No count limits but the bytes: a session that missed as many of the smallest events as its byte bound
+    /// holds (7 bytes each stored, `[["x"]]`; the last one longer so that the bound is reached exactly) is
+    /// restored on another node with every one, once, in order. The store hands the lists back framed, as
+    /// Redis' take scripts do (a reply of one element per event was refused past 1,024 of them).
+    @Test func asManySmallestEventsAsTheByteBoundHoldsAreRestoredWhole() throws {
+        let bound = SocketIOConfiguration.defaultRecoveryAwayBytes
+        let shared = SharedStore()
+        let a = Node("A", shared, awayBytes: bound)
+        let b = Node("B", shared, awayBytes: bound)
+        let (sid, pid, offset) = try dropped(on: a)
+        // The record already counts the recent events that reached the session; the rest of the bound is for
+        // what it misses while away.
+        let used = try #require(a.namespace.recovery?.away.entry(pid)?.bytes)
+        let remaining = bound - used
+        let (whole, rest) = remaining.quotientAndRemainder(dividingBy: 7)
+        let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789").map(String.init)
+        var sent = (0..<(whole - 1)).map { letters[$0 % letters.count] }
+        sent.append(String(repeating: "z", count: 1 + rest))  // 7 + rest bytes: the bound exactly
+        #expect(sent.count > 30_000)
+        for event in sent { a.server.apply(.emit(ClusterEmit(event: event, rooms: [sid]))) }
+        #expect(a.namespace.recovery?.away.entry(pid)?.bytes == bound)  // reached, not passed: still kept
+        #expect(shared.entries[pid]?.owner.count == sent.count)
+
+        let (client, _) = b.connect(auth: auth(pid, offset))
+        shared.settle([a, b])
+        let packets = Node.packets(client)
+        #expect(connectData(packets).sid == sid && b.connects.last?.recovered == true)
+        #expect(names(packets) == sent)
+        #expect(b.namespace.recoveryCounts?.restoredFromStore == 1 && shared.entries[pid] == nil)
+    }
+
+    /// One byte past the bound and the session is made unrecoverable (a new session, never one with a hole).
+    @Test func oneEventPastTheByteBoundMakesTheSessionUnrecoverable() throws {
+        let bound = 4096
+        let shared = SharedStore()
+        let a = Node("A", shared, awayBytes: bound)
+        let (sid, pid, _) = try dropped(on: a)
+        let remaining = bound - (try #require(a.namespace.recovery?.away.entry(pid)?.bytes))
+        let last = 7 + (remaining + 1) % 7  // bytes of the event that passes the bound by one
+        for _ in 0..<((remaining + 1 - last) / 7) { a.server.apply(.emit(ClusterEmit(event: "x", rooms: [sid]))) }
+        #expect(shared.entries[pid] != nil && a.namespace.recovery?.away.entry(pid)?.bytes == bound + 1 - last)
+        a.server.apply(.emit(ClusterEmit(event: String(repeating: "y", count: last - 6), rooms: [sid])))
+        #expect(shared.entries[pid] == nil && a.namespace.recovery?.away.isEmpty == true)
+    }
+
+    /// A flood of CONNECTs with random well-formed pids from one address costs the store at most the take
+    /// budget (``TakeBudget``): past it, a new session at once without asking the store; other addresses, and
+    /// takes that find their session, are not held back.
+    @Test func takesThatFindNothingAreBudgetedPerAddress() throws {
+        let shared = SharedStore()
+        let a = Node("A", shared)
+        let (sid, pid, offset) = try dropped(on: a)
+        var clients: [InMemoryWebSocket] = []
+        for _ in 0..<(TakeBudget.burst + 50) {
+            clients.append(a.connect(auth: auth(SessionID.make(), "1"), peer: "10.0.0.66").0)
+            shared.answer()
+        }
+        #expect(a.store.takes == TakeBudget.burst)
+        #expect(a.namespace.recoveryCounts?.refused == [.unknownSession: TakeBudget.burst, .throttled: 50])
+        #expect(a.connects.count == 1 + TakeBudget.burst + 50 && a.connects.allSatisfy { !$0.recovered })  // every one served at once
+        // Another address is not held back, and a take that finds its session gives its token back.
+        _ = a.connect(auth: auth(SessionID.make(), "1"), peer: "10.0.0.7")
+        shared.answer()
+        #expect(a.store.takes == TakeBudget.burst + 1)
+        // The flooding address gets 20 takes back a second.
+        a.clock.advance(by: 1000)
+        for _ in 0..<(TakeBudget.perSecond + 5) {
+            clients.append(a.connect(auth: auth(SessionID.make(), "1"), peer: "10.0.0.66").0)
+            shared.answer()
+        }
+        #expect(a.store.takes == TakeBudget.burst + 1 + TakeBudget.perSecond)
+        a.clock.advance(by: 50)  // one take back
+        let (back, _) = a.connect(auth: auth(pid, offset), peer: "10.0.0.66")
+        shared.answer()
+        #expect(connectData(Node.packets(back)).sid == sid && a.connects.last?.recovered == true)
+        _ = a.connect(auth: auth(SessionID.make(), "1"), peer: "10.0.0.66")  // the found take's token came back
+        shared.answer()
+        #expect(a.store.takes == TakeBudget.burst + 1 + TakeBudget.perSecond + 2)
+        for client in clients { client.clientDisconnects() }
     }
 
     @Test func aStoreThatNeverAnswersGivesANewSessionAfterTheDeadline() throws {

@@ -9,6 +9,9 @@ import EngineIO
 /// Meanwhile: the client's events for that namespace are dropped (it has not joined it yet; socket.io-client
 /// sends none before the CONNECT reply, and Node's server drops them the same way), a second CONNECT to it is
 /// ignored, and a client that leaves loses the session (it was taken out of the store; logged).
+///
+/// Each take spends one of its address's ``TakeBudget`` tokens (SocketIOServer.swift decides before this
+/// runs); a take that finds a session gives it back. The protocol as a whole: ``CrossNodeRecovery``.
 extension SocketIOServer {
     /// How long a CONNECT waits for the store before it becomes a new session, in milliseconds.
     public static let restoreTimeout: Int64 = 3000
@@ -49,11 +52,15 @@ extension SocketIOServer {
         }
         // The first phase: either the whole take, or the session marked as taken while another node records.
         let begun: (StoreTakeAnswer) -> Void = { [self] answer in
+            switch answer {
+            case .found, .taking: takeBudget.refund(client.session.peer, now: engine.now)  // it found a session
+            case .notFound, .unavailable: break
+            }
             guard case .taking(let record, let recorder) = answer else { return finish(answer) }
             guard !pending.finished else { return }  // past the deadline: its cancel is queued behind the take
             guard let stored = try? StoredSession.decode(record) else {
                 store.cancelTake(pid: pid)
-                return finish(.found(StoreTake(record: record, recorder: recorder, ownerPackets: [], adoptedPackets: [])))
+                return finish(.found(StoreTake(record: record, recorder: recorder, ownerPackets: .empty, adoptedPackets: .empty)))
             }
             let host = String(StoreTake.recordingHost(recorder))
             log.info("recovery: waiting for \(LogSafe.text(host)) to flush sid=\(LogSafe.text(stored.sid)) peer=\(client.session.peer)")
@@ -149,8 +156,8 @@ extension SocketIOServer {
         var missed: [(event: String, arguments: [JSONValue])] = []
         do {
             for (sequence, packet) in record.packets where sequence > seen { missed.append(try StoredPacket.decode(packet)) }
-            for packet in take.ownerPackets { missed.append(try StoredPacket.decode(packet)) }
-            for packet in take.adoptedPackets { missed.append(try StoredPacket.decode(packet)) }
+            for packet in try take.ownerPackets.packets() { missed.append(try StoredPacket.decode(packet)) }
+            for packet in try take.adoptedPackets.packets() { missed.append(try StoredPacket.decode(packet)) }
             for packet in pending.buffered { missed.append(try StoredPacket.decode(packet)) }
         } catch {
             return .failure(StoreRefusal(.unreadable, "unreadable missed packet in the store (\(error))"))

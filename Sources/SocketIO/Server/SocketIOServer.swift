@@ -19,6 +19,9 @@ public final class SocketIOServer: EngineServerDelegate {
     public var recoveryStore: (any RecoveryStore)? {
         didSet { for namespace in namespaces.values { namespace.recovery?.store = recoveryStore } }
     }
+    /// With a recovery store: how many takes each client address may still send to it (a flood of random
+    /// pids costs Redis a bounded amount of work per address and second).
+    var takeBudget = TakeBudget()
 
     /// Serves Socket.IO over `engine`; becomes its delegate.
     /// - Parameters:
@@ -211,13 +214,19 @@ public final class SocketIOServer: EngineServerDelegate {
     private func connectRecovering(_ client: ClientConnection, to namespace: Namespace, auth: JSONValue?, recovery: ConnectionStateRecovery) {
         if let store = recovery.store {
             if let pid = auth?["pid"]?.stringValue, let offset = auth?["offset"]?.stringValue {
-                if StoredSession.isSessionID(pid) {
-                    restore(client, to: namespace, auth: auth, pid: pid, offset: offset, recovery: recovery, store: store)
-                } else {
+                if !StoredSession.isSessionID(pid) {
                     // Not an id this server hands out: no Redis key is made of it.
                     recovery.counts.refuse(.unknownSession)
                     log.info("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(client.session.peer): \(RecoveryRefusal.unknownSession.rawValue); new session")
                     completeConnect(client, to: namespace, auth: auth, restored: nil)
+                } else if !takeBudget.spend(client.session.peer, now: engine.now) {
+                    recovery.counts.refuse(.throttled)
+                    if let count = takeBudget.noteRefusal(now: engine.now) {
+                        log.info("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(client.session.peer): too many takes from this address found nothing (budget \(takeBudget.burst), \(takeBudget.perSecond) more a second); new session (\(count) refused so since the last such line)")
+                    }
+                    completeConnect(client, to: namespace, auth: auth, restored: nil)
+                } else {
+                    restore(client, to: namespace, auth: auth, pid: pid, offset: offset, recovery: recovery, store: store)
                 }
             } else {
                 completeConnect(client, to: namespace, auth: auth, restored: nil)

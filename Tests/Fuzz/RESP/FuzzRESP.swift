@@ -1,10 +1,13 @@
 import QuenchRedis
+import SocketIO
 
-/// The RESP2 reader Redis' replies go through.
+/// The RESP2 reader Redis' replies go through, and the reading of a recovery take's reply on top of it.
 ///
 /// 1. The bytes fed at once and fed in small pieces (sizes taken from the input) give the same replies and
 ///    stop the same way (an error, or waiting for more bytes): the reader is incremental.
 /// 2. Every reply written back as RESP reads back as the same reply.
+/// 3. Every reply read as a take script's answer gives an answer, never a trap; a taken session's two
+///    packet lists (one framed string each) decode or throw, and what decodes frames back to the same bytes.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRESP(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = Array(UnsafeBufferPointer(start: data, count: size))
@@ -23,6 +26,13 @@ public func fuzzRESP(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         let again = try? parser.next()
         Fuzz.check(again == reply, "\(reply) written and read back is \(String(describing: again))")
         Fuzz.check(parser.bufferedCount == 0, "bytes left over after \(reply)")
+
+        if case .found(let take) = RedisRecoveryStore.takeAnswer(.success(reply)) {
+            for list in [take.ownerPackets, take.adoptedPackets] {
+                guard let packets = try? list.packets() else { continue }
+                Fuzz.check(PacketFrames(packets: packets) == list, "a packet list read from a take does not frame back to itself")
+            }
+        }
     }
     return 0
 }

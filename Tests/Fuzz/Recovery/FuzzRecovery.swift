@@ -1,10 +1,12 @@
 import SocketIO
 
-/// The decoders of connection state recovery's records in Redis (a dropped session and a missed packet),
-/// which another node wrote and anyone with access to Redis could have changed.
+/// The decoders of connection state recovery's records in Redis (a dropped session, a missed packet, and a
+/// take's list of missed packets framed in one string), which another node wrote and anyone with access to
+/// Redis could have changed.
 ///
 /// Decodes or throws, never traps; a record that decodes is written back and decodes to the same session,
-/// and a packet that decodes is written back and decodes to the same event and arguments.
+/// a packet that decodes is written back and decodes to the same event and arguments, and a packet list that
+/// decodes frames back to the same bytes (its packets then go through the packet decoder).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRecovery(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
@@ -15,6 +17,11 @@ public func fuzzRecovery(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         if let again, !containsNonFinite(session) {
             Fuzz.check(again == session, "record round trip changed \(session) into \(again)")
         }
+    }
+    let frames = PacketFrames(bytes: bytes)
+    if let packets = try? frames.packets() {
+        Fuzz.check(PacketFrames(packets: packets) == frames, "packet list framed back differs: \(String(decoding: bytes, as: UTF8.self))")
+        for packet in packets { _ = try? StoredPacket.decode(packet) }
     }
     if let packet = try? StoredPacket.decode(bytes) {
         let written = StoredPacket.encode(event: packet.event, arguments: packet.arguments)

@@ -33,6 +33,8 @@ public enum RecoveryRefusalKind: String, CaseIterable, Sendable {
     case tooMuchMissed = "too_much_missed"
     /// The stored record or a stored packet could not be read.
     case unreadable
+    /// Its address sent more takes that found nothing than its budget allows (``TakeBudget``): not asked.
+    case throttled
 
     init(_ refusal: RecoveryRefusal) {
         switch refusal {

@@ -61,15 +61,16 @@ public struct StoreTake: Sendable {
     /// Who records for it now: the owner's host id, an adopter's, or ``handoverMarker(_:)`` of the owner
     /// when its owner stopped and no node took it over (then what it missed since is unknown).
     public var recorder: String
-    /// Packets appended by the owner while it was away, oldest first (each ``StoredPacket`` JSON).
-    public var ownerPackets: [[UInt8]]
-    /// Packets appended by the node that adopted it after its owner stopped, oldest first.
-    public var adoptedPackets: [[UInt8]]
+    /// Packets appended by the owner while it was away, oldest first (each ``StoredPacket`` JSON), framed as
+    /// the store returns them: however many the per-session byte bound lets through, in one string.
+    public var ownerPackets: PacketFrames
+    /// Packets appended by the node that adopted it after its owner stopped, oldest first, framed.
+    public var adoptedPackets: PacketFrames
     /// Whether the node recording for it is still there (its liveness key in Redis): a node killed without
     /// handing its sessions over stopped recording, so what its sessions missed since is unknown.
     public var recorderAlive: Bool
 
-    public init(record: [UInt8], recorder: String, ownerPackets: [[UInt8]], adoptedPackets: [[UInt8]], recorderAlive: Bool = true) {
+    public init(record: [UInt8], recorder: String, ownerPackets: PacketFrames, adoptedPackets: PacketFrames, recorderAlive: Bool = true) {
         self.record = record
         self.recorder = recorder
         self.ownerPackets = ownerPackets

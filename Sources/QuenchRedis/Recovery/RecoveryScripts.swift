@@ -4,7 +4,8 @@
 /// `<adopter>@<owner>`), `o` what
 /// the owner recorded while it was away, `a` what an adopter recorded after the owner stopped, `t` the node
 /// taking it while another node still records for it (the first phase of a take). Every key expires with
-/// the record (the recovery window).
+/// the record (the recovery window). The protocol these scripts serve, end to end: `CrossNodeRecovery` in
+/// SocketIO (Sources/SocketIO/Server/Recovery/CrossNodeRecovery.swift).
 enum RecoveryScripts {
     /// KEYS s c o a t; ARGV record owner window-ms.
     static let keep = """
@@ -33,15 +34,31 @@ enum RecoveryScripts {
         return 1
         """
 
+    /// `frames(list)`: the packets of a list as one string of netstrings (`<length>:<bytes>,` each, oldest
+    /// first; ``SocketIO/PacketFrames`` reads it). One bulk string rather than one array element per packet:
+    /// the reply reader bounds arrays at 1,024 elements, and a session may miss far more packets than that
+    /// within its byte bound. `#p` is the byte length of a Lua string, written in decimal without zeros in front.
+    static let frames = """
+        local function frames(list)
+          local out = {}
+          for i = 1, #list do
+            local p = list[i]
+            out[i] = #p .. ':' .. p .. ','
+          end
+          return table.concat(out)
+        end
+        """
+
     /// KEYS s c o a t; ARGV the liveness key prefix, the taker's host id, the channel, the taking message
     /// up to its recorder value. The first phase of a take. Nil when there is no record, or when a node is
     /// taking it already (exactly once). When nobody else can still be appending (the taker records for it
-    /// itself, or its recorder is gone or never adopted it): [record, recorder, [owner packets], [adopted
-    /// packets], 1 when the recording node's liveness key exists], every key deleted. Otherwise: marks it as
+    /// itself, or its recorder is gone or never adopted it): [record, recorder, framed owner packets, framed
+    /// adopted packets, 1 when the recording node's liveness key exists], every key deleted. Otherwise: marks it as
     /// taken by the taker (`t`, expiring with the record), publishes the taking message with the recorder
     /// value (so its place on the channel is this script's), and returns [record, recorder]; the recorder's
     /// appends keep succeeding until the taker finishes.
-    static let take = """
+    static let take = frames + """
+
         local s = redis.call('GET', KEYS[1])
         if not s then return false end
         if redis.call('EXISTS', KEYS[5]) == 1 then return false end
@@ -51,8 +68,8 @@ enum RecoveryScripts {
         if at then host = string.sub(c, 1, at - 1) end
         local alive = redis.call('EXISTS', ARGV[1] .. host)
         if host == ARGV[2] or alive == 0 or string.sub(c, 1, 9) == 'handover:' then
-          local o = redis.call('LRANGE', KEYS[3], 0, -1)
-          local a = redis.call('LRANGE', KEYS[4], 0, -1)
+          local o = frames(redis.call('LRANGE', KEYS[3], 0, -1))
+          local a = frames(redis.call('LRANGE', KEYS[4], 0, -1))
           redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
           return {s, c, o, a, alive}
         end
@@ -64,14 +81,15 @@ enum RecoveryScripts {
         """
 
     /// KEYS s c o a t; ARGV the taker's host id. The second phase: nil unless this taker holds the take;
-    /// else [record, recorder, [owner packets], [adopted packets], 1], every key deleted.
-    static let finishTake = """
+    /// else [record, recorder, framed owner packets, framed adopted packets, 1], every key deleted.
+    static let finishTake = frames + """
+
         if redis.call('GET', KEYS[5]) ~= ARGV[1] then return false end
         local s = redis.call('GET', KEYS[1])
         if not s then return false end
         local c = redis.call('GET', KEYS[2]) or ''
-        local o = redis.call('LRANGE', KEYS[3], 0, -1)
-        local a = redis.call('LRANGE', KEYS[4], 0, -1)
+        local o = frames(redis.call('LRANGE', KEYS[3], 0, -1))
+        local a = frames(redis.call('LRANGE', KEYS[4], 0, -1))
         redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
         return {s, c, o, a, 1}
         """

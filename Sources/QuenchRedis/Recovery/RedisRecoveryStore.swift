@@ -13,7 +13,13 @@ import SocketIO
 /// record not kept means a new session later; an append not made makes its session unrecoverable). While
 /// Redis is down, commands fail at once after a failed connect (retried at most every half second): a take
 /// then answers `unavailable`. An append that may not have reached Redis puts its session on a list that is
-/// deleted (unrecoverable) first thing once Redis answers again: never a restore with a hole.
+/// deleted (unrecoverable) first thing once Redis answers again: never a restore with a hole. That list is
+/// bounded too (``SessionsToForget``), and its deletes go out ``forgetBatch`` sessions per command.
+///
+/// A take ends its pipelined batch: its reply is the only one that can be large (a session's record and
+/// everything it missed), so when the reader refuses it (a protocol violation: the connection's place in
+/// the stream is lost and it is made again), no other command is in flight behind it, and only that take
+/// fails. The commands queued after it go out on the new connection.
 public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // Sendable: `jobs`, `queuedBytes`, `poisoned`, `executor`, `started`, `running` and `stopping` are guarded by `lock`; `refusedKeeps` is service-thread only; `publish` is set before start() and only read after; the rest is immutable
     public let hostID: String
     let url: RedisURL
@@ -24,6 +30,9 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
     /// How long one reply may take, in milliseconds.
     static let replyTimeout: Int32 = 2000
     static let batchLimit = 256
+    /// Sessions made unrecoverable per DEL (five keys each): one command stays far below Redis' bound on a
+    /// command's arguments (1,048,576) and below a second of Redis' time.
+    static let forgetBatch = 1000
     /// This node's liveness key is set every ``beatInterval`` ms and expires after ``beatExpiry`` ms: a take
     /// finds whether the node recording for a session is still there (one killed without handing its
     /// sessions over is gone at most ``beatExpiry`` ms later, and its sessions are then refused).
@@ -36,13 +45,16 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
         let done: (@Sendable (Result<RESPValue, RedisError>) -> Void)?
         /// For an append: the session that must be made unrecoverable if it fails.
         let appendPID: String?
+        /// A take: its reply may be large, so nothing is pipelined behind it (see the type's comment).
+        var endsBatch = false
         var bytes: Int { arguments.reduce(0) { $0 + $1.count } }
     }
 
     private let lock = LockedCondition()
     private var jobs: [Job] = []
     private var queuedBytes = 0
-    private var poisoned: Set<String> = []
+    /// Sessions to delete once Redis answers again (their appends may not have reached it).
+    private var poisoned: SessionsToForget
     private var executor: (any ServiceExecutor)?
     private var started = false
     /// The worker is running a batch taken from `jobs`.
@@ -52,13 +64,21 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
     /// Keeps refused at the queue's bound. Service thread only.
     private var refusedKeeps: UInt64 = 0
 
-    init(hostID: String, url: RedisURL, channel: String, log: Logger, capacity: Int = 100_000, byteBudget: Int = 64 << 20) {
+    /// - Parameters:
+    ///   - capacity: commands that may wait; default 100,000.
+    ///   - byteBudget: bytes of commands that may wait; default 64 MiB.
+    ///   - forgetLimit: sessions that may wait to be made unrecoverable; default 100,000.
+    init(
+        hostID: String, url: RedisURL, channel: String, log: Logger, capacity: Int = 100_000, byteBudget: Int = 64 << 20,
+        forgetLimit: Int = 100_000
+    ) {
         self.hostID = hostID
         self.url = url
         self.channel = channel
         self.log = log
         self.capacity = capacity
         self.byteBudget = byteBudget
+        poisoned = SessionsToForget(limit: forgetLimit)
     }
 
     /// Starts the worker thread; answers go through `executor`.
@@ -85,7 +105,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
     private func enqueue(_ job: Job) -> Bool {
         lock.withLock {
             guard jobs.count < capacity, queuedBytes + job.bytes <= byteBudget else {
-                if let pid = job.appendPID { poisoned.insert(pid) }
+                if let pid = job.appendPID { forgetLocked(pid) }
                 return false
             }
             jobs.append(job)
@@ -124,8 +144,18 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
     }
 
     public func forget(pid: String) {
-        if !enqueue(Job(arguments: [Array("DEL".utf8)] + keys(pid), done: nil, appendPID: nil)) {
-            lock.withLock { _ = poisoned.insert(pid) }
+        if !enqueue(Job(arguments: [Array("DEL".utf8)] + keys(pid), done: nil, appendPID: nil)) { forgetLater(pid) }
+    }
+
+    /// Puts `pid` on the list of sessions to delete once Redis answers again.
+    private func forgetLater(_ pid: String) {
+        lock.withLock { forgetLocked(pid) }
+    }
+
+    /// ``forgetLater(_:)`` with `lock` held; logs when the list's bound begins to drop sessions.
+    private func forgetLocked(_ pid: String) {
+        if poisoned.insert(pid) {
+            log.warn("recovery: \(poisoned.limit) dropped sessions wait to be made unrecoverable (Redis away, or the store's queue full); the oldest are let go from now, and could be restored without what they missed if Redis still holds them when it is back")
         }
     }
 
@@ -149,7 +179,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
 
     public func cancelTake(pid: String) {
         if !enqueue(Job(arguments: Self.eval(RecoveryScripts.cancelTake, keys: keys(pid), arguments: [Array(hostID.utf8)]), done: nil, appendPID: nil)) {
-            lock.withLock { _ = poisoned.insert(pid) }
+            forgetLater(pid)
         }
     }
 
@@ -164,48 +194,17 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
     /// Runs a take script for `pid` and hands its answer to `completion` on the service thread.
     private func run(_ script: String, pid: String, arguments: [[UInt8]], _ completion: @escaping (StoreTakeAnswer) -> Void) {
         let answer = ServiceThreadOnly(completion)
-        let executor = lock.withLock { self.executor }
-        let log = log
         let queued = enqueue(
             Job(
                 arguments: Self.eval(script, keys: keys(pid), arguments: arguments),
-                done: { result in
+                done: { [self] result in
                     let decoded = Self.takeAnswer(result)
                     if case .unavailable(let reason) = decoded { log.debug("recovery: take failed: \(reason)") }
+                    // Read now, not when queued: a take queued before start() is answered all the same.
+                    let executor = lock.withLock { self.executor }
                     executor?.execute { answer.value(decoded) }
-                }, appendPID: nil))
+                }, appendPID: nil, endsBatch: true))
         if !queued { completion(.unavailable("store queue full")) }
-    }
-
-    /// Reads the reply of the take script.
-    static func takeAnswer(_ result: Result<RESPValue, RedisError>) -> StoreTakeAnswer {
-        switch result {
-        case .failure(let error): return .unavailable("\(error)")
-        case .success(.null): return .notFound
-        case .success(.error(let message)): return .unavailable("Redis refused the take: \(LogSafe.text(message))")
-        case .success(.array(let parts)) where parts.count == 2:
-            guard let record = parts[0].bytes, let recorder = parts[1].bytes else { return .unavailable("unexpected reply to the take") }
-            return .taking(record: record, recorder: String(decoding: recorder, as: UTF8.self))
-        case .success(.array(let parts)):
-            guard parts.count == 5, let record = parts[0].bytes, let recorder = parts[1].bytes,
-                case .array(let owner) = parts[2], case .array(let adopted) = parts[3], case .integer(let alive) = parts[4]
-            else { return .unavailable("unexpected reply to the take") }
-            var ownerPackets: [[UInt8]] = []
-            var adoptedPackets: [[UInt8]] = []
-            for value in owner {
-                guard let bytes = value.bytes else { return .unavailable("unexpected reply to the take") }
-                ownerPackets.append(bytes)
-            }
-            for value in adopted {
-                guard let bytes = value.bytes else { return .unavailable("unexpected reply to the take") }
-                adoptedPackets.append(bytes)
-            }
-            return .found(
-                StoreTake(
-                    record: record, recorder: String(decoding: recorder, as: UTF8.self), ownerPackets: ownerPackets, adoptedPackets: adoptedPackets,
-                    recorderAlive: alive == 1))
-        case .success: return .unavailable("unexpected reply to the take")
-        }
     }
 
     public func handOver(_ sessions: [HandedOverSession], namespace: String) {
@@ -246,6 +245,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
     private func run() {
         var connection: RedisConnection?
         var nextConnectAttempt: Int64 = 0
+        var pacing = ConnectPacing()  // every failed attempt backs off (0.5 s doubling to 10 s), see RedisConnection.open
         var down = false
         var lastBeat: Int64 = -Self.beatInterval
         while true {
@@ -255,15 +255,20 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
                     if waited >= Self.beatInterval { break }
                     lock.wait(milliseconds: Self.beatInterval - waited)
                 }
-                let count = min(jobs.count, Self.batchLimit)
+                var count = 0
+                while count < min(jobs.count, Self.batchLimit) {
+                    count += 1
+                    if jobs[count - 1].endsBatch { break }
+                }
                 let batch = Array(jobs[0..<count])
                 jobs.removeFirst(count)
                 queuedBytes -= batch.reduce(0) { $0 + $1.bytes }
-                let deletions = Array(poisoned)
+                let deletions = poisoned.oldest(Self.forgetBatch)
                 running = !batch.isEmpty
                 return (batch, deletions)
             }
             var batchAnswered = false
+            var takeReplyRefused = false
             do throws(RedisError) {
                 let live: RedisConnection
                 if let connection {
@@ -271,7 +276,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
                 } else {
                     guard Self.nowMilliseconds() >= nextConnectAttempt else { throw .connect("Redis was unreachable moments ago") }
                     do {
-                        live = try RedisConnection.open(url, timeout: 1000)
+                        live = try RedisConnection.open(url, timeout: 1000, pacing: &pacing)
                     } catch {
                         nextConnectAttempt = Self.nowMilliseconds() + 500
                         throw error
@@ -288,18 +293,28 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
                 if !deletions.isEmpty {
                     try live.send(RESPCommand.encode([Array("DEL".utf8)] + deletions.flatMap(keys)))
                     guard try live.read(timeout: Self.replyTimeout) != nil else { throw .io("no reply to DEL") }
-                    lock.withLock { for pid in deletions { poisoned.remove(pid) } }
+                    let letGo = lock.withLock { poisoned.remove(deletions) }
                     log.info("recovery: \(deletions.count) dropped sessions made unrecoverable (what they missed may not have reached Redis)")
+                    if let letGo {
+                        log.info("recovery: every dropped session waiting to be made unrecoverable is; \(letGo) were let go at the bound meanwhile")
+                    }
                 }
                 batchAnswered = true  // from here on run(_:on:) answers every job, failures too
-                try run(batch, on: live)
+                try run(batch, on: live, takeReplyRefused: &takeReplyRefused)
                 batchDone()
             } catch {
                 if !batchAnswered { fail(batch[...], error) }
                 batchDone()
                 connection?.close()
                 connection = nil
-                if !down {
+                if takeReplyRefused {
+                    // A take's reply past the reader's bounds (a list something else wrote): the connection's place
+                    // in the stream is lost, but nothing was in flight behind it and Redis itself answers, so the
+                    // commands queued after it go out on a new connection at once, not after a backoff.
+                    pacing.connectionEnded(at: ConnectPacing.now())
+                    pacing.allowNow()
+                    log.warn("recovery: store \(url) sent a reply that cannot be read (\(error)); that take failed, the connection is made again")
+                } else if !down {
                     down = true
                     log.warn("recovery: store \(url) unreachable (\(error)); recoveries on this node start new sessions until it is back")
                 }
@@ -331,8 +346,9 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
     }
 
     /// Sends `batch` in one write and hands each job its reply; on a failure, the rest get the error and
-    /// their appends become unrecoverable sessions.
-    private func run(_ batch: [Job], on live: RedisConnection) throws(RedisError) {
+    /// their appends become unrecoverable sessions (sent, but whether Redis ran them is unknown). A take is
+    /// always last in its batch, so a take's reply the reader refuses fails that take alone.
+    private func run(_ batch: [Job], on live: RedisConnection, takeReplyRefused: inout Bool) throws(RedisError) {
         var out: [UInt8] = []
         for job in batch { RESPCommand.append(job.arguments, to: &out) }
         var answered = 0
@@ -343,11 +359,12 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
                 answered += 1
                 if case .error(let message) = reply {
                     log.warn("recovery: Redis refused a command: \(LogSafe.text(message))")
-                    if let pid = job.appendPID { lock.withLock { _ = poisoned.insert(pid) } }
+                    if let pid = job.appendPID { forgetLater(pid) }
                 }
                 job.done?(.success(reply))
             }
         } catch {
+            takeReplyRefused = error.isProtocolViolation && answered == batch.count - 1 && batch[answered].endsBatch
             fail(batch[answered...], error)
             throw error
         }
@@ -356,7 +373,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
     /// Jobs that got no reply: each is told, and each append's session becomes unrecoverable.
     private func fail(_ jobs: ArraySlice<Job>, _ error: RedisError) {
         for job in jobs {
-            if let pid = job.appendPID { lock.withLock { _ = poisoned.insert(pid) } }
+            if let pid = job.appendPID { forgetLater(pid) }
             job.done?(.failure(error))
         }
     }
