@@ -216,7 +216,8 @@ public final class LWSServer: @unchecked Sendable {
     public func run() {
         guard let context else { preconditionFailure("run() needs start() first") }
         let scheme = configuration.tls == nil ? "http" : "https"
-        log.info("listening on \(scheme)://\(configuration.host):\(configuration.port) paths=\(endpoints.map(\.path).joined(separator: ","))")
+        let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+        log.info("listening on \(scheme)://\(host):\(configuration.port) paths=\(endpoints.map(\.path).joined(separator: ","))")
         while lws_service(context, 0) >= 0 {
             if !queuedHTTPResponses.isEmpty { flushHTTPResponses() }
             if stopping, openWebSockets == 0 && holdsStop?() != true || stopDeadlinePassed { break }

@@ -16,8 +16,11 @@ public enum TerminationSignals {
     /// Runs `stop` on the first SIGINT/SIGTERM and `reload` (if any) on each SIGHUP, on a thread of its own.
     /// - Parameters:
     ///   - reload: called for every SIGHUP until the stop; nil ignores SIGHUP.
-    ///   - stop: called once, for the first SIGINT or SIGTERM; the next one exits with status 1.
-    public static func onSignal(reload: (@Sendable () -> Void)? = nil, _ stop: @escaping @Sendable () -> Void) {
+    ///   - stop: called once, for the first SIGINT or SIGTERM; the next one exits with status 1, after
+    ///     `exiting` (given the signal's name) has had its say.
+    public static func onSignal(
+        reload: (@Sendable () -> Void)? = nil, exiting: (@Sendable (String) -> Void)? = nil, _ stop: @escaping @Sendable () -> Void
+    ) {
         BackgroundThread.start {
             var set = handledSet()
             var received: Int32 = 0
@@ -28,7 +31,10 @@ public enum TerminationSignals {
                     if !stopping { reload?() }
                     continue
                 }
-                if stopping { _exit(1) }
+                if stopping {
+                    exiting?(received == SIGINT ? "SIGINT" : "SIGTERM")
+                    _exit(1)
+                }
                 stopping = true
                 stop()
             }

@@ -93,7 +93,10 @@ struct Quench: ParsableCommand {
         if let systemd {
             ServiceNotifications.start(systemd, server: server, engine: engine)
         }
-        TerminationSignals.onSignal(reload: { server.requestCertificateReload() }) {
+        TerminationSignals.onSignal(
+            reload: { server.requestCertificateReload() },
+            exiting: { signal in log.warn("\(signal) again while stopping: exiting at once (status 1), without waiting for clients") }
+        ) {
             // Before the stop reaches the service thread: systemd shows the unit deactivating at once.
             systemd?.notify("STOPPING=1")
             server.requestStop(drainingFor: options.drainTime.milliseconds)

@@ -3,10 +3,11 @@
 import re
 import signal
 import socket
+import subprocess
 
 import pytest
 
-from conftest import free_port, run_cli
+from conftest import free_port, require_binary, run_cli, wait_until
 from interop_helpers import CONNECTED
 
 ALL_FLAGS = [
@@ -160,3 +161,31 @@ def test_reminder_interval_zero_is_accepted(start_quench, sio_client):
     assert client.get(client.system, what="system_message") == CONNECTED
     client.sio.emit("user_message", {"text": "still here"})
     assert client.get(client.bot, what="bot_message")["text"].startswith("still here rcvd at ")
+
+
+def test_a_second_stop_signal_exits_at_once_with_a_line_saying_so(start_quench):
+    server = start_quench("--drain-time", "10s")
+    server.proc.send_signal(signal.SIGTERM)
+    server.wait_for_log(r"stopping|draining")
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.wait_exit(timeout=5) == 1
+    server.wait_for_log(r"warn SIGTERM again while stopping: exiting at once \(status 1\)")
+
+
+def test_an_ipv6_listening_url_has_brackets(tmp_path):
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("::1", 0))
+        except OSError:
+            pytest.skip("no IPv6 loopback here")
+        port = probe.getsockname()[1]
+    log_path = tmp_path / "quench.log"
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen([require_binary(), "--host", "::1", "--port", str(port), "--reminder-interval", "0"],
+                                stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: "listening on" in log_path.read_text(), 10, what="the listening line")
+        assert f"listening on http://[::1]:{port} " in log_path.read_text(), log_path.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
