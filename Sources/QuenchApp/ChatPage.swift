@@ -25,8 +25,9 @@ public enum ChatPage {
     /// `event(name, data)` and `close(reason)`; the returned object has `emit(name, data)` and `close()`.
     public static let clientScript: String = #"""
     /* QuenchClient: Engine.IO v4 + Socket.IO v5, written for this page (no socket.io-client). It opens an
-       HTTP long-polling session, then upgrades it to a WebSocket, as socket.io-client does. */
-    function QuenchClient(server, path, on) {
+       HTTP long-polling session, then upgrades it to a WebSocket, as socket.io-client does; when the
+       server offers no long-polling (`transports` without "polling"), it opens a WebSocket at once. */
+    function QuenchClient(server, path, on, transports) {
       var RS = "\x1e", base = server.replace(/\/+$/, "") + path + "?EIO=4&transport=";
       var sid, ws, pingWait, watchdog, transport = "polling", closed = false, paused = false;
       var polling = false, posting = false, outbox = [];
@@ -106,12 +107,28 @@ public enum ChatPage {
         on.transport("websocket");
       }
 
-      request("GET").then(function (text) { // the handshake: 0{"sid":…,"upgrades":[…],…}
-        var packets = text.split(RS), open = packets.shift();
-        if (open.charAt(0) !== "0") throw new Error("unexpected handshake " + open.slice(0, 60));
-        open = JSON.parse(open.slice(1));
+      function opened(text) {               // the open packet: 0{"sid":…,"upgrades":[…],…}
+        if (text.charAt(0) !== "0") throw new Error("unexpected handshake " + text.slice(0, 60));
+        var open = JSON.parse(text.slice(1));
         sid = open.sid;
         pingWait = open.pingInterval + open.pingTimeout;
+        return open;
+      }
+      function websocketOnly() {            // no polling to start on: the WebSocket carries the handshake
+        transport = "websocket";
+        ws = new WebSocket(url("websocket").replace(/^http/, "ws"));
+        ws.onmessage = function (event) {
+          if (sid) { receive(event.data); return; }
+          try { opened(event.data); } catch (error) { stop("handshake failed: " + error.message); return; }
+          on.transport("websocket");
+          send("40");
+        };
+        ws.onclose = function () { stop(sid ? "WebSocket closed" : "handshake failed: WebSocket closed"); };
+      }
+
+      if (transports && transports.indexOf("polling") < 0) websocketOnly();
+      else request("GET").then(function (text) { // the handshake over long-polling
+        var packets = text.split(RS), open = opened(packets.shift());
         on.transport("polling");
         packets.forEach(receive);
         send("40");
@@ -130,6 +147,7 @@ public enum ChatPage {
     static let pageScript: String = #"""
     (function () {
       var server = window.QUENCH_URL || location.origin, path = window.QUENCH_PATH || "/socket.io/";
+      var transports = window.QUENCH_TRANSPORTS || ["polling", "websocket"];
       var page = document.body, list = document.getElementById("messages");
       var status = document.getElementById("status"), form = document.getElementById("composer");
       var input = document.getElementById("text"), button = form.querySelector("button");
@@ -149,7 +167,8 @@ public enum ChatPage {
       }
       function connect() {
         page.dataset.attempts = ++attempts;
-        page.dataset.transport = "polling";  // every session starts on long-polling
+        // Every session starts on long-polling, unless the server offers none.
+        page.dataset.transport = transports.indexOf("polling") < 0 ? "websocket" : "polling";
         state("connecting", "Connecting to " + server + "…");
         client = QuenchClient(server, path, {
           connect: function () {
@@ -174,7 +193,7 @@ public enum ChatPage {
             state("disconnected", "Disconnected (" + reason + "). Retrying in " + delay + " s.");
             setTimeout(connect, delay * 1000);
           }
-        });
+        }, transports);
       }
 
       form.addEventListener("submit", function (event) {

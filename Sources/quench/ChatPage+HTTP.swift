@@ -2,24 +2,32 @@ import EngineIO
 import QuenchApp
 
 extension ChatPage {
-    /// The page for a server whose Socket.IO path is `path`: the default path needs nothing, another
-    /// one is handed to the page's script as `window.QUENCH_PATH` (the path is checked to be plain
-    /// URL characters by `--path` validation, and escaped here for the script all the same).
-    static func html(socketIOPath path: String) -> [UInt8] {
+    /// The page for a server whose Socket.IO path is `path` and that offers `transports`: the defaults (the
+    /// standard path, long-polling offered) need nothing; otherwise the page's script is told before it
+    /// runs, as `window.QUENCH_PATH` and `window.QUENCH_TRANSPORTS` (the path is checked to be plain URL
+    /// characters by `--path` validation, and escaped here for the script all the same).
+    static func html(socketIOPath path: String, transports: Set<TransportName>) -> [UInt8] {
         let bytes = Array(html.utf8)
         let marker = Array("<script>".utf8)
-        guard path != "/socket.io/",
-            let start = bytes.indices.first(where: { bytes[$0...].starts(with: marker) })
-        else { return bytes }
+        var settings = ""
+        if path != "/socket.io/" { settings += "window.QUENCH_PATH = \(scriptString(path)); " }
+        if !transports.contains(.polling) {
+            settings += "window.QUENCH_TRANSPORTS = [\(transports.map { scriptString($0.description) }.sorted().joined(separator: ", "))]; "
+        }
+        guard !settings.isEmpty, let start = bytes.indices.first(where: { bytes[$0...].starts(with: marker) }) else { return bytes }
+        return Array(bytes[..<start]) + Array("<script>\(settings)</script>\n    ".utf8) + Array(bytes[start...])
+    }
+
+    /// `text` as a JavaScript string literal that cannot end the script element or the string.
+    private static func scriptString(_ text: String) -> String {
         var quoted = "\""
-        for scalar in path.unicodeScalars {
+        for scalar in text.unicodeScalars {
             switch scalar {
             case "\"", "\\", "<", ">", "&", "'": quoted += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
             default: quoted.unicodeScalars.append(scalar)
             }
         }
-        quoted += "\""
-        return Array(bytes[..<start]) + Array("<script>window.QUENCH_PATH = \(quoted);</script>\n    ".utf8) + Array(bytes[start...])
+        return quoted + "\""
     }
 
     /// Serves the built-in page at `/` (and `/index.html`); anything else outside the Socket.IO path is 404.

@@ -51,7 +51,7 @@ struct Quench: ParsableCommand {
         let engine = server.addEngine(configuration: options.engineConfiguration)
         let socketIO = SocketIOServer(engine: engine, configuration: options.socketIOConfiguration)
         let app = ChatApp(server: socketIO)
-        let page = ChatPage.html(socketIOPath: engine.configuration.path)
+        let page = ChatPage.html(socketIOPath: engine.configuration.path, transports: engine.configuration.transports)
         server.pageHandler = { request in ChatPage.respond(to: request, page: page) }
         let metrics = options.metrics ? ServiceMetrics(server: server, engine: engine, socketIO: socketIO) : nil
         metrics?.install()

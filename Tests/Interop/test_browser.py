@@ -407,6 +407,19 @@ def test_page_served_by_quench_itself(start_quench, browser):
 
 
 @pytest.mark.deadline(90)
+def test_page_of_a_websocket_only_server_starts_on_websocket(start_quench, browser):
+    """With --transports websocket the page opens a WebSocket at once; it once started on long-polling
+    and showed 'handshake failed: HTTP 400 … Transport unknown' forever."""
+    quench = start_quench("--transports", "websocket", "--reminder-interval", "0")
+    browser.navigate(f"{quench.url}/")
+    snap = chat_round_trip(browser, "no polling here")
+    assert snap["attempts"] == "1", snap
+    quench.wait_for_log(r"open sid=\S+ peer=127\.0\.0\.1 transport=websocket")
+    assert "transport=polling" not in quench.log_text()
+    assert "Transport unknown" not in quench.log_text()
+
+
+@pytest.mark.deadline(90)
 def test_origin_not_on_the_allow_list_is_refused_by_the_browser(start_quench, browser, other_origin):
     page = other_origin()
     allowed_port = free_port()
