@@ -203,3 +203,45 @@ import Testing
         #expect(body.contains("\"upgrades\":[\"websocket\"]"))
     }
 }
+
+/// A broadcast's frame, built once, reaches a transport's connection through the transport protocol
+/// (`frameConnection`), not by the engine knowing a concrete transport type: a third framed transport gets
+/// it as WebSocket does, and the in-memory transport, which has no frames, gets the packet.
+@Suite struct SharedFrameRoutingTests {
+    final class RecordingConnection: WebSocketConnection {
+        var shared: [SharedTextFrame] = []
+        var texts: [[UInt8]] = []
+        func sendFrame(_ bytes: [UInt8], binary: Bool) { texts.append(bytes) }
+        func sendText(digit: UInt8, payload: [UInt8]) { texts.append([digit] + payload) }
+        func sendShared(_ frame: SharedTextFrame) { shared.append(frame) }
+        func close(code: UInt16) {}
+        var outbound: OutboundBudget { OutboundBudget(limit: 1 << 20) }
+    }
+
+    /// Registered under the in-memory name, so the engine accepts it; each packet is a frame on `connection`.
+    final class FramedTransport: Transport {
+        let name = TransportName.memory
+        var session: EngineSession?
+        var isWritable: Bool { true }
+        let connection = RecordingConnection()
+        var frameConnection: (any WebSocketConnection)? { connection }
+        func send(_ packets: [EnginePacket]) { for packet in packets { connection.sendText(digit: packet.type.digit, payload: packet.payload) } }
+        func close() {}
+        var outbound: OutboundBudget { connection.outbound }
+    }
+
+    @Test func aFramedThirdTransportGetsTheSharedFrameAndAnUnframedOneThePacket() throws {
+        let harness = ThirdTransportTests.MemoryHarness()
+        let framed = FramedTransport()
+        let request = HTTPRequest(method: .get, path: harness.engine.configuration.path, query: QueryParameters("EIO=4&transport=memory"))
+        #expect(harness.engine.open(request, on: framed))
+        let memory = try #require(harness.engine.connectInMemoryTransport())
+        _ = memory.takeReceived()
+
+        let frame = SharedTextFrame(.message(Array("hello".utf8)))
+        try #require(framed.session).sendShared(frame)
+        try #require(memory.session).sendShared(frame)
+        #expect(framed.connection.shared.count == 1)
+        #expect(memory.takeReceived().map(ThirdTransportTests.text) == ["4hello"])
+    }
+}

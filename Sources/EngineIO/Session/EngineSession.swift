@@ -93,7 +93,7 @@ public final class EngineSession {
     }
 
     private static func webSocket(of transport: any Transport) -> (any WebSocketConnection)? {
-        (transport as? WebSocketTransport)?.connection
+        transport.frameConnection
     }
 
     /// Queues several packets that belong together (a binary event and its attachments).

@@ -40,10 +40,15 @@ public protocol Transport: AnyObject {
     /// What this transport itself still holds for the client, against `--max-buffered`, and how much of
     /// its stream has left (a polling transport holds nothing: the session queues for it).
     var outbound: OutboundBudget { get }
+    /// The connection that carries each packet as one frame, when this transport has one: a broadcast's
+    /// frame, built once for every recipient (``SharedTextFrame``), goes straight to it. Default nil: the
+    /// packet goes through ``send(_:)`` (a transport that batches packets cannot take a prebuilt frame).
+    var frameConnection: (any WebSocketConnection)? { get }
 }
 
 extension Transport {
     public func send(_ packet: EnginePacket) { send([packet]) }
+    public var frameConnection: (any WebSocketConnection)? { nil }
     public var maxPacketsPerSend: Int { Int.max }
     public func close(reason: DisconnectReason) { close() }
     public var lingersAfterUpgrade: Bool { false }

@@ -11,6 +11,8 @@ public final class WebSocketTransport: Transport {
     public var session: EngineSession?
     /// The socket under this transport.
     public let connection: any WebSocketConnection
+    /// One packet, one frame: a broadcast's shared frame can go straight to the socket.
+    public var frameConnection: (any WebSocketConnection)? { connection }
     /// The largest frame a client may send.
     private let maxPayload: Int
     private var closed = false
