@@ -34,6 +34,10 @@ extension LWSServer {
             guard let socket = LWSPeer.stored(on: wsi) as? LWSWebSocket else { return -1 }
             return socket.writable()
 
+        case LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL:
+            (LWSPeer.stored(on: wsi) as? LWSWebSocket)?.lwsClosing()
+            return 0
+
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
             return (LWSPeer.stored(on: wsi) as? LWSWebSocket)?.peerInitiatedClose(payloadLength: length) ?? 0
 

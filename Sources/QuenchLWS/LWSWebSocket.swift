@@ -247,7 +247,12 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
     /// starting with a two-byte status, so a one-byte body, which lws would echo as it is, is answered with
     /// 1002 (protocol error) instead. Returns -1 to have lws close with that status.
     func peerInitiatedClose(payloadLength: Int) -> Int32 {
-        guard payloadLength == 1, closeCode == nil else { return 0 }
+        guard payloadLength == 1, closeCode == nil else {
+            // lws answers with the close frame itself; nothing of ours may follow it (RFC 6455, 5.5.1).
+            stopWriting()
+            closeSent = true
+            return 0
+        }
         let who = transport?.session.map { "sid=\($0.id) peer=\($0.peer)" } ?? "peer=(no session)"
         server.log.warn("bad close frame \(who): a one-byte close payload; closing with 1002")
         closeCode = 1002
@@ -261,6 +266,23 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
         partial = []
         transport?.receivedOversizeFrame(size: size)
         return 0
+    }
+
+    /// `LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL`: lws is closing the connection, whether we asked (a return of
+    /// -1) or not (a client's invalid UTF-8, bad opcode, reserved bits, a continuation out of place). lws
+    /// sends its own close frame and waits up to 5 s for the client's: nothing more is written on the
+    /// connection by any path (RFC 6455, 5.5.1: no data after a close), and the engine hears now that
+    /// the connection is over rather than at `CLOSED`, seconds later.
+    func lwsClosing() {
+        stopWriting()
+        closeSent = true
+        ended()
+    }
+
+    /// No frame is written from here on, by a queue, a direct write or a broadcast.
+    private func stopWriting() {
+        if closeCode == nil { closeCode = 1006 }
+        dropQueue()
     }
 
     /// `LWS_CALLBACK_CLOSED` (or `WSI_DESTROY`): the socket is gone.

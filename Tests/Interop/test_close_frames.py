@@ -45,3 +45,43 @@ def test_valid_and_reserved_close_bodies(start_quench, payload, want):
     _, body = closing_answer(server, payload)
     assert body == want, f"sent {payload!r}, got {body!r}"
     assert server.running()
+
+
+def frames_until_end(ws, seconds):
+    """Every frame the server sends until it closes the TCP connection or `seconds` pass."""
+    import socket
+    ws.sock.settimeout(seconds)
+    frames = []
+    try:
+        while True:
+            opcode, payload = ws.read_frame()
+            if opcode is None:
+                return frames, True
+            frames.append((opcode, payload))
+    except socket.timeout:
+        return frames, False
+
+
+@pytest.mark.parametrize("bad, status", [
+    (lambda ws: ws.send_frame(b"\xff\xfe", opcode=0x1), 1007),  # invalid UTF-8 in a text frame
+    (lambda ws: ws.send_frame(b"x", opcode=0x3), 1002),  # a reserved opcode
+    (lambda ws: ws.sock.sendall(bytes([0xC1, 0x81, 1, 2, 3, 4, ord("x") ^ 1])), 1002),  # RSV1 set
+    (lambda ws: ws.send_frame(b"x", opcode=0x0), 1002),  # a continuation with nothing to continue
+], ids=["invalid-utf8", "reserved-opcode", "rsv-bits", "stray-continuation"])
+def test_nothing_is_written_after_the_close_frame_lws_sends_itself(start_quench, bad, status):
+    """lws closes these connections itself and waits up to 5 s for the client's close; reminders every
+    second went on being written after its close frame (RFC 6455 5.5.1 forbids it) until the session
+    noticed. Now the session ends with lws's close, and nothing follows the close frame."""
+    server = start_quench("--reminder-interval", "1s")
+    ws = RawWebSocket(server.port)
+    assert ws.read_frame()[1].startswith(b"0{")
+    ws.send_text("40")
+    assert ws.read_frame()[1].startswith(b"40{")
+    bad(ws)
+    frames, ended = frames_until_end(ws, 4.0)
+    closes = [index for index, (opcode, _) in enumerate(frames) if opcode == 0x8]
+    assert closes, f"no close frame: {frames}"
+    assert struct.unpack("!H", frames[closes[0]][1][:2])[0] == status, frames[closes[0]]
+    assert frames[closes[0] + 1:] == [], f"frames after the close frame: {frames[closes[0] + 1:]}"
+    assert ended, "the connection was not closed"
+    server.wait_for_log(r'close sid=\S+ peer=127\.0\.0\.1 transport=websocket reason="transport (close|error)"')
