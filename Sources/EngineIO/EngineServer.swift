@@ -129,7 +129,7 @@ public final class EngineServer {
 
     /// Logs a refused request; every refusal gets one line naming the peer and the cause.
     public func logRefusal(_ error: EngineRequestError, _ request: HTTPRequest) {
-        log.warn("refused peer=\(request.peer) status=\(error.status) code=\(error.code) \"\(error.message)\" \(error.detail)")
+        log.limited(.warn, cause: "refused-\(error.status)-\(error.code)", source: request.peer, "refused peer=\(request.peer) status=\(error.status) code=\(error.code) \"\(error.message)\" \(error.detail)")
     }
 
     // MARK: Transports built outside the engine
@@ -159,7 +159,7 @@ public final class EngineServer {
             return false
         case .success(.existing(let session, _)):
             guard session.beginUpgrade(to: transport) else {
-                log.warn("refused upgrade sid=\(session.id) peer=\(request.peer): transport=\(session.transport.name) to \(transport.name) state=\(session.state); closing the new connection")
+                log.limited(.warn, cause: "refused-upgrade", source: request.peer, "refused upgrade sid=\(session.id) peer=\(request.peer): transport=\(session.transport.name) to \(transport.name) state=\(session.state); closing the new connection")
                 return false
             }
             log.debug("upgrade probe sid=\(session.id) peer=\(request.peer) transport=\(transport.name)")

@@ -57,14 +57,14 @@ public final class ChatApp: @unchecked Sendable {
         table[socket.id] = row
         socket.data = row
         socket.emit("system_message", [["text": "Connected to server"]])
-        log.info("connect sid=\(socket.id) sessions=\(table.count) peer=\(socket.peer)")
+        log.limited(.info, cause: "connect", source: socket.engineSessionID, "connect sid=\(socket.id) sessions=\(table.count) peer=\(socket.peer)")
     }
 
     private func disconnected(_ socket: Socket, reason: SocketDisconnectReason) {
         table.removeValue(forKey: socket.id)
         // socket.data stays: with connection state recovery on, a dropped session keeps it for the window, and a
         // recovered socket gets this same row back.
-        log.info("disconnect sid=\(socket.id) reason=\"\(reason.rawValue)\" sessions=\(table.count)")
+        log.limited(.info, cause: "disconnect", source: socket.engineSessionID, "disconnect sid=\(socket.id) reason=\"\(reason.rawValue)\" sessions=\(table.count)")
     }
 
     private func userMessage(_ socket: Socket, _ arguments: [JSONValue], _ ack: Ack?) {

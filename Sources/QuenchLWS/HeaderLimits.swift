@@ -55,7 +55,7 @@ enum HeaderLimits {
         let tokens = cutTokens.withLock { $0 }
         guard let cut = tokens.first(where: { lws_hdr_total_length(wsi, lws_token_indexes(rawValue: UInt32($0))) >= perHeader })
         else { return nil }
-        log.warn("refused peer=\(peer) status=431 a request header of \(perHeader) bytes or more (lws header \(cut))")
+        log.limited(.warn, cause: "refused-431", source: peer, "refused peer=\(peer) status=431 a request header of \(perHeader) bytes or more (lws header \(cut))")
         return HTTPResponse(
             status: 431, headers: [HTTPHeader("Connection", "close")],
             body: Array("A request header is \(perHeader) bytes or longer\n".utf8))

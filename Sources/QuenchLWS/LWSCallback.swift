@@ -146,7 +146,7 @@ extension LWSServer {
         if let refusal = refusalWhileSending(wsi: wsi, request: request) { return refusal }
         if let tooLarge = HeaderLimits.refusal(wsi, peer: request.peer, log: log) { return refuseUpgrade(wsi: wsi, tooLarge) }
         guard let endpoint = endpoint(for: request.path) else {
-            log.warn("refused peer=\(request.peer) status=404 WebSocket to \(LogSafe.text(request.path)): no Engine.IO endpoint there")
+            log.limited(.warn, cause: "refused-404-websocket", source: request.peer, "refused peer=\(request.peer) status=404 WebSocket to \(LogSafe.text(request.path)): no Engine.IO endpoint there")
             return refuseUpgrade(wsi: wsi, HTTPResponse(status: 404, body: Array("Not Found\n".utf8)))
         }
         if stopping { return refuseUpgrade(wsi: wsi, HTTPResponse(status: 503, body: Array("Server shutting down\n".utf8))) }
@@ -195,7 +195,7 @@ extension LWSServer {
         } else {
             return nil
         }
-        log.warn("refused peer=\(request.peer) status=503 server full: \(cause)")
+        log.limited(.warn, cause: "refused-503", source: request.peer, "refused peer=\(request.peer) status=503 server full: \(cause)")
         return HTTPResponse(
             status: 503, contentType: "application/json", headers: [HTTPHeader("Retry-After", "5")],
             body: Array("{\"code\":503,\"message\":\"Server full\"}".utf8))
@@ -290,7 +290,7 @@ extension LWSServer {
             error = .lengthRequired("a POST needs Content-Length")
         }
         guard let engine else {
-            log.warn("refused peer=\(request.peer) status=\(error.status) \(LogSafe.text(request.path)): \(error.detail)")
+            log.limited(.warn, cause: "refused-body-\(error.status)", source: request.peer, "refused peer=\(request.peer) status=\(error.status) \(LogSafe.text(request.path)): \(error.detail)")
             return error.response()
         }
         return engine.refuseBody(of: request, error)

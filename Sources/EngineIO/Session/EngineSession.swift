@@ -192,10 +192,10 @@ public final class EngineSession {
         case .pong:
             if heartbeat.pongReceived(now: server.now, pingHasLeft: pingHasLeft) { server.schedule(self) }
         case .rejectPacket:
-            log.warn("unexpected packet sid=\(id) peer=\(peer) type=\(packet.type)")
+            log.limited(.warn, cause: "unexpected-packet", source: peer, "unexpected packet sid=\(id) peer=\(peer) type=\(packet.type)")
             close(reason: .parseError)
         case .abandonProbe:
-            log.warn("bad upgrade packet sid=\(id) peer=\(peer) type=\(packet.type); probe abandoned")
+            log.limited(.warn, cause: "bad-upgrade-packet", source: peer, "bad upgrade packet sid=\(id) peer=\(peer) type=\(packet.type); probe abandoned")
             perform(action)
         default:
             perform(action)

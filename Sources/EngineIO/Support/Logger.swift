@@ -24,14 +24,18 @@ public struct Logger: Sendable {
     public var level: LogLevel
     /// Where finished lines go.
     private let sink: any LogSink
+    /// Counts and leaves out the lines a client repeats at will (``limited(_:cause:source:_:)``); shared by
+    /// every copy of this logger.
+    public let floodGuard: LogFloodGuard
 
     /// - Parameters:
     ///   - level: the most detailed level written; default info.
     ///   - sink: receives each finished line (with its newline). QuenchSystem adds `Logger(level:)`, which
     ///     writes to standard error; the engine itself never writes anywhere.
-    public init(level: LogLevel = .info, sink: any LogSink) {
+    public init(level: LogLevel = .info, sink: any LogSink, floodGuard: LogFloodGuard = LogFloodGuard()) {
         self.level = level
         self.sink = sink
+        self.floodGuard = floodGuard
     }
 
     /// A logger whose lines go to `sink`, a closure: how tests capture what was logged.

@@ -84,7 +84,7 @@ public final class PollingTransport: Transport {
         }
         if pendingGET != nil {
             // Two GETs at once is a client bug or a hijack attempt; the reference server ends the session.
-            session.log.warn("overlapping GET sid=\(session.id) peer=\(session.peer); closing session")
+            session.log.limited(.warn, cause: "overlapping-get", source: session.peer, "overlapping GET sid=\(session.id) peer=\(session.peer); closing session")
             responder.respond(EngineRequestError.badRequest("overlapping GET").response(headers: headers))
             session.transportClosed(self, reason: .transportError)
             close()
@@ -105,7 +105,7 @@ public final class PollingTransport: Transport {
         do {
             packets = try EnginePacket.decodePollingPayload(body)
         } catch {
-            session.log.warn("bad POST body sid=\(session.id) peer=\(session.peer): \(error)")
+            session.log.limited(.warn, cause: "bad-post-body", source: session.peer, "bad POST body sid=\(session.id) peer=\(session.peer): \(error)")
             responder.respond(EngineRequestError.badRequest("bad POST body: \(error)").response(headers: headers))
             session.transportClosed(self, reason: .parseError)
             close()

@@ -77,7 +77,7 @@ public final class WebSocketTransport: Transport {
             let packet = try EnginePacket.decode(webSocketFrame: frame, isBinary: isBinary)
             session.receive(packet, from: self)
         } catch {
-            session.log.warn("bad frame sid=\(session.id) peer=\(session.peer): \(error)")
+            session.log.limited(.warn, cause: "bad-frame", source: session.peer, "bad frame sid=\(session.id) peer=\(session.peer): \(error)")
             closeWithProtocolError(code: 1002, reason: .parseError)
         }
     }
@@ -85,7 +85,7 @@ public final class WebSocketTransport: Transport {
     /// The peer sent more than maxPayload in one message: close with 1009 as the reference servers do.
     public func receivedOversizeFrame(size: Int) {
         guard !closed, let session else { return }
-        session.log.warn("message too big sid=\(session.id) peer=\(session.peer): \(size) bytes > maxPayload \(maxPayload)")
+        session.log.limited(.warn, cause: "message-too-big", source: session.peer, "message too big sid=\(session.id) peer=\(session.peer): \(size) bytes > maxPayload \(maxPayload)")
         closeWithProtocolError(code: 1009, reason: .transportError)
     }
 

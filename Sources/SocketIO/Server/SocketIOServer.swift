@@ -112,7 +112,7 @@ public final class SocketIOServer: EngineServerDelegate {
                 // Refused before any attachment is taken: a client may not make the server hold attachments
                 // for a namespace it never joined (the reference server closes on any packet to one).
                 guard client.socket(in: packet.namespace) != nil else {
-                    log.warn("binary packet for unjoined namespace \(LogSafe.text(packet.namespace)) sid=\(client.session.id) peer=\(client.session.peer); closing")
+                    log.limited(.warn, cause: "binary-unjoined", source: client.session.peer, "binary packet for unjoined namespace \(LogSafe.text(packet.namespace)) sid=\(client.session.id) peer=\(client.session.peer); closing")
                     client.session.close(reason: .parseError)
                     return
                 }
@@ -128,7 +128,7 @@ public final class SocketIOServer: EngineServerDelegate {
     }
 
     private func refuse(_ error: SocketIOPacketError, session: EngineSession) {
-        log.warn("bad Socket.IO packet sid=\(session.id) peer=\(session.peer): \(error); closing")
+        log.limited(.warn, cause: "bad-socketio-packet", source: session.peer, "bad Socket.IO packet sid=\(session.id) peer=\(session.peer): \(error); closing")
         session.close(reason: .parseError)
     }
 
@@ -183,7 +183,7 @@ public final class SocketIOServer: EngineServerDelegate {
 
     private func connect(_ client: ClientConnection, to name: String, auth: JSONValue?) {
         guard let namespace = namespaces[name] else {
-            log.info("refused namespace \(LogSafe.text(name)) sid=\(client.session.id) peer=\(client.session.peer): not served")
+            log.limited(.info, cause: "refused-namespace", source: client.session.peer, "refused namespace \(LogSafe.text(name)) sid=\(client.session.id) peer=\(client.session.peer): not served")
             sendConnectError(client, namespace: name, message: "Invalid namespace")
             return
         }
@@ -192,7 +192,7 @@ public final class SocketIOServer: EngineServerDelegate {
             return
         }
         if let refusal = namespace.authorize?(auth) {
-            log.info("refused namespace \(LogSafe.text(name)) sid=\(client.session.id) peer=\(client.session.peer): \(LogSafe.text(refusal))")
+            log.limited(.info, cause: "refused-namespace", source: client.session.peer, "refused namespace \(LogSafe.text(name)) sid=\(client.session.id) peer=\(client.session.peer): \(LogSafe.text(refusal))")
             sendConnectError(client, namespace: name, message: refusal)
             return
         }
@@ -217,7 +217,7 @@ public final class SocketIOServer: EngineServerDelegate {
                 if !StoredSession.isSessionID(pid) {
                     // Not an id this server hands out: no Redis key is made of it.
                     recovery.counts.refuse(.unknownSession)
-                    log.info("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(client.session.peer): \(RecoveryRefusal.unknownSession.rawValue); new session")
+                    log.limited(.info, cause: "recovery-refused", source: client.session.peer, "recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(client.session.peer): \(RecoveryRefusal.unknownSession.rawValue); new session")
                     completeConnect(client, to: namespace, auth: auth, restored: nil)
                 } else if !takeBudget.spend(client.session.peer, now: engine.now) {
                     recovery.counts.refuse(.throttled)

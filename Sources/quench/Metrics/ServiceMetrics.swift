@@ -99,6 +99,11 @@ final class ServiceMetrics: @unchecked Sendable {
             page.sample("quench_http_refused_total", ["status": String(status)], count)
         }
 
+        page.single(
+            "quench_log_lines_suppressed_total", .counter,
+            help: "Log lines a client caused that were left out (past 5 of a kind from one address or session in 10 s).",
+            Int(server.log.floodGuard.suppressedLines))
+
         page.single("quench_reminders_total", .counter, help: "Hydration reminders sent (one per boundary, to every client).", reminders)
         page.histogram(
             "quench_reminder_delivery_seconds",
