@@ -27,7 +27,14 @@ struct Quench: ParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() throws {
-        let log = Logger(level: options.logLevel.level, sink: JournalLog.sinkForStandardError())
+        // First: every thread started from here on (the log's too) leaves SIGINT/SIGTERM/SIGHUP to the one
+        // that waits for them.
+        TerminationSignals.block()
+        // Lines leave through a thread of their own: a reader of standard error that stops reading (a full
+        // pipe, a throttling journald) must not stall the service thread. The last ones are flushed at exit.
+        let sink = BackgroundLogSink(JournalLog.sinkForStandardError())
+        defer { sink.flush() }
+        let log = Logger(level: options.logLevel.level, sink: sink)
         if CommandLinePassword.hide() > 0 {
             log.info(
                 "message queue: the Redis password given in --message-queue is now hidden from ps, but other users could read it until now; --message-queue-password-file or \(MessageQueuePassword.environmentVariable) keep it off the command line"
@@ -40,7 +47,6 @@ struct Quench: ParsableCommand {
             log.error("\(error)")
             throw ExitCode.validationFailure
         }
-        TerminationSignals.block()
         signal(SIGPIPE, SIG_IGN)
         ResourceLimits.raiseOpenFiles(log: log)
 
@@ -95,7 +101,10 @@ struct Quench: ParsableCommand {
         }
         TerminationSignals.onSignal(
             reload: { server.requestCertificateReload() },
-            exiting: { signal in log.warn("\(signal) again while stopping: exiting at once (status 1), without waiting for clients") }
+            exiting: { signal in
+                log.warn("\(signal) again while stopping: exiting at once (status 1), without waiting for clients")
+                sink.flush(timeoutMilliseconds: 500)
+            }
         ) {
             // Before the stop reaches the service thread: systemd shows the unit deactivating at once.
             systemd?.notify("STOPPING=1")

@@ -54,3 +54,47 @@ def test_many_clients_of_one_address_each_get_their_lines(start_quench):
         ws.close()
     server.wait_for_log_count(r'\binfo disconnect sid=\S+ reason="(client namespace disconnect|transport close)"', 50)
     server.wait_for_log_count(r"\binfo close sid=\S+ peer=127\.0\.0\.1 transport=websocket", 50)
+
+
+def test_a_standard_error_nobody_reads_does_not_stall_the_server(tmp_path):
+    """quench's standard error is a pipe whose reader has stopped: once the pipe is full, a write would
+    block. The log's own thread takes that wait (holding up to 4 MiB of lines meanwhile); the service
+    thread goes on serving, and once the pipe is read again every line comes out. (Past 4 MiB lines are
+    dropped and counted: BackgroundLogSinkTests.)"""
+    import os
+    import subprocess
+    from conftest import free_port, require_binary, wait_until
+    from raw_http import SIO, exchange, healthz_status
+
+    port = free_port()
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen([require_binary(), "--host", "127.0.0.1", "--port", str(port), "--reminder-interval", "0"],
+                            stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end)
+    os.close(write_end)
+    try:
+        wait_until(lambda: healthz_status(port, 0.5) == 200, 10, what="quench answering")
+        # Each handshake writes an `open` line: 3,000 of them are far more than a 64 KiB pipe holds.
+        for _ in range(30):
+            responses, _ = exchange(port, get(SIO) * 100, expect=100, timeout=10)
+            assert len(responses) == 100 and all(status == 200 for status, _, _ in responses)
+        assert healthz_status(port, 1.0) == 200
+        os.set_blocking(read_end, False)
+        text = b""
+
+        def every_open_line():
+            nonlocal text
+            try:
+                while chunk := os.read(read_end, 65536):
+                    text += chunk
+            except BlockingIOError:
+                pass
+            return len(re.findall(rb"info open sid=", text)) >= 3000
+
+        wait_until(every_open_line, 10, what="all 3,000 open lines once the pipe is read")
+        proc.terminate()
+        assert proc.wait(timeout=5) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+        os.close(read_end)

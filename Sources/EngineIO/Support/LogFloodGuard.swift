@@ -26,7 +26,8 @@ public final class LogFloodGuard: @unchecked Sendable {  // Sendable: every fiel
         var suppressed: Int
     }
 
-    private var lock = pthread_mutex_t()
+    /// Allocated: pthreads needs a stable address, which a class's stored property is not promised to have.
+    private let lock: UnsafeMutablePointer<pthread_mutex_t>
     private var entries: [String: Entry] = [:]
     private var suppressedTotal: UInt64 = 0
     private static let overflowKey = "*"
@@ -35,23 +36,28 @@ public final class LogFloodGuard: @unchecked Sendable {  // Sendable: every fiel
         self.burst = max(burst, 1)
         self.window = max(window, 1)
         self.capacity = max(capacity, 2)
-        pthread_mutex_init(&lock, nil)
+        lock = .allocate(capacity: 1)
+        lock.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(lock, nil)
     }
 
-    deinit { pthread_mutex_destroy(&lock) }
+    deinit {
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
+    }
 
     /// Every line left out so far (for `/metrics`).
     public var suppressedLines: UInt64 {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
         return suppressedTotal
     }
 
     /// Whether a line of `cause` from `source` is written at `now` (monotonic milliseconds): nil when it is
     /// left out, else how many of its kind were left out before it (to say so in the line).
     public func admit(cause: String, source: String, now: Int64) -> Int? {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
         var key = cause + " " + Self.group(source)
         if entries[key] == nil, entries.count >= capacity {
             entries = entries.filter { now - $0.value.windowStart < window }
