@@ -12,9 +12,12 @@ import SocketIO
 ///   `{room, namespace}`, each with `host_id` (the sender's).
 /// - callback `{host_id, sid, namespace, id, args}`, where `host_id` is the node the acknowledgement is
 ///   for (`_return_callback()`).
-/// - quench only (python-socketio skips methods it does not know): `quench_recovered`, `quench_handover`,
-///   `quench_taking {namespace, pid, host_id (the taker), recorder}` and `quench_flushed {namespace, pid,
-///   host_id (the recorder), taker}`.
+/// - quench only (python-socketio skips methods it does not know): `quench_recovered {handle, namespace,
+///   host_id}`, `quench_handover {host_id, namespace, sessions: [[handle, sid, [rooms]], …]}`,
+///   `quench_taking {namespace, handle, host_id (the taker), recorder}` and `quench_flushed {namespace,
+///   handle, host_id (the recorder), taker}`. They name a session by its ``SocketIO/RecoveryHandle``, never
+///   by its pid (which would let any reader of the channel take the session); a handle that is not 32 hex
+///   digits is refused.
 public enum PubSubMessage {
     /// One decoded message: the operation and the `host_id` it carried.
     public struct Decoded: Sendable, Equatable {
@@ -64,22 +67,22 @@ public enum PubSubMessage {
                 "method": "callback", "host_id": .string(host), "sid": .string(sid), "namespace": .string(namespace), "id": .int(id),
                 "args": .array(arguments),
             ])
-        case .recovered(let pid, let namespace):
-            return .object(["method": "quench_recovered", "pid": .string(pid), "namespace": .string(namespace), "host_id": .string(hostID)])
+        case .recovered(let handle, let namespace):
+            return .object(["method": "quench_recovered", "handle": .string(handle.text), "namespace": .string(namespace), "host_id": .string(hostID)])
         case .handover(let host, let namespace, let sessions):
             return .object([
                 "method": "quench_handover", "host_id": .string(host), "namespace": .string(namespace),
-                "sessions": .array(sessions.map { .array([.string($0.pid), .string($0.sid), .array($0.rooms.map(JSONValue.string))]) }),
+                "sessions": .array(sessions.map { .array([.string($0.handle.text), .string($0.sid), .array($0.rooms.map(JSONValue.string))]) }),
             ])
-        case .taking(let pid, let namespace, let taker, let recorder):
+        case .taking(let handle, let namespace, let taker, let recorder):
             // `recorder` last: the store's take script writes the message up to it and appends the value.
             return .object([
-                "method": "quench_taking", "namespace": .string(namespace), "pid": .string(pid), "host_id": .string(taker),
+                "method": "quench_taking", "namespace": .string(namespace), "handle": .string(handle.text), "host_id": .string(taker),
                 "recorder": .string(recorder),
             ])
-        case .flushed(let pid, let namespace, let host, let taker):
+        case .flushed(let handle, let namespace, let host, let taker):
             return .object([
-                "method": "quench_flushed", "namespace": .string(namespace), "pid": .string(pid), "host_id": .string(host), "taker": .string(taker),
+                "method": "quench_flushed", "namespace": .string(namespace), "handle": .string(handle.text), "host_id": .string(host), "taker": .string(taker),
             ])
         }
     }
@@ -133,21 +136,21 @@ public enum PubSubMessage {
                 hostID: hostID,
                 operation: .callback(host: hostID, sid: try string(value["sid"], "sid"), namespace: namespace, id: id, arguments: arguments))
         case "quench_recovered":
-            return Decoded(hostID: hostID, operation: .recovered(pid: try string(value["pid"], "pid"), namespace: namespace))
+            return Decoded(hostID: hostID, operation: .recovered(handle: try recoveryHandle(value["handle"]), namespace: namespace))
         case "quench_handover":
             guard let hostID else { throw PubSubMessageError("quench_handover without host_id") }
             guard let entries = value["sessions"]?.arrayValue else { throw PubSubMessageError("quench_handover without a \"sessions\" list") }
             var sessions: [HandedOverSession] = []
             for entry in entries {
-                guard case .array(let parts) = entry, parts.count == 3, let pid = parts[0].stringValue, let sid = parts[1].stringValue,
-                    let roomValues = parts[2].arrayValue
-                else { throw PubSubMessageError("quench_handover session that is not [pid, sid, [rooms]]") }
+                guard case .array(let parts) = entry, parts.count == 3, let sid = parts[1].stringValue, let roomValues = parts[2].arrayValue
+                else { throw PubSubMessageError("quench_handover session that is not [handle, sid, [rooms]]") }
+                let handle = try recoveryHandle(parts[0])
                 var rooms: [String] = []
                 for room in roomValues {
                     guard let name = room.stringValue else { throw PubSubMessageError("quench_handover room that is not a string") }
                     rooms.append(name)
                 }
-                sessions.append(HandedOverSession(pid: pid, sid: sid, rooms: rooms))
+                sessions.append(HandedOverSession(handle: handle, sid: sid, rooms: rooms))
             }
             return Decoded(hostID: hostID, operation: .handover(host: hostID, namespace: namespace, sessions: sessions))
         case "quench_taking":
@@ -155,12 +158,12 @@ public enum PubSubMessage {
             return Decoded(
                 hostID: hostID,
                 operation: .taking(
-                    pid: try string(value["pid"], "pid"), namespace: namespace, taker: hostID, recorder: try string(value["recorder"], "recorder")))
+                    handle: try recoveryHandle(value["handle"]), namespace: namespace, taker: hostID, recorder: try string(value["recorder"], "recorder")))
         case "quench_flushed":
             guard let hostID else { throw PubSubMessageError("quench_flushed without host_id") }
             return Decoded(
                 hostID: hostID,
-                operation: .flushed(pid: try string(value["pid"], "pid"), namespace: namespace, host: hostID, taker: try string(value["taker"], "taker")))
+                operation: .flushed(handle: try recoveryHandle(value["handle"]), namespace: namespace, host: hostID, taker: try string(value["taker"], "taker")))
         default:
             throw PubSubMessageError("unknown method \"\(method)\"")
         }
@@ -197,6 +200,14 @@ public enum PubSubMessage {
     private static func string(_ value: JSONValue?, _ field: String) throws(PubSubMessageError) -> String {
         guard let text = value?.stringValue else { throw PubSubMessageError("\"\(field)\" is not a string") }
         return text
+    }
+
+    /// A session's handle: 32 lowercase hex digits (a pid here is refused, as any other text).
+    private static func recoveryHandle(_ value: JSONValue?) throws(PubSubMessageError) -> RecoveryHandle {
+        guard let text = value?.stringValue, let handle = RecoveryHandle(text: text) else {
+            throw PubSubMessageError("\"handle\" is not 32 hex digits")
+        }
+        return handle
     }
 
     private static func optionalString(_ value: JSONValue?, _ field: String) throws(PubSubMessageError) -> String? {

@@ -10,9 +10,11 @@ offset older than what was kept, a session that missed more than its bound, Redi
 and a log line without a hang. Waiting is by polling Redis and the logs, never by sleeping.
 """
 
+import hashlib
 import json
 import re
 import signal
+import threading
 
 import pytest
 import socketio
@@ -34,12 +36,17 @@ def start_nodes(start_quench, redis_server, count, *extra, window="30s"):
     return nodes
 
 
+def handle_of(pid):
+    """The name Redis and the channel know a dropped session by (quench's RecoveryHandle): never the pid."""
+    return hashlib.sha256(b"quench-recovery:" + pid.encode()).hexdigest()[:32]
+
+
 def keys_of(redis_server, pid):
-    return sorted(key.decode() for key in redis.Redis(port=redis_server.port).keys(f"quench:*:{pid}:*"))
+    return sorted(key.decode() for key in redis.Redis(port=redis_server.port).keys(f"quench:*:{handle_of(pid)}:*"))
 
 
 def list_length(redis_server, pid, which):
-    return redis.Redis(port=redis_server.port).llen(f"quench:socketio:{pid}:{which}")
+    return redis.Redis(port=redis_server.port).llen(f"quench:socketio:{handle_of(pid)}:{which}")
 
 
 def drop(node, client, sid):
@@ -255,7 +262,7 @@ def test_unknown_pid_old_offset_and_a_session_that_missed_too_much_are_new_sessi
 def test_after_the_window_the_keys_are_gone_and_it_is_a_new_session(start_quench, redis_server):
     node_a, node_b = start_nodes(start_quench, redis_server, 2, window="1s")
     sid, pid, offset = dropped_session(node_a)
-    assert redis.Redis(port=redis_server.port).pttl(f"quench:socketio:{pid}:s") <= 1000
+    assert redis.Redis(port=redis_server.port).pttl(f"quench:socketio:{handle_of(pid)}:s") <= 1000
     wait_until(lambda: keys_of(redis_server, pid) == [], 10, what="Redis to expire the session's keys")
     expect_new_session(node_b, {"pid": pid, "offset": offset}, sid, "unknown pid").close()
 
@@ -283,7 +290,7 @@ def test_a_session_of_a_node_killed_without_a_handover_is_refused_once_its_liven
     node_a, node_b = start_nodes(start_quench, redis_server, 2)
     sid, pid, offset = dropped_session(node_a)
     store = redis.Redis(port=redis_server.port)
-    owner = json.loads(store.get(f"quench:socketio:{pid}:s"))["owner"]
+    owner = json.loads(store.get(f"quench:socketio:{handle_of(pid)}:s"))["owner"]
     assert store.exists(f"quench:socketio:node:{owner}")
     node_a.stop(signal.SIGKILL)
     # Nobody records for it any more: once node A's liveness key expires, its sessions are refused.
@@ -294,7 +301,7 @@ def test_a_session_of_a_node_killed_without_a_handover_is_refused_once_its_liven
 
 
 def owner_of(redis_server, pid):
-    return json.loads(redis.Redis(port=redis_server.port).get(f"quench:socketio:{pid}:s"))["owner"]
+    return json.loads(redis.Redis(port=redis_server.port).get(f"quench:socketio:{handle_of(pid)}:s"))["owner"]
 
 
 def connect_without_waiting(node, auth):
@@ -401,3 +408,85 @@ def test_thousands_of_tiny_events_missed_on_one_node_are_restored_whole_on_anoth
     assert next_event(back)[1] == "newer"  # nothing twice in between
     assert keys_of(redis_server, pid) == []
     back.close()
+
+
+class ChannelTap:
+    """Every message published on the channel while it runs, read by a redis-py subscriber of its own."""
+
+    def __init__(self, redis_server, channel="socketio"):
+        self.messages = []
+        self.lock = threading.Lock()
+        self.pubsub = redis.Redis(port=redis_server.port).pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(**{channel: self.received})
+        self.thread = self.pubsub.run_in_thread(sleep_time=0.05, daemon=True)
+
+    def received(self, message):
+        with self.lock:
+            self.messages.append(message["data"].decode("utf-8", "replace"))
+
+    def texts(self):
+        with self.lock:
+            return list(self.messages)
+
+    def close(self):
+        self.thread.stop()
+        self.pubsub.close()
+
+
+def everything_in_redis(redis_server):
+    """Every key in Redis with its value (a list's entries joined)."""
+    client = redis.Redis(port=redis_server.port)
+    found = []
+    for key in client.scan_iter("*"):
+        kind = client.type(key).decode()
+        value = client.get(key) if kind == "string" else b"\n".join(client.lrange(key, 0, -1)) if kind == "list" else b""
+        found.append((key.decode(), (value or b"").decode("utf-8", "replace")))
+    return found
+
+
+def test_neither_redis_nor_the_channel_sees_a_pid(start_quench, redis_server):
+    """Issue 20: the pid is a client's only credential for its next drop, so Redis (key names and values) and
+    the channel (quench_taking, quench_flushed, quench_recovered, quench_handover) name a dropped session by
+    its handle, a one-way hash of the pid. Recovery on another node works all the same: a two-phase take of a
+    session node A records for, and a session A hands over when it stops."""
+    node_a, node_b = start_nodes(start_quench, redis_server, 2)
+    tap = ChannelTap(redis_server)
+    emitter = socketio.RedisManager(redis_server.url, write_only=True)
+    try:
+        redis_server.wait_subscribers(3)
+        # One session taken from A's recording by B (two phases), one A hands over when it stops.
+        taken, handed = dropped_session(node_a), dropped_session(node_a)
+        pids = [taken[1], handed[1]]
+        emitter.emit("bot_message", {"text": "to your sid"}, room=taken[0], namespace="/")
+        wait_until(lambda: list_length(redis_server, taken[1], "o") == 1, 10, what="node A to record the emit for the away session")
+        stored = everything_in_redis(redis_server)
+        for pid in pids:
+            assert any(handle_of(pid) in key for key, _ in stored), (pid, stored)
+            leaks = [(key, value) for key, value in stored if pid in key or pid in value]
+            assert not leaks, f"Redis shows the pid {pid}: {leaks}"
+
+        back, again = raw_connect(node_b, {"pid": taken[1], "offset": taken[2]})
+        assert again == {"sid": taken[0], "pid": taken[1]}
+        assert next_event(back)[1] == {"text": "to your sid"}
+        node_b.wait_for_log(r"recovery: waiting for [0-9a-f]{32} to flush")
+        node_a.wait_for_log(r'received \d+ bytes: .*quench_recovered')
+
+        mark_b = node_b.log_mark()
+        assert node_a.stop() == 0
+        node_b.wait_for_log(r"recovery: adopted 1 of 1 dropped sessions handed over by node [0-9a-f]{32}", since=mark_b)
+        client, data = raw_connect(node_b, {"pid": handed[1], "offset": handed[2]})
+        assert data == {"sid": handed[0], "pid": handed[1]}
+        node_b.wait_for_log(rf"info recovered sid={re.escape(handed[0])} missed=0 ", since=mark_b)
+
+        wait_until(lambda: all(any(f'"{method}"' in text for text in tap.texts())
+                               for method in ("quench_taking", "quench_flushed", "quench_recovered", "quench_handover")),
+                   10, what="every kind of quench message on the channel")
+        quench = [text for text in tap.texts() if '"quench_' in text]
+        assert any(handle_of(pids[0]) in text for text in quench) and any(handle_of(pids[1]) in text for text in quench), quench
+        for pid in pids:
+            leaks = [text for text in tap.texts() if pid in text]
+            assert not leaks, f"the channel carried the pid {pid}: {leaks}"
+        back.close()
+        client.close()
+    finally:
+        tap.close()

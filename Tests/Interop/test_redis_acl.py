@@ -3,6 +3,7 @@ their own, with only the rights the README lists. quench's user can run the whol
 subscribe, keep a dropped session and hand it to another node — and nothing outside its keys and channel;
 the back end's user can publish to the channel and read nothing."""
 
+import hashlib
 import re
 
 import pytest
@@ -21,6 +22,11 @@ QUENCH_RULES = ["on", ">quench-secret", f"~quench:{CHANNEL}:*", f"&{CHANNEL}", "
 BACKEND_RULES = ["on", ">backend-secret", f"&{CHANNEL}", "+publish"]
 
 
+def handle_of(pid):
+    """The name Redis knows a dropped session by (quench's RecoveryHandle), never the pid."""
+    return hashlib.sha256(b"quench-recovery:" + pid.encode()).hexdigest()[:32]
+
+
 def test_least_privilege_users_run_the_cluster_path_and_nothing_else(start_quench, redis_server):
     admin = redis.Redis(port=redis_server.port)
     admin.execute_command("ACL", "SETUSER", "quench", "reset", *QUENCH_RULES)
@@ -33,15 +39,16 @@ def test_least_privilege_users_run_the_cluster_path_and_nothing_else(start_quenc
 
     client, data = raw_connect(node_a)
     sid, pid = data["sid"], data["pid"]
+    handle = handle_of(pid)
     seen = next_event(client)  # the welcome
     mark = node_a.log_mark()
     client.abort()
     node_a.wait_for_log(rf'disconnect sid={re.escape(sid)} reason="transport (close|error)"', since=mark)
-    wait_until(lambda: admin.keys(f"quench:{CHANNEL}:{pid}:*"), 10, what="the dropped session kept in Redis")
+    wait_until(lambda: admin.keys(f"quench:{CHANNEL}:{handle}:*"), 10, what="the dropped session kept in Redis")
 
     backend = socketio.RedisManager(f"redis://backend:backend-secret@127.0.0.1:{redis_server.port}/0", write_only=True)
     backend.emit("bot_message", {"text": "while away"}, room=sid, namespace="/")
-    wait_until(lambda: admin.llen(f"quench:{CHANNEL}:{pid}:o") == 1, 10, what="node A to record the emit")
+    wait_until(lambda: admin.llen(f"quench:{CHANNEL}:{handle}:o") == 1, 10, what="node A to record the emit")
 
     back, again = raw_connect(node_b, {"pid": pid, "offset": seen[-1]})
     assert again == {"sid": sid, "pid": pid}, again
@@ -60,5 +67,5 @@ def test_least_privilege_users_run_the_cluster_path_and_nothing_else(start_quenc
     with pytest.raises(redis.exceptions.NoPermissionError):
         as_backend.keys(f"quench:{CHANNEL}:*")
     with pytest.raises(redis.exceptions.NoPermissionError):
-        as_backend.get(f"quench:{CHANNEL}:{pid}:s")
+        as_backend.get(f"quench:{CHANNEL}:{handle}:s")
     assert node_a.stop() == 0 and node_b.stop() == 0

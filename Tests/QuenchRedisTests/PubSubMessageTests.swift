@@ -70,15 +70,31 @@ import Testing
                 == #"{"method":"callback","host_id":"them","sid":"s","namespace":"/","id":3,"args":["pong",7]}"#)
     }
 
+    /// The quench messages name a session by its handle, the pid a client would present appears in none.
+    @Test func quenchMessagesCarryTheHandleNeverThePid() {
+        let pid = "Ab3dE5gH7jK9mN1pQ3sT"
+        let handle = RecoveryHandle(pid: pid)
+        #expect(handle.text == "f97ef0d3ef1b51f1529b9358282902a6")
+        let texts = [
+            encode(.recovered(handle: handle, namespace: "/")),
+            encode(.handover(host: "me", namespace: "/", sessions: [HandedOverSession(handle: handle, sid: "s", rooms: ["r"])])),
+            encode(.taking(handle: handle, namespace: "/", taker: "me", recorder: "a")),
+            encode(.flushed(handle: handle, namespace: "/", host: "me", taker: "t")),
+        ]
+        #expect(texts[0] == #"{"method":"quench_recovered","handle":"f97ef0d3ef1b51f1529b9358282902a6","namespace":"/","host_id":"me"}"#)
+        #expect(texts[1].contains(#""sessions":[["f97ef0d3ef1b51f1529b9358282902a6","s",["r"]]]"#))
+        for text in texts { #expect(text.contains(handle.text) && !text.contains(pid) && !text.contains("\"pid\"")) }
+    }
+
     @Test func everyEncodedMessageDecodesBack() throws {
         let operations: [ClusterOperation] = [
             .emit(ClusterEmit(event: "e", arguments: [["k": .binary([1, 2])], "x"], namespace: "/n", rooms: ["a", "b"], skip: ["c"])),
             .disconnect(sid: "s", namespace: "/n"), .enterRoom(sid: "s", namespace: "/", room: "r"),
             .leaveRoom(sid: "s", namespace: "/", room: "r"), .closeRoom(room: "r", namespace: "/"),
             .callback(host: "me", sid: "s", namespace: "/", id: 1, arguments: []),
-            .recovered(pid: "p", namespace: "/n"),
-            .handover(host: "me", namespace: "/", sessions: [HandedOverSession(pid: "p", sid: "s", rooms: ["a", "b"]), HandedOverSession(pid: "q", sid: "t", rooms: [])]),
-            .taking(pid: "p", namespace: "/n", taker: "me", recorder: "a@b"), .flushed(pid: "p", namespace: "/", host: "me", taker: "t"),
+            .recovered(handle: RecoveryHandle(pid: "p"), namespace: "/n"),
+            .handover(host: "me", namespace: "/", sessions: [HandedOverSession(handle: RecoveryHandle(pid: "p"), sid: "s", rooms: ["a", "b"]), HandedOverSession(handle: RecoveryHandle(pid: "q"), sid: "t", rooms: [])]),
+            .taking(handle: RecoveryHandle(pid: "p"), namespace: "/n", taker: "me", recorder: "a@b"), .flushed(handle: RecoveryHandle(pid: "p"), namespace: "/", host: "me", taker: "t"),
         ]
         for operation in operations {
             let decoded = try PubSubMessage.decode(PubSubMessage.encode(operation, hostID: "me"))
@@ -97,6 +113,12 @@ import Testing
         #"{"method":"quench_handover","host_id":"h","sessions":[["p","s"]]}"#, #"{"method":"quench_handover","host_id":"h","sessions":[["p","s",[1]]]}"#,
         #"{"method":"quench_taking","pid":"p","recorder":"r"}"#, #"{"method":"quench_taking","host_id":"h","pid":"p","recorder":1}"#,
         #"{"method":"quench_flushed","host_id":"h","pid":"p"}"#, #"{"method":"quench_flushed","pid":"p","taker":"t"}"#,
+        // A session is named by its handle (32 lowercase hex digits), never by a pid.
+        #"{"method":"quench_recovered","pid":"Ab3dE5gH7jK9mN1pQ3sT","namespace":"/","host_id":"h"}"#,
+        #"{"method":"quench_recovered","handle":"Ab3dE5gH7jK9mN1pQ3sT","namespace":"/","host_id":"h"}"#,
+        #"{"method":"quench_flushed","host_id":"h","handle":"0123456789ABCDEF0123456789ABCDEF","taker":"t"}"#,
+        #"{"method":"quench_taking","host_id":"h","handle":"0123456789abcdef0123456789abcdef0","recorder":"r"}"#,
+        #"{"method":"quench_handover","host_id":"h","sessions":[["Ab3dE5gH7jK9mN1pQ3sT","s",[]]]}"#,
     ])
     func rejectsMalformed(_ text: String) {
         #expect(throws: PubSubMessageError.self) { try PubSubMessage.decode(Array(text.utf8)) }

@@ -27,7 +27,7 @@ import Testing
     }
 
     private func session(_ pid: String, owner: String) -> StoredSession {
-        StoredSession(namespace: "/", pid: pid, sid: "sid-" + pid, rooms: [], data: nil, owner: owner, floor: 1, next: 2, packets: [])
+        StoredSession(namespace: "/", handle: RecoveryHandle(pid: pid), sid: "sid-" + pid, rooms: [], data: nil, owner: owner, floor: 1, next: 2, packets: [])
     }
 
     /// Runs what the store posts until `answers` holds `count` answers or 60 s passed.
@@ -52,9 +52,9 @@ import Testing
         packets.append(Array("[[\"\(String(repeating: "z", count: 1 + bound % 7))\"]]".utf8))
         #expect(packets.reduce(0) { $0 + $1.count } == bound && packets.count == 37_449)
         store.keep(session("p1", owner: "h1"), window: 60_000)
-        for packet in packets { #expect(store.append(pid: "p1", packet: packet, adoptedFrom: nil)) }
+        for packet in packets { #expect(store.append(handle: RecoveryHandle(pid: "p1"), packet: packet, adoptedFrom: nil)) }
         let answers = Answers()
-        store.take(pid: "p1", namespace: "/") { answers.byPID["p1"] = $0 }
+        store.take(handle: RecoveryHandle(pid: "p1"), namespace: "/") { answers.byPID["p1"] = $0 }
         wait(for: 1, answers, executor)
         guard case .found(let take)? = answers.byPID["p1"] else {
             Issue.record("not found: \(String(describing: answers.byPID["p1"]))")
@@ -65,7 +65,7 @@ import Testing
         #expect(missed == packets)
         #expect(try take.adoptedPackets.packets().isEmpty && take.recorder == "h1" && take.recorderAlive)
         // Taken once: the keys are gone.
-        store.take(pid: "p1", namespace: "/") { answers.byPID["again"] = $0 }
+        store.take(handle: RecoveryHandle(pid: "p1"), namespace: "/") { answers.byPID["again"] = $0 }
         wait(for: 2, answers, executor)
         guard case .notFound? = answers.byPID["again"] else {
             Issue.record("taken twice: \(String(describing: answers.byPID["again"]))")
@@ -85,12 +85,12 @@ import Testing
         let answers = Answers()
         // Queued before the worker starts, so that they all go out in one batch as far as batches go.
         for pid in ["p1", "p2", "p3"] { store.keep(session(pid, owner: "h1"), window: 60_000) }
-        #expect(store.append(pid: "p1", packet: [UInt8](repeating: 0x20, count: 17 << 20), adoptedFrom: nil))
-        #expect(store.append(pid: "p2", packet: before, adoptedFrom: nil))
-        store.take(pid: "p1", namespace: "/") { answers.byPID["p1"] = $0 }
-        #expect(store.append(pid: "p2", packet: after, adoptedFrom: nil))
-        store.take(pid: "p2", namespace: "/") { answers.byPID["p2"] = $0 }
-        store.take(pid: "p3", namespace: "/") { answers.byPID["p3"] = $0 }
+        #expect(store.append(handle: RecoveryHandle(pid: "p1"), packet: [UInt8](repeating: 0x20, count: 17 << 20), adoptedFrom: nil))
+        #expect(store.append(handle: RecoveryHandle(pid: "p2"), packet: before, adoptedFrom: nil))
+        store.take(handle: RecoveryHandle(pid: "p1"), namespace: "/") { answers.byPID["p1"] = $0 }
+        #expect(store.append(handle: RecoveryHandle(pid: "p2"), packet: after, adoptedFrom: nil))
+        store.take(handle: RecoveryHandle(pid: "p2"), namespace: "/") { answers.byPID["p2"] = $0 }
+        store.take(handle: RecoveryHandle(pid: "p3"), namespace: "/") { answers.byPID["p3"] = $0 }
         let executor = Executor()
         store.start(executor: executor)
         wait(for: 3, answers, executor)
@@ -117,8 +117,8 @@ import Testing
         let store = RedisRecoveryStore(
             hostID: "h1", url: try RedisURL(parsing: redis.url), channel: "live", log: Logger(level: .info, sink: { lines.append($0) }),
             capacity: 0, forgetLimit: 3)
-        for pid in ["p1", "p2", "p3", "p4", "p5"] { #expect(!store.append(pid: pid, packet: [1], adoptedFrom: nil)) }
-        store.forget(pid: "p6")
+        for pid in ["p1", "p2", "p3", "p4", "p5"] { #expect(!store.append(handle: RecoveryHandle(pid: pid), packet: [1], adoptedFrom: nil)) }
+        store.forget(handle: RecoveryHandle(pid: "p6"))
         let warned = lines.all.filter { $0.contains("3 dropped sessions wait to be made unrecoverable") }
         #expect(warned.count == 1 && warned.first?.hasPrefix("warn") == true)
         store.start(executor: Executor())

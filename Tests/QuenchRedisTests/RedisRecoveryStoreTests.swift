@@ -60,9 +60,9 @@ import Testing
 
     /// The take script completes the taking message with the JSON-quoted recorder (`cjson.encode`) and `}`.
     @Test func theTakingMessageTheScriptCompletesDecodes() throws {
-        let prefix = RedisRecoveryStore.takingMessagePrefix(pid: "p1", namespace: "/chat \"x\"", taker: "b")
+        let prefix = RedisRecoveryStore.takingMessagePrefix(handle: RecoveryHandle(pid: "p1"), namespace: "/chat \"x\"", taker: "b")
         let message = try PubSubMessage.decode(prefix + Array(#""a@c"}"#.utf8))
-        #expect(message.operation == .taking(pid: "p1", namespace: "/chat \"x\"", taker: "b", recorder: "a@c") && message.hostID == "b")
+        #expect(message.operation == .taking(handle: RecoveryHandle(pid: "p1"), namespace: "/chat \"x\"", taker: "b", recorder: "a@c") && message.hostID == "b")
     }
 
     /// What a stopping node waits for: every queued command answered (here failed: Redis is unreachable),
@@ -72,8 +72,8 @@ import Testing
             hostID: "h", url: try RedisURL(parsing: "redis://127.0.0.1:1"), channel: "socketio", log: Logger(level: .error, sink: { _ in }))
         #expect(store.isDrained)
         store.prepareToStop()
-        store.flushed(pid: "p", namespace: "/", taker: "t")
-        _ = store.append(pid: "p", packet: [1], adoptedFrom: nil)
+        store.flushed(handle: RecoveryHandle(pid: "p"), namespace: "/", taker: "t")
+        _ = store.append(handle: RecoveryHandle(pid: "p"), packet: [1], adoptedFrom: nil)
         #expect(!store.isDrained)  // queued, no worker yet
         let executor = Executor()
         store.start(executor: executor)
@@ -93,8 +93,8 @@ import Testing
         store.start(executor: executor)
         final class Answer: @unchecked Sendable { var value: StoreTakeAnswer? }  // written and read on this thread only (in runPosted)
         let answer = Answer()
-        _ = store.append(pid: "p", packet: [1], adoptedFrom: nil)  // fails too: the session is made unrecoverable later
-        store.take(pid: "p", namespace: "/") { answer.value = $0 }
+        _ = store.append(handle: RecoveryHandle(pid: "p"), packet: [1], adoptedFrom: nil)  // fails too: the session is made unrecoverable later
+        store.take(handle: RecoveryHandle(pid: "p"), namespace: "/") { answer.value = $0 }
         let deadline = ContinuousClock.now + .seconds(20)
         while answer.value == nil, ContinuousClock.now < deadline {
             if executor.runPosted() == 0 { usleep(10_000) }

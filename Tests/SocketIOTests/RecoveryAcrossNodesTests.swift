@@ -16,13 +16,20 @@ private final class SharedStore {
         /// The node taking it while another records for it (the first phase of a take).
         var taker: String?
     }
-    var entries: [String: Entry] = [:]
+    /// By handle: the store never sees a pid.
+    var entries: [RecoveryHandle: Entry] = [:]
     var waiting: [() -> Void] = []
     var reachable = true
     /// Host ids whose liveness key has expired (killed without a handover).
     var gone: Set<String> = []
     /// Published by the store (taking markers, flushes), oldest first.
     var channel: [ClusterOperation] = []
+
+    /// The entry of the session whose client holds `pid`.
+    subscript(pid: String) -> Entry? {
+        get { entries[RecoveryHandle(pid: pid)] }
+        set { entries[RecoveryHandle(pid: pid)] = newValue }
+    }
 
     func answer() {
         let now = waiting
@@ -63,11 +70,11 @@ private final class NodeStore: RecoveryStore {
     }
 
     func keep(_ session: StoredSession, window: Int64) {
-        shared.entries[session.pid] = .init(record: session.encode(), recorder: hostID)
+        shared.entries[session.handle] = .init(record: session.encode(), recorder: hostID)
     }
 
-    func append(pid: String, packet: [UInt8], adoptedFrom: String?) -> Bool {
-        guard var entry = shared.entries[pid] else { return true }
+    func append(handle: RecoveryHandle, packet: [UInt8], adoptedFrom: String?) -> Bool {
+        guard var entry = shared.entries[handle] else { return true }
         if let owner = adoptedFrom {
             guard entry.recorder == StoreTake.adoptedMarker(hostID, from: owner) else { return true }
             entry.adopted.append(packet)
@@ -76,11 +83,11 @@ private final class NodeStore: RecoveryStore {
             guard mine.contains(entry.recorder) || entry.recorder.hasSuffix("@" + hostID) else { return true }
             entry.owner.append(packet)
         }
-        shared.entries[pid] = entry
+        shared.entries[handle] = entry
         return true
     }
 
-    func forget(pid: String) { shared.entries[pid] = nil }
+    func forget(handle: RecoveryHandle) { shared.entries[handle] = nil }
 
     private func whole(_ entry: SharedStore.Entry, alive: Bool = true) -> StoreTakeAnswer {
         // Framed as the take scripts return them: one string per list, however many packets it holds.
@@ -90,61 +97,61 @@ private final class NodeStore: RecoveryStore {
                 adoptedPackets: PacketFrames(packets: entry.adopted), recorderAlive: alive))
     }
 
-    func take(pid: String, namespace: String, completion: @escaping (StoreTakeAnswer) -> Void) {
+    func take(handle: RecoveryHandle, namespace: String, completion: @escaping (StoreTakeAnswer) -> Void) {
         takes += 1
         guard shared.reachable else { return }  // never answers: the CONNECT's own deadline decides
-        guard var found = shared.entries[pid], found.taker == nil else {
+        guard var found = shared.entries[handle], found.taker == nil else {
             shared.waiting.append { completion(.notFound) }
             return
         }
         let host = String(StoreTake.recordingHost(found.recorder))
         let alive = !shared.gone.contains(host)
         if host == hostID || !alive || found.recorder.hasPrefix(StoreTake.handoverMarker("")) {
-            shared.entries[pid] = nil
+            shared.entries[handle] = nil
             let answer = whole(found, alive: alive)
             shared.waiting.append { completion(answer) }
             return
         }
         found.taker = hostID
-        shared.entries[pid] = found
-        shared.channel.append(.taking(pid: pid, namespace: namespace, taker: hostID, recorder: found.recorder))
+        shared.entries[handle] = found
+        shared.channel.append(.taking(handle: handle, namespace: namespace, taker: hostID, recorder: found.recorder))
         shared.waiting.append { completion(.taking(record: found.record, recorder: found.recorder)) }
     }
 
-    func finishTake(pid: String, completion: @escaping (StoreTakeAnswer) -> Void) {
+    func finishTake(handle: RecoveryHandle, completion: @escaping (StoreTakeAnswer) -> Void) {
         guard shared.reachable else { return }
-        guard let found = shared.entries[pid], found.taker == hostID else {
+        guard let found = shared.entries[handle], found.taker == hostID else {
             shared.waiting.append { completion(.notFound) }
             return
         }
-        shared.entries[pid] = nil
+        shared.entries[handle] = nil
         let answer = whole(found)
         shared.waiting.append { completion(answer) }
     }
 
-    func cancelTake(pid: String) {
-        if shared.entries[pid]?.taker == hostID { shared.entries[pid] = nil }
+    func cancelTake(handle: RecoveryHandle) {
+        if shared.entries[handle]?.taker == hostID { shared.entries[handle] = nil }
     }
 
-    func flushed(pid: String, namespace: String, taker: String) {
-        shared.channel.append(.flushed(pid: pid, namespace: namespace, host: hostID, taker: taker))
+    func flushed(handle: RecoveryHandle, namespace: String, taker: String) {
+        shared.channel.append(.flushed(handle: handle, namespace: namespace, host: hostID, taker: taker))
     }
 
     func handOver(_ sessions: [HandedOverSession], namespace: String) {
-        for session in sessions where shared.entries[session.pid]?.recorder == hostID && shared.entries[session.pid]?.taker == nil {
-            shared.entries[session.pid]?.recorder = StoreTake.handoverMarker(hostID)
+        for session in sessions where shared.entries[session.handle]?.recorder == hostID && shared.entries[session.handle]?.taker == nil {
+            shared.entries[session.handle]?.recorder = StoreTake.handoverMarker(hostID)
         }
         published.append(.handover(host: hostID, namespace: namespace, sessions: sessions))
     }
 
     func adopt(_ sessions: [HandedOverSession], from host: String) {
         for session in sessions
-        where shared.entries[session.pid]?.recorder == StoreTake.handoverMarker(host) && shared.entries[session.pid]?.taker == nil {
-            shared.entries[session.pid]?.recorder = StoreTake.adoptedMarker(hostID, from: host)
+        where shared.entries[session.handle]?.recorder == StoreTake.handoverMarker(host) && shared.entries[session.handle]?.taker == nil {
+            shared.entries[session.handle]?.recorder = StoreTake.adoptedMarker(hostID, from: host)
         }
     }
 
-    func announceRecovered(pid: String, namespace: String) { published.append(.recovered(pid: pid, namespace: namespace)) }
+    func announceRecovered(handle: RecoveryHandle, namespace: String) { published.append(.recovered(handle: handle, namespace: namespace)) }
 }
 
 /// One quench node in memory: engine, Socket.IO server with recovery on and the node's store.
@@ -221,7 +228,9 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         let b = Node("B", shared)
         let (sid, pid, offset) = try dropped(on: a)
         // Sent by A after the client's last offset but before A noticed the drop: in the record itself.
-        #expect(shared.entries[pid] != nil)
+        #expect(shared[pid] != nil)
+        // The record names the session by its handle: the pid is nowhere in what the store holds.
+        #expect(!String(decoding: try #require(shared[pid]).record, as: UTF8.self).contains(pid))
         // What reaches it while away, as a queue emit reaches every node: only A (the owner) records it.
         for node in [a, b] {
             node.server.apply(.emit(ClusterEmit(event: "to-sid", rooms: [sid])))
@@ -230,7 +239,7 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
             node.server.apply(.emit(ClusterEmit(event: "skipped", skip: [sid])))
         }
         a.namespace.emitLocally("a-local")
-        #expect(shared.entries[pid]?.owner.count == 3)
+        #expect(shared[pid]?.owner.count == 3)
         #expect(a.namespace.recoveryCounts?.kept == 1 && b.namespace.recoveryCounts?.kept == 0)
 
         let (client, first) = b.connect(auth: auth(pid, offset))
@@ -244,12 +253,12 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         #expect(names(packets) == ["to-sid", "to-lobby", "a-local"])
         #expect(b.connects.last?.recovered == true && b.connects.last?.data == "row of \(sid)")
         #expect(b.namespace.members(of: "lobby") == [sid])
-        #expect(b.store.published == [.recovered(pid: pid, namespace: "/")])
+        #expect(b.store.published == [.recovered(handle: RecoveryHandle(pid: pid), namespace: "/")])
         // Offsets are B's log's now: increasing, and a later drop on B is recoverable from the last one.
         let offsets = packets.compactMap { $0.eventName == nil ? nil : UInt64($0.arguments.last?.stringValue ?? "") }
         #expect(offsets.count == 3 && offsets == offsets.sorted())
         // A stops recording when told.
-        a.server.apply(.recovered(pid: pid, namespace: "/"))
+        a.server.apply(.recovered(handle: RecoveryHandle(pid: pid), namespace: "/"))
         #expect(a.namespace.recovery?.away.isEmpty == true)
         #expect(a.namespace.recoveryCounts?.kept == 0 && b.namespace.recoveryCounts?.restoredFromStore == 1)
         // Once: the same pid again is a new session.
@@ -283,7 +292,7 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         let (again, _) = a.connect(auth: auth(pid, last))
         shared.settle([a, b])
         #expect(connectData(Node.packets(again)).pid == pid && a.connects.last?.recovered == true)
-        #expect(shared.entries[pid] == nil)
+        #expect(shared[pid] == nil)
     }
 
     @Test func anEmitTheRecorderHasNotAppendedWhenAnotherNodeTakesIsDeliveredOnceInOrder() throws {
@@ -293,28 +302,28 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         let (sid, pid, offset) = try dropped(on: a)
         let (client, _) = b.connect(auth: auth(pid, offset))
         // The take's first phase ran in the store: marked as taken by B, the marker published, nothing deleted.
-        #expect(shared.entries[pid]?.taker == "B")
+        #expect(shared[pid]?.taker == "B")
         guard case .taking(let taken, "/", "B", "A")? = shared.channel.last else {
             Issue.record("no taking marker published")
             return
         }
-        #expect(taken == pid)
+        #expect(taken == RecoveryHandle(pid: pid))
         let marker = shared.channel.removeLast()
         // The channel's order: an emit published before the marker, the marker, emits after it. Each node
         // reads them in that order, whenever it gets to them.
         let before = ClusterOperation.emit(ClusterEmit(event: "before-marker", rooms: [sid]))
         for node in [a, b] { node.server.apply(before) }
-        #expect(shared.entries[pid]?.owner.count == 1)  // A's append still succeeds while it is being taken
+        #expect(shared[pid]?.owner.count == 1)  // A's append still succeeds while it is being taken
         for node in [a, b] { node.server.apply(marker) }
         #expect(a.namespace.recovery?.away.isEmpty == true)  // A stopped recording at the marker
         for node in [a, b] {
             node.server.apply(.emit(ClusterEmit(event: "after-marker", rooms: ["lobby"])))
             node.server.apply(.emit(ClusterEmit(event: "not-for-it", rooms: ["elsewhere"])))
         }
-        #expect(shared.entries[pid]?.owner.count == 1)  // A appended nothing after the marker
+        #expect(shared[pid]?.owner.count == 1)  // A appended nothing after the marker
         shared.answer()  // B learns the rooms after collecting: what did not reach it is dropped then
         #expect(Node.packets(client).isEmpty)  // waits for A's flush
-        guard case .flushed(pid, "/", "A", "B")? = shared.channel.last else {
+        guard case .flushed(RecoveryHandle(pid: pid), "/", "A", "B")? = shared.channel.last else {
             Issue.record("A did not flush")
             return
         }
@@ -322,7 +331,7 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         let packets = Node.packets(client)
         #expect(connectData(packets).sid == sid && b.connects.last?.recovered == true)
         #expect(names(packets) == ["before-marker", "after-marker"])
-        #expect(shared.entries[pid] == nil)
+        #expect(shared[pid] == nil)
     }
 
     @Test func aSecondTakerWhileASessionIsBeingTakenGetsANewSession() throws {
@@ -352,11 +361,11 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         let packets = Node.packets(client)
         #expect(connectData(packets).sid != sid && names(packets) == ["welcome"])
         #expect(b.namespace.recoveryCounts?.refused == [.recorderGone: 1])
-        #expect(shared.entries[pid] == nil)  // cancelled: nobody takes it with a hole later
+        #expect(shared[pid] == nil)  // cancelled: nobody takes it with a hole later
         // A wakes up: its append finds nothing, and it stops recording at the marker; its late flush is ignored.
         a.server.apply(.emit(ClusterEmit(event: "late", rooms: [sid])))
         a.server.apply(marker)
-        #expect(shared.entries[pid] == nil && a.namespace.recovery?.away.isEmpty == true)
+        #expect(shared[pid] == nil && a.namespace.recovery?.away.isEmpty == true)
         shared.settle([a, b])
         #expect(b.connects.count == 1 && b.namespace.sockets.count == 1)
     }
@@ -367,10 +376,10 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         let b = Node("B", shared)
         let (_, pid, offset) = try dropped(on: a)
         let (client, _) = b.connect(auth: auth(pid, offset))
-        #expect(shared.entries[pid]?.taker == "B")  // the first phase ran; its answer is not back yet
+        #expect(shared[pid]?.taker == "B")  // the first phase ran; its answer is not back yet
         client.clientDisconnects()
         b.clock.advance(by: SocketIOServer.restoreTimeout)
-        #expect(shared.entries[pid] == nil)  // given up, not left half-taken until the window passes
+        #expect(shared[pid] == nil)  // given up, not left half-taken until the window passes
         shared.settle([a, b])
         #expect(b.connects.isEmpty && b.namespace.sockets.isEmpty)
     }
@@ -406,9 +415,9 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         let b = Node("B", shared)
         let (sid, pid, offset) = try dropped(on: a)
         a.server.channelInterrupted()  // emits published meanwhile never reached A
-        #expect(shared.entries[pid] == nil && a.namespace.recovery?.away.isEmpty == true)
+        #expect(shared[pid] == nil && a.namespace.recovery?.away.isEmpty == true)
         a.server.apply(.emit(ClusterEmit(event: "after", rooms: [sid])))
-        #expect(shared.entries[pid] == nil)
+        #expect(shared[pid] == nil)
         let (client, _) = b.connect(auth: auth(pid, offset))
         shared.settle([a, b])
         #expect(connectData(Node.packets(client)).sid != sid && b.namespace.recoveryCounts?.refused == [.unknownSession: 1])
@@ -453,7 +462,7 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
             Issue.record("no handover published")
             return
         }
-        #expect(host == "A" && sessions.map(\.pid) == [pid])
+        #expect(host == "A" && sessions.map(\.handle) == [RecoveryHandle(pid: pid)])
         // Before the handover comes back to A, A still records (emits published before it are A's).
         a.server.apply(.emit(ClusterEmit(event: "before-handover", rooms: [sid])))
         for node in [b, c] { node.server.apply(.handover(host: host, namespace: name, sessions: sessions)) }
@@ -462,8 +471,8 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         a.server.handoverEchoed(namespace: "/")
         #expect(!a.server.isHandingOver && a.namespace.recovery?.away.isEmpty == true)
         for node in [a, b, c] { node.server.apply(.emit(ClusterEmit(event: "after-handover", rooms: ["lobby"]))) }
-        #expect(shared.entries[pid]?.recorder == "B@A")
-        #expect(shared.entries[pid]?.adopted.count == 1)  // B's; C's append was refused by the claim
+        #expect(shared[pid]?.recorder == "B@A")
+        #expect(shared[pid]?.adopted.count == 1)  // B's; C's append was refused by the claim
 
         let (client, _) = c.connect(auth: auth(pid, offset))
         shared.settle([a, b, c])  // B, the adopter, records for it: it flushes
@@ -483,7 +492,7 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         }
         b.server.apply(.handover(host: host, namespace: name, sessions: sessions))
         b.server.closeAllAndHandOver()
-        #expect(shared.entries[pid] == nil)  // made unrecoverable rather than recorded out of order
+        #expect(shared[pid] == nil)  // made unrecoverable rather than recorded out of order
         #expect(!b.store.published.contains { if case .handover = $0 { true } else { false } })
     }
 
@@ -500,7 +509,7 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         }
         b.server.apply(.handover(host: host, namespace: name, sessions: sessions))
         #expect(b.namespace.recovery?.away.isEmpty == true)
-        #expect(shared.entries[pid]?.recorder == StoreTake.handoverMarker("A"))  // nobody adopted: refused at restore
+        #expect(shared[pid]?.recorder == StoreTake.handoverMarker("A"))  // nobody adopted: refused at restore
     }
 
     @Test func anOwnerThatMissedTheRecoveredMessageCannotAppendToTheNewRecord() throws {
@@ -512,15 +521,15 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         shared.answer()
         // A flushed, but (say) its service inbox dropped the marker first: it still has the session as away.
         b.server.apply(shared.channel.removeLast())
-        b.server.apply(.flushed(pid: pid, namespace: "/", host: "A", taker: "B"))
+        b.server.apply(.flushed(handle: RecoveryHandle(pid: pid), namespace: "/", host: "A", taker: "B"))
         shared.answer()
         #expect(a.namespace.recovery?.away.isEmpty == false && b.connects.last?.recovered == true)
         client.clientDisconnects()  // dropped again, now kept by B
-        #expect(shared.entries[pid]?.recorder == "B")
+        #expect(shared[pid]?.recorder == "B")
         // A never heard that B restored it and still has it as away: its appends are refused.
         a.server.apply(.emit(ClusterEmit(event: "stale", rooms: [sid])))
         b.server.apply(.emit(ClusterEmit(event: "fresh", rooms: [sid])))
-        #expect(shared.entries[pid]?.owner.count == 1)
+        #expect(shared[pid]?.owner.count == 1)
     }
 
     @Test func refusalsGiveANewSession() throws {
@@ -547,7 +556,7 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         _ = b.connect(auth: auth(first.pid, "1"))
         shared.settle([b, c])
         #expect(b.connects.last?.recovered == false)
-        #expect(shared.entries[first.pid] == nil)  // taken all the same: a refused attempt uses it up
+        #expect(shared[first.pid] == nil)  // taken all the same: a refused attempt uses it up
         // Each refusal counted by its kind, for /metrics.
         #expect(b.namespace.recoveryCounts?.refused == [.recorderGone: 2, .offset: 1])
         #expect(b.namespace.recoveryCounts?.restoredFromStore == 0)
@@ -558,7 +567,7 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         let a = Node("A", shared, awayBytes: 2048)
         let (sid, pid, _) = try dropped(on: a)
         for index in 0..<40 { a.server.apply(.emit(ClusterEmit(event: "filler \(index)", arguments: [.string(String(repeating: "x", count: 100))], rooms: [sid]))) }
-        #expect(shared.entries[pid] == nil)
+        #expect(shared[pid] == nil)
         #expect(a.namespace.recovery?.away.isEmpty == true)
     }
 
@@ -574,7 +583,7 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         let (sid, pid, offset) = try dropped(on: a)
         // The record already counts the recent events that reached the session; the rest of the bound is for
         // what it misses while away.
-        let used = try #require(a.namespace.recovery?.away.entry(pid)?.bytes)
+        let used = try #require(a.namespace.recovery?.away.entry(RecoveryHandle(pid: pid))?.bytes)
         let remaining = bound - used
         let (whole, rest) = remaining.quotientAndRemainder(dividingBy: 7)
         let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789").map(String.init)
@@ -582,15 +591,15 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         sent.append(String(repeating: "z", count: 1 + rest))  // 7 + rest bytes: the bound exactly
         #expect(sent.count > 30_000)
         for event in sent { a.server.apply(.emit(ClusterEmit(event: event, rooms: [sid]))) }
-        #expect(a.namespace.recovery?.away.entry(pid)?.bytes == bound)  // reached, not passed: still kept
-        #expect(shared.entries[pid]?.owner.count == sent.count)
+        #expect(a.namespace.recovery?.away.entry(RecoveryHandle(pid: pid))?.bytes == bound)  // reached, not passed: still kept
+        #expect(shared[pid]?.owner.count == sent.count)
 
         let (client, _) = b.connect(auth: auth(pid, offset))
         shared.settle([a, b])
         let packets = Node.packets(client)
         #expect(connectData(packets).sid == sid && b.connects.last?.recovered == true)
         #expect(names(packets) == sent)
-        #expect(b.namespace.recoveryCounts?.restoredFromStore == 1 && shared.entries[pid] == nil)
+        #expect(b.namespace.recoveryCounts?.restoredFromStore == 1 && shared[pid] == nil)
     }
 
     /// One byte past the bound and the session is made unrecoverable (a new session, never one with a hole).
@@ -599,12 +608,12 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         let shared = SharedStore()
         let a = Node("A", shared, awayBytes: bound)
         let (sid, pid, _) = try dropped(on: a)
-        let remaining = bound - (try #require(a.namespace.recovery?.away.entry(pid)?.bytes))
+        let remaining = bound - (try #require(a.namespace.recovery?.away.entry(RecoveryHandle(pid: pid))?.bytes))
         let last = 7 + (remaining + 1) % 7  // bytes of the event that passes the bound by one
         for _ in 0..<((remaining + 1 - last) / 7) { a.server.apply(.emit(ClusterEmit(event: "x", rooms: [sid]))) }
-        #expect(shared.entries[pid] != nil && a.namespace.recovery?.away.entry(pid)?.bytes == bound + 1 - last)
+        #expect(shared[pid] != nil && a.namespace.recovery?.away.entry(RecoveryHandle(pid: pid))?.bytes == bound + 1 - last)
         a.server.apply(.emit(ClusterEmit(event: String(repeating: "y", count: last - 6), rooms: [sid])))
-        #expect(shared.entries[pid] == nil && a.namespace.recovery?.away.isEmpty == true)
+        #expect(shared[pid] == nil && a.namespace.recovery?.away.isEmpty == true)
     }
 
     /// A flood of CONNECTs with random well-formed pids from one address costs the store at most the take
@@ -655,7 +664,7 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         let packets = Node.packets(client)
         #expect(connectData(packets).pid != pid && names(packets) == ["welcome"])
         #expect(a.connects.last?.recovered == false)
-        #expect(shared.entries[pid] == nil)  // this node was recording for it: made unrecoverable
+        #expect(shared[pid] == nil)  // this node was recording for it: made unrecoverable
         #expect(a.namespace.recoveryCounts?.refused == [.storeUnavailable: 1])
     }
 
@@ -672,18 +681,41 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
 }
 
 @Suite struct StoredRecordTests {
+    /// The first 32 hex digits of SHA-256("quench-recovery:" + pid), as Python's hashlib computes it; only
+    /// that shape is read back from the store or the channel.
+    @Test func aHandleIsTheHashOfThePidAndOnlyHexIsReadBack() {
+        #expect(RecoveryHandle(pid: "Ab3dE5gH7jK9mN1pQ3sT").text == "f97ef0d3ef1b51f1529b9358282902a6")
+        #expect(RecoveryHandle(pid: "a") != RecoveryHandle(pid: "b"))
+        #expect(RecoveryHandle(text: "f97ef0d3ef1b51f1529b9358282902a6") == RecoveryHandle(pid: "Ab3dE5gH7jK9mN1pQ3sT"))
+        for bad in ["", "Ab3dE5gH7jK9mN1pQ3sT", "F97EF0D3EF1B51F1529B9358282902A6", "f97ef0d3ef1b51f1529b9358282902a", "f97ef0d3ef1b51f1529b9358282902a6f", "g97ef0d3ef1b51f1529b9358282902a6"] {
+            #expect(RecoveryHandle(text: bad) == nil)
+        }
+    }
+
     @Test func aRecordRoundTripsAndMalformedOnesAreRefused() throws {
+        let handle = RecoveryHandle(pid: "Ab3dE5gH7jK9mN1pQ3sT")
         let session = StoredSession(
-            namespace: "/", pid: "p", sid: "s", rooms: ["a", "b"], data: ["k": 1], owner: "h", floor: 5, next: 9,
+            namespace: "/", handle: handle, sid: "s", rooms: ["a", "b"], data: ["k": 1], owner: "h", floor: 5, next: 9,
             packets: [(6, StoredPacket.value(event: "e", arguments: [.binary([1, 2]), "x"]))])
-        #expect(try StoredSession.decode(session.encode()) == session)
+        let written = session.encode()
+        #expect(try StoredSession.decode(written) == session)
+        // The record names the session by its handle; the pid is nowhere in it.
+        let text = String(decoding: written, as: UTF8.self)
+        #expect(text.contains("\"handle\":\"\(handle.text)\"") && !text.contains("Ab3dE5gH7jK9mN1pQ3sT") && !text.contains("\"pid\""))
+        let h = handle.text
         for bad in [
-            "", "[]", "{}", "{\"v\":2}", "{\"v\":1,\"ns\":\"/\",\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[1],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[]}",
-            "{\"v\":1,\"ns\":\"/\",\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"3\",\"next\":\"2\",\"packets\":[]}",
-            "{\"v\":1,\"ns\":\"/\",\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"-1\",\"next\":\"2\",\"packets\":[]}",
-            "{\"v\":1,\"ns\":\"/\",\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[[1,2]]}",
-            "{\"v\":1,\"ns\":\"/\",\"pid\":\"p\",\"sid\":\"s\\n\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[]}",
-            "{\"v\":1,\"ns\":\"/\",\"pid\":\"\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[]}",
+            "", "[]", "{}", "{\"v\":2}",
+            // A version 1 record (it held the pid) is refused as unreadable: such records expire with the window.
+            "{\"v\":1,\"ns\":\"/\",\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[]}",
+            "{\"v\":2,\"ns\":\"/\",\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[]}",
+            "{\"v\":2,\"ns\":\"/\",\"handle\":\"\(h)\",\"sid\":\"s\",\"rooms\":[1],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[]}",
+            "{\"v\":2,\"ns\":\"/\",\"handle\":\"\(h)\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"3\",\"next\":\"2\",\"packets\":[]}",
+            "{\"v\":2,\"ns\":\"/\",\"handle\":\"\(h)\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"-1\",\"next\":\"2\",\"packets\":[]}",
+            "{\"v\":2,\"ns\":\"/\",\"handle\":\"\(h)\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[[1,2]]}",
+            "{\"v\":2,\"ns\":\"/\",\"handle\":\"\(h)\",\"sid\":\"s\\n\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[]}",
+            "{\"v\":2,\"ns\":\"/\",\"handle\":\"\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[]}",
+            "{\"v\":2,\"ns\":\"/\",\"handle\":\"\(h.uppercased())\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[]}",
+            "{\"v\":2,\"ns\":\"/\",\"handle\":\"\(h)0\",\"sid\":\"s\",\"rooms\":[],\"owner\":\"h\",\"floor\":\"1\",\"next\":\"2\",\"packets\":[]}",
         ] {
             #expect(throws: StoredRecordError.self) { try StoredSession.decode(Array(bad.utf8)) }
         }
@@ -714,23 +746,24 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
 
     @Test func awaySessionsAreFoundByRoomAndBounded() {
         var away = AwaySessions(limit: 2, byteLimit: 100)
+        let (p1, p2, p3) = (RecoveryHandle(pid: "p1"), RecoveryHandle(pid: "p2"), RecoveryHandle(pid: "p3"))
         let added = [
-            away.add(.init(pid: "p1", sid: "s1", rooms: ["lobby"], adoptedFrom: nil, expiresAt: 10)),
-            away.add(.init(pid: "p2", sid: "s2", rooms: [], adoptedFrom: "X", expiresAt: 20)),
-            away.add(.init(pid: "p3", sid: "s3", rooms: [], adoptedFrom: nil, expiresAt: 30)),
+            away.add(.init(handle: p1, sid: "s1", rooms: ["lobby"], adoptedFrom: nil, expiresAt: 10)),
+            away.add(.init(handle: p2, sid: "s2", rooms: [], adoptedFrom: "X", expiresAt: 20)),
+            away.add(.init(handle: p3, sid: "s3", rooms: [], adoptedFrom: nil, expiresAt: 30)),
         ]
         #expect(added == [true, true, false])
-        #expect(away.reached(rooms: ["s1"], skip: []) == ["p1"])
-        #expect(away.reached(rooms: ["lobby", "s1"], skip: []) == ["p1"])
-        #expect(Set(away.reached(rooms: nil, skip: [])) == ["p1", "p2"])
-        #expect(away.reached(rooms: nil, skip: ["s1"]) == ["p2"])
+        #expect(away.reached(rooms: ["s1"], skip: []) == [p1])
+        #expect(away.reached(rooms: ["lobby", "s1"], skip: []) == [p1])
+        #expect(Set(away.reached(rooms: nil, skip: [])) == [p1, p2])
+        #expect(away.reached(rooms: nil, skip: ["s1"]) == [p2])
         #expect(away.reached(rooms: ["nobody"], skip: []).isEmpty)
-        let within = away.account(60, for: "p1")
-        let past = away.account(60, for: "p1")
+        let within = away.account(60, for: p1)
+        let past = away.account(60, for: p1)
         #expect(within && !past)
         away.removeExpired(now: 15)
         #expect(away.count == 1 && away.reached(rooms: ["lobby"], skip: []).isEmpty)
-        away.remove("p2")
+        away.remove(p2)
         #expect(away.isEmpty && away.all.isEmpty)
     }
 }

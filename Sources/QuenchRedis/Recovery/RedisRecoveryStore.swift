@@ -9,6 +9,9 @@ import SocketIO
 /// connection runs the commands the service thread queues, in order, pipelined, and hands answers back
 /// through the service executor. The service thread never waits for Redis.
 ///
+/// Keys are named by the session's ``SocketIO/RecoveryHandle`` (`quench:<channel>:<handle>:<key>`), never by its
+/// pid: reading Redis gives no pid to take a session with.
+///
 /// Bounded: at most ``capacity`` commands and ``byteBudget`` bytes wait; past it a command is refused (a
 /// record not kept means a new session later; an append not made makes its session unrecoverable). While
 /// Redis is down, commands fail at once after a failed connect (retried at most every half second): a take
@@ -43,8 +46,8 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
         let arguments: [[UInt8]]
         /// Runs on the worker thread with the reply, or the error when there was none.
         let done: (@Sendable (Result<RESPValue, RedisError>) -> Void)?
-        /// For an append: the session that must be made unrecoverable if it fails.
-        let appendPID: String?
+        /// For an append: the session (its handle's text) that must be made unrecoverable if it fails.
+        let appendHandle: String?
         /// A take: its reply may be large, so nothing is pipelined behind it (see the type's comment).
         var endsBatch = false
         var bytes: Int { arguments.reduce(0) { $0 + $1.count } }
@@ -91,10 +94,11 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
         if first { BackgroundThread.start { [self] in run() } }
     }
 
-    private func key(_ pid: String, _ suffix: String) -> [UInt8] { Array("quench:\(channel):\(pid):\(suffix)".utf8) }
+    /// The key `suffix` of the session whose handle's text is `handle`.
+    private func key(_ handle: String, _ suffix: String) -> [UInt8] { Array("quench:\(channel):\(handle):\(suffix)".utf8) }
     /// The prefix of the nodes' liveness keys (the host id follows).
     private var livenessPrefix: String { "quench:\(channel):node:" }
-    private func keys(_ pid: String) -> [[UInt8]] { ["s", "c", "o", "a", "t"].map { key(pid, $0) } }
+    private func keys(_ handle: String) -> [[UInt8]] { ["s", "c", "o", "a", "t"].map { key(handle, $0) } }
 
     private static func eval(_ script: String, keys: [[UInt8]], arguments: [[UInt8]]) -> [[UInt8]] {
         [Array("EVAL".utf8), Array(script.utf8), Array(String(keys.count).utf8)] + keys + arguments
@@ -105,7 +109,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
     private func enqueue(_ job: Job) -> Bool {
         lock.withLock {
             guard jobs.count < capacity, queuedBytes + job.bytes <= byteBudget else {
-                if let pid = job.appendPID { forgetLocked(pid) }
+                if let handle = job.appendHandle { forgetLocked(handle) }
                 return false
             }
             jobs.append(job)
@@ -121,8 +125,8 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
         let queued = enqueue(
             Job(
                 arguments: Self.eval(
-                    RecoveryScripts.keep, keys: keys(session.pid),
-                    arguments: [session.encode(), Array(hostID.utf8), Array(String(window).utf8)]), done: nil, appendPID: nil))
+                    RecoveryScripts.keep, keys: keys(session.handle.text),
+                    arguments: [session.encode(), Array(hostID.utf8), Array(String(window).utf8)]), done: nil, appendHandle: nil))
         if !queued {
             // One line for the first refusal, then one per thousand.
             refusedKeeps &+= 1
@@ -132,78 +136,80 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
         }
     }
 
-    public func append(pid: String, packet: [UInt8], adoptedFrom: String?) -> Bool {
-        let list = key(pid, adoptedFrom == nil ? "o" : "a")
+    public func append(handle: RecoveryHandle, packet: [UInt8], adoptedFrom: String?) -> Bool {
+        let list = key(handle.text, adoptedFrom == nil ? "o" : "a")
         let recorder = adoptedFrom.map { StoreTake.adoptedMarker(hostID, from: $0) } ?? hostID
         return enqueue(
             Job(
                 arguments: Self.eval(
-                    RecoveryScripts.append, keys: [key(pid, "s"), key(pid, "c"), list],
+                    RecoveryScripts.append, keys: [key(handle.text, "s"), key(handle.text, "c"), list],
                     arguments: [packet, Array((adoptedFrom == nil ? "o" : "a").utf8), Array(recorder.utf8)]),
-                done: nil, appendPID: pid))
+                done: nil, appendHandle: handle.text))
     }
 
-    public func forget(pid: String) {
-        if !enqueue(Job(arguments: [Array("DEL".utf8)] + keys(pid), done: nil, appendPID: nil)) { forgetLater(pid) }
+    public func forget(handle: RecoveryHandle) {
+        if !enqueue(Job(arguments: [Array("DEL".utf8)] + keys(handle.text), done: nil, appendHandle: nil)) { forgetLater(handle.text) }
     }
 
-    /// Puts `pid` on the list of sessions to delete once Redis answers again.
-    private func forgetLater(_ pid: String) {
-        lock.withLock { forgetLocked(pid) }
+    /// Puts the session whose handle's text is `handle` on the list of sessions to delete once Redis answers again.
+    private func forgetLater(_ handle: String) {
+        lock.withLock { forgetLocked(handle) }
     }
 
     /// ``forgetLater(_:)`` with `lock` held; logs when the list's bound begins to drop sessions.
-    private func forgetLocked(_ pid: String) {
-        if poisoned.insert(pid) {
+    private func forgetLocked(_ handle: String) {
+        if poisoned.insert(handle) {
             log.warn("recovery: \(poisoned.limit) dropped sessions wait to be made unrecoverable (Redis away, or the store's queue full); the oldest are let go from now, and could be restored without what they missed if Redis still holds them when it is back")
         }
     }
 
-    public func take(pid: String, namespace: String, completion: @escaping (StoreTakeAnswer) -> Void) {
-        let marker = Self.takingMessagePrefix(pid: pid, namespace: namespace, taker: hostID)
-        run(RecoveryScripts.take, pid: pid, arguments: [Array(livenessPrefix.utf8), Array(hostID.utf8), Array(channel.utf8), marker], completion)
+    public func take(handle: RecoveryHandle, namespace: String, completion: @escaping (StoreTakeAnswer) -> Void) {
+        let marker = Self.takingMessagePrefix(handle: handle, namespace: namespace, taker: hostID)
+        run(RecoveryScripts.take, handle: handle, arguments: [Array(livenessPrefix.utf8), Array(hostID.utf8), Array(channel.utf8), marker], completion)
     }
 
     /// The taking message up to its recorder value, which the take script appends (JSON-quoted) and closes
     /// with `}`: the recorder is only known inside the script.
-    static func takingMessagePrefix(pid: String, namespace: String, taker: String) -> [UInt8] {
-        var marker = PubSubMessage.encode(.taking(pid: pid, namespace: namespace, taker: taker, recorder: ""), hostID: taker)
+    static func takingMessagePrefix(handle: RecoveryHandle, namespace: String, taker: String) -> [UInt8] {
+        var marker = PubSubMessage.encode(.taking(handle: handle, namespace: namespace, taker: taker, recorder: ""), hostID: taker)
         // The recorder is the last member and its value `""` the last two bytes before the closing brace.
         marker.removeLast(3)
         return marker
     }
 
-    public func finishTake(pid: String, completion: @escaping (StoreTakeAnswer) -> Void) {
-        run(RecoveryScripts.finishTake, pid: pid, arguments: [Array(hostID.utf8)], completion)
+    public func finishTake(handle: RecoveryHandle, completion: @escaping (StoreTakeAnswer) -> Void) {
+        run(RecoveryScripts.finishTake, handle: handle, arguments: [Array(hostID.utf8)], completion)
     }
 
-    public func cancelTake(pid: String) {
-        if !enqueue(Job(arguments: Self.eval(RecoveryScripts.cancelTake, keys: keys(pid), arguments: [Array(hostID.utf8)]), done: nil, appendPID: nil)) {
-            forgetLater(pid)
+    public func cancelTake(handle: RecoveryHandle) {
+        if !enqueue(
+            Job(arguments: Self.eval(RecoveryScripts.cancelTake, keys: keys(handle.text), arguments: [Array(hostID.utf8)]), done: nil, appendHandle: nil))
+        {
+            forgetLater(handle.text)
         }
     }
 
-    public func flushed(pid: String, namespace: String, taker: String) {
+    public func flushed(handle: RecoveryHandle, namespace: String, taker: String) {
         // On this connection, behind every append queued before it: once the taker reads it, they all ran.
-        let message = PubSubMessage.encode(.flushed(pid: pid, namespace: namespace, host: hostID, taker: taker), hostID: hostID)
-        if !enqueue(Job(arguments: [Array("PUBLISH".utf8), Array(channel.utf8), message], done: nil, appendPID: nil)) {
+        let message = PubSubMessage.encode(.flushed(handle: handle, namespace: namespace, host: hostID, taker: taker), hostID: hostID)
+        if !enqueue(Job(arguments: [Array("PUBLISH".utf8), Array(channel.utf8), message], done: nil, appendHandle: nil)) {
             log.warn("recovery: store queue full; the flush for a session taken by node \(LogSafe.text(taker)) not published (its client will get a new session)")
         }
     }
 
-    /// Runs a take script for `pid` and hands its answer to `completion` on the service thread.
-    private func run(_ script: String, pid: String, arguments: [[UInt8]], _ completion: @escaping (StoreTakeAnswer) -> Void) {
+    /// Runs a take script for `handle` and hands its answer to `completion` on the service thread.
+    private func run(_ script: String, handle: RecoveryHandle, arguments: [[UInt8]], _ completion: @escaping (StoreTakeAnswer) -> Void) {
         let answer = ServiceThreadOnly(completion)
         let queued = enqueue(
             Job(
-                arguments: Self.eval(script, keys: keys(pid), arguments: arguments),
+                arguments: Self.eval(script, keys: keys(handle.text), arguments: arguments),
                 done: { [self] result in
                     let decoded = Self.takeAnswer(result)
                     if case .unavailable(let reason) = decoded { log.debug("recovery: take failed: \(reason)") }
                     // Read now, not when queued: a take queued before start() is answered all the same.
                     let executor = lock.withLock { self.executor }
                     executor?.execute { answer.value(decoded) }
-                }, appendPID: nil, endsBatch: true))
+                }, appendHandle: nil, endsBatch: true))
         if !queued { completion(.unavailable("store queue full")) }
     }
 
@@ -212,9 +218,9 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
         let queued = enqueue(
             Job(
                 arguments: Self.eval(
-                    RecoveryScripts.handOver, keys: sessions.flatMap { [key($0.pid, "c"), key($0.pid, "t")] },
+                    RecoveryScripts.handOver, keys: sessions.flatMap { [key($0.handle.text, "c"), key($0.handle.text, "t")] },
                     arguments: [Array(StoreTake.handoverMarker(hostID).utf8), Array(hostID.utf8), Array(channel.utf8), message]),
-                done: nil, appendPID: nil))
+                done: nil, appendHandle: nil))
         if !queued { log.warn("recovery: store queue full; \(sessions.count) dropped sessions not handed over") }
     }
 
@@ -224,20 +230,20 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
         enqueue(
             Job(
                 arguments: Self.eval(
-                    RecoveryScripts.adopt, keys: sessions.flatMap { [key($0.pid, "c"), key($0.pid, "t")] },
+                    RecoveryScripts.adopt, keys: sessions.flatMap { [key($0.handle.text, "c"), key($0.handle.text, "t")] },
                     arguments: [Array(StoreTake.handoverMarker(host).utf8), Array(StoreTake.adoptedMarker(hostID, from: host).utf8)]),
                 done: { result in
                     if case .success(.integer(let won)) = result {
                         log.info("recovery: adopted \(won) of \(count) dropped sessions handed over by node \(LogSafe.text(host))")
                     }
-                }, appendPID: nil))
+                }, appendHandle: nil))
     }
 
     /// Set by the message queue: publishes an operation on the channel.
     var publish: (@Sendable (ClusterOperation) -> Void)?
 
-    public func announceRecovered(pid: String, namespace: String) {
-        publish?(.recovered(pid: pid, namespace: namespace))
+    public func announceRecovered(handle: RecoveryHandle, namespace: String) {
+        publish?(.recovered(handle: handle, namespace: namespace))
     }
 
     // MARK: Worker thread
@@ -359,7 +365,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
                 answered += 1
                 if case .error(let message) = reply {
                     log.warn("recovery: Redis refused a command: \(LogSafe.text(message))")
-                    if let pid = job.appendPID { forgetLater(pid) }
+                    if let handle = job.appendHandle { forgetLater(handle) }
                 }
                 job.done?(.success(reply))
             }
@@ -373,7 +379,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
     /// Jobs that got no reply: each is told, and each append's session becomes unrecoverable.
     private func fail(_ jobs: ArraySlice<Job>, _ error: RedisError) {
         for job in jobs {
-            if let pid = job.appendPID { forgetLater(pid) }
+            if let handle = job.appendHandle { forgetLater(handle) }
             job.done?(.failure(error))
         }
     }

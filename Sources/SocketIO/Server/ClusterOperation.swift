@@ -18,18 +18,19 @@ public enum ClusterOperation: Sendable, Equatable {
     /// was addressed to.
     case callback(host: String, sid: String, namespace: String, id: Int64, arguments: [JSONValue])
     /// quench only (python-socketio ignores methods it does not know): a node restored the dropped session
-    /// `pid`, so the node recording for it stops.
-    case recovered(pid: String, namespace: String)
+    /// `handle`, so the node recording for it stops. The quench messages name a session by its handle, never
+    /// by its pid.
+    case recovered(handle: RecoveryHandle, namespace: String)
     /// quench only: node `host` stops and hands the dropped sessions it recorded for over to the others.
     case handover(host: String, namespace: String, sessions: [HandedOverSession])
-    /// quench only: node `taker` began taking the dropped session `pid`, recorded for by `recorder` (the
+    /// quench only: node `taker` began taking the dropped session `handle`, recorded for by `recorder` (the
     /// recorder value in the store). Published by the store's take script, so its place on the channel is
     /// the take's: every emit before it is the recorder's to append, every emit after it the taker's to
     /// deliver.
-    case taking(pid: String, namespace: String, taker: String, recorder: String)
-    /// quench only: node `host`, which recorded for `pid`, saw the taking marker and every append it made
+    case taking(handle: RecoveryHandle, namespace: String, taker: String, recorder: String)
+    /// quench only: node `host`, which recorded for `handle`, saw the taking marker and every append it made
     /// for it has reached the store (published on the store's connection behind them): `taker` may finish.
-    case flushed(pid: String, namespace: String, host: String, taker: String)
+    case flushed(handle: RecoveryHandle, namespace: String, host: String, taker: String)
 }
 
 /// One event sent to a namespace, some rooms of it, or one sid, on every node.

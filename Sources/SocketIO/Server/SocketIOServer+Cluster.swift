@@ -20,15 +20,15 @@ extension SocketIOServer {
             existingNamespace(name)?.sockets[sid]?.leave(room)
         case .closeRoom(let room, let name):
             existingNamespace(name)?.rooms.close(room)
-        case .recovered(let pid, let name):
-            existingNamespace(name)?.recovery?.recoveredElsewhere(pid: pid)
+        case .recovered(let handle, let name):
+            existingNamespace(name)?.recovery?.recoveredElsewhere(handle: handle)
         case .handover(let host, let name, let sessions):
             existingNamespace(name)?.recovery?.adopt(sessions, from: host)
-        case .taking(let pid, let name, let taker, let recorder):
-            existingNamespace(name)?.recovery?.takingSeen(pid: pid, namespace: name, taker: taker, recorder: recorder)
-        case .flushed(let pid, let name, let host, let taker):
+        case .taking(let handle, let name, let taker, let recorder):
+            existingNamespace(name)?.recovery?.takingSeen(handle: handle, namespace: name, taker: taker, recorder: recorder)
+        case .flushed(let handle, let name, let host, let taker):
             guard let recovery = existingNamespace(name)?.recovery, taker == recovery.store?.hostID else { return }
-            recovery.flushSeen(pid: pid, host: host)
+            recovery.flushSeen(handle: handle, host: host)
         case .callback:
             // This node never asks other nodes for acknowledgements, so none can be ours.
             log.debug("message queue: callback for an emit this node did not make; ignored")

@@ -59,26 +59,26 @@ extension SocketIOServer {
             guard case .taking(let record, let recorder) = answer else { return finish(answer) }
             guard !pending.finished else { return }  // past the deadline: its cancel is queued behind the take
             guard let stored = try? StoredSession.decode(record) else {
-                store.cancelTake(pid: pid)
+                store.cancelTake(handle: pending.handle)
                 return finish(.found(StoreTake(record: record, recorder: recorder, ownerPackets: .empty, adoptedPackets: .empty)))
             }
             let host = String(StoreTake.recordingHost(recorder))
             log.info("recovery: waiting for \(LogSafe.text(host)) to flush sid=\(LogSafe.text(stored.sid)) peer=\(client.session.peer)")
             pending.awaitFlush(from: host, target: (stored.sid, stored.rooms), byteLimit: recovery.away.byteLimit) {
-                store.finishTake(pid: pid, completion: finish)
+                store.finishTake(handle: pending.handle, completion: finish)
             }
         }
         pending.timer = engine.schedule(after: Self.restoreTimeout) { [self] in
             guard let host = pending.awaitedRecorder else { return finish(.unavailable("no answer within \(Self.restoreTimeout) ms")) }
             // The recorder did not flush in time (stopped, frozen, or cut off): what it appended is unknown.
             guard settle() else { return }
-            store.cancelTake(pid: pid)
+            store.cancelTake(handle: pending.handle)
             guard !client.isClosed else { return }
             recovery.counts.refuse(.recorderGone)
             log.info("recovery refused namespace=\(LogSafe.text(namespace.name)) peer=\(client.session.peer): node \(LogSafe.text(host)) recording for it did not flush within \(Self.restoreTimeout) ms; new session")
             completeConnect(client, to: namespace, auth: auth, restored: nil)
         }
-        store.take(pid: pid, namespace: name, completion: begun)
+        store.take(handle: pending.handle, namespace: name, completion: begun)
     }
 
     private func finishRestore(
@@ -89,7 +89,7 @@ extension SocketIOServer {
         if case .unavailable = answer {
             // This node was recording for it and stopped at the take: make sure nobody restores it with a hole.
             // Otherwise a take that may have begun in the store is given up (the recorder stops at its marker).
-            if pending.local != nil { store.forget(pid: pending.pid) } else { store.cancelTake(pid: pending.pid) }
+            if pending.local != nil { store.forget(handle: pending.handle) } else { store.cancelTake(handle: pending.handle) }
         }
         guard !client.isClosed else {
             if case .found = answer { log.info("recovery: the client left while its session was looked up peer=\(peer); that session is lost") }
@@ -122,14 +122,15 @@ extension SocketIOServer {
             case .success(let session):
                 recovery.counts.restoredFromStore &+= 1
                 completeConnect(client, to: namespace, auth: auth, restored: .fromStore(session))
-                store.announceRecovered(pid: session.pid, namespace: namespace.name)
+                store.announceRecovered(handle: pending.handle, namespace: namespace.name)
             }
         }
     }
 
-    /// Checks a take against the client's pid and offset and gathers what it missed: the owner's packets after
-    /// the offset, then what the owner recorded while it was away, then what an adopter recorded, then what
-    /// reached it here during the take. Any doubt refuses (a new session), never a hole.
+    /// Checks a take against the client's pid (the record holds its handle) and offset and gathers what it
+    /// missed: the owner's packets after the offset, then what the owner recorded while it was away, then what
+    /// an adopter recorded, then what reached it here during the take. Any doubt refuses (a new session), never
+    /// a hole.
     static func sessionFromStore(
         _ take: StoreTake, pid: String, offset: String, namespace: String, pending: PendingRestore
     ) -> Result<SessionFromStore, StoreRefusal> {
@@ -137,7 +138,7 @@ extension SocketIOServer {
         do { record = try StoredSession.decode(take.record) } catch {
             return .failure(StoreRefusal(.unreadable, "unreadable record in the store (\(error)): \(LogSafe.bytes(take.record, limit: 200))"))
         }
-        guard record.pid == pid, record.namespace == namespace else { return .failure(StoreRefusal(.unreadable, "the stored record is of another session")) }
+        guard record.handle == pending.handle, record.namespace == namespace else { return .failure(StoreRefusal(.unreadable, "the stored record is of another session")) }
         if take.recorder.hasPrefix(StoreTake.handoverMarker("")) {
             return .failure(StoreRefusal(.recorderGone, "its node stopped and no node took the session over"))
         }
@@ -163,7 +164,7 @@ extension SocketIOServer {
             return .failure(StoreRefusal(.unreadable, "unreadable missed packet in the store (\(error))"))
         }
         return .success(
-            SessionFromStore(pid: record.pid, sid: record.sid, rooms: record.rooms, data: record.data, owner: record.owner, missed: missed))
+            SessionFromStore(pid: pid, sid: record.sid, rooms: record.rooms, data: record.data, owner: record.owner, missed: missed))
     }
 
     /// Joins the client to `namespace`: a session recovered (same sid, pid, rooms, data, and what it missed

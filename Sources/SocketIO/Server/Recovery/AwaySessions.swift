@@ -2,7 +2,8 @@
 /// client comes back (anywhere), and those a stopping node handed over to it. An emit that reaches one is
 /// appended to the store for it, so the node the client comes back to can give it what it missed.
 ///
-/// Found by room (a sid is a room): an emit costs one lookup per target room, or a pass over every away
+/// Known by ``RecoveryHandle`` (what the store and the channel name it by; computed once, when it is added),
+/// found by room (a sid is a room): an emit costs one lookup per target room, or a pass over every away
 /// session for an emit to the whole namespace. A reply to a connected socket never comes here.
 ///
 /// Bounded: at most ``limit`` sessions (past it a dropped session is not kept: its client gets a new
@@ -10,7 +11,7 @@
 /// (past it the session is made unrecoverable, never delivered with a hole). Service thread only.
 struct AwaySessions {
     struct Entry {
-        let pid: String
+        let handle: RecoveryHandle
         let sid: String
         /// Named rooms (not the sid room).
         let rooms: [String]
@@ -24,9 +25,11 @@ struct AwaySessions {
 
     let limit: Int
     let byteLimit: Int
-    private var byPID: [String: Entry] = [:]
+    /// By handle text.
+    private var byHandle: [String: Entry] = [:]
+    /// Room → handle texts.
     private var byRoom: [String: Set<String>] = [:]
-    /// Pids in the order added, by expiry time (never decreasing).
+    /// Handle texts in the order added, by expiry time (never decreasing).
     private var order = ExpiryOrder()
 
     init(limit: Int, byteLimit: Int) {
@@ -34,71 +37,75 @@ struct AwaySessions {
         self.byteLimit = byteLimit
     }
 
-    var count: Int { byPID.count }
-    var isEmpty: Bool { byPID.isEmpty }
-    var all: [Entry] { Array(byPID.values) }
+    var count: Int { byHandle.count }
+    var isEmpty: Bool { byHandle.isEmpty }
+    var all: [Entry] { Array(byHandle.values) }
 
-    func entry(_ pid: String) -> Entry? { byPID[pid] }
+    func entry(_ handle: RecoveryHandle) -> Entry? { byHandle[handle.text] }
 
     /// Adds `entry` unless the bound is reached (then false).
     mutating func add(_ entry: Entry) -> Bool {
-        guard byPID[entry.pid] == nil else { return true }
-        guard byPID.count < limit else { return false }
-        byPID[entry.pid] = entry
-        for room in [entry.sid] + entry.rooms { byRoom[room, default: []].insert(entry.pid) }
-        order.append(entry.pid, entry.expiresAt)
+        let key = entry.handle.text
+        guard byHandle[key] == nil else { return true }
+        guard byHandle.count < limit else { return false }
+        byHandle[key] = entry
+        for room in [entry.sid] + entry.rooms { byRoom[room, default: []].insert(key) }
+        order.append(key, entry.expiresAt)
         return true
     }
 
     @discardableResult
-    mutating func remove(_ pid: String) -> Entry? {
-        guard let entry = byPID.removeValue(forKey: pid) else { return nil }
+    mutating func remove(_ handle: RecoveryHandle) -> Entry? { remove(key: handle.text) }
+
+    @discardableResult
+    private mutating func remove(key: String) -> Entry? {
+        guard let entry = byHandle.removeValue(forKey: key) else { return nil }
         for room in [entry.sid] + entry.rooms {
-            byRoom[room]?.remove(pid)
+            byRoom[room]?.remove(key)
             if byRoom[room]?.isEmpty == true { byRoom.removeValue(forKey: room) }
         }
-        order.compact(liveCount: byPID.count, isLive: isLive)
+        order.compact(liveCount: byHandle.count, isLive: isLive)
         return entry
     }
 
     /// Drops the sessions whose window has passed.
     mutating func removeExpired(now: Int64) {
         while let (_, expiresAt) = order.first, expiresAt < now {
-            let (pid, _) = order.removeFirst()
-            if isLive(pid, expiresAt) { remove(pid) }
+            let (key, _) = order.removeFirst()
+            if isLive(key, expiresAt) { remove(key: key) }
         }
-        order.compact(liveCount: byPID.count, isLive: isLive)
+        order.compact(liveCount: byHandle.count, isLive: isLive)
     }
 
-    /// Whether the order's entry (`pid`, `expiresAt`) is of the session recorded for now.
-    private func isLive(_ pid: String, _ expiresAt: Int64) -> Bool { byPID[pid]?.expiresAt == expiresAt }
+    /// Whether the order's entry (`key`, `expiresAt`) is of the session recorded for now.
+    private func isLive(_ key: String, _ expiresAt: Int64) -> Bool { byHandle[key]?.expiresAt == expiresAt }
 
-    /// The pids an emit to `rooms` (nil: everyone) skipping the sids in `skip` reaches.
-    func reached(rooms: [String]?, skip: [String]) -> [String] {
-        var found: [String] = []
+    /// The handles of the sessions an emit to `rooms` (nil: everyone) skipping the sids in `skip` reaches.
+    func reached(rooms: [String]?, skip: [String]) -> [RecoveryHandle] {
+        var found: [RecoveryHandle] = []
         func consider(_ entry: Entry) {
             guard skip.isEmpty || !([entry.sid] + entry.rooms).contains(where: skip.contains) else { return }
-            found.append(entry.pid)
+            found.append(entry.handle)
         }
         guard let rooms else {
-            for entry in byPID.values { consider(entry) }
+            for entry in byHandle.values { consider(entry) }
             return found
         }
         var seen: Set<String> = []
         for room in rooms {
-            for pid in byRoom[room] ?? [] where seen.insert(pid).inserted {
-                if let entry = byPID[pid] { consider(entry) }
+            for key in byRoom[room] ?? [] where seen.insert(key).inserted {
+                if let entry = byHandle[key] { consider(entry) }
             }
         }
         return found
     }
 
-    /// Counts `bytes` appended for `pid`; false when that passes ``byteLimit`` (the caller makes it
+    /// Counts `bytes` appended for `handle`; false when that passes ``byteLimit`` (the caller makes it
     /// unrecoverable and removes it).
-    mutating func account(_ bytes: Int, for pid: String) -> Bool {
-        guard var entry = byPID[pid] else { return false }
+    mutating func account(_ bytes: Int, for handle: RecoveryHandle) -> Bool {
+        guard var entry = byHandle[handle.text] else { return false }
         entry.bytes += bytes
-        byPID[pid] = entry
+        byHandle[handle.text] = entry
         return entry.bytes <= byteLimit
     }
 }

@@ -2,15 +2,16 @@ import EngineIO
 
 /// Connection state recovery across nodes, through a ``RecoveryStore`` (the message queue's Redis):
 ///
-/// - A socket that drops is written to the store (pid, sid, rooms, data, and the packets of this node's log
+/// - A socket that drops is written to the store (its handle, sid, rooms, data, and the packets of this node's log
 ///   that reached it recently, with the log's sequence range) and joins ``away``: every emit that reaches it
 ///   from then on is appended to the store, until a client takes it or the window passes.
 /// - A CONNECT with a pid takes the session out of the store (atomically, so once) and completes when the
 ///   answer comes back to the service thread (SocketIOServer+Restore.swift). When another node records for
-///   it, the take has two phases around a marker on the channel (``takingSeen(pid:namespace:taker:recorder:)``):
+///   it, the take has two phases around a marker on the channel (``takingSeen(handle:namespace:taker:recorder:)``):
 ///   the recorder appends what came before it and flushes, this node collects what comes after it.
 /// - A node that stops hands its away sessions over; one surviving node claims each and records for it.
-/// No Redis work happens for a reply to a connected socket: only drops, CONNECTs with a pid, and emits that
+/// The store and the channel know a session by its ``RecoveryHandle`` (computed here once per drop and once per
+/// CONNECT), never by its pid. No Redis work happens for a reply to a connected socket: only drops, CONNECTs with a pid, and emits that
 /// reach an away session cost a store command.
 extension ConnectionStateRecovery {
     /// How far back the record of a dropped session looks in the log for what it may not have received.
@@ -18,10 +19,11 @@ extension ConnectionStateRecovery {
 
     func keep(_ socket: Socket, in store: any RecoveryStore) {
         guard let pid = socket.pid else { return }
+        let handle = RecoveryHandle(pid: pid)
         let now = engine.now
         away.removeExpired(now: now)
         let rooms = Array(socket.namespace.rooms.rooms(of: socket.id))
-        guard away.add(AwaySessions.Entry(pid: pid, sid: socket.id, rooms: rooms, adoptedFrom: nil, expiresAt: now + window)) else {
+        guard away.add(AwaySessions.Entry(handle: handle, sid: socket.id, rooms: rooms, adoptedFrom: nil, expiresAt: now + window)) else {
             // One line for the first session refused at the bound, then one per thousand.
             awayRefused &+= 1
             if awayRefused == 1 || awayRefused % 1000 == 0 {
@@ -45,9 +47,9 @@ extension ConnectionStateRecovery {
             bytes += packet.byteCount
             packets.append((sequence, value))
         }
-        _ = away.account(bytes, for: pid)
+        _ = away.account(bytes, for: handle)
         let session = StoredSession(
-            namespace: socket.namespace.name, pid: pid, sid: socket.id, rooms: rooms, data: socket.namespace.encodeData?(socket.data),
+            namespace: socket.namespace.name, handle: handle, sid: socket.id, rooms: rooms, data: socket.namespace.encodeData?(socket.data),
             owner: store.hostID, floor: floor, next: log.nextSequence, packets: packets)
         store.keep(session, window: window)
     }
@@ -61,24 +63,25 @@ extension ConnectionStateRecovery {
             pending.offer(event, arguments, rooms: rooms, skip: skip, byteLimit: away.byteLimit)
         }
         away.removeExpired(now: engine.now)
-        for pid in away.reached(rooms: rooms, skip: skip) {
-            guard let entry = away.entry(pid) else { continue }
+        for handle in away.reached(rooms: rooms, skip: skip) {
+            guard let entry = away.entry(handle) else { continue }
             let packet = encoded ?? StoredPacket.encode(event: event, arguments: arguments)
             encoded = packet
-            guard away.account(packet.count, for: pid) else {
-                away.remove(pid)
-                store.forget(pid: pid)
+            guard away.account(packet.count, for: handle) else {
+                away.remove(handle)
+                store.forget(handle: handle)
                 engine.log.info("recovery: sid=\(LogSafe.text(entry.sid)) missed more than \(away.byteLimit) bytes while away; it will get a new session")
                 continue
             }
-            if !store.append(pid: pid, packet: packet, adoptedFrom: entry.adoptedFrom) { away.remove(pid) }
+            if !store.append(handle: handle, packet: packet, adoptedFrom: entry.adoptedFrom) { away.remove(handle) }
         }
     }
 
     /// A CONNECT asks for `pid`: this node stops recording for it (the take covers what was appended so far)
     /// and, when it was recording for it, collects what reaches it from now until the answer.
     func beginRestore(pid: String) -> PendingRestore {
-        let pending = PendingRestore(pid: pid, local: away.remove(pid))
+        let handle = RecoveryHandle(pid: pid)
+        let pending = PendingRestore(pid: pid, handle: handle, local: away.remove(handle))
         pendingRestores.append(pending)
         return pending
     }
@@ -87,23 +90,23 @@ extension ConnectionStateRecovery {
         pendingRestores.removeAll { $0 === pending }
     }
 
-    /// Another node restored `pid`: stop recording for it.
-    func recoveredElsewhere(pid: String) {
-        away.remove(pid)
+    /// Another node restored `handle`: stop recording for it.
+    func recoveredElsewhere(handle: RecoveryHandle) {
+        away.remove(handle)
     }
 
     /// A take's marker came on the channel, in its place among the emits. Every emit before it that reached
     /// the session is the recorder's to append; every emit after it is the taker's to deliver. So the
     /// recorder stops recording here and publishes its flush behind its appends, and the taker starts
     /// collecting here.
-    func takingSeen(pid: String, namespace: String, taker: String, recorder: String) {
+    func takingSeen(handle: RecoveryHandle, namespace: String, taker: String, recorder: String) {
         guard let store else { return }
         if taker == store.hostID {
-            for pending in pendingRestores where pending.pid == pid && !pending.finished { pending.startCollecting() }
+            for pending in pendingRestores where pending.handle == handle && !pending.finished { pending.startCollecting() }
         }
         if StoreTake.recordingHost(recorder) == store.hostID {
-            away.remove(pid)
-            store.flushed(pid: pid, namespace: namespace, taker: taker)
+            away.remove(handle)
+            store.flushed(handle: handle, namespace: namespace, taker: taker)
             engine.log.debug("recovery: node \(LogSafe.text(taker)) takes a session this node recorded for; flushing")
         }
     }
@@ -114,15 +117,15 @@ extension ConnectionStateRecovery {
         guard let store, !away.isEmpty else { return }
         let entries = away.all
         for entry in entries {
-            away.remove(entry.pid)
-            store.forget(pid: entry.pid)
+            away.remove(entry.handle)
+            store.forget(handle: entry.handle)
         }
         engine.log.warn("recovery: the message queue's subscription was interrupted; \(entries.count) dropped sessions of namespace \(LogSafe.text(namespace)) this node recorded for may have missed emits and are made unrecoverable")
     }
 
-    /// The node `host` that recorded for `pid` flushed for this node's take.
-    func flushSeen(pid: String, host: String) {
-        for pending in pendingRestores where pending.pid == pid && !pending.finished { pending.flushed(by: host) }
+    /// The node `host` that recorded for `handle` flushed for this node's take.
+    func flushSeen(handle: RecoveryHandle, host: String) {
+        for pending in pendingRestores where pending.handle == handle && !pending.finished { pending.flushed(by: host) }
     }
 
     /// This node stops: hand every session it records for over to the others (after the sockets closed, so
@@ -133,14 +136,14 @@ extension ConnectionStateRecovery {
         // Redis, and this node's last appends could land after the second's first. They become unrecoverable.
         let adopted = away.all.filter { $0.adoptedFrom != nil }
         for entry in adopted {
-            away.remove(entry.pid)
-            store.forget(pid: entry.pid)
+            away.remove(entry.handle)
+            store.forget(handle: entry.handle)
         }
         if !adopted.isEmpty {
             engine.log.info("recovery: \(adopted.count) dropped sessions this node had adopted are not handed on; their clients will get new sessions")
         }
         guard !away.isEmpty else { return }
-        let sessions = away.all.map { HandedOverSession(pid: $0.pid, sid: $0.sid, rooms: $0.rooms) }
+        let sessions = away.all.map { HandedOverSession(handle: $0.handle, sid: $0.sid, rooms: $0.rooms) }
         // Chunks keep each channel message small; each is one script (claims marked, message published).
         var start = 0
         while start < sessions.count {
@@ -158,7 +161,7 @@ extension ConnectionStateRecovery {
         handoversInFlight = max(0, handoversInFlight - 1)
         if handoversInFlight == 0 {
             engine.log.debug("recovery: handover came back on the channel; the adopters record from here")
-            for entry in away.all { away.remove(entry.pid) }
+            for entry in away.all { away.remove(entry.handle) }
         }
     }
 
@@ -171,7 +174,7 @@ extension ConnectionStateRecovery {
         away.removeExpired(now: now)
         var adopted: [HandedOverSession] = []
         for session in sessions {
-            if away.add(AwaySessions.Entry(pid: session.pid, sid: session.sid, rooms: session.rooms, adoptedFrom: host, expiresAt: now + window)) {
+            if away.add(AwaySessions.Entry(handle: session.handle, sid: session.sid, rooms: session.rooms, adoptedFrom: host, expiresAt: now + window)) {
                 adopted.append(session)
             }
         }
@@ -195,7 +198,10 @@ final class PendingRestore {
     /// Counted per emit kept before the rooms are known, beside its encoded bytes.
     static let unfilteredEntryOverhead = 64
 
+    /// The pid the client presented (it keeps it when restored).
     let pid: String
+    /// Its handle, which the channel's taking and flushed messages name.
+    let handle: RecoveryHandle
     /// The away entry when this node recorded for the session.
     let local: AwaySessions.Entry?
     /// The sid and named rooms of the session, once known.
@@ -223,8 +229,9 @@ final class PendingRestore {
     var finished = false
     var timer: EngineTimer?
 
-    init(pid: String, local: AwaySessions.Entry?) {
+    init(pid: String, handle: RecoveryHandle, local: AwaySessions.Entry?) {
         self.pid = pid
+        self.handle = handle
         self.local = local
         collecting = local != nil
         target = local.map { ($0.sid, $0.rooms) }

@@ -1,8 +1,11 @@
 /// Connection state recovery across nodes: the whole protocol on one page. Start here; each part names the
 /// file that holds it. (Recovery within one node, without a store, is ``ConnectionStateRecovery`` alone.)
 ///
-/// **What is stored** (Redis, `quench:<channel>:<pid>:<key>`, every key expiring with the recovery window):
-/// - `s` the session's record: pid, sid, rooms, the app's data, the owner's host id, and the packets of the
+/// **What is stored** (Redis, `quench:<channel>:<handle>:<key>`, every key expiring with the recovery window),
+/// where `handle` is the session's ``RecoveryHandle``: the first 32 hex digits of SHA-256("quench-recovery:" +
+/// pid), computed once per drop and once per CONNECT. Neither Redis nor the channel ever sees a pid, the
+/// client's only credential for taking the session; a reader of either learns handles, which lead back to no pid.
+/// - `s` the session's record: handle, sid, rooms, the app's data, the owner's host id, and the packets of the
 ///   owner's log that reached it recently with their sequence range (``StoredSession``, StoredSession.swift).
 /// - `c` its recorder: the owner's host id; `handover:<owner>` once the owner stopped; `<adopter>@<owner>`
 ///   once a node adopted it (``StoreTake/handoverMarker(_:)``, ``StoreTake/adoptedMarker(_:from:)``).
@@ -22,16 +25,16 @@
 /// **The take, exactly once** (Lua in QuenchRedis/Recovery/RecoveryScripts.swift, atomic in Redis): when nobody else
 /// can still append (the taker records for it, or the recorder is gone or never adopted it), one script
 /// returns everything and deletes every key. Otherwise two phases around a marker on the channel:
-/// 1. `take` marks `t` and publishes `quench_taking` (``ClusterOperation/taking(pid:namespace:taker:recorder:)``)
+/// 1. `take` marks `t` and publishes `quench_taking` (``ClusterOperation/taking(handle:namespace:taker:recorder:)``)
 ///    from inside the script, so its place among the emits on the channel is the take's.
 /// 2. The recorder, reading the channel in order, has appended every emit before the marker; at the marker it
-///    stops and publishes `quench_flushed` (``ClusterOperation/flushed(pid:namespace:host:taker:)``) on its
-///    store connection behind those appends (``RecoveryStore/flushed(pid:namespace:taker:)``).
+///    stops and publishes `quench_flushed` (``ClusterOperation/flushed(handle:namespace:host:taker:)``) on its
+///    store connection behind those appends (``RecoveryStore/flushed(handle:namespace:taker:)``).
 /// 3. The taker collects every emit after the marker itself (``PendingRestore``); when the flush arrives,
 ///    `finishTake` returns the record and both lists and deletes the keys. It delivers the record's packets
 ///    after the client's offset, the owner's list, the adopter's list, then what it collected: once, in order.
 /// 4. No flush within the deadline: `cancelTake` deletes the session (a new session, never one with a hole).
-/// Then the taker publishes `quench_recovered` (``ClusterOperation/recovered(pid:namespace:)``): the recorder stops.
+/// Then the taker publishes `quench_recovered` (``ClusterOperation/recovered(handle:namespace:)``): the recorder stops.
 ///
 /// **The handover** (a node that stops on SIGTERM): its clients close ("server shutting down", each kept),
 /// `handOver` marks its sessions `handover:<owner>` and publishes `quench_handover`
@@ -41,13 +44,14 @@
 /// on (they become unrecoverable).
 ///
 /// **The wire**: the four messages are python-socketio pub/sub messages with methods python-socketio skips
-/// (QuenchRedis/PubSubMessage.swift); ``SocketIOServer/apply(_:)`` (SocketIOServer+Cluster.swift) dispatches
+/// (QuenchRedis/PubSubMessage.swift), each naming its session by handle (`quench_handover` lists
+/// `[handle, sid, rooms]`); ``SocketIOServer/apply(_:)`` (SocketIOServer+Cluster.swift) dispatches
 /// them. The store itself (QuenchRedis/Recovery/RedisRecoveryStore.swift) runs the scripts on a thread of its own, in
 /// order, pipelined; a take ends its batch, so a reply the reader refuses fails that take alone.
 ///
 /// **Refusals** (a new session and an `info` or `warn` line, counted by ``RecoveryRefusalKind``): window passed
 /// or unknown pid, an offset outside the record, a recorder gone (no liveness key) or never adopted, more than
-/// the byte bound missed, appends that may not have reached Redis (the store's ``RecoveryStore/forget(pid:)``
+/// the byte bound missed, appends that may not have reached Redis (the store's ``RecoveryStore/forget(handle:)``
 /// list, deleted first thing when Redis answers again), a lost channel subscription, a recorder that did not
 /// flush in time, an address past its take budget.
 ///

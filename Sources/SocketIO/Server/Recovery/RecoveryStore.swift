@@ -1,6 +1,7 @@
 /// Where connection state recovery keeps dropped sessions so that any node can restore them (the message
-/// queue's Redis). With a store set, every recoverable drop is written to it and every recovery takes from
-/// it, atomically: a session comes back once, on whichever node the client reaches.
+/// queue's Redis). The store and the channel know a session by its ``RecoveryHandle``, never by its pid. With
+/// a store set, every recoverable drop is written to it and every recovery takes from it, atomically: a
+/// session comes back once, on whichever node the client reaches.
 ///
 /// Every method is called on the service thread and must not block: the store queues the work for a thread
 /// of its own and hands answers back through the service executor.
@@ -9,45 +10,45 @@ public protocol RecoveryStore: AnyObject {
     var hostID: String { get }
     /// Keeps `session` for `window` milliseconds, recorded by this node from now on.
     func keep(_ session: StoredSession, window: Int64)
-    /// Appends a packet that the kept session `pid` missed. `adoptedFrom`: the stopped node this node took the
+    /// Appends a packet that the kept session `handle` missed. `adoptedFrom`: the stopped node this node took the
     /// session over from (the packet goes to the adopter's list, after everything the owner recorded); the
     /// store refuses appends of a node that is no longer the session's recorder.
     /// Returns false when the packet could not even be queued; the store then makes the session
     /// unrecoverable itself (never restored with a hole).
-    func append(pid: String, packet: [UInt8], adoptedFrom: String?) -> Bool
-    /// Makes the kept session `pid` unrecoverable (it missed more than the per-session bound holds).
-    func forget(pid: String)
-    /// Begins taking the session `pid` (of `namespace`) out, atomically: nobody can take it afterwards. Calls
+    func append(handle: RecoveryHandle, packet: [UInt8], adoptedFrom: String?) -> Bool
+    /// Makes the kept session `handle` unrecoverable (it missed more than the per-session bound holds).
+    func forget(handle: RecoveryHandle)
+    /// Begins taking the session `handle` (of `namespace`) out, atomically: nobody can take it afterwards. Calls
     /// `completion` on the service thread with what was kept (``StoreTakeAnswer/found(_:)``, the session
     /// deleted) when no other node may still be appending to it, or ``StoreTakeAnswer/taking(record:recorder:)``
-    /// when another node records for it: the store then published ``ClusterOperation/taking(pid:namespace:taker:recorder:)``
-    /// on the channel, and the caller finishes with ``finishTake(pid:completion:)`` once that recorder's
-    /// ``ClusterOperation/flushed(pid:namespace:host:taker:)`` comes back. Called at most once per CONNECT; the
+    /// when another node records for it: the store then published ``ClusterOperation/taking(handle:namespace:taker:recorder:)``
+    /// on the channel, and the caller finishes with ``finishTake(handle:completion:)`` once that recorder's
+    /// ``ClusterOperation/flushed(handle:namespace:host:taker:)`` comes back. Called at most once per CONNECT; the
     /// caller bounds the wait itself.
-    func take(pid: String, namespace: String, completion: @escaping (StoreTakeAnswer) -> Void)
+    func take(handle: RecoveryHandle, namespace: String, completion: @escaping (StoreTakeAnswer) -> Void)
     /// Ends a take this node began: returns (``StoreTakeAnswer/found(_:)``) and deletes everything kept for
-    /// `pid`; ``StoreTakeAnswer/notFound`` when this node no longer holds the take (cancelled, expired).
-    func finishTake(pid: String, completion: @escaping (StoreTakeAnswer) -> Void)
+    /// `handle`; ``StoreTakeAnswer/notFound`` when this node no longer holds the take (cancelled, expired).
+    func finishTake(handle: RecoveryHandle, completion: @escaping (StoreTakeAnswer) -> Void)
     /// Gives up a take this node began (its deadline passed): the session is deleted, never taken by anyone.
     /// Does nothing when the session is not being taken by this node.
-    func cancelTake(pid: String)
-    /// This node recorded for `pid` and saw `taker`'s ``ClusterOperation/taking(pid:namespace:taker:recorder:)``
-    /// marker: publishes ``ClusterOperation/flushed(pid:namespace:host:taker:)`` behind every append queued
+    func cancelTake(handle: RecoveryHandle)
+    /// This node recorded for `handle` and saw `taker`'s ``ClusterOperation/taking(handle:namespace:taker:recorder:)``
+    /// marker: publishes ``ClusterOperation/flushed(handle:namespace:host:taker:)`` behind every append queued
     /// so far, so the taker knows they all reached the store.
-    func flushed(pid: String, namespace: String, taker: String)
+    func flushed(handle: RecoveryHandle, namespace: String, taker: String)
     /// This node stops: `sessions` are the ones it records for; another node should record for them from now.
     func handOver(_ sessions: [HandedOverSession], namespace: String)
     /// Another node stopped and handed these sessions over: try to become their recorder.
     func adopt(_ sessions: [HandedOverSession], from host: String)
-    /// Tells the other nodes that `pid` was restored here, so that its recorder stops recording.
-    func announceRecovered(pid: String, namespace: String)
+    /// Tells the other nodes that `handle` was restored here, so that its recorder stops recording.
+    func announceRecovered(handle: RecoveryHandle, namespace: String)
 }
 
-/// The answer to ``RecoveryStore/take(pid:completion:)``.
+/// The answer to ``RecoveryStore/take(handle:namespace:completion:)``.
 public enum StoreTakeAnswer: Sendable {
     case found(StoreTake)
     /// Another node records for the session: it is marked as being taken by this node (its record and
-    /// recorder here), and the rest comes from ``RecoveryStore/finishTake(pid:completion:)``.
+    /// recorder here), and the rest comes from ``RecoveryStore/finishTake(handle:completion:)``.
     case taking(record: [UInt8], recorder: String)
     case notFound
     /// The store could not be asked (down, slow, or its queue full): the reason, for the log.
@@ -89,15 +90,16 @@ public struct StoreTake: Sendable {
     }
 }
 
-/// A session a stopping node hands over: enough for the adopter to tell which emits reach it.
+/// A session a stopping node hands over: enough for the adopter to tell which emits reach it (its handle, never
+/// its pid).
 public struct HandedOverSession: Sendable, Equatable {
-    public var pid: String
+    public var handle: RecoveryHandle
     public var sid: String
     /// Named rooms (not the sid room).
     public var rooms: [String]
 
-    public init(pid: String, sid: String, rooms: [String]) {
-        self.pid = pid
+    public init(handle: RecoveryHandle, sid: String, rooms: [String]) {
+        self.handle = handle
         self.sid = sid
         self.rooms = rooms
     }

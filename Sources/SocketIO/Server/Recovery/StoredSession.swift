@@ -2,15 +2,19 @@ import EngineIO
 
 /// A dropped session as a recovery store keeps it (JSON, so that a node of any build can read it):
 ///
-/// `{"v":1,"ns":"/","pid":…,"sid":…,"rooms":[…],"data":…,"owner":host,"floor":"F","next":"D","packets":[["S",P],…]}`
+/// `{"v":2,"ns":"/","handle":…,"sid":…,"rooms":[…],"data":…,"owner":host,"floor":"F","next":"D","packets":[["S",P],…]}`
 ///
 /// `packets` are the packets of the owner's log with sequence `S` in `[floor, next)` that reached the session
 /// (each ``StoredPacket``), oldest first: all of them, so a client whose offset is at least `floor - 1` misses
 /// nothing the owner sent before it noticed the drop. What the session missed after that is in the store's
 /// lists (``StoreTake``). Decoding checks every field: a record from the store is untrusted input.
+///
+/// The record names the session by its ``RecoveryHandle``, never by its pid (version 2; version 1 records,
+/// which held the pid, are refused as unreadable: they expire with the window).
 public struct StoredSession: Sendable, Equatable {
     public var namespace: String
-    public var pid: String
+    /// The session's handle (the one its keys are named by): a take checks it against the pid presented.
+    public var handle: RecoveryHandle
     public var sid: String
     /// Named rooms (not the sid room).
     public var rooms: [String]
@@ -26,11 +30,11 @@ public struct StoredSession: Sendable, Equatable {
     public var packets: [(sequence: UInt64, packet: JSONValue)]
 
     public init(
-        namespace: String, pid: String, sid: String, rooms: [String], data: JSONValue?, owner: String, floor: UInt64, next: UInt64,
+        namespace: String, handle: RecoveryHandle, sid: String, rooms: [String], data: JSONValue?, owner: String, floor: UInt64, next: UInt64,
         packets: [(sequence: UInt64, packet: JSONValue)]
     ) {
         self.namespace = namespace
-        self.pid = pid
+        self.handle = handle
         self.sid = sid
         self.rooms = rooms
         self.data = data
@@ -41,13 +45,13 @@ public struct StoredSession: Sendable, Equatable {
     }
 
     public static func == (lhs: StoredSession, rhs: StoredSession) -> Bool {
-        lhs.namespace == rhs.namespace && lhs.pid == rhs.pid && lhs.sid == rhs.sid && lhs.rooms == rhs.rooms && lhs.data == rhs.data
+        lhs.namespace == rhs.namespace && lhs.handle == rhs.handle && lhs.sid == rhs.sid && lhs.rooms == rhs.rooms && lhs.data == rhs.data
             && lhs.owner == rhs.owner && lhs.floor == rhs.floor && lhs.next == rhs.next
             && lhs.packets.map(\.sequence) == rhs.packets.map(\.sequence) && lhs.packets.map(\.packet) == rhs.packets.map(\.packet)
     }
 
     /// Whether `text` looks like an id ``SessionID`` makes (1 to 64 of its URL-safe characters): what a
-    /// client's pid must be before it names a Redis key, and what a record's pid and sid must be.
+    /// client's pid must be before the store is asked for it, and what a record's sid must be.
     public static func isSessionID(_ text: String) -> Bool {
         let bytes = text.utf8
         return (1...64).contains(bytes.count)
@@ -57,7 +61,7 @@ public struct StoredSession: Sendable, Equatable {
     public func encode() -> [UInt8] {
         JSONWriter.encode(
             .object([
-                "v": 1, "ns": .string(namespace), "pid": .string(pid), "sid": .string(sid), "rooms": .array(rooms.map(JSONValue.string)),
+                "v": 2, "ns": .string(namespace), "handle": .string(handle.text), "sid": .string(sid), "rooms": .array(rooms.map(JSONValue.string)),
                 "data": data ?? .null, "owner": .string(owner), "floor": .string(String(floor)), "next": .string(String(next)),
                 "packets": .array(packets.map { .array([.string(String($0.sequence)), $0.packet]) }),
             ]))
@@ -67,7 +71,7 @@ public struct StoredSession: Sendable, Equatable {
     public static func decode(_ bytes: [UInt8]) throws(StoredRecordError) -> StoredSession {
         let value: JSONValue
         do { value = try JSONParser.parse(bytes) } catch { throw StoredRecordError("not JSON: \(error)") }
-        guard value["v"] == .int(1) else { throw StoredRecordError("not a version 1 record") }
+        guard value["v"] == .int(2) else { throw StoredRecordError("not a version 2 record") }
         func text(_ key: String) throws(StoredRecordError) -> String {
             guard let text = value[key]?.stringValue else { throw StoredRecordError("no string \"\(key)\"") }
             return text
@@ -94,12 +98,12 @@ public struct StoredSession: Sendable, Equatable {
         let next = try sequence(try text("next"), "next")
         guard floor <= next else { throw StoredRecordError("floor after next") }
         let data = value["data"] ?? .null
-        let pid = try text("pid")
+        guard let handle = RecoveryHandle(text: try text("handle")) else { throw StoredRecordError("a handle that is not 32 hex digits") }
         let sid = try text("sid")
-        // Both reach log lines and Redis key names: only the ids this server makes.
-        guard Self.isSessionID(pid), Self.isSessionID(sid) else { throw StoredRecordError("a pid or sid that is not a session id") }
+        // It reaches log lines: only the ids this server makes.
+        guard Self.isSessionID(sid) else { throw StoredRecordError("a sid that is not a session id") }
         return StoredSession(
-            namespace: try text("ns"), pid: pid, sid: sid, rooms: rooms, data: data == .null ? nil : data,
+            namespace: try text("ns"), handle: handle, sid: sid, rooms: rooms, data: data == .null ? nil : data,
             owner: try text("owner"), floor: floor, next: next, packets: packets)
     }
 }
