@@ -2,16 +2,17 @@
 import Glibc
 #endif
 
-/// A mutex with a condition variable: guards a queue that one thread fills and another drains.
+/// A mutex with a condition variable: guards a queue that one thread fills and another drains (the Redis
+/// publisher and recovery store, the log writer).
 ///
 /// The pthread objects live in memory allocated here, not in stored properties: pthreads need them at a
 /// fixed address for their whole life, and Swift promises no stable address for a class's stored
 /// property (`&property` may hand over a temporary copy).
-final class LockedCondition: @unchecked Sendable {  // Sendable: all state is behind `mutex`, which this type is
+public final class LockedCondition: @unchecked Sendable {  // Sendable: all state is behind `mutex`, which this type is
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
 
-    init() {
+    public init() {
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
@@ -34,17 +35,17 @@ final class LockedCondition: @unchecked Sendable {  // Sendable: all state is be
     }
 
     /// Runs `body` with the mutex held.
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
 
     /// Wakes the waiting thread. Call with the lock held (inside `withLock`).
-    func signal() { pthread_cond_signal(condition) }
+    public func signal() { pthread_cond_signal(condition) }
 
     /// Waits (lock held, inside `withLock`) for a signal or until `milliseconds` pass; nil waits forever.
-    func wait(milliseconds: Int64?) {
+    public func wait(milliseconds: Int64?) {
         guard let milliseconds else {
             pthread_cond_wait(condition, mutex)
             return

@@ -5,8 +5,6 @@ import EngineIO
 import QuenchSystem
 import Testing
 
-@testable import QuenchRedis
-
 @Suite struct LockedConditionTests {
     @Test func aTimedWaitWithoutASignalReturns() {
         let lock = LockedCondition()
