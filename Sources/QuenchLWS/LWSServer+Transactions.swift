@@ -38,10 +38,9 @@ extension LWSServer {
     func refusalOfBufferedBody(wsi: OpaquePointer, request: HTTPRequest) -> HTTPResponse? {
         guard requestCarriesBody(wsi: wsi, request: request) else { return nil }
         let detail = "pipelined \(request.method.name) with a body: send it after the previous response has arrived"
-        if let quiet = bodyBearingLog.admit(now: MonotonicClock.milliseconds()) {
-            let more = quiet > 0 ? " (and \(quiet) more since the last such line)" : ""
-            log.warn("refused peer=\(request.peer) status=400 \(request.method.name) \(LogSafe.text(request.path)): \(detail); closing\(more)")
-        }
+        log.limited(
+            .warn, cause: "refused-pipelined-body", source: request.peer,
+            "refused peer=\(request.peer) status=400 \(request.method.name) \(LogSafe.text(request.path)): \(detail); closing")
         return HTTPResponse(
             status: 400, headers: [HTTPHeader("Connection", "close")], body: Array("Bad Request: \(detail)\n".utf8))
     }
@@ -69,23 +68,11 @@ extension LWSServer {
             log.debug("upgrade to h2c ignored peer=\(LWSRequestReader.peer(wsi)): answered as HTTP/1.1")
             return 0
         }
-        if let quiet = upgradeLog.admit(now: MonotonicClock.milliseconds()) {
-            let more = quiet > 0 ? " (and \(quiet) more since the last such line)" : ""
-            log.warn("refused peer=\(LWSRequestReader.peer(wsi)) status=403 Upgrade: \(LogSafe.text(name)): only websocket is supported; closing\(more)")
-        }
+        let peer = LWSRequestReader.peer(wsi)
+        log.limited(
+            .warn, cause: "refused-upgrade-other", source: peer,
+            "refused peer=\(peer) status=403 Upgrade: \(LogSafe.text(name)): only websocket is supported; closing")
         return -1
-    }
-}
-
-extension HTTPMethod {
-    /// The method as it appears on the request line.
-    var name: String {
-        switch self {
-        case .get: "GET"
-        case .post: "POST"
-        case .options: "OPTIONS"
-        case .other(let name): name
-        }
     }
 }
 
@@ -115,12 +102,10 @@ extension LWSServer {
     /// in the middle of the old transaction. lws sends what it holds before it closes. Nil otherwise.
     func refusalWhileSending(wsi: OpaquePointer, request: HTTPRequest) -> Int32? {
         guard let previous = LWSPeer.stored(on: wsi) as? LWSHTTPExchange, previous.isStillSending else { return nil }
-        if let quiet = bodyBearingLog.admit(now: MonotonicClock.milliseconds()) {
-            let more = quiet > 0 ? " (and \(quiet) more since the last such line)" : ""
-            log.warn(
-                "closed peer=\(request.peer) \(request.method.name) \(LogSafe.text(request.path)) arrived before the previous "
-                    + "response was read (pipelined); closing once that response is out\(more)")
-        }
+        log.limited(
+            .warn, cause: "closed-pipelined", source: request.peer,
+            "closed peer=\(request.peer) \(request.method.name) \(LogSafe.text(request.path)) arrived before the previous "
+                + "response was read (pipelined); closing once that response is out")
         return -1
     }
 }

@@ -62,10 +62,6 @@ public final class LWSServer: @unchecked Sendable {
     /// Keep-alive connections whose next request lws has buffered already (the client pipelined): that
     /// request is parsed from lws's buffer, and one with a body is refused (``refusalOfBodyBearing(wsi:request:pipelined:)``).
     var connectionsWithBufferedRequest = Set<OpaquePointer>()
-    /// Requests refused for a body lws cannot read (pipelined, or on a method that takes none), logged in bursts.
-    var bodyBearingLog = LogThrottle(intervalMilliseconds: 10_000)
-    /// Upgrades to anything but WebSocket, refused or served as plain HTTP/1.1, logged in bursts.
-    var upgradeLog = LogThrottle(intervalMilliseconds: 10_000)
     /// Connections closed before their first request's headers arrived, logged in bursts (``LWSAwaitingRequest``).
     var headerTimeoutLog = LogThrottle(intervalMilliseconds: 10_000)
     /// C strings lws points to for the context's whole life (interface, certificate paths, ALPN); freed in deinit.

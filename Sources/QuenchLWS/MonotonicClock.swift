@@ -24,9 +24,5 @@ final class MonotonicClock: EngineClock {
         timer?.schedule(inMicroseconds: (deadline - nowMilliseconds) * 1000)
     }
 
-    static func milliseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    static func milliseconds() -> Int64 { MonotonicMilliseconds.now() }
 }

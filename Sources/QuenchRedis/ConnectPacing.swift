@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import EngineIO
 
 /// When the next attempt to connect to Redis may start. One per connection owner (the publisher, the
 /// subscriber, the recovery store), kept by that owner's thread.
@@ -59,9 +60,5 @@ struct ConnectPacing: Sendable, Equatable {
     mutating func allowNow() { notBefore = 0 }
 
     /// The monotonic clock, in milliseconds.
-    static func now() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-    }
+    static func now() -> Int64 { MonotonicMilliseconds.now() }
 }

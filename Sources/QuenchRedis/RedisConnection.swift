@@ -37,24 +37,8 @@ final class RedisConnection {
         self.writeTimeout = writeTimeout
     }
 
-    /// What one non-blocking read or write did (plain or TLS alike).
-    private enum Step {
-        case done(Int)
-        case wantRead
-        case wantWrite
-        case closed
-        case failed(String)
-
-        init(_ step: TLSClientSession.Step) {
-            switch step {
-            case .done(let count): self = .done(count)
-            case .wantRead: self = .wantRead
-            case .wantWrite: self = .wantWrite
-            case .closed: self = .closed
-            case .failed(let reason): self = .failed(reason)
-            }
-        }
-    }
+    /// What one non-blocking read or write did: the TLS session's answer, which plain TCP gives too.
+    private typealias Step = TLSClientSession.Step
 
     deinit { close() }
 
@@ -165,7 +149,7 @@ final class RedisConnection {
 
     /// Writes what it can of `count` bytes at `bytes` without waiting.
     private func writeSome(_ bytes: UnsafeRawPointer, count: Int) -> Step {
-        if let tls { return Step(tls.write(bytes, count: count)) }
+        if let tls { return tls.write(bytes, count: count) }
         while true {
             let written = Glibc.send(fd, bytes, count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
             if written >= 0 { return .done(written) }
@@ -179,7 +163,7 @@ final class RedisConnection {
 
     /// Reads what has arrived, up to `count` bytes, without waiting.
     private func readSome(into buffer: UnsafeMutableRawPointer, count: Int) -> Step {
-        if let tls { return Step(tls.read(into: buffer, count: count)) }
+        if let tls { return tls.read(into: buffer, count: count) }
         while true {
             let received = recv(fd, buffer, count, Int32(MSG_DONTWAIT))
             if received > 0 { return .done(received) }

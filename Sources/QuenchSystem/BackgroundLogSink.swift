@@ -46,8 +46,8 @@ public final class BackgroundLogSink: LogSink, @unchecked Sendable {  // Sendabl
 
     /// Waits until every line handed over so far has been written, at most `timeoutMilliseconds`.
     public func flush(timeoutMilliseconds: Int64 = 2000) {
-        let deadline = Self.now() + timeoutMilliseconds
-        while Self.now() < deadline {
+        let deadline = MonotonicMilliseconds.now() + timeoutMilliseconds
+        while MonotonicMilliseconds.now() < deadline {
             if lock.withLock({ lines.isEmpty && !writing && dropped == 0 }) { return }
             usleep(2000)  // a short wait for the writer thread, bounded by the deadline
         }
@@ -70,11 +70,5 @@ public final class BackgroundLogSink: LogSink, @unchecked Sendable {  // Sendabl
             if lost > 0 { inner.write("warn log: \(lost) lines dropped: standard error did not take them fast enough\n") }
             lock.withLock { writing = false }
         }
-    }
-
-    private static func now() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
     }
 }

@@ -41,4 +41,14 @@ public enum HTTPMethod: Sendable, Equatable {
         default: self = .other(name)
         }
     }
+
+    /// The method as it appears on the request line (the inverse of ``init(_:)``).
+    public var name: String {
+        switch self {
+        case .get: "GET"
+        case .post: "POST"
+        case .options: "OPTIONS"
+        case .other(let name): name
+        }
+    }
 }

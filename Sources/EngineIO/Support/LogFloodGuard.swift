@@ -108,12 +108,3 @@ extension Logger {
         }
     }
 }
-
-/// The monotonic clock in milliseconds, for log windows.
-enum MonotonicMilliseconds {
-    static func now() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
-    }
-}

@@ -250,7 +250,6 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
 
     private func run() {
         var connection: RedisConnection?
-        var nextConnectAttempt: Int64 = 0
         var pacing = ConnectPacing()  // every failed attempt backs off (0.5 s doubling to 10 s), see RedisConnection.open
         var down = false
         var lastBeat: Int64 = -Self.beatInterval
@@ -280,13 +279,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
                 if let connection {
                     live = connection
                 } else {
-                    guard Self.nowMilliseconds() >= nextConnectAttempt else { throw .connect("Redis was unreachable moments ago") }
-                    do {
-                        live = try RedisConnection.open(url, timeout: 1000, pacing: &pacing)
-                    } catch {
-                        nextConnectAttempt = Self.nowMilliseconds() + 500
-                        throw error
-                    }
+                    live = try RedisConnection.open(url, timeout: 1000, pacing: &pacing)
                     connection = live
                     if down { log.info("recovery: store reachable again at \(url)") }
                     down = false
@@ -384,11 +377,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
         }
     }
 
-    private static func nowMilliseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-    }
+    private static func nowMilliseconds() -> Int64 { MonotonicMilliseconds.now() }
 }
 
 /// A value that may cross threads only to be used back on the service thread (a completion handed to the
