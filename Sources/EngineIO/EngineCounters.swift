@@ -32,6 +32,16 @@ public struct EngineCounters {
         openByTransport[transport, default: 0] &-= 1
     }
 
+    /// A session left for another node of the cluster: open here no longer, and not closed either.
+    mutating func movedOut(on transport: TransportName) {
+        openByTransport[transport, default: 0] &-= 1
+    }
+
+    /// A session arrived from another node: open here now, though no handshake opened it here.
+    mutating func movedIn(on transport: TransportName) {
+        openByTransport[transport, default: 0] &+= 1
+    }
+
     mutating func upgraded(from old: TransportName, to new: TransportName) {
         upgrades &+= 1
         openByTransport[old, default: 0] &-= 1

@@ -25,6 +25,8 @@ extension EngineServer {
             }
         case .success(.releasedAfterClose):
             responder.respond(HTTPResponse.ok([EnginePacketType.noop.digit], headers: cors))
+        case .success(.elsewhere(let node, _)):
+            forward(request, to: node, responder: responder, headers: cors, onAbandon: onAbandon)
         case .success(.existing(let session, _)):
             if let error = session.transport.handle(request, responder: responder, headers: cors, onAbandon: onAbandon) {
                 logRefusal(error, request)

@@ -8,7 +8,7 @@ public final class EngineServer {
     /// The layer above; the engine does not own it.
     public weak var delegate: (any EngineServerDelegate)?
     private let clock: any EngineClock
-    private var sessions: [String: EngineSession] = [:]
+    var sessions: [String: EngineSession] = [:]
     private var deadlines = DeadlineHeap<EngineSession>()
     /// One-shot timers of the layers above (``schedule(after:_:)``), on the same wake-up as the heartbeats.
     private var timers = DeadlineHeap<EngineTimer>()
@@ -22,6 +22,12 @@ public final class EngineServer {
     public internal(set) var counters = EngineCounters()
     /// The deadline the clock was last asked to wake us for.
     private var armedWakeup = Int64.max
+    /// The other nodes of a cluster, when there are any: sids then name this node (``SessionID/make(nodeTag:)``),
+    /// and a request for a session another node holds is served through it (EngineServer+Cluster.swift).
+    /// Set it before serving.
+    public var link: (any NodeLink)?
+    /// Requests and moves waiting on other nodes, and sessions that moved on from here.
+    var cluster = ClusterState()
 
     /// - Parameters:
     ///   - configuration: ping timings, payload limit, path, transports, CORS.
@@ -66,6 +72,9 @@ public final class EngineServer {
         case existing(EngineSession, TransportName)
         /// The GET a polling client had in flight when it POSTed its close packet: answered with a noop.
         case releasedAfterClose
+        /// A request for a session that another node holds (its sid names that node, or it moved there from
+        /// here): served through ``link``.
+        case elsewhere(node: String, sid: String)
     }
 
     /// Checks the query of a request on the engine's path, in the reference server's order:
@@ -105,6 +114,9 @@ public final class EngineServer {
             if carrier == nil, request.method == .get, let grace = closedByClient.removeValue(forKey: sid) {
                 grace.cancel()
                 return .success(.releasedAfterClose)
+            }
+            if let node = owningNode(of: sid, hops: request.hops) {
+                return .success(.elsewhere(node: node, sid: sid))
             }
             return .failure(.unknownSession("sid=\(LogSafe.text(sid)) is not an open session (expired, closed, or served by another node)"))
         }
@@ -157,6 +169,8 @@ public final class EngineServer {
             openSession(peer: request.peer, transport: transport)
         case .success(.releasedAfterClose):
             return false
+        case .success(.elsewhere(let node, let sid)):
+            return moveIn(sid: sid, from: node, for: transport, request: request)
         case .success(.existing(let session, _)):
             guard session.beginUpgrade(to: transport) else {
                 log.limited(.warn, cause: "refused-upgrade", source: request.peer, "refused upgrade sid=\(session.id) peer=\(request.peer): transport=\(session.transport.name) to \(transport.name) state=\(session.state); closing the new connection")
@@ -171,8 +185,9 @@ public final class EngineServer {
 
     @discardableResult
     func openSession(peer: String, transport: any Transport) -> EngineSession {
-        var sid = SessionID.make()
-        while sessions[sid] != nil { sid = SessionID.make() }
+        let tag = link?.nodeTag
+        var sid = tag.map(SessionID.make(nodeTag:)) ?? SessionID.make()
+        while sessions[sid] != nil { sid = tag.map(SessionID.make(nodeTag:)) ?? SessionID.make() }
         let session = EngineSession(id: sid, peer: peer, transport: transport, server: self, now: now)
         sessions[sid] = session
         counters.opened(on: transport.name)
@@ -207,6 +222,7 @@ public final class EngineServer {
     /// away", a held poll a 503, so clients reconnect rather than take it as their session's end).
     public func closeAll(reason: DisconnectReason = .serverShutdown) {
         for session in Array(sessions.values) { session.close(reason: reason) }
+        closeClusterWaits()
     }
 
     // MARK: Client goodbyes on polling

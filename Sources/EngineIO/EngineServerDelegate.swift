@@ -12,9 +12,19 @@ public protocol EngineServerDelegate: AnyObject {
     func engineSession(_ session: EngineSession, didReceiveText text: UnsafeRawBufferPointer)
     /// The session ended; it sends and receives nothing more.
     func engineSession(_ session: EngineSession, didCloseWith reason: DisconnectReason)
+    /// Another node asks for the session (its client's new connection arrived there, ``NodeLink``): pack
+    /// what this layer keeps for it and let go of it without treating it as ended, since it goes on there.
+    /// Nil refuses the move (nothing may change then). The default keeps nothing: an empty state.
+    func engineSessionWillMove(_ session: EngineSession) -> [UInt8]?
+    /// A session arrived from another node with the state packed there. False when that state cannot be
+    /// used: the engine then closes the session. The default takes only an empty state.
+    func engineSession(_ session: EngineSession, didMoveInWith state: [UInt8]) -> Bool
 }
 
 extension EngineServerDelegate {
+    public func engineSessionWillMove(_ session: EngineSession) -> [UInt8]? { [] }
+    public func engineSession(_ session: EngineSession, didMoveInWith state: [UInt8]) -> Bool { state.isEmpty }
+
     public func engineSession(_ session: EngineSession, didReceiveText text: UnsafeRawBufferPointer) {
         engineSession(session, didReceive: .message(Array(text)))
     }

@@ -29,6 +29,14 @@ public final class ChatApp: @unchecked Sendable {
         self.log = server.log
         namespace.onConnect = { [unowned self] socket in connected(socket) }
         namespace.onDisconnect = { [unowned self] socket, reason in disconnected(socket, reason: reason) }
+        // A session moving between nodes takes its row along (encodeData/decodeData below): it leaves this
+        // node's table and joins the other's, with no welcome and no goodbye.
+        namespace.onMoveOut = { [unowned self] socket in table.removeValue(forKey: socket.id) }
+        namespace.onMoveIn = { [unowned self] socket in
+            let row = socket.data as? SessionRow ?? SessionRow(SessionRecord(connectedAt: clock.now(), lastActivity: clock.now()))
+            socket.data = row
+            table[socket.id] = row
+        }
         namespace.on("user_message") { [unowned self] socket, arguments, ack in userMessage(socket, arguments, ack) }
         // Connection state recovery across nodes: the row travels through Redis as two timestamps.
         namespace.encodeData = { data in

@@ -4,11 +4,18 @@
 ///
 /// A value type with no lock of its own: ``RedisPublisher`` keeps it behind its lock.
 struct PublishQueue {
+    /// One message: its payload, and the channel when it is not the queue's own (a message for one node).
+    struct Item {
+        var payload: [UInt8]
+        var channel: [UInt8]? = nil
+        var count: Int { payload.count + (channel?.count ?? 0) }
+    }
+
     /// The most messages that wait.
     let capacity: Int
     /// The most bytes they may hold together.
     let byteBudget: Int
-    private var items: [[UInt8]] = []
+    private var items: [Item] = []
     /// Index of the oldest waiting message in `items` (taking from the front without moving the rest).
     private var head = 0
     /// Bytes of the waiting messages.
@@ -31,16 +38,28 @@ struct PublishQueue {
     /// Adds `payload` at the back. Returns how many of the oldest were dropped to make room (a payload
     /// larger than the whole budget drops itself as well).
     mutating func append(_ payload: [UInt8]) -> Int {
-        items.append(payload)
-        bytes += payload.count
+        append(Item(payload: payload))
+    }
+
+    mutating func append(_ item: Item) -> Int {
+        items.append(item)
+        bytes += item.count
         return trim()
     }
 
+    /// Adds `item` only if both bounds still hold with it (nothing is dropped); false when it does not fit.
+    mutating func appendIfRoom(_ item: Item) -> Bool {
+        guard count < capacity, bytes + item.count <= byteBudget else { return false }
+        items.append(item)
+        bytes += item.count
+        return true
+    }
+
     /// Takes up to `limit` of the oldest messages.
-    mutating func takeBatch(limit: Int) -> [[UInt8]] {
+    mutating func takeBatch(limit: Int) -> [Item] {
         let end = min(items.count, head + limit)
         let batch = Array(items[head..<end])
-        for index in head..<end { items[index] = [] }
+        for index in head..<end { items[index] = Item(payload: []) }
         head = end
         for payload in batch { bytes -= payload.count }
         compact()
@@ -49,7 +68,7 @@ struct PublishQueue {
 
     /// Puts a batch that could not be sent back at the front, in its order. Returns how many messages were
     /// dropped to keep the bound (the oldest first, so from the batch itself).
-    mutating func putBack(_ batch: [[UInt8]]) -> Int {
+    mutating func putBack(_ batch: [Item]) -> Int {
         items = batch + items[head...]
         head = 0
         for payload in batch { bytes += payload.count }
@@ -67,7 +86,7 @@ struct PublishQueue {
         var removed = 0
         while head < items.count, count > capacity || bytes > byteBudget {
             bytes -= items[head].count
-            items[head] = []
+            items[head] = Item(payload: [])
             head += 1
             removed += 1
         }

@@ -10,11 +10,17 @@ import SocketIO
 /// Threads: ``publish(_:)`` runs on the service thread and only queues; the publisher thread sends; the
 /// subscriber thread reads, decodes, drops what this node sent itself (its `host_id`) and hands the rest to
 /// the service thread through the ``EngineIO/ServiceExecutor``. Neither Redis thread touches a client.
-public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
+///
+/// It is also the engine's ``EngineIO/NodeLink`` to the other quench nodes: each node subscribes to a channel
+/// of its own as well (``nodeChannel(_:)``), and a message for one node (a passed-on request, a moved session)
+/// is published there alone, so no other node reads it.
+public final class RedisMessageQueue: ClusterAdapter, NodeLink, @unchecked Sendable {
     /// This node's identity on the channel: 32 lowercase hex digits, like python's `uuid4().hex`.
     public let hostID: String
     /// The channel name (python-socketio's default is `socketio`).
     public let channel: String
+    /// This node's tag: the start of its host id; its sids begin with it.
+    public let nodeTag: String
     /// Connected, published, received and dropped, for `/metrics`; any thread may read them.
     public let counters = MessageQueueCounters()
     private let publisher: RedisPublisher
@@ -24,6 +30,8 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
     public let recoveryStore: RedisRecoveryStore
     /// Touched on the service thread only (set in ``start(server:executor:)``).
     private weak var server: SocketIOServer?
+    /// Messages from other nodes' engines that were not understood (counted; logged at most once a second).
+    private let nodeInbox: NodeInbox
 
     /// - Parameters:
     ///   - url: the Redis server.
@@ -34,14 +42,19 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
         let counters = counters
         let publisher = RedisPublisher(url: url, channel: channel, log: log, counters: counters)
         let inbox = Inbox(counters: counters)
+        let nodeInbox = NodeInbox(log: log)
         self.hostID = hostID
         self.channel = channel
+        nodeTag = String(hostID.prefix(SessionID.nodeTagLength))
+        self.nodeInbox = nodeInbox
         self.publisher = publisher
         self.inbox = inbox
         recoveryStore = RedisRecoveryStore(hostID: hostID, url: url, channel: channel, log: log)
         subscriber = RedisSubscriber(
-            url: url, channel: channel, log: log, counters: counters,
-            receive: { payload in inbox.receive(payload, hostID: hostID, log: log) },
+            url: url, channels: [channel, Self.nodeChannel(String(hostID.prefix(SessionID.nodeTagLength)), of: channel)], log: log, counters: counters,
+            receive: { index, payload in
+                if index == 0 { inbox.receive(payload, hostID: hostID, log: log) } else { nodeInbox.receive(payload) }
+            },
             subscribed: { again in
                 publisher.retrySoon()
                 if again { inbox.resubscribed?() }
@@ -61,6 +74,10 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
         inbox.resubscribed = { [weak self] in
             executor.execute { [weak self] in self?.server?.channelInterrupted() }
         }
+        nodeInbox.deliver = { [weak self] message, bytes in
+            executor.execute(bytes: bytes) { [weak self] in self?.server?.engine.receive(message) }
+        }
+        server.engine.link = self
         if server.configuration.recoveryWindow > 0 {
             recoveryStore.publish = { [weak self] operation in self?.publish(operation) }
             recoveryStore.start(executor: executor)
@@ -72,6 +89,39 @@ public final class RedisMessageQueue: ClusterAdapter, @unchecked Sendable {
 
     public func publish(_ operation: ClusterOperation) {
         publisher.publish(PubSubMessage.encode(operation, hostID: hostID))
+    }
+
+    /// The channel node `tag` reads messages addressed to it alone on: `quench:<channel>:to:<tag>`.
+    public static func nodeChannel(_ tag: String, of channel: String) -> String { "quench:\(channel):to:\(tag)" }
+
+    public func send(_ message: NodeMessage, to node: String) -> Bool {
+        publisher.publish(NodeMessageCodec.encode(message), to: Array(Self.nodeChannel(node, of: channel).utf8))
+    }
+
+    /// Messages on this node's own channel: decoded on the subscriber thread, then handed to the engine on
+    /// the service thread. One that is not understood is dropped and counted, its log line throttled (any
+    /// writer to Redis can put anything there).
+    private final class NodeInbox: @unchecked Sendable {
+        /// Set once before the subscriber starts; read only by the subscriber thread afterwards.
+        var deliver: (@Sendable (NodeMessage, Int) -> Void)?
+        let log: Logger
+        private var refused = 0
+        private var lastLine: Int64 = .min
+
+        init(log: Logger) { self.log = log }
+
+        func receive(_ payload: [UInt8]) {
+            do throws(NodeMessageError) {
+                deliver?(try NodeMessageCodec.decode(payload), payload.count)
+            } catch {
+                refused += 1
+                let now = ConnectPacing.now()
+                guard now - lastLine >= 1000 else { return }
+                lastLine = now
+                log.warn("message queue: skipped \(refused) message(s) on this node's channel that were not understood; the last, \(payload.count) bytes: \(error)")
+                refused = 0
+            }
+        }
     }
 
     /// Decodes on the subscriber thread, then posts to the service thread.

@@ -60,6 +60,16 @@ final class RedisPublisher: @unchecked Sendable {  // Sendable: `queue` and `ret
         if startedDropping { warnDropping() }
     }
 
+    /// Queues one payload for another channel (a message for one node) when the queue has room; false when
+    /// it has not (nothing is dropped for it: the caller answers its client instead). Any thread; never blocks.
+    func publish(_ payload: [UInt8], to channel: [UInt8]) -> Bool {
+        lock.withLock {
+            guard queue.appendIfRoom(PublishQueue.Item(payload: payload, channel: channel)) else { return false }
+            lock.signal()
+            return true
+        }
+    }
+
     /// Ends the current backoff wait (the subscriber just reached Redis).
     func retrySoon() {
         lock.withLock {
@@ -125,8 +135,8 @@ final class RedisPublisher: @unchecked Sendable {  // Sendable: `queue` and `ret
         var out: [UInt8] = []
         var ends: [Int] = []
         ends.reserveCapacity(batch.count)
-        for payload in batch {
-            RESPCommand.append([Array("PUBLISH".utf8), channel, payload], to: &out)
+        for item in batch {
+            RESPCommand.append([Array("PUBLISH".utf8), item.channel ?? channel, item.payload], to: &out)
             ends.append(out.count)
         }
         var handedOver = 0

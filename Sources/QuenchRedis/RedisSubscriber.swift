@@ -12,19 +12,25 @@ final class RedisSubscriber: Sendable {
     /// How long a quiet connection waits before it PINGs Redis to prove it is alive, in milliseconds.
     static let idleProbe: Int32 = 15_000
     let url: RedisURL
-    let channel: String
+    /// The shared channel, then any others (this node's own, for messages addressed to it alone).
+    let channels: [String]
+    var channel: String { channels[0] }
     let log: Logger
     /// Sets `subscribed` while a subscription is live.
     let counters: MessageQueueCounters
-    /// Gets each message's payload; runs on the subscriber thread.
-    let receive: @Sendable ([UInt8]) -> Void
+    /// Gets each message's payload and the index in ``channels`` of the channel it came on; runs on the
+    /// subscriber thread.
+    let receive: @Sendable (_ channel: Int, [UInt8]) -> Void
     /// Runs on the subscriber thread after each successful SUBSCRIBE (the publisher uses it to retry at once),
     /// with true when it is a subscription again after a lost one (messages published meanwhile were missed).
     let subscribed: @Sendable (_ again: Bool) -> Void
 
-    init(url: RedisURL, channel: String, log: Logger, counters: MessageQueueCounters, receive: @escaping @Sendable ([UInt8]) -> Void, subscribed: @escaping @Sendable (_ again: Bool) -> Void) {
+    init(
+        url: RedisURL, channels: [String], log: Logger, counters: MessageQueueCounters, receive: @escaping @Sendable (_ channel: Int, [UInt8]) -> Void,
+        subscribed: @escaping @Sendable (_ again: Bool) -> Void
+    ) {
         self.url = url
-        self.channel = channel
+        self.channels = channels
         self.log = log
         self.counters = counters
         self.receive = receive
@@ -77,11 +83,13 @@ final class RedisSubscriber: Sendable {
     }
 
     private func subscribe(_ connection: RedisConnection) throws(RedisError) {
-        try connection.send(RESPCommand.encode("SUBSCRIBE", channel))
-        guard let reply = try connection.read(timeout: 5000) else { throw .io("no reply to SUBSCRIBE") }
-        if case .error(let message) = reply { throw .reply("SUBSCRIBE refused: \(LogSafe.text(message))") }
-        guard case .array(let parts) = reply, parts.first?.text == "subscribe" else {
-            throw .protocolError("unexpected reply to SUBSCRIBE")
+        try connection.send(RESPCommand.encode((["SUBSCRIBE"] + channels).map { Array($0.utf8) }))
+        for _ in channels {
+            guard let reply = try connection.read(timeout: 5000) else { throw .io("no reply to SUBSCRIBE") }
+            if case .error(let message) = reply { throw .reply("SUBSCRIBE refused: \(LogSafe.text(message))") }
+            guard case .array(let parts) = reply, parts.first?.text == "subscribe" else {
+                throw .protocolError("unexpected reply to SUBSCRIBE")
+            }
         }
     }
 
@@ -102,7 +110,8 @@ final class RedisSubscriber: Sendable {
                 continue
             }
             if kind == "message", parts.count == 3, let payload = parts[2].bytes {
-                receive(payload)
+                let name = parts[1].text
+                receive(channels.firstIndex { $0 == name } ?? 0, payload)
             }
         }
     }

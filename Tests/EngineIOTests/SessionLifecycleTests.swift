@@ -42,7 +42,7 @@ import Testing
             .upgradeRequested(listed: true), .upgradeRequested(listed: false),
             .closeRequested(.forcedClose, packetsWaitForClient: true), .closeRequested(.forcedClose, packetsWaitForClient: false),
             .closeRequested(.serverShutdown, packetsWaitForClient: true), .closeRequested(.pingTimeout, packetsWaitForClient: false),
-            .queueDrained, .deadline(closeDeadlinePassed: false), .deadline(closeDeadlinePassed: true),
+            .queueDrained, .deadline(closeDeadlinePassed: false), .deadline(closeDeadlinePassed: true), .moveRequested,
         ]
         return events
     }()
@@ -59,6 +59,10 @@ import Testing
         if case .upgradeRequested(let listed) = event {
             // A new transport is always answered: taken as the probe, or closed.
             return start == .open && listed ? (.startProbe, .upgrading, false) : (.refuseUpgrade, state, owes)
+        }
+        if case .moveRequested = event {
+            // Only a settled session moves to another node; it ends here without a close.
+            return start == .open ? (.moveOut, .closed, false) : (.refuseMove, state, owes)
         }
         if start == .closed { return unchanged }  // after the end, nothing else does anything
         let upgrading = start == .probing || start == .probeAnswered
@@ -86,7 +90,7 @@ import Testing
             return (finish(reason, closeTransport: false), .closed, false)
         case .outboundLimitReached(from: .current):
             return (finish(.transportError), .closed, false)
-        case .upgradeRequested:
+        case .upgradeRequested, .moveRequested:
             return unchanged  // answered above
         case .closeRequested(let reason, let packetsWait):
             guard start != .closing else { return unchanged }

@@ -20,6 +20,8 @@ public struct EngineRequestError: Error, Sendable, Equatable, CustomStringConver
     }
     public static func payloadTooLarge(_ detail: String) -> Self { Self(code: 3, message: "Payload too large", status: 413, detail: detail) }
     public static func lengthRequired(_ detail: String) -> Self { Self(code: 3, message: "Length required", status: 411, detail: detail) }
+    /// A bound on work waiting for other nodes of the cluster was reached; the client retries later.
+    public static func clusterBusy(_ detail: String) -> Self { Self(code: 3, message: "Cluster busy, retry later", status: 503, detail: detail) }
 
     public var description: String { "\(message): \(detail)" }
 

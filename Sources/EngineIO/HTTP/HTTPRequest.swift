@@ -13,6 +13,9 @@ public struct HTTPRequest: Sendable {
     public var peer: String
     /// The request body (POST), complete.
     public var body: [UInt8]
+    /// How many nodes passed the request on before it reached this one (0: it came from the client). A
+    /// request is followed to a session that moved at most once (``NodeLink``).
+    public var hops = 0
 
     public init(
         method: HTTPMethod, path: String, query: QueryParameters, origin: String? = nil,

@@ -60,6 +60,14 @@ public struct QueryParameters: Sendable, Equatable {
     /// How many parameters there are, repeated names included.
     public var count: Int { pairs.count }
 
+    /// Every parameter in order, repeated names included (to carry a request to another node).
+    public var all: [(name: String, value: String)] { pairs }
+
+    /// Parameters given one by one, already decoded.
+    public init(decoded pairs: [(name: String, value: String)]) {
+        self.pairs = pairs
+    }
+
     public static func == (lhs: QueryParameters, rhs: QueryParameters) -> Bool {
         lhs.pairs.elementsEqual(rhs.pairs) { $0 == $1 }
     }

@@ -291,7 +291,7 @@ public final class EngineSession {
     /// themselves change nothing here).
     private func perform(_ action: SessionLifecycle.Action) {
         switch action {
-        case .none, .deliverMessage, .pong, .rejectPacket, .startProbe, .refuseUpgrade, .runHeartbeat:
+        case .none, .deliverMessage, .pong, .rejectPacket, .startProbe, .refuseUpgrade, .runHeartbeat, .moveOut, .refuseMove:
             break
         case .beginClose(let reason):
             close(reason: reason)
@@ -329,6 +329,32 @@ public final class EngineSession {
         transport.session = nil
         probingTransport?.session = nil
         probingTransport = nil
+    }
+
+    // MARK: Moving between nodes
+
+    /// Lets go of the session for another node (``EngineServer/receive(_:)``): the GET held here, if any, is
+    /// released with a noop (the client polls again, and its next request finds the session on its new node),
+    /// the transport ends without telling the client anything, and what was queued for the client goes with
+    /// the session. Nil when the session cannot move now (it is upgrading or closing); then nothing changed.
+    func moveOut() -> [EnginePacket]? {
+        guard lifecycle.handle(.moveRequested) == .moveOut else { return nil }
+        noopTimer?.cancel()
+        noopTimer = nil
+        if transport.isWritable { transport.send([EnginePacket(.noop)]) }
+        let queued = writeBuffer
+        writeBuffer.removeAll()
+        writeBudget.dropAll()
+        transport.close()
+        transport.session = nil
+        return queued
+    }
+
+    /// Queues packets that were waiting for the client on the node the session came from, oldest first.
+    func restoreQueue(_ packets: [EnginePacket]) {
+        for packet in packets {
+            guard enqueue(packet) else { return }
+        }
     }
 
     // MARK: Heartbeat

@@ -43,6 +43,8 @@ public struct SessionLifecycle: Sendable, Equatable {
         case deadline(closeDeadlinePassed: Bool)
         /// A transport's outbound queue would pass `--max-buffered`.
         case outboundLimitReached(from: Source)
+        /// Another node holds a new connection for the session and asks for it (``NodeLink``).
+        case moveRequested
     }
 
     /// How to end the session.
@@ -85,6 +87,10 @@ public struct SessionLifecycle: Sendable, Equatable {
         case finish(Finish)
         /// Not closing: let the heartbeat look at its deadline.
         case runHeartbeat
+        /// Let go of the session for another node: it ends here without a close (it lives on there).
+        case moveOut
+        /// The session cannot move now (it is upgrading or closing here).
+        case refuseMove
     }
 
     public private(set) var state: State = .open
@@ -131,6 +137,12 @@ public struct SessionLifecycle: Sendable, Equatable {
                 state = .closed
                 return .finish(Finish(reason: .forcedClose, abandonProbe: false, flush: false, closeTransport: true))
             }
+        case .moveRequested:
+            // Only a settled session moves: one being probed or closing has a second party to keep in step.
+            guard state == .open else { return .refuseMove }
+            state = .closed
+            owesNoop = false
+            return .moveOut
         case .outboundLimitReached(let source):
             switch source {
             case .probe:

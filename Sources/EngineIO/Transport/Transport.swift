@@ -44,6 +44,9 @@ public protocol Transport: AnyObject {
     /// frame, built once for every recipient (``SharedTextFrame``), goes straight to it. Default nil: the
     /// packet goes through ``send(_:)`` (a transport that batches packets cannot take a prebuilt frame).
     var frameConnection: (any WebSocketConnection)? { get }
+    /// Hands the session what the transport received before it had one (a WebSocket whose session was
+    /// still on its way from another node, ``NodeLink``), in order. Default: nothing is ever kept.
+    func releaseHeldPackets()
 }
 
 extension Transport {
@@ -60,4 +63,5 @@ extension Transport {
         .badRequest("sid=\(session.map { $0.id } ?? "?") uses transport=\(name), which does not travel over plain HTTP")
     }
     public var outbound: OutboundBudget { OutboundBudget.holdingNothing }
+    public func releaseHeldPackets() {}
 }

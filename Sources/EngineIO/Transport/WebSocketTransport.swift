@@ -16,6 +16,12 @@ public final class WebSocketTransport: Transport {
     /// The largest frame a client may send.
     private let maxPayload: Int
     private var closed = false
+    /// Frames received before the transport had a session (its session is on its way from another node):
+    /// kept, in order, within ``maxHeldFrames`` and `maxPayload` bytes, for ``releaseHeldPackets()``.
+    private var held: [(frame: [UInt8], isBinary: Bool)] = []
+    private var heldBytes = 0
+    /// A client sends one frame (its `2probe`) before it hears back; a few more is already a misbehaving one.
+    static let maxHeldFrames = 16
 
     /// - Parameters:
     ///   - connection: the socket, already upgraded.
@@ -67,7 +73,11 @@ public final class WebSocketTransport: Transport {
 
     /// A whole frame, still in the binding's receive buffer (valid for the duration of the call).
     public func receive(frame: UnsafeRawBufferPointer, isBinary: Bool) {
-        guard !closed, let session else { return }
+        guard !closed else { return }
+        guard let session else {
+            hold(frame, isBinary: isBinary)
+            return
+        }
         if !isBinary, frame.first == EnginePacketType.message.digit {
             // The common case, a text message: handed over in place, not copied into a packet.
             session.receiveMessage(text: UnsafeRawBufferPointer(rebasing: frame[1...]), from: self)
@@ -79,6 +89,29 @@ public final class WebSocketTransport: Transport {
         } catch {
             session.log.limited(.warn, cause: "bad-frame", source: session.peer, "bad frame sid=\(session.id) peer=\(session.peer): \(error)")
             closeWithProtocolError(code: 1002, reason: .parseError)
+        }
+    }
+
+    /// Keeps a frame that arrived before the session (see ``held``); past the bound the connection closes
+    /// with 1008 (policy violation).
+    private func hold(_ frame: UnsafeRawBufferPointer, isBinary: Bool) {
+        guard held.count < Self.maxHeldFrames, heldBytes + frame.count <= maxPayload else {
+            closed = true
+            held.removeAll()
+            connection.close(code: 1008)
+            return
+        }
+        held.append((Array(frame), isBinary))
+        heldBytes += frame.count
+    }
+
+    public func releaseHeldPackets() {
+        let frames = held
+        held.removeAll()
+        heldBytes = 0
+        for entry in frames {
+            guard session != nil else { return }
+            receive(frame: entry.frame, isBinary: entry.isBinary)
         }
     }
 

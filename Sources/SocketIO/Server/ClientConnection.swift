@@ -49,6 +49,22 @@ final class ClientConnection {
         socket.namespace.onDisconnect?(socket, reason)
     }
 
+    /// The session moves to another node: every socket leaves this node without disconnecting (no handler
+    /// runs but ``Namespace/onMoveOut``, nothing is kept for recovery; acknowledgements still owed fail as
+    /// disconnected, since their callbacks cannot travel).
+    func moveAway() {
+        isClosed = true
+        connectTimer?.cancel()
+        connectTimer = nil
+        for socket in sockets {
+            socket.namespace.remove(socket)
+            socket.namespace.rooms.removeAll(of: socket.id)
+            socket.markDisconnected()
+            socket.namespace.onMoveOut?(socket)
+        }
+        sockets.removeAll()
+    }
+
     /// The session ended: every socket leaves with the engine's reason.
     func removeAll(reason: SocketDisconnectReason) {
         isClosed = true

@@ -15,6 +15,12 @@ public final class Namespace {
     public var onConnect: ((Socket) -> Void)?
     /// Runs once per socket when it leaves, whatever the cause.
     public var onDisconnect: ((Socket, SocketDisconnectReason) -> Void)?
+    /// A socket left for another node of the cluster with its session (its client's new connection arrived
+    /// there): it has not disconnected, it goes on there. Its `data` went with it.
+    public var onMoveOut: ((Socket) -> Void)?
+    /// A socket arrived from another node with its session (``Socket/movedIn``), its `data` restored: it
+    /// connected there, so it gets no second welcome here.
+    public var onMoveIn: ((Socket) -> Void)?
     /// Runs for events that have no handler of their own.
     public var onUnhandledEvent: ((Socket, String, [JSONValue], Ack?) -> Void)?
     /// With connection state recovery across nodes (a message queue): how the application's `data` of a

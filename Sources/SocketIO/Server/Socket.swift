@@ -24,6 +24,8 @@ public final class Socket {
     /// Whether this socket continues a session that dropped (connection state recovery): same sid, rooms and
     /// `data`, and the packets it missed were sent right after the CONNECT reply.
     public let recovered: Bool
+    /// Whether this socket arrived from another node with its session (it connected there).
+    public let movedIn: Bool
     let client: ClientConnection
     /// This socket's slot in its namespace's ``RecipientList`` while it is a member; -1 otherwise.
     var recipientIndex = -1
@@ -35,8 +37,11 @@ public final class Socket {
     /// What the client still owes, bounded by the configuration's `maxPendingAcks`.
     private var acks: PendingAcks<PendingAck>
 
-    init(id: String, namespace: Namespace, auth: JSONValue?, client: ClientConnection, pid: String? = nil, recovered: Bool = false) {
+    init(
+        id: String, namespace: Namespace, auth: JSONValue?, client: ClientConnection, pid: String? = nil, recovered: Bool = false, movedIn: Bool = false
+    ) {
         self.id = id
+        self.movedIn = movedIn
         self.namespace = namespace
         self.auth = auth
         self.client = client

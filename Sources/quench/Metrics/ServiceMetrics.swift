@@ -114,6 +114,20 @@ final class ServiceMetrics: @unchecked Sendable {
             page.single("quench_message_queue_published_total", .counter, help: "Messages published to Redis (confirmed).", queue.published)
             page.single("quench_message_queue_received_total", .counter, help: "Messages from other nodes received from Redis.", queue.received)
             page.single("quench_message_queue_dropped_total", .counter, help: "Messages dropped from the full publish queue.", queue.dropped)
+            let cluster = engine.clusterCounters
+            page.family(
+                "quench_forwarded_requests_total", .counter,
+                help: "Polling requests for a session another node holds, passed on to it, by how they ended.")
+            for outcome in ForwardOutcome.allCases {
+                page.sample("quench_forwarded_requests_total", ["outcome": outcome.rawValue], cluster.forwarded[outcome] ?? 0)
+            }
+            page.single(
+                "quench_forwarded_requests_served_total", .counter, help: "Requests other nodes passed on to this one (it holds their sessions).",
+                cluster.served)
+            page.family("quench_session_moves_total", .counter, help: "Sessions moved between nodes with their client's new connection, by outcome.")
+            for outcome in MoveOutcome.allCases {
+                page.sample("quench_session_moves_total", ["outcome": outcome.rawValue], cluster.moves[outcome] ?? 0)
+            }
         }
 
         page.histogram(
