@@ -84,7 +84,7 @@ public enum NodeMessageCodec {
             let origin: String? = try value["origin"] == .null ? nil : string(value["origin"], "origin")
             let request = ForwardedRequest(
                 method: HTTPMethod(method), query: QueryParameters(decoded: try pairs(value["query"], "query", checked: false)),
-                origin: origin, peer: LogSafe.text(peer), body: try body(of: value), hops: Int(hops))
+                origin: origin, peer: try checkedPeer(peer), body: try body(of: value), hops: Int(hops))
             return .request(id: id, from: try tag(value["from"]), request)
         case "res":
             let status = try number(value["status"], "status")
@@ -102,7 +102,7 @@ public enum NodeMessageCodec {
             guard StoredSession.isSessionID(sid) else { throw NodeMessageError("a sid that is not a session id") }
             return .moveRequest(id: id, from: try tag(value["from"]), sid: sid)
         case "moved":
-            let reason = LogSafe.text(try string(value["reason"], "reason"))
+            let reason = try string(value["reason"], "reason")  // logged through LogSafe
             guard let session = value["session"], session != .null else { return .moveAnswer(id: id, nil, reason: reason) }
             let sid = try string(session["sid"], "sid")
             guard StoredSession.isSessionID(sid) else { throw NodeMessageError("a sid that is not a session id") }
@@ -117,7 +117,7 @@ public enum NodeMessageCodec {
             }
             guard let state = Base64.decode(Array(try string(session["state"], "state").utf8)) else { throw NodeMessageError("a state that is not base64") }
             let moved = MovedSession(
-                sid: sid, peer: LogSafe.text(try string(session["peer"], "peer")), transport: TransportName(try string(session["transport"], "transport")),
+                sid: sid, peer: try checkedPeer(try string(session["peer"], "peer")), transport: TransportName(try string(session["transport"], "transport")),
                 queued: queued, state: state)
             return .moveAnswer(id: id, moved, reason: reason)
         default:
@@ -132,6 +132,17 @@ public enum NodeMessageCodec {
 
     private static func string(_ value: JSONValue?, _ field: String) throws(NodeMessageError) -> String {
         guard let text = value?.stringValue else { throw NodeMessageError("no string \"\(field)\"") }
+        return text
+    }
+
+    /// A client address as the binding writes it (an IP address, possibly with a port or brackets, or a
+    /// stand-in word): it goes into log lines as it is, so nothing else is taken.
+    private static func checkedPeer(_ text: String) throws(NodeMessageError) -> String {
+        let allowed = text.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x3A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x5B || $0 == 0x5D
+                || $0 == 0x2D || $0 == 0x5F || $0 == 0x25 || $0 == 0x20
+        }
+        guard (1...80).contains(text.utf8.count), allowed else { throw NodeMessageError("a peer that is not an address") }
         return text
     }
 

@@ -68,7 +68,10 @@ final class RedisSubscriber: Sendable {
                 try listen(connection)
             } catch {
                 counters.subscribed.store(0, ordering: .relaxed)
-                pacing.connectionEnded(at: ConnectPacing.now())
+                // One reading of the clock for the end and the delay logged below: two could differ by a
+                // millisecond and log a delay a hair short of the backoff's step.
+                let ended = ConnectPacing.now()
+                pacing.connectionEnded(at: ended)
                 if !down {
                     down = true
                     if everSubscribed {
@@ -77,7 +80,7 @@ final class RedisSubscriber: Sendable {
                         log.warn("message queue: cannot reach Redis \(url) (\(error)); serving this node's clients only, retrying with backoff")
                     }
                 }
-                log.debug("message queue: subscriber retries in \(pacing.delay(at: ConnectPacing.now())) ms (\(error))")
+                log.debug("message queue: subscriber retries in \(pacing.delay(at: ended)) ms (\(error))")
             }
         }
     }

@@ -17,7 +17,7 @@ redis = pytest.importorskip("redis")
 
 CHANNEL = "socketio"
 # The README's rules, word for word (section "What the Redis can see and do").
-QUENCH_RULES = ["on", ">quench-secret", f"~quench:{CHANNEL}:*", f"&{CHANNEL}", "+@pubsub", "+eval", "+get", "+set", "+del",
+QUENCH_RULES = ["on", ">quench-secret", f"~quench:{CHANNEL}:*", f"&{CHANNEL}", f"&quench:{CHANNEL}:to:*", "+@pubsub", "+eval", "+get", "+set", "+del",
                 "+exists", "+lrange", "+rpush", "+pexpire", "+pttl", "+ping", "+select"]
 BACKEND_RULES = ["on", ">backend-secret", f"&{CHANNEL}", "+publish"]
 

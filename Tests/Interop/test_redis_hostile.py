@@ -55,8 +55,10 @@ class FakeRedis:
                     name = command[0].upper()
                     if name == b"SUBSCRIBE":
                         subscribed = True
-                        channel = command[1]
-                        conn.sendall(b"*3\r\n$9\r\nsubscribe\r\n$%d\r\n%s\r\n:1\r\n" % (len(channel), channel))
+                        # As Redis: one confirmation per channel (quench subscribes to the shared channel
+                        # and to its own node channel).
+                        for count, channel in enumerate(command[1:], start=1):
+                            conn.sendall(b"*3\r\n$9\r\nsubscribe\r\n$%d\r\n%s\r\n:%d\r\n" % (len(channel), channel, count))
                         with self.lock:
                             self.subscribes += 1
                             first = self.subscribes == 1
