@@ -57,10 +57,10 @@ interop-test: release venv deb test-deps
 	QUENCH_BIN=$(CURDIR)/$(RELEASE_BIN) $(VENV)/bin/python -m pytest Tests/Interop -q -p no:cacheprovider
 
 ## test-deps: the programs the interop tests drive, when missing (one apt-get for all): Chromium (the
-## browser tests), redis-server (the message queue), curl, openssl, ss (iproute2), mandoc (the man page),
-## and promtool (the /metrics check), which is taken out of Debian's prometheus package into
-## build/tools/ rather than installed: installing it would enable a Prometheus server on this machine.
-TEST_PROGRAMS := chromium:chromium redis-server:redis-server curl:curl openssl:openssl ss:iproute2 mandoc:mandoc
+## browser tests), redis-server (the message queue), haproxy (the round-robin balancer in front of a
+## cluster), curl, openssl, ss (iproute2), mandoc (the man page), and promtool (the /metrics check), which
+## is taken out of Debian's prometheus package into build/tools/ rather than installed: installing it would enable a Prometheus server on this machine.
+TEST_PROGRAMS := chromium:chromium redis-server:redis-server haproxy:haproxy curl:curl openssl:openssl ss:iproute2 mandoc:mandoc
 PROMTOOL      := build/tools/usr/bin/promtool
 test-deps: deps deb-deps $(PROMTOOL)
 	@missing=""; for pair in $(TEST_PROGRAMS); do \
