@@ -14,7 +14,7 @@ ARGS     ?=
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -enforce-exclusivity=unchecked -Xlinker -z -Xlinker now
 RELEASE_BIN   := .build/release/quench
 
-.PHONY: all deps deb-deps test-deps build release run test unit-test interop-test venv deb install uninstall clean bench bench-tools fuzz sanitize soak redis-server
+.PHONY: all deps deb-deps test-deps build release run test unit-test interop-test venv deb install uninstall clean bench bench-tools bench-cluster cluster-bench-tools fuzz sanitize soak redis-server
 
 all: release
 
@@ -57,10 +57,10 @@ interop-test: release venv deb test-deps
 	QUENCH_BIN=$(CURDIR)/$(RELEASE_BIN) $(VENV)/bin/python -m pytest Tests/Interop -q -p no:cacheprovider
 
 ## test-deps: the programs the interop tests drive, when missing (one apt-get for all): Chromium (the
-## browser tests), redis-server (the message queue), curl, openssl, ss (iproute2), mandoc (the man page),
-## and promtool (the /metrics check), which is taken out of Debian's prometheus package into
-## build/tools/ rather than installed: installing it would enable a Prometheus server on this machine.
-TEST_PROGRAMS := chromium:chromium redis-server:redis-server curl:curl openssl:openssl ss:iproute2 mandoc:mandoc
+## browser tests), redis-server (the message queue), haproxy (the round-robin balancer in front of a
+## cluster), curl, openssl, ss (iproute2), mandoc (the man page), and promtool (the /metrics check), which
+## is taken out of Debian's prometheus package into build/tools/ rather than installed: installing it would enable a Prometheus server on this machine.
+TEST_PROGRAMS := chromium:chromium redis-server:redis-server haproxy:haproxy curl:curl openssl:openssl ss:iproute2 mandoc:mandoc
 PROMTOOL      := build/tools/usr/bin/promtool
 test-deps: deps deb-deps $(PROMTOOL)
 	@missing=""; for pair in $(TEST_PROGRAMS); do \
@@ -89,16 +89,31 @@ deb-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dpkg-dev lintian man-db; \
 	fi
 
-## bench: quench beside the lws floor and the seed app (../shared/reference), one run, into BENCHMARKS.md.
+## bench: quench beside the lws floor and the seed app (../shared/reference), and three quench nodes behind
+## haproxy beside one (issue 21), one run, into BENCHMARKS.md.
 SHARED_REF := $(CURDIR)/../shared/reference
 SEED_VENV  := .venv-seed
 bench: release bench-tools
 	$(PYTHON) Tests/Bench/bench.py --output BENCHMARKS.md
 
+## bench-cluster: issue 21's section alone (three nodes, Redis and haproxy), into build/cluster-bench.md.
+bench-cluster: release cluster-bench-tools
+	$(PYTHON) Tests/Bench/bench.py --only cluster --output build/cluster-bench.md
+
 ## bench-tools: the load tool, the C floors (lws_floor, send_floor), the seed app's venv and wrk (installed when missing).
-bench-tools: deps build/lws_floor build/send_floor $(SEED_VENV)/.installed
-	$(SWIFT) build $(RELEASE_FLAGS) --product quench-bench
+bench-tools: deps build/lws_floor build/send_floor $(SEED_VENV)/.installed cluster-bench-tools
 	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+
+## cluster-bench-tools: the load tool, and redis-server and haproxy for the cluster section (installed when missing).
+cluster-bench-tools: deps
+	$(SWIFT) build $(RELEASE_FLAGS) --product quench-bench
+	@missing=""; for pair in redis-server:redis-server haproxy:haproxy; do \
+		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 build/lws_floor: $(wildcard $(SHARED_REF)/lws_floor.c)
 	@test -f $(SHARED_REF)/lws_floor.c || { echo "bench: $(SHARED_REF) is missing (the shared folder must sit beside the repository, at ../shared)"; exit 1; }

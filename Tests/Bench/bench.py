@@ -26,6 +26,8 @@ import sys
 import threading
 import time
 
+import cluster_bench
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "reference"))
 QUENCH = os.path.join(ROOT, ".build", "release", "quench")
@@ -781,6 +783,8 @@ def write_report(path, data, started):
               f"{ratio(num(pq, 'server_us_per_reply'), num(ps, 'server_us_per_reply'), 3)} |", ""]
 
     st = data["startup"]
+    lines += cluster_bench.lines(sys.modules[__name__], data)
+
     lines += ["## Start-up and idle", "",
               "| figure | quench | floor | quench/floor |", "|---|---|---|---|",
               f"| start-up to listening, median of {data['startup_runs']} (spawn → first TCP connect, polled every 1 ms) | "
@@ -790,7 +794,7 @@ def write_report(path, data, started):
     lines += [f"| CPU while holding {data['idle_cpu_sessions']:,} idle sessions for {ic.get('seconds')} s (default pings) | "
               f"{fmt(ic.get('cpu_ms'), 0, ' ms')} | | |", ""]
 
-    lines += ["## Targets (issues 6 and 16)", ""] + targets(data) + [""]
+    lines += ["## Targets (issues 6, 16 and 21)", ""] + targets(data) + [""]
     lines += ["Logs of this run: `build/bench-logs/` (not committed).", ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
@@ -895,6 +899,7 @@ def targets(data):
     ok = cpu is not None and cpu / (ic["seconds"] * 1000) <= 0.01
     out.append(check(ok, f"idle CPU ≈ 0 (taken as ≤ 1% of a core): {fmt(cpu, 0)} ms over {ic.get('seconds')} s with "
                          f"{data['idle_cpu_sessions']:,} sessions" + (f" = {cpu / ic['seconds'] / 10:.2f}%" if cpu is not None else "")))
+    out += cluster_bench.targets(sys.modules[__name__], data)
     return out
 
 
@@ -913,6 +918,7 @@ def preflight():
             missing.append(f"{path} ({hint})")
     if not shutil.which("wrk"):
         missing.append("wrk (apt-get install wrk)")
+    missing += cluster_bench.missing()
     if missing:
         sys.exit("bench: missing:\n  " + "\n  ".join(missing))
 
@@ -921,7 +927,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", default=os.path.join(ROOT, "BENCHMARKS.md"))
     parser.add_argument("--quick", action="store_true", help="short durations and small counts, to test the harness")
+    parser.add_argument("--only", choices=["cluster"], help="run one section alone (cluster: issue 21's balancer section)")
     args = parser.parse_args()
+    if args.only == "cluster":
+        return cluster_only(args)
     preflight()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -967,11 +976,44 @@ def main():
         for kind in ("quench", "asgi", "seed"):
             data["polling"][kind] = scenario_polling_rtt(kind, data["polling_clients"], data["polling_seconds"])
         data["hold"] = scenario_hold(data["hold_sessions"], data["hold_seconds"], 200, 400)
+        run_cluster(data, quick)
     finally:
         cleanup()
     write_report(args.output, data, started)
     log(f"wrote {args.output} in {time.monotonic() - started:.0f} s")
     print("\n".join(targets(data)))
+
+
+def run_cluster(data, quick):
+    """Issue 21's section: polling replies forwarded across three nodes beside local ones, and session moves."""
+    module = sys.modules[__name__]
+    data["cluster_clients"], data["cluster_seconds"] = 50, 3 if quick else 10
+    data["cluster_polling"] = cluster_bench.scenario_polling(module, data["cluster_clients"], data["cluster_seconds"])
+    data["cluster_moves"] = cluster_bench.scenario_moves(module, 50 if quick else 500)
+
+
+def cluster_only(args):
+    """`--only cluster`: the balancer section alone, written to --output (not BENCHMARKS.md's other sections)."""
+    missing = [f"{path} ({hint})" for path, hint in ((QUENCH, "make release"), (BENCH, "swift build -c release --product quench-bench"))
+               if not os.path.exists(path)] + cluster_bench.missing()
+    if missing:
+        sys.exit("bench: missing:\n  " + "\n  ".join(missing))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started, data = time.monotonic(), {}
+    try:
+        run_cluster(data, args.quick)
+    finally:
+        cleanup()
+    lines = ["# Benchmarks: the cluster section alone", "", "Written by `Tests/Bench/bench.py --only cluster`.", ""]
+    lines += machine_lines() + [f"- run time: {time.monotonic() - started:.0f} s", ""]
+    lines += cluster_bench.lines(sys.modules[__name__], data)
+    lines += ["## Target (issue 21)", ""] + cluster_bench.targets(sys.modules[__name__], data) + [""]
+    with open(args.output, "w") as f:
+        f.write("\n".join(lines))
+    log(f"wrote {args.output}")
+    print("\n".join(cluster_bench.targets(sys.modules[__name__], data)))
 
 
 if __name__ == "__main__":

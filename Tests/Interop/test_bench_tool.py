@@ -358,3 +358,28 @@ def test_polling_client_refuses_chunked_trailers(scripted_server):
     assert proc.returncode != 0, explain(proc)
     assert fields["connected"] == "0" and fields["failures"] == "2", explain(proc)
     assert "trailer fields after the last chunk are not supported" in proc.stdout, explain(proc)
+
+
+# -- bench.py's cluster section (issue 21) ------------------------------------------------------------
+
+
+@pytest.mark.deadline(90)
+def test_bench_cluster_section_runs_and_reports_both_sides(tmp_path):
+    """`bench.py --only cluster --quick`: three nodes, Redis and haproxy start and stop, the local sides (clients
+    straight to one node, upgrades on the session's own node) are measured in full, and the report names the
+    forwarded side and the move whatever their outcome (before issue 21 they fail with "Session ID unknown")."""
+    from cluster_support import HAPROXY
+
+    if HAPROXY is None:
+        if os.environ.get("QUENCH_REQUIRE_HAPROXY") == "1":
+            pytest.fail("haproxy is not installed and QUENCH_REQUIRE_HAPROXY=1")
+        pytest.skip("haproxy is not installed: the cluster section needs it")
+    report = tmp_path / "cluster-bench.md"
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / "Tests" / "Bench" / "bench.py"), "--only", "cluster", "--quick",
+                           "--output", str(report)], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=80)
+    assert proc.returncode == 0, explain(proc)
+    text = report.read_text()
+    assert "| one node directly (local) | 50/50 |" in text, text
+    assert "| its own node (local) | 50/50 |" in text, text
+    assert "| 3 nodes through haproxy (forwarded) |" in text and "| another node (a move) |" in text, text
+    assert "a forwarded polling reply costs ≤ 2× the CPU of a local one" in text, text
