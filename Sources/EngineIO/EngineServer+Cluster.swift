@@ -59,6 +59,7 @@ extension EngineServer {
         }
         let timer = schedule(after: Self.nodeAnswerTimeout) { [unowned self] in forwardTimedOut(id) }
         let sid = request.query["sid"] ?? ""
+        log.debug("passed on id=\(id) \(request.method.name) sid=\(LogSafe.text(sid)) peer=\(request.peer) to node=\(node)")
         cluster.waiting[id] = WaitingRequest(responder: responder, headers: headers, node: node, peer: request.peer, sid: sid, timer: timer)
         onAbandon { [unowned self] in
             guard let waiting = cluster.waiting.removeValue(forKey: id) else { return }
@@ -82,6 +83,7 @@ extension EngineServer {
     private func serveForwarded(id: UInt64, from node: String, _ forwarded: ForwardedRequest) {
         guard let link, node != link.nodeTag, forwarded.query["sid"] != nil else { return }
         cluster.counters.served &+= 1
+        log.debug("serving id=\(id) \(forwarded.method.name) sid=\(LogSafe.text(forwarded.query["sid"] ?? "")) for node=\(node)")
         let responder = RemoteResponder(server: self, node: node, id: id)
         let key = ServedRequest(node: node, id: id)
         handle(forwarded.request(path: configuration.path), responder: responder) { [unowned self] abandon in
@@ -216,6 +218,7 @@ extension EngineServer {
             serveForwarded(id: id, from: node, forwarded)
         case .response(let id, let response):
             guard let waiting = cluster.waiting.removeValue(forKey: id) else { return }  // answered 400 already
+            log.debug("answer id=\(id) status=\(response.status) bytes=\(response.body.count) sid=\(waiting.sid)")
             waiting.timer.cancel()
             cluster.counters.forwarded[.answered, default: 0] &+= 1
             waiting.responder.respond(response)
@@ -225,6 +228,7 @@ extension EngineServer {
             waiting.timer = schedule(after: configuration.pingInterval + Self.nodeAnswerTimeout) { [unowned self] in forwardTimedOut(id) }
             cluster.waiting[id] = waiting
         case .abandoned(let id, let node):
+            log.debug("abandoned id=\(id) by node=\(node)")
             cluster.served.removeValue(forKey: ServedRequest(node: node, id: id))?()
         case .moveRequest(let id, let node, let sid):
             moveOut(sid: sid, to: node, id: id)
@@ -256,6 +260,7 @@ final class RemoteResponder: HTTPResponder {
     let node: String
     let id: UInt64
     private(set) var answered = false
+    var isPassedOn: Bool { true }
 
     init(server: EngineServer, node: String, id: UInt64) {
         self.server = server

@@ -191,3 +191,52 @@ final class TwoNodes {
         _ = local
     }
 }
+
+@Suite struct ClusterRetryTests {
+    @Test func aGetRetriedThroughAnotherNodeTakesOverTheOneHeldForADeadNode() {
+        let nodes = TwoNodes()
+        let sid = nodes.openOnA()
+        let first = nodes.b.engine.requestInMemory(.get, query: "EIO=4&transport=polling&sid=\(sid)")
+        nodes.cluster.deliverAll()
+        nodes.cluster.offline(TwoNodes.tagB)  // B dies holding the client's GET; the balancer retries it on A
+        let retried = nodes.a.engine.requestInMemory(.get, query: "EIO=4&transport=polling&sid=\(sid)")
+        #expect(retried.response == nil)  // held: the session lives on
+        #expect(nodes.a.engine.sessionCount == 1)
+        #expect(first.response == nil)  // its noop went to the dead node
+    }
+
+    @Test func twoGetsOnTheOwnerItselfStillEndTheSession() {
+        let harness = Harness()
+        let sid = harness.openPolling()
+        _ = harness.engine.requestInMemory(.get, query: "EIO=4&transport=polling&sid=\(sid)")
+        let second = harness.engine.requestInMemory(.get, query: "EIO=4&transport=polling&sid=\(sid)")
+        #expect(second.status == 400)
+        #expect(harness.engine.sessionCount == 0)
+    }
+}
+
+@Suite struct BalancerRetryTests {
+    @Test func theSameGetAgainGetsTheSameAnswerAgain() throws {
+        let harness = Harness()
+        let sid = harness.openPolling()
+        let first = harness.engine.requestInMemory(.get, query: "EIO=4&transport=polling&sid=\(sid)&t=abc")
+        try #require(harness.engine.session(id: sid)).send(.message(Array("lost on the way".utf8)))
+        #expect(first.body == "4lost on the way")
+        let retried = harness.engine.requestInMemory(.get, query: "EIO=4&transport=polling&sid=\(sid)&t=abc")
+        #expect(retried.body == "4lost on the way")
+        let next = harness.engine.requestInMemory(.get, query: "EIO=4&transport=polling&sid=\(sid)&t=abd")
+        #expect(next.response == nil)  // a new GET: held
+        #expect(harness.engine.sessionCount == 1)
+    }
+
+    @Test func theSamePostAgainIsNotDeliveredTwice() {
+        let harness = Harness()
+        let sid = harness.openPolling()
+        for _ in 0..<2 {
+            let post = harness.engine.requestInMemory(.post, query: "EIO=4&transport=polling&sid=\(sid)&t=p1", body: "4once")
+            #expect(post.body == "ok")
+        }
+        _ = harness.engine.requestInMemory(.post, query: "EIO=4&transport=polling&sid=\(sid)&t=p2", body: "4twice")
+        #expect(harness.delegate.messages == ["once", "twice"])
+    }
+}

@@ -35,4 +35,11 @@ public struct HTTPHeader: Sendable, Equatable {
 public protocol HTTPResponder: AnyObject {
     /// Sends the response. Later calls are ignored; so are calls after the client went away.
     func respond(_ response: HTTPResponse)
+    /// Whether the answer goes back to another node that passed the request on (``NodeLink``), rather than
+    /// to a connection of this node. Default false.
+    var isPassedOn: Bool { get }
+}
+
+extension HTTPResponder {
+    public var isPassedOn: Bool { false }
 }

@@ -9,9 +9,16 @@ public final class PollingTransport: Transport {
     /// would cost a side-table load on every packet and slow every retain of the session.
     public var session: EngineSession?
     public var isWritable: Bool { pendingGET != nil && !closed }
-    /// The held GET, with the CORS headers its answer needs.
-    private var pendingGET: (responder: any HTTPResponder, headers: [HTTPHeader])?
+    /// The held GET, with the CORS headers its answer needs and its `t` parameter.
+    private var pendingGET: (responder: any HTTPResponder, headers: [HTTPHeader], stamp: String?)?
     private var closed = false
+    /// The last answer to a GET, and that GET's `t`: a balancer that lost the answer on its way (a node in
+    /// between died) sends the very same request again, `t` and all, and gets the same answer again rather
+    /// than the packets (a ping above all) being lost. The client itself never repeats a `t`.
+    private var lastAnswer: (stamp: String, response: HTTPResponse)?
+    /// The `t` of the last POST taken: the same POST again (a balancer's retry) is answered `ok` and not
+    /// delivered twice.
+    private var lastPostStamp: String?
 
     public init() {}
 
@@ -25,9 +32,10 @@ public final class PollingTransport: Transport {
         _ request: HTTPRequest, responder: any HTTPResponder, headers: [HTTPHeader],
         onAbandon: (@escaping () -> Void) -> Void
     ) -> EngineRequestError? {
+        let stamp = request.query["t"]
         switch request.method {
-        case .get: receiveGET(responder, headers: headers, onAbandon: onAbandon)
-        case .post: receivePOST(request.body, responder: responder, headers: headers)
+        case .get: receiveGET(responder, headers: headers, stamp: stamp, onAbandon: onAbandon)
+        case .post: receivePOST(request.body, responder: responder, headers: headers, stamp: stamp)
         case .options, .other: return .badRequest("method not allowed")
         }
         return nil
@@ -36,7 +44,9 @@ public final class PollingTransport: Transport {
     public func send(_ packets: [EnginePacket]) {
         guard let get = pendingGET else { return }
         pendingGET = nil
-        get.responder.respond(HTTPResponse.ok(EnginePacket.encodePollingPayload(packets), headers: get.headers))
+        let response = HTTPResponse.ok(EnginePacket.encodePollingPayload(packets), headers: get.headers)
+        lastAnswer = get.stamp.map { ($0, response) }
+        get.responder.respond(response)
     }
 
     /// Ends the transport. A GET still held learns it with a close packet.
@@ -77,10 +87,23 @@ public final class PollingTransport: Transport {
 
     /// A GET for this session: answered now if packets wait, held otherwise.
     /// - Parameter onAbandon: registers what to do if the client drops the held request.
-    func receiveGET(_ responder: any HTTPResponder, headers: [HTTPHeader], onAbandon: (@escaping () -> Void) -> Void) {
+    func receiveGET(_ responder: any HTTPResponder, headers: [HTTPHeader], stamp: String? = nil, onAbandon: (@escaping () -> Void) -> Void) {
         guard !closed, let session else {
             responder.respond(EngineRequestError.unknownSession("session closed").response(headers: headers))
             return
+        }
+        if let stamp, let last = lastAnswer, last.stamp == stamp {
+            session.log.debug("repeated GET sid=\(session.id) t=\(LogSafe.text(stamp)): answered again")
+            responder.respond(last.response)
+            return
+        }
+        if let held = pendingGET, held.responder.isPassedOn {
+            // The held GET came through another node, which may be gone (killed while holding the client's
+            // request), and a balancer that retries a request whose server vanished sends it again through
+            // another node: the owner cannot tell that retry from a second GET. The newer one is the client's;
+            // the older gets a noop (to nobody, if its node is gone).
+            pendingGET = nil
+            held.responder.respond(HTTPResponse.ok([EnginePacketType.noop.digit], headers: held.headers))
         }
         if pendingGET != nil {
             // Two GETs at once is a client bug or a hijack attempt; the reference server ends the session.
@@ -90,16 +113,25 @@ public final class PollingTransport: Transport {
             close()
             return
         }
-        pendingGET = (responder, headers)
+        pendingGET = (responder, headers, stamp)
+        lastAnswer = nil
         onAbandon { [weak self] in self?.abandoned(responder) }
         session.flush()
     }
 
     /// A POST for this session: every packet in the body goes to the session, then `ok`.
-    func receivePOST(_ body: [UInt8], responder: any HTTPResponder, headers: [HTTPHeader]) {
+    func receivePOST(_ body: [UInt8], responder: any HTTPResponder, headers: [HTTPHeader], stamp: String? = nil) {
         guard !closed, let session else {
             responder.respond(EngineRequestError.unknownSession("session closed").response(headers: headers))
             return
+        }
+        if let stamp {
+            guard stamp != lastPostStamp else {
+                session.log.debug("repeated POST sid=\(session.id) t=\(LogSafe.text(stamp)): answered ok, not delivered again")
+                responder.respond(HTTPResponse.ok(Array("ok".utf8), headers: headers))
+                return
+            }
+            lastPostStamp = stamp
         }
         let packets: [EnginePacket]
         do {
