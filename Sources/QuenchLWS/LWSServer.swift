@@ -147,12 +147,12 @@ public final class LWSServer: @unchecked Sendable {
             throw Self.explainFailure(lwsLines, configuration)
         }
         context = created
-        try adoptReusePort(context: created)
         for endpoint in endpoints {
             let engine = endpoint.engine
             endpoint.clock.attach(context: created) { [unowned engine] in engine.fireTimers() }
         }
         inbox.open(context: created, log: log)
+        try adoptReusePort(context: created)
     }
 
     /// A copy of `text` that lives until the server does.

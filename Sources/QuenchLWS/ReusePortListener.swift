@@ -118,13 +118,15 @@ extension LWSServer {
             _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
             var one: Int32 = 1
             setsockopt(connection, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            // What admitConnection decides (AcceptLimit pauses at pauseAt connections), known before it pauses.
+            let atLimit = openConnections >= acceptLimit.pauseAt
             _ = admitConnection(listener: wsi)
             // lws owns the socket from here: it closes it itself if it cannot take it (and says why in its log).
             if lws_adopt_socket_vhost(vhost, connection) == nil {
                 log.limited(.warn, cause: "adopt-failed", source: "listener", "reuse-port: libwebsockets refused a new connection (closed)")
             }
             // At the descriptor limit: the rest wait in the listen queue (the pause applies when this callback returns).
-            if pausedListener == wsi { return 0 }
+            if atLimit { return 0 }
         }
         return 0
     }
@@ -149,6 +151,8 @@ extension LWSServer {
     func reusePortConnectionClosed() {
         guard let wsi = reusePortListener?.wsi, pausedListener == wsi else { return }
         lws_rx_flow_control(wsi, 1)
+        // A pause for a failed accept ends here; one at the descriptor limit ends with its episode, as lws's does.
+        if !acceptLimit.paused { pausedListener = nil }
     }
 
     /// LWS_CALLBACK_RAW_CLOSE_FILE: lws closes the listening socket (at the stop, or with the context);
