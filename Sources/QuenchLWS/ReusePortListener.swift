@@ -123,7 +123,9 @@ extension LWSServer {
             _ = admitConnection(listener: wsi)
             // lws owns the socket from here: it closes it itself if it cannot take it (and says why in its log).
             if lws_adopt_socket_vhost(vhost, connection) == nil {
-                log.limited(.warn, cause: "adopt-failed", source: "listener", "reuse-port: libwebsockets refused a new connection (closed)")
+                log.limited(
+                    .info, cause: "adopt-failed", source: "listener",
+                    "reuse-port: libwebsockets did not take a new connection (a TLS handshake that failed at once, or no room); closed")
             }
             // At the descriptor limit: the rest wait in the listen queue (the pause applies when this callback returns).
             if atLimit { return 0 }
