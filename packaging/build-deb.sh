@@ -3,7 +3,7 @@
 #
 #   packaging/build-deb.sh [BINARY]     BINARY: the release build (default .build/release/quench)
 #
-# Inputs: the binary (which also writes its shell completions), man/quench.1 and packaging/deb/ (control, changelog, copyright, unit, default
+# Inputs: the binary (which also writes its shell completions), man/quench.1 and packaging/deb/ (control, changelog, copyright, units, default
 # file, maintainer scripts). The version is read from Sources/QuenchApp/Version.swift, its one
 # source; the script fails when the binary, the man page's .Os line or the Debian changelog says
 # otherwise. Depends is computed by dpkg-shlibdeps. Needs dpkg-dev and binutils; not root.
@@ -71,6 +71,7 @@ gzip -9nc man/quench.1 >"$STAGE/usr/share/man/man1/quench.1.gz"
 gzip -9nc "$PKG/changelog" >"$STAGE/usr/share/doc/quench/changelog.Debian.gz"
 install -m 0644 "$PKG/copyright" "$STAGE/usr/share/doc/quench/copyright"
 install -m 0644 "$PKG/quench.service" "$STAGE/lib/systemd/system/quench.service"
+install -m 0644 "$PKG/quench@.service" "$STAGE/lib/systemd/system/quench@.service"
 install -m 0644 "$PKG/quench.default" "$STAGE/etc/default/quench"
 # Each override carries its reason as a comment in packaging/deb/lintian-overrides.
 install -m 0644 "$PKG/lintian-overrides" "$STAGE/usr/share/lintian/overrides/quench"

@@ -67,7 +67,17 @@ extension LWSServer {
                 // Clears the pause we set; lws itself re-enabled accepting already.
                 if let pausedListener { lws_rx_flow_control(pausedListener, 1) }
                 pausedListener = nil
+            } else if reusePortListener != nil {
+                reusePortConnectionClosed()
             }
+            return 0
+
+        case LWS_CALLBACK_RAW_RX_FILE:
+            // The one raw descriptor: the --reuse-port listening socket (ReusePortListener).
+            return acceptOnReusePort(wsi)
+
+        case LWS_CALLBACK_RAW_CLOSE_FILE:
+            reusePortListenerClosed(wsi)
             return 0
 
         case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
@@ -123,7 +133,7 @@ extension LWSServer {
     /// (``AcceptLimit``), so the rest wait in the listen queue. This one is kept and answered like any other
     /// past the connection limit (503): its descriptor is already taken, so closing it would only turn a
     /// clean refusal into a reset.
-    private func admitConnection(listener: OpaquePointer) -> Int32 {
+    func admitConnection(listener: OpaquePointer) -> Int32 {
         let (pause, event) = acceptLimit.accepted(whileOpen: openConnections)
         guard pause else { return 0 }
         // lws puts the listener back into its poll set whenever a connection closes; taking it out here also

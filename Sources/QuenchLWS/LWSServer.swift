@@ -75,6 +75,8 @@ public final class LWSServer: @unchecked Sendable {
     var acceptLimit: AcceptLimit
     /// The listening socket's wsi while an ``acceptLimit`` episode has it paused (it lives as long as the context).
     var pausedListener: OpaquePointer?
+    /// With `--reuse-port`, the listening socket quench opened itself in place of lws's (``ReusePortListener``).
+    var reusePortListener: ReusePortListener?
     /// Scratch space for lws_write: LWS_PRE bytes of headroom, then the payload. Grows for a large write
     /// and shrinks back to ``baseWriteCapacity`` at the next write that uses far less (see ``ensureWriteCapacity(_:)``).
     private var writeBuffer: UnsafeMutableRawBufferPointer
@@ -100,13 +102,18 @@ public final class LWSServer: @unchecked Sendable {
     /// - Throws: ``LWSServerError`` with one line naming the problem (port in use, bad address, TLS files).
     public func start() throws(LWSServerError) {
         precondition(context == nil, "start() is called once")
-        if let problem = ListenCheck.verify(host: configuration.host, port: configuration.port) { throw problem }
         if let tls = configuration.tls, let problem = TLSCheck.verify(tls) { throw problem }
+        if configuration.reusePort {
+            try bindReusePort()
+        } else if let problem = ListenCheck.verify(host: configuration.host, port: configuration.port) {
+            throw problem
+        }
         LWSLogBridge.install(configuration.log)
         mounts = configuration.staticDirectory.map { LWSMounts(directory: $0, callbackPaths: endpoints.map(\.path) + servicePaths, protocolName: protocolName) }
 
         var info = lws_context_creation_info()
-        info.port = Int32(configuration.port)
+        // With --reuse-port lws listens nowhere; connections come from ``ReusePortListener``.
+        info.port = configuration.reusePort ? CONTEXT_PORT_NO_LISTEN_SERVER : Int32(configuration.port)
         info.protocols = UnsafePointer(protocols)
         info.mounts = mounts?.head
         info.options = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
@@ -135,13 +142,17 @@ public final class LWSServer: @unchecked Sendable {
         LWSLogBridge.hold()
         let created = lws_create_context(&info)
         let lwsLines = LWSLogBridge.release(logging: created != nil)
-        guard let created else { throw Self.explainFailure(lwsLines, configuration) }
+        guard let created else {
+            discardReusePort()
+            throw Self.explainFailure(lwsLines, configuration)
+        }
         context = created
         for endpoint in endpoints {
             let engine = endpoint.engine
             endpoint.clock.attach(context: created) { [unowned engine] in engine.fireTimers() }
         }
         inbox.open(context: created, log: log)
+        try adoptReusePort(context: created)
     }
 
     /// A copy of `text` that lives until the server does.
@@ -178,6 +189,7 @@ public final class LWSServer: @unchecked Sendable {
             for timer in repeatingTimers { timer.cancel() }
             stopTimer = nil
             drainTimer = nil
+            reusePortListener?.retryTimer = nil
             inbox.close()
             lws_context_destroy(context)
         }
@@ -222,6 +234,7 @@ public final class LWSServer: @unchecked Sendable {
         for timer in repeatingTimers { timer.cancel() }
         stopTimer = nil
         drainTimer = nil
+        reusePortListener?.retryTimer = nil
         inbox.close()
         lws_context_destroy(context)
         self.context = nil
@@ -238,6 +251,7 @@ public final class LWSServer: @unchecked Sendable {
         stopping = true
         log.info("stopping: closing \(endpoints.reduce(0) { $0 + $1.engine.sessionCount }) sessions")
         willStop?()
+        closeReusePort()
         for endpoint in endpoints { endpoint.engine.closeAll(reason: .serverShutdown) }
         let timer = LWSTimer(context: context) { [unowned self] in self.stopDeadlinePassed = true }
         // A stop that waits for a handover (``holdsStop``) may take up to 3 s; otherwise 0.8 s.

@@ -10,6 +10,9 @@ public struct LWSServerConfiguration: Sendable {
     public var host: String
     /// The TCP port.
     public var port: Int
+    /// Whether to listen with SO_REUSEPORT (`--reuse-port`), so that several processes share the port
+    /// and the kernel spreads connections among them (``ReusePortListener``).
+    public var reusePort = false
     /// PEM certificate and key for https/wss on the same port; nil for plain http/ws.
     public var tls: TLSFiles?
     /// The server's logger; lws's own warnings and errors are routed into it too.

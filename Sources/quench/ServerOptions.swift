@@ -16,6 +16,11 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "TCP port to listen on (1-65535).")
     var port = 5000
 
+    @Flag(
+        help: ArgumentHelp(
+            "Listen with SO_REUSEPORT: several quench processes (with the same --message-queue) may listen on the same address and port, and the kernel spreads connections among them."))
+    var reusePort = false
+
     @Option(
         name: .customLong("cors-origins"),
         help: ArgumentHelp(

@@ -161,7 +161,7 @@ def _port_accepts(port) -> bool:
 
 @pytest.fixture
 def start_quench(tmp_path):
-    """Factory: start_quench(*args, env=None) -> QuenchServer.
+    """Factory: start_quench(*args, env=None, open_files=None, port=None) -> QuenchServer.
 
     Runs `quench --host 127.0.0.1 --port P *args` with stdout+stderr going to a log file, waits (<= 10 s)
     until the port accepts TCP, and returns the server. `env` entries are added to the current environment.
@@ -174,8 +174,10 @@ def start_quench(tmp_path):
     binary = require_binary()
     started = []
 
-    def _start(*args, env=None, open_files=None):
+    def _start(*args, env=None, open_files=None, port=None):
         # open_files: an RLIMIT_NOFILE (soft and hard) for the server, to reach its session limit cheaply.
+        # port: this port rather than a free one (a second process sharing it with --reuse-port); one attempt.
+        fixed_port = port
         limit_files = None
         if open_files is not None:
             import resource
@@ -186,9 +188,9 @@ def start_quench(tmp_path):
         if env:
             full_env.update(env)
         last_log = ""
-        for attempt in range(3):  # a free port can be taken by someone else between pick and bind
-            port = free_port()
-            log_path = tmp_path / f"quench-{port}.log"
+        for attempt in range(1 if fixed_port else 3):  # a free port can be taken by someone else between pick and bind
+            port = fixed_port or free_port()
+            log_path = tmp_path / f"quench-{port}-{len(started)}.log"
             argv = [binary, "--host", "127.0.0.1", "--port", str(port), *map(str, args)]
             if not any(str(arg).startswith("--reminder-interval") for arg in args):
                 argv += ["--reminder-interval", "0"]

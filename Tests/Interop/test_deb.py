@@ -33,6 +33,8 @@ INSTALLED_BIN = "/usr/bin/quench"
 DEFAULT_FILE = "/etc/default/quench"
 BASH_COMPLETION = "/usr/share/bash-completion/completions/quench"
 UNIT = "/lib/systemd/system/quench.service"
+# The template for several processes on one port (quench --reuse-port), one instance per core.
+TEMPLATE_UNIT = "/lib/systemd/system/quench@.service"
 WANTS_LINK = "/etc/systemd/system/multi-user.target.wants/quench.service"
 # deb-systemd-helper's record of the enablement, which purge must drop with the symlink.
 DSH_STATE = ("/var/lib/systemd/deb-systemd-helper-enabled/quench.service.dsh-also",
@@ -49,6 +51,7 @@ EXPECTED_FILES = {
     "/usr/share/doc/quench/changelog.Debian.gz",
     "/usr/share/lintian/overrides/quench",
     UNIT,
+    TEMPLATE_UNIT,
     DEFAULT_FILE,
     BASH_COMPLETION,
     "/usr/share/zsh/vendor-completions/_quench",
@@ -193,6 +196,25 @@ def test_unit_runs_the_installed_binary_unprivileged(extracted):
         assert re.search(rf"^{re.escape(line)}$", unit, re.M), f"{UNIT} lacks {line!r}:\n{unit}"
 
 
+def test_template_unit_runs_instances_on_a_shared_port(extracted):
+    """quench@.service: the hardening of quench.service, every instance with --reuse-port, the shared options
+    and its own, and one named dynamic user for all (the kernel shares a port only among one user's sockets)."""
+    unit = (extracted / TEMPLATE_UNIT.lstrip("/")).read_text()
+    main = (extracted / UNIT.lstrip("/")).read_text()
+    for line in ("Type=notify", "NotifyAccess=main", "WatchdogSec=30s", "DynamicUser=yes", "User=quench", "Restart=on-failure",
+                 "EnvironmentFile=-/etc/default/quench", "EnvironmentFile=-/etc/default/quench-%i",
+                 "ExecStart=/usr/bin/quench --reuse-port $QUENCH_OPTS $QUENCH_INSTANCE_OPTS", "WantedBy=multi-user.target"):
+        assert re.search(rf"^{re.escape(line)}$", unit, re.M), f"{TEMPLATE_UNIT} lacks {line!r}:\n{unit}"
+
+    def settings(text):
+        return {line for line in text.splitlines() if line and not line.startswith("#")}
+
+    # Apart from what makes it a template, the same lines as the main unit: no hardening left out.
+    different = {"Description", "EnvironmentFile", "ExecStart", "User"}
+    kept = lambda text: {line for line in settings(text) if line.split("=", 1)[0] not in different}
+    assert kept(unit) == kept(main), f"{TEMPLATE_UNIT} and {UNIT} differ: {kept(unit) ^ kept(main)}"
+
+
 def start_installed(tmp_path) -> QuenchServer:
     """Start /usr/bin/quench on a free loopback port; return once it accepts TCP."""
     for _ in range(3):  # a free port can be taken by someone else between pick and bind
@@ -246,6 +268,9 @@ def test_install_serve_and_purge(deb, tmp_path):
         if shutil.which("systemd-analyze"):
             r = sh("systemd-analyze", "verify", UNIT, check=False)
             assert r.returncode == 0, f"systemd-analyze verify {UNIT}: exit {r.returncode}\n{r.stdout}{r.stderr}"
+            # A template is verified through an instance of it.
+            r = sh("systemd-analyze", "verify", "quench@1.service", check=False)
+            assert r.returncode == 0, f"systemd-analyze verify quench@1.service: exit {r.returncode}\n{r.stdout}{r.stderr}"
         if systemd_booted and not port_5000_taken:
             active = lambda: sh("systemctl", "is-active", "quench", check=False).stdout.strip() == "active"
             wait_until(active, 15, "quench.service did not become active (journalctl -u quench)")

@@ -10,6 +10,7 @@ import os
 import socket
 import time
 
+import pytest
 import socketio
 
 from conftest import wait_until
@@ -18,6 +19,8 @@ from interop_helpers import SioClient
 OPEN_FILES = 256
 IDLE_CONNECTIONS = 400
 WINDOW_S = 2.0
+# Each test runs with lws's own listener and with quench's (--reuse-port), which must limit alike.
+LISTENERS = pytest.mark.parametrize("listener", [(), ("--reuse-port",)], ids=["lws-listener", "reuse-port"])
 
 
 def cpu_seconds(pid) -> float:
@@ -27,8 +30,9 @@ def cpu_seconds(pid) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def test_idle_connections_past_the_descriptor_limit_neither_spin_nor_flood_the_log(start_quench):
-    server = start_quench("--log-level", "info", open_files=OPEN_FILES)
+@LISTENERS
+def test_idle_connections_past_the_descriptor_limit_neither_spin_nor_flood_the_log(start_quench, listener):
+    server = start_quench("--log-level", "info", *listener, open_files=OPEN_FILES)
     idle = []
     try:
         for _ in range(IDLE_CONNECTIONS):
@@ -90,11 +94,12 @@ def first_line(sock) -> str:
     return data.split(b"\r\n")[0].decode() if data else "closed without an answer"
 
 
-def test_a_burst_that_reaches_the_descriptor_reserve_is_answered_not_reset(start_quench):
+@LISTENERS
+def test_a_burst_that_reaches_the_descriptor_reserve_is_answered_not_reset(start_quench, listener):
     # 256 descriptors: 503 past 156 connections, accepting paused at 224. 150 sessions are held, then 150
     # more clients arrive at once: the refusals in flight push the count to the pause point, and the
     # connection accepted there must get its 503 like the others (it used to be closed unanswered).
-    server = start_quench("--log-level", "info", open_files=OPEN_FILES)
+    server = start_quench("--log-level", "info", *listener, open_files=OPEN_FILES)
     held, burst = [], []
     try:
         for _ in range(150):

@@ -15,7 +15,9 @@ SWIFT=${SWIFT:-swift}
 # The interop files run against the sanitized binary: WebSocket (Engine.IO and the app), long-polling and
 # its held requests, CORS over polling, python-socketio clients (upgrade, reminders, both transports, many
 # clients at once), the Redis message queue (restart included), connection state recovery across nodes
-# through Redis (its store thread, handover on SIGTERM) and signals (test_cli: SIGINT/SIGTERM).
+# through Redis (its store thread, handover on SIGTERM), signals (test_cli: SIGINT/SIGTERM) and --reuse-port
+# (quench's own listening socket: raw-descriptor adoption, accepts handed to lws, its close at a stop; not
+# its TLS test, whose SIGHUP reload leaks OpenSSL objects under LeakSanitizer with or without --reuse-port).
 INTEROP_FILES=(
     Tests/Interop/test_engineio_websocket.py
     Tests/Interop/test_websocket_app.py
@@ -25,6 +27,8 @@ INTEROP_FILES=(
     Tests/Interop/test_redis.py
     Tests/Interop/test_recovery_cluster.py
     Tests/Interop/test_cli.py
+    Tests/Interop/test_reuse_port.py::test_two_processes_share_a_port_and_a_message_queue
+    Tests/Interop/test_reuse_port.py::test_a_port_held_without_reuse_port_stays_in_use_either_way
 )
 TSAN_SUPPRESSIONS=$PWD/Tests/Sanitize/tsan.supp
 LSAN_SUPPRESSIONS=$PWD/Tests/Sanitize/lsan.supp
