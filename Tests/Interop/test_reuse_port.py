@@ -1,8 +1,6 @@
 """--reuse-port: several quench processes listen on one port (SO_REUSEPORT) and share one Redis message
-queue; the kernel spreads connections among them.
-
-Only WebSocket clients: a polling client's next request may reach the other process, which does not hold
-its session (until the nodes forward requests to each other).
+queue; the kernel spreads connections among them. A polling client's requests (and its upgrade) reach
+either process: each passes on what belongs to the other, or moves the session to itself (issue 21).
 """
 
 import re
@@ -21,7 +19,7 @@ from test_service import notify_socket  # noqa: F401 (a fixture)
 from test_sighup import WssClient, fingerprint, install, make_certificate, served_fingerprint, sighup
 
 CLIENTS = 40
-OPEN_RE = r"^info open sid=([A-Za-z0-9_-]{20}) peer=\S+ transport=websocket$"
+OPEN_RE = r"^info open sid=((?:[0-9a-f]{12})?[A-Za-z0-9_-]{20}) peer=\S+ transport=websocket$"
 
 
 def opened(server) -> set:
@@ -81,6 +79,35 @@ def test_two_processes_share_a_port_and_a_message_queue(start_quench, redis_serv
             client.sio.emit("user_message", {"text": "after the stop"})
             assert reply_re("after the stop").match(client.get(client.bot, timeout=10, what="the reply")["text"])
         assert second.running()
+    finally:
+        for client in clients:
+            client.disconnect()
+
+
+@pytest.mark.deadline(120)
+@pytest.mark.parametrize("transports", [("polling",), None], ids=["polling-only", "polling-then-upgrade"])
+def test_polling_clients_work_across_two_processes_on_one_port(start_quench, redis_server, transports):  # noqa: F811
+    """No balancer at all: the kernel alone picks the process for each of a polling client's connections."""
+    queue_args = ("--reuse-port", "--message-queue", redis_server.url, "--log-level", "debug")
+    first = start_quench(*queue_args)
+    second = start_quench(*queue_args, port=first.port)
+    redis_server.wait_subscribers(2)
+    clients = []
+    try:
+        clients = [SioClient(first).connect(transports=transports) for _ in range(20)]
+        for client in clients:
+            assert client.get(client.system, timeout=10, what="system_message") == CONNECTED
+        for round_ in range(5):
+            for i, client in enumerate(clients):
+                client.sio.emit("user_message", {"text": f"c{i} r{round_}"})
+            for i, client in enumerate(clients):
+                reply = client.get(client.bot, timeout=10, what=f"reply {round_} of client {i}")
+                assert reply_re(f"c{i} r{round_}").match(reply["text"]), reply
+        # The connections really were spread: each process passed requests on to the other (polling), or
+        # took sessions in from it (the upgrade).
+        for server in (first, second):
+            assert re.search(r"^debug passed on id=\d+ |^info moved in sid=", server.log_text(), re.M), server.log_text()[-2000:]
+        assert "Session ID unknown" not in first.log_text() + second.log_text()
     finally:
         for client in clients:
             client.disconnect()
