@@ -142,7 +142,7 @@ extension LWSServer {
 
     /// Before the upgrade: refuse handshakes the engine would refuse, with an HTTP status, not a hang-up.
     private func filterWebSocket(wsi: OpaquePointer) -> Int32 {
-        guard let request = LWSRequestReader.request(on: wsi) else { return -1 }
+        guard let request = LWSRequestReader.request(on: wsi, trusting: configuration.trustedProxies) else { return -1 }
         if let refusal = refusalWhileSending(wsi: wsi, request: request) { return refusal }
         if let tooLarge = HeaderLimits.refusal(wsi, peer: request.peer, log: log) { return refuseUpgrade(wsi: wsi, tooLarge) }
         guard let endpoint = endpoint(for: request.path) else {
@@ -166,7 +166,7 @@ extension LWSServer {
     }
 
     private func openWebSocket(wsi: OpaquePointer) -> Int32 {
-        guard let request = LWSRequestReader.request(on: wsi), let endpoint = endpoint(for: request.path) else { return -1 }
+        guard let request = LWSRequestReader.request(on: wsi, trusting: configuration.trustedProxies), let endpoint = endpoint(for: request.path) else { return -1 }
         let engineConfiguration = endpoint.engine.configuration
         let socket = LWSWebSocket(
             wsi: wsi, server: self, maxPayload: engineConfiguration.maxPayload, maxBuffered: engineConfiguration.maxBuffered)
@@ -227,7 +227,7 @@ extension LWSServer {
     }
 
     private func beginHTTP(wsi: OpaquePointer) -> Int32 {
-        guard let request = LWSRequestReader.request(on: wsi) else { return -1 }
+        guard let request = LWSRequestReader.request(on: wsi, trusting: configuration.trustedProxies) else { return -1 }
         if let tooLarge = HeaderLimits.refusal(wsi, peer: request.peer, log: log) {
             _ = writeHTTPResponse(tooLarge, to: wsi)
             return -1

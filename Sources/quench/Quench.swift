@@ -50,10 +50,11 @@ struct Quench: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         ResourceLimits.raiseOpenFiles(log: log)
 
-        let server = LWSServer(
-            configuration: LWSServerConfiguration(
-                host: options.host == "localhost" ? "127.0.0.1" : options.host, port: options.port, tls: options.tls, log: log,
-                staticDirectory: options.staticDirectory))
+        var serverConfiguration = LWSServerConfiguration(
+            host: options.host == "localhost" ? "127.0.0.1" : options.host, port: options.port, tls: options.tls, log: log,
+            staticDirectory: options.staticDirectory)
+        serverConfiguration.trustedProxies = options.proxies
+        let server = LWSServer(configuration: serverConfiguration)
         let engine = server.addEngine(configuration: options.engineConfiguration)
         let socketIO = SocketIOServer(engine: engine, configuration: options.socketIOConfiguration)
         let app = ChatApp(server: socketIO)
