@@ -20,6 +20,9 @@ struct AddressLimits {
 
     /// A line about an address that goes on being refused is written at most this often (milliseconds).
     static let episodeLineInterval: Int64 = 60_000
+    /// An episode at the bound ends with the first handshake admitted this long after its last refusal
+    /// (milliseconds): an address that keeps pressing stays in one episode however many get through.
+    static let episodeQuietPeriod: Int64 = 10_000
 
     private struct Entry {
         /// Sessions open now.
@@ -27,10 +30,11 @@ struct AddressLimits {
         /// Thousandths of a handshake, so that the refill (rate thousandths per millisecond) stays exact.
         var milliTokens: Int64
         var updatedAt: Int64
-        /// Handshakes refused since the address was last admitted (the episode), and since its last line.
+        /// Handshakes refused in the address's episode at its bound, and since the episode's last line.
         var refusedInEpisode = 0
         var refusedSinceLine = 0
         var lastLine = Int64.min
+        var lastRefusal = Int64.min
     }
 
     init(_ configuration: AddressLimitConfiguration) {
@@ -43,8 +47,8 @@ struct AddressLimits {
 
     /// What a handshake from `peer` gets.
     enum Decision: Equatable {
-        /// Go ahead; `endedEpisode` is how many of the address's handshakes were refused before this one, if
-        /// any were (its episode at the bound is over: say so once).
+        /// Go ahead; `endedEpisode`, when this admission ends an episode at the bound (``episodeQuietPeriod``),
+        /// is how many handshakes it refused (say so once).
         case admit(endedEpisode: Int?)
         case refuse(AddressRefusal)
     }
@@ -64,13 +68,17 @@ struct AddressLimits {
             } else {
                 entry.milliTokens -= 1000
                 guard entry.sessions >= limits.maxSessions else {
+                    // Admitted within the quiet period, the address is still pressing on its bound (a script
+                    // gets a handshake each time a token comes back): the episode goes on.
+                    guard entry.refusedInEpisode > 0, now - entry.lastRefusal >= Self.episodeQuietPeriod else { return .admit(endedEpisode: nil) }
                     defer { entry.refusedInEpisode = 0; entry.refusedSinceLine = 0 }
-                    return .admit(endedEpisode: entry.refusedInEpisode > 0 ? entry.refusedInEpisode : nil)
+                    return .admit(endedEpisode: entry.refusedInEpisode)
                 }
                 refusal = (.sessionsPerAddress, max(1, sessionRetryAfter))
             }
             entry.refusedInEpisode += 1
             entry.refusedSinceLine += 1
+            entry.lastRefusal = now
             var count: Int?
             if entry.refusedInEpisode == 1 || now - entry.lastLine >= Self.episodeLineInterval {
                 count = entry.refusedSinceLine
