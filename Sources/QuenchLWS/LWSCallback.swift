@@ -217,10 +217,10 @@ extension LWSServer {
         case .success(let file):
             guard lws_get_mimetype(file, nil) == nil else { return 0 }
             response = HTTPResponse(status: 415, body: Array("Unsupported Media Type\n".utf8))
-            log.info("refused peer=\(LWSRequestReader.peer(wsi)) status=415 static \(LogSafe.text(path)): no known MIME type for its extension")
+            log.info("refused peer=\(LWSRequestReader.client(wsi, trusting: configuration.trustedProxies)) status=415 static \(LogSafe.text(path)): no known MIME type for its extension")
         case .failure(let refusal):
             response = HTTPResponse(status: 404, body: Array("Not Found\n".utf8))
-            log.log(refusal.isProbe ? .warn : .info, "refused peer=\(LWSRequestReader.peer(wsi)) status=404 static \(LogSafe.text(path)): \(refusal)")
+            log.log(refusal.isProbe ? .warn : .info, "refused peer=\(LWSRequestReader.client(wsi, trusting: configuration.trustedProxies)) status=404 static \(LogSafe.text(path)): \(refusal)")
         }
         _ = writeHTTPResponse(response, to: wsi)
         return -1
