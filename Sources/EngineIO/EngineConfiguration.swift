@@ -20,6 +20,8 @@ public struct EngineConfiguration: Sendable {
     public var allowUpgrades: Bool
     /// Which browser origins may connect.
     public var cors: CORSPolicy
+    /// Sessions and handshakes per client address (``AddressLimits``).
+    public var addressLimits: AddressLimitConfiguration
 
     /// - Parameters:
     ///   - pingInterval: milliseconds between server pings; default 25 000.
@@ -31,6 +33,7 @@ public struct EngineConfiguration: Sendable {
     ///   - registry: the transports known; default ``TransportRegistry/standard`` (polling and WebSocket).
     ///   - allowUpgrades: whether sessions may upgrade (polling to WebSocket); default true.
     ///   - cors: the origin policy; default any origin, as the seed app has it.
+    ///   - addressLimits: the per-address bounds; default 5,000 sessions and 100 handshakes a second (burst 1,000).
     public init(
         pingInterval: Int64 = 25_000,
         pingTimeout: Int64 = 20_000,
@@ -40,7 +43,8 @@ public struct EngineConfiguration: Sendable {
         transports: Set<TransportName>? = nil,
         registry: TransportRegistry = .standard,
         allowUpgrades: Bool = true,
-        cors: CORSPolicy = .anyOrigin
+        cors: CORSPolicy = .anyOrigin,
+        addressLimits: AddressLimitConfiguration = AddressLimitConfiguration()
     ) {
         self.pingInterval = pingInterval
         self.pingTimeout = pingTimeout
@@ -51,6 +55,7 @@ public struct EngineConfiguration: Sendable {
         self.registry = registry
         self.allowUpgrades = allowUpgrades
         self.cors = cors
+        self.addressLimits = addressLimits
     }
 
     /// 16 MiB: sixteen replies to max-payload (1 MB) messages with room to spare, so a reading client's

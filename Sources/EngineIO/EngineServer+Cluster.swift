@@ -139,6 +139,7 @@ extension EngineServer {
         }
         guard let queued = session.moveOut() else { return refuse("the session cannot move now") }
         sessions.removeValue(forKey: sid)
+        addressLimits.sessionClosed(peer: session.peer)
         counters.movedOut(on: transportName)
         cluster.counters.moves[.movedOut, default: 0] &+= 1
         rememberMove(sid, to: node)
@@ -189,6 +190,7 @@ extension EngineServer {
         }
         let session = EngineSession(id: moved.sid, peer: moved.peer, transport: make(configuration), server: self, now: now)
         sessions[moved.sid] = session
+        addressLimits.sessionOpened(peer: moved.peer, now: now)
         counters.movedIn(on: moved.transport)
         cluster.counters.moves[.movedIn, default: 0] &+= 1
         session.restoreQueue(moved.queued)

@@ -17,6 +17,7 @@ extension EngineServer {
             responder.respond(error.response(headers: cors))
         case .success(.handshake(let kind)):
             guard let make = kind.makeForHTTP else { return }  // route() only hands over kinds that travel over HTTP
+            if let refusal = admitHandshake(request) { return responder.respond(refusal.response(headers: cors)) }
             let transport = make(configuration)
             openSession(peer: request.peer, transport: transport)
             if let error = transport.handle(request, responder: responder, headers: cors, onAbandon: onAbandon) {

@@ -28,6 +28,8 @@ public final class EngineServer {
     public var link: (any NodeLink)?
     /// Requests and moves waiting on other nodes, and sessions that moved on from here.
     var cluster = ClusterState()
+    /// Sessions and handshakes per client address (EngineServer+AddressLimits.swift).
+    var addressLimits: AddressLimits
 
     /// - Parameters:
     ///   - configuration: ping timings, payload limit, path, transports, CORS.
@@ -37,6 +39,7 @@ public final class EngineServer {
         self.configuration = configuration
         self.clock = clock
         self.log = log
+        addressLimits = AddressLimits(configuration.addressLimits)
     }
 
     /// Timers that never fired let go of their actions: an action may hold what holds its timer (a Socket.IO
@@ -150,6 +153,7 @@ public final class EngineServer {
     /// WebSocket handshake before the upgrade); nil means go ahead.
     public func refusal(for request: HTTPRequest, arrivingOn carrier: TransportName) -> EngineRequestError? {
         switch route(request, arrivingOn: carrier) {
+        case .success(.handshake): return admitHandshake(request)
         case .success: return nil
         case .failure(let error):
             logRefusal(error, request)
@@ -190,6 +194,7 @@ public final class EngineServer {
         while sessions[sid] != nil { sid = tag.map(SessionID.make(nodeTag:)) ?? SessionID.make() }
         let session = EngineSession(id: sid, peer: peer, transport: transport, server: self, now: now)
         sessions[sid] = session
+        addressLimits.sessionOpened(peer: peer, now: now)
         counters.opened(on: transport.name)
         session.send(EnginePacket(.open, openPacketJSON(sid: sid, transport: transport.name)))
         // A transport may end the session while the open packet is sent (a write that fails at once): the
@@ -213,6 +218,7 @@ public final class EngineServer {
     /// Called by a session once it has closed.
     func sessionClosed(_ session: EngineSession, reason: DisconnectReason) {
         guard sessions.removeValue(forKey: session.id) != nil else { return }
+        addressLimits.sessionClosed(peer: session.peer)
         counters.closed(on: session.transport.name, reason: reason)
         log.info("close sid=\(session.id) peer=\(session.peer) transport=\(session.transport.name) reason=\"\(reason.rawValue)\"")
         delegate?.engineSession(session, didCloseWith: reason)

@@ -152,7 +152,7 @@ extension LWSServer {
 
     /// Before the upgrade: refuse handshakes the engine would refuse, with an HTTP status, not a hang-up.
     private func filterWebSocket(wsi: OpaquePointer) -> Int32 {
-        guard let request = LWSRequestReader.request(on: wsi) else { return -1 }
+        guard let request = LWSRequestReader.request(on: wsi, trusting: configuration.trustedProxies) else { return -1 }
         if let refusal = refusalWhileSending(wsi: wsi, request: request) { return refusal }
         if let tooLarge = HeaderLimits.refusal(wsi, peer: request.peer, log: log) { return refuseUpgrade(wsi: wsi, tooLarge) }
         guard let endpoint = endpoint(for: request.path) else {
@@ -176,7 +176,7 @@ extension LWSServer {
     }
 
     private func openWebSocket(wsi: OpaquePointer) -> Int32 {
-        guard let request = LWSRequestReader.request(on: wsi), let endpoint = endpoint(for: request.path) else { return -1 }
+        guard let request = LWSRequestReader.request(on: wsi, trusting: configuration.trustedProxies), let endpoint = endpoint(for: request.path) else { return -1 }
         let engineConfiguration = endpoint.engine.configuration
         let socket = LWSWebSocket(
             wsi: wsi, server: self, maxPayload: engineConfiguration.maxPayload, maxBuffered: engineConfiguration.maxBuffered)
@@ -227,17 +227,17 @@ extension LWSServer {
         case .success(let file):
             guard lws_get_mimetype(file, nil) == nil else { return 0 }
             response = HTTPResponse(status: 415, body: Array("Unsupported Media Type\n".utf8))
-            log.info("refused peer=\(LWSRequestReader.peer(wsi)) status=415 static \(LogSafe.text(path)): no known MIME type for its extension")
+            log.info("refused peer=\(LWSRequestReader.client(wsi, trusting: configuration.trustedProxies)) status=415 static \(LogSafe.text(path)): no known MIME type for its extension")
         case .failure(let refusal):
             response = HTTPResponse(status: 404, body: Array("Not Found\n".utf8))
-            log.log(refusal.isProbe ? .warn : .info, "refused peer=\(LWSRequestReader.peer(wsi)) status=404 static \(LogSafe.text(path)): \(refusal)")
+            log.log(refusal.isProbe ? .warn : .info, "refused peer=\(LWSRequestReader.client(wsi, trusting: configuration.trustedProxies)) status=404 static \(LogSafe.text(path)): \(refusal)")
         }
         _ = writeHTTPResponse(response, to: wsi)
         return -1
     }
 
     private func beginHTTP(wsi: OpaquePointer) -> Int32 {
-        guard let request = LWSRequestReader.request(on: wsi) else { return -1 }
+        guard let request = LWSRequestReader.request(on: wsi, trusting: configuration.trustedProxies) else { return -1 }
         if let tooLarge = HeaderLimits.refusal(wsi, peer: request.peer, log: log) {
             _ = writeHTTPResponse(tooLarge, to: wsi)
             return -1

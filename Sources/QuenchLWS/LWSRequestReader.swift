@@ -5,7 +5,9 @@ import EngineIO
 /// headers are still attached (the HTTP, filter and established callbacks).
 enum LWSRequestReader {
     /// The method, path, query, origin and peer of the request on `wsi`; nil if it has no request line.
-    static func request(on wsi: OpaquePointer) -> HTTPRequest? {
+    /// The peer is the client a trusted proxy names in `X-Forwarded-For` or `Forwarded`
+    /// (``TrustedProxies``), else the socket's peer.
+    static func request(on wsi: OpaquePointer, trusting proxies: TrustedProxies) -> HTTPRequest? {
         let method: HTTPMethod
         let path: String
         if let uri = header(wsi, WSI_TOKEN_GET_URI) {
@@ -29,7 +31,32 @@ enum LWSRequestReader {
             query: query(wsi),
             origin: header(wsi, WSI_TOKEN_ORIGIN),
             requestedHeaders: header(wsi, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS),
-            peer: peer(wsi))
+            peer: client(wsi, trusting: proxies))
+    }
+
+    /// The client's address: the socket's peer, or for a trusted proxy the client its headers name. The
+    /// headers are only read for a trusted proxy, so without `--trusted-proxies` this costs nothing.
+    static func client(_ wsi: OpaquePointer, trusting proxies: TrustedProxies) -> String {
+        let socketPeer = peer(wsi)
+        guard proxies.trusts(socketPeer: socketPeer) else { return socketPeer }
+        return proxies.client(
+            socketPeer: socketPeer, xForwardedFor: header(wsi, WSI_TOKEN_X_FORWARDED_FOR), forwarded: customHeader(wsi, "forwarded:"))
+    }
+
+    /// The whole value of a header lws has no token for (`name` lower-case, with its colon), or nil.
+    static func customHeader(_ wsi: OpaquePointer, _ name: String) -> String? {
+        var name = name
+        return name.withUTF8 { nameBytes in
+            nameBytes.withMemoryRebound(to: CChar.self) { nameChars in
+                let length = Int(lws_hdr_custom_length(wsi, nameChars.baseAddress, Int32(nameChars.count)))
+                guard length > 0 else { return nil }
+                return String(unsafeUninitializedCapacity: length + 1) { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) { chars in
+                        max(0, Int(lws_hdr_custom_copy(wsi, chars.baseAddress, Int32(length + 1), nameChars.baseAddress, Int32(nameChars.count))))
+                    }
+                }
+            }
+        }
     }
 
     /// The whole value of a header lws parsed, or nil when absent.
@@ -77,12 +104,17 @@ enum LWSRequestReader {
         return nil
     }
 
-    /// The peer's numeric address.
+    /// The socket peer's numeric address, or ``disconnectedPeer`` when it cannot be had.
     static func peer(_ wsi: OpaquePointer) -> String {
         var buffer = [CChar](repeating: 0, count: 64)
-        guard lws_get_peer_simple(wsi, &buffer, buffer.count) != nil else { return "-" }
-        let address = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        // An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d; logs read better without the prefix.
-        return address.hasPrefix("::ffff:") && address.contains(".") ? String(address.dropFirst(7)) : address
+        guard lws_get_peer_simple(wsi, &buffer, buffer.count) != nil else { return disconnectedPeer }
+        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // lws writes getpeername's error into the buffer as if it were the address ("getpeername: Transport
+        // endpoint is not connected" once the client has gone); anything that is not an address is that.
+        // An IPv4 client on a dual-stack socket (::ffff:a.b.c.d) reads as its IPv4 address.
+        return IPAddress(text)?.description ?? disconnectedPeer
     }
+
+    /// The peer of a connection whose client has already gone, so that the kernel no longer says who it was.
+    static let disconnectedPeer = "(disconnected)"
 }

@@ -65,10 +65,10 @@ extension LWSServer {
             // lws compares the token in its header table again after this callback: emptied, it is no
             // upgrade lws knows, and the request goes on as HTTP/1.1 (server.c, lws_handshake_server).
             token[0] = 0
-            log.debug("upgrade to h2c ignored peer=\(LWSRequestReader.peer(wsi)): answered as HTTP/1.1")
+            log.debug("upgrade to h2c ignored peer=\(LWSRequestReader.client(wsi, trusting: configuration.trustedProxies)): answered as HTTP/1.1")
             return 0
         }
-        let peer = LWSRequestReader.peer(wsi)
+        let peer = LWSRequestReader.client(wsi, trusting: configuration.trustedProxies)
         log.limited(
             .warn, cause: "refused-upgrade-other", source: peer,
             "refused peer=\(peer) status=403 Upgrade: \(LogSafe.text(name)): only websocket is supported; closing")

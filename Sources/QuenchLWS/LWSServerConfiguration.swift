@@ -34,6 +34,8 @@ public struct LWSServerConfiguration: Sendable {
     /// the request is answered 408 and the connection closed, with a log line. (lws also closes a
     /// connection whose body stops for 5 s.)
     public var bodyTimeoutMilliseconds: Int64 = 20_000
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` headers name the client (`--trusted-proxies`); none by default.
+    public var trustedProxies = TrustedProxies()
     /// The most Engine.IO sessions at once. Polling sessions hold no descriptor between requests, so
     /// they are bounded by memory instead: four per connection slot (a few KiB each).
     public var maxSessions: Int { maxConnections * 4 }

@@ -24,6 +24,8 @@ enum OptionRanges {
     static let maxPayloadBytes = 1...1_000_000_000
     /// `--path`, in bytes, slashes included (lws keeps a mountpoint's length in one byte).
     static let pathBytes = 1...128
+    /// `--max-sessions-per-address`, `--handshake-rate` and `--handshake-burst`.
+    static let perAddressCount = 1...1_000_000
     /// `--channel`, in bytes.
     static let channelBytes = 1...256
 

@@ -54,6 +54,7 @@ struct Quench: ParsableCommand {
             host: options.host == "localhost" ? "127.0.0.1" : options.host, port: options.port, tls: options.tls, log: log,
             staticDirectory: options.staticDirectory)
         serverConfiguration.reusePort = options.reusePort
+        serverConfiguration.trustedProxies = options.proxies
         let server = LWSServer(configuration: serverConfiguration)
         let engine = server.addEngine(configuration: options.engineConfiguration)
         let socketIO = SocketIOServer(engine: engine, configuration: options.socketIOConfiguration)

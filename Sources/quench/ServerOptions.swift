@@ -133,6 +133,28 @@ struct ServerOptions: ParsableArguments {
     var recoveryLogBytes = SocketIOConfiguration.defaultRecoveryLogBytes
 
     @Option(
+        help: ArgumentHelp(
+            "Most Engine.IO sessions one client address may hold open at once (an IPv6 address counts by its /64); past it its handshakes get HTTP 429 (1 to 1000000).",
+            valueName: "count"))
+    var maxSessionsPerAddress = AddressLimitConfiguration.defaultMaxSessions
+
+    @Option(
+        help: ArgumentHelp(
+            "Handshakes per second one client address gets once its --handshake-burst is spent; past it they get HTTP 429 (1 to 1000000).",
+            valueName: "per-second"))
+    var handshakeRate = AddressLimitConfiguration.defaultHandshakesPerSecond
+
+    @Option(
+        help: ArgumentHelp("Handshakes one client address may make at once before --handshake-rate applies (1 to 1000000).", valueName: "count"))
+    var handshakeBurst = AddressLimitConfiguration.defaultHandshakeBurst
+
+    @Option(
+        help: ArgumentHelp(
+            "Proxies (load balancers) whose X-Forwarded-For or Forwarded header names the client, as comma-separated CIDRs such as 10.0.0.0/8,fd00::/8: per-address limits and logs then use the right-most address in it that is not one of these (default: none; the headers are ignored).",
+            valueName: "cidrs"))
+    var trustedProxies: String?
+
+    @Option(
         help: ArgumentHelp("How much to log to standard error: error, warn, info or debug.", valueName: "level"),
         completion: .list(LogLevel.allCases.map(\.name)))
     var logLevel = LogLevelArgument(level: .info)
@@ -161,6 +183,18 @@ struct ServerOptions: ParsableArguments {
             else {
                 throw ValidationError(
                     "--reminder-interval must be 0 or a whole number of seconds from 1s to 24h (e.g. 120, 2m), not \(reminderInterval.text)")
+            }
+        }
+        for (flag, value) in [
+            ("--max-sessions-per-address", maxSessionsPerAddress), ("--handshake-rate", handshakeRate), ("--handshake-burst", handshakeBurst),
+        ] where !OptionRanges.perAddressCount.contains(value) {
+            throw ValidationError("\(flag) must be between 1 and 1000000, not \(value)")
+        }
+        if let trustedProxies {
+            do {
+                _ = try TrustedProxies(parsing: trustedProxies)
+            } catch {
+                throw ValidationError("--trusted-proxies must be comma-separated CIDRs such as 10.0.0.0/8,fd00::/8; \(error)")
             }
         }
         guard Self.parseTransports(transports) != nil else {
@@ -274,7 +308,14 @@ struct ServerOptions: ParsableArguments {
         EngineConfiguration(
             pingInterval: pingInterval.milliseconds, pingTimeout: pingTimeout.milliseconds, maxPayload: maxPayload,
             maxBuffered: effectiveMaxBuffered, path: path, transports: Self.parseTransports(transports),
-            cors: CORSPolicy(parsing: corsOrigins) ?? .anyOrigin)
+            cors: CORSPolicy(parsing: corsOrigins) ?? .anyOrigin,
+            addressLimits: AddressLimitConfiguration(
+                maxSessions: maxSessionsPerAddress, handshakesPerSecond: handshakeRate, handshakeBurst: handshakeBurst))
+    }
+
+    /// `--trusted-proxies`, checked in `validate()`.
+    var proxies: TrustedProxies {
+        trustedProxies.flatMap { try? TrustedProxies(parsing: $0) } ?? TrustedProxies()
     }
 
     /// `--transports`: one or more names registered in ``TransportRegistry/standard``, comma-separated;

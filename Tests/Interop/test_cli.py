@@ -95,7 +95,8 @@ def test_help_states_each_numeric_range():
     r = run_cli("--help")
     assert r.returncode == 0, r.stderr
     text = " ".join(r.stdout.split())  # help wraps lines
-    for phrase in ("(1-65535)", "1s to 24h", "(1ms to 24h)", "(1 to 1000000000)", "From --max-payload to 4294967296", "at most 128 bytes"):
+    for phrase in ("(1-65535)", "1s to 24h", "(1ms to 24h)", "(1 to 1000000000)", "From --max-payload to 4294967296", "at most 128 bytes",
+                   "(1 to 1000000)"):
         assert phrase in text, f"--help does not state {phrase!r}:\n{r.stdout}"
 
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngineIO
 import Testing
 
 @testable import quench
@@ -12,7 +13,9 @@ import Testing
         "3000000000h", "3000000h", "99999999999999999999ms", "999999999999999999s", "99999999999999999m", "9999999999999999h",
         String(repeating: "9", count: 400), "NaN", "nan", "inf", "-inf", "", " ", "0x10", "1,000",
     ]
-    static let numericFlags = ["--port", "--max-payload", "--max-buffered", "--ping-interval", "--ping-timeout", "--reminder-interval", "--drain-time", "--recovery-window", "--recovery-log-bytes"]
+    static let numericFlags = ["--port", "--max-payload", "--max-buffered", "--ping-interval", "--ping-timeout", "--reminder-interval", "--drain-time", "--recovery-window", "--recovery-log-bytes",
+        "--max-sessions-per-address", "--handshake-rate", "--handshake-burst",
+    ]
 
     /// The outcome of parsing `arguments`: the options, or the exit code and message a user would see.
     private func parse(_ arguments: [String]) -> Result<ServerOptions, Refusal> {
@@ -135,6 +138,27 @@ import Testing
         expectRefused("--recovery-log-bytes", "65535")
         expectRefused("--recovery-log-bytes", "4294967297")
         expectRefused("--recovery-log-bytes", "0")
+    }
+
+    @Test func perAddressRanges() {
+        let defaults = accepted([])?.engineConfiguration.addressLimits
+        #expect(defaults == AddressLimitConfiguration(maxSessions: 5000, handshakesPerSecond: 100, handshakeBurst: 1000))
+        let set = accepted(["--max-sessions-per-address", "1", "--handshake-rate", "1000000", "--handshake-burst", "7"])?.engineConfiguration.addressLimits
+        #expect(set?.maxSessions == 1 && set?.handshakesPerSecond == 1_000_000 && set?.handshakeBurst == 7)
+        for flag in ["--max-sessions-per-address", "--handshake-rate", "--handshake-burst"] {
+            expectRefused(flag, "0")
+            expectRefused(flag, "1000001")
+        }
+    }
+
+    @Test func trustedProxiesAreCIDRs() {
+        #expect(accepted([])?.proxies.isEmpty == true)
+        #expect(accepted(["--trusted-proxies", "127.0.0.1,10.0.0.0/8,fd00::/8"])?.proxies.networks.count == 3)
+        for bad in ["", "10.0.0.1/8", "10.0.0.0/33", "example.com", "10.0.0.0/8,", "::/129", "1.2.3.4\n"] {
+            expectRefused("--trusted-proxies", bad)
+        }
+        guard case .failure(let refusal) = parse(["--trusted-proxies", "10.0.0.1/8"]) else { return }
+        #expect(refusal.message.contains("did you mean 10.0.0.0/8?"), "\(refusal.message)")
     }
 
     @Test func theRefusalShowsTheValueEscaped() {

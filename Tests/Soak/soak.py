@@ -433,7 +433,9 @@ def main():
     quench = subprocess.Popen(
         [args.quench, "--host", "127.0.0.1", "--port", str(quench_port), "--message-queue",
          f"redis://127.0.0.1:{redis_port}/0", "--reminder-interval", f"{REMINDER_S}s",
-         "--ping-interval", f"{PING_INTERVAL_S}s", "--ping-timeout", f"{PING_TIMEOUT_S}s"],
+         "--ping-interval", f"{PING_INTERVAL_S}s", "--ping-timeout", f"{PING_TIMEOUT_S}s",
+         # Every client comes from 127.0.0.1; the churn alone is past the per-address handshake rate.
+         "--handshake-rate", "1000000", "--handshake-burst", "1000000"],
         stdout=subprocess.DEVNULL, stderr=open(log_path, "wb"), start_new_session=True)
     probe = Probe(quench.pid, log_path)
     failures = []

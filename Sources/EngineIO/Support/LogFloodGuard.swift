@@ -82,15 +82,9 @@ public final class LogFloodGuard: @unchecked Sendable {  // Sendable: every fiel
     }
 
     /// The part of an address that names one client: an IPv6 address by its /64 (one host holds a whole
-    /// /64), anything else as it is.
+    /// /64), anything else as it is; the same grouping as the per-address limits.
     static func group(_ source: String) -> String {
-        guard source.contains(":") else { return source }
-        var address = in6_addr()
-        guard inet_pton(AF_INET6, source, &address) == 1 else { return source }
-        let bytes = withUnsafeBytes(of: &address) { Array($0.prefix(8)) }
-        var groups: [String] = []
-        for index in stride(from: 0, to: 8, by: 2) { groups.append(String(UInt16(bytes[index]) << 8 | UInt16(bytes[index + 1]), radix: 16)) }
-        return groups.joined(separator: ":") + "::/64"
+        AddressLimits.group(source)
     }
 }
 

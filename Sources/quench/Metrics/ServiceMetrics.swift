@@ -99,6 +99,17 @@ final class ServiceMetrics: @unchecked Sendable {
             page.sample("quench_http_refused_total", ["status": String(status)], count)
         }
 
+        let addressLimits = engine.addressLimitCounters
+        page.family("quench_address_refused_total", .counter, help: "Handshakes refused with 429 at a per-address bound, by cause.")
+        for cause in AddressLimitCause.allCases {
+            page.sample("quench_address_refused_total", ["cause": cause.rawValue], addressLimits.refused[cause] ?? 0)
+        }
+        page.single(
+            "quench_address_table_evictions_total", .counter,
+            help: "Client addresses forgotten to make room in the per-address table while they still held sessions or handshakes.",
+            addressLimits.evictions)
+        page.single("quench_address_table_entries", .gauge, help: "Client addresses the per-address table tracks now.", addressLimits.trackedAddresses)
+
         page.single(
             "quench_log_lines_suppressed_total", .counter,
             help: "Log lines a client caused that were left out (past 5 of a kind from one address or session in 10 s).",
