@@ -236,7 +236,19 @@ extension EngineServer {
             moveOut(sid: sid, to: node, id: id)
         case .moveAnswer(let id, let moved, let reason):
             moveArrived(id: id, moved, reason: reason)
+        case .upper(let node, let message):
+            delegate?.engineServer(self, receivedFrom: node, message)
         }
+    }
+
+    /// This node's tag in the cluster, when it is in one.
+    public var nodeTag: String? { link?.nodeTag }
+
+    /// Sends the layer above on node `node` a message of the layer above here. False when there is no
+    /// cluster or the link's queue is full.
+    public func sendUpper(_ message: [UInt8], to node: String) -> Bool {
+        guard let link, node != link.nodeTag else { return false }
+        return link.send(.upper(from: link.nodeTag, message), to: node)
     }
 
     /// The server stops: requests waiting on other nodes get the 503 a held poll gets, and WebSockets

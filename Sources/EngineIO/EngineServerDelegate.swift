@@ -19,11 +19,14 @@ public protocol EngineServerDelegate: AnyObject {
     /// A session arrived from another node with the state packed there. False when that state cannot be
     /// used: the engine then closes the session. The default takes only an empty state.
     func engineSession(_ session: EngineSession, didMoveInWith state: [UInt8]) -> Bool
+    /// The layer above on node `node` sent this one a message (``EngineServer/sendUpper(_:to:)``).
+    func engineServer(_ server: EngineServer, receivedFrom node: String, _ message: [UInt8])
 }
 
 extension EngineServerDelegate {
     public func engineSessionWillMove(_ session: EngineSession) -> [UInt8]? { [] }
     public func engineSession(_ session: EngineSession, didMoveInWith state: [UInt8]) -> Bool { state.isEmpty }
+    public func engineServer(_ server: EngineServer, receivedFrom node: String, _ message: [UInt8]) {}
 
     public func engineSession(_ session: EngineSession, didReceiveText text: UnsafeRawBufferPointer) {
         engineSession(session, didReceive: .message(Array(text)))

@@ -9,6 +9,7 @@ import SocketIO
 /// - `{"m":"res","id":N,"status":S,"type":content-type,"headers":[[name,value],…],"body":text}` (or `"body64"`)
 /// - `{"m":"held","id":N}`, `{"m":"gone","id":N,"from":tag}`, `{"m":"move","id":N,"from":tag,"sid":sid}`
 /// - `{"m":"moved","id":N,"reason":text,"session":null|{"sid","peer","transport","queued":[[type,binary,base64],…],"state":base64}}`
+/// - `{"m":"up","from":tag,"body":text}`: the layer above's own message (Socket.IO: an acknowledgement's answer)
 ///
 /// Decoding checks every field, as for anything read from Redis: node tags are 12 hex digits, sids the
 /// server's own alphabet, statuses 100–599, and header names and values carry no control characters (a
@@ -62,6 +63,8 @@ public enum NodeMessageCodec {
             return .object([
                 JSONMember("m", "moved"), JSONMember("id", .int(Int64(bitPattern: id))), JSONMember("reason", .string(reason)), JSONMember("session", session),
             ])
+        case .upper(let from, let message):
+            return .object([JSONMember("m", "up"), JSONMember("from", .string(from)), body(message)])
         }
     }
 
@@ -74,6 +77,7 @@ public enum NodeMessageCodec {
     public static func decode(_ bytes: [UInt8]) throws(NodeMessageError) -> NodeMessage {
         let value: JSONValue
         do { value = try JSONParser.parse(bytes) } catch { throw NodeMessageError("not JSON: \(error)") }
+        if value["m"]?.stringValue == "up" { return .upper(from: try tag(value["from"]), try body(of: value)) }
         let id = try number(value["id"], "id")
         switch value["m"]?.stringValue {
         case "req":

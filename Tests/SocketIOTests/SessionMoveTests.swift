@@ -65,6 +65,37 @@ import Testing
         #expect(pair.b.record.events.map(\.name) == ["hi"])
     }
 
+    @Test func anAcknowledgementOwedOnTheOldNodeIsAnsweredFromTheNewOne() throws {
+        let pair = Pair()
+        let rootA = try #require(pair.a.server.namespace("/").sockets.values.first)
+        var answers: [Result<[JSONValue], AckFailure>] = []
+        rootA.emit("question", ["?"], timeout: 60_000) { answers.append($0) }
+        rootA.emit("second", [], timeout: 60_000) { answers.append($0) }
+        let asked = pair.a.engine.requestInMemory(.get, query: pair.poll).body ?? ""
+        #expect(asked.contains("420[\"question\",\"?\"]"))
+
+        let socket = pair.b.engine.connectInMemory(query: "EIO=4&transport=websocket&sid=\(pair.sid)")
+        socket.clientSends("2probe")
+        pair.cluster.deliverAll()
+        socket.clientSends("5")
+        #expect(pair.a.server.movedAckSockets.count == 1)
+
+        socket.clientSends("430[\"yes\"]")
+        pair.cluster.deliverAll()
+        #expect(answers.count == 1)
+        #expect(try answers.first?.get() == ["yes"])
+        // A new emit with an ack on the new node gets an id of its own, after the ones it took over.
+        let rootB = try #require(pair.b.server.namespace("/").sockets[rootA.id])
+        rootB.emit("third", []) { _ in }
+        #expect(socket.takeFrames().last == "422[\"third\"]")
+        // The client leaves owing the second: the old node's callback hears it, and lets go of the socket.
+        socket.clientDisconnects()
+        pair.cluster.deliverAll()
+        #expect(answers.count == 2)
+        if case .failure(let failure)? = answers.last { #expect(failure.reason == .disconnected) } else { Issue.record("not a failure") }
+        #expect(pair.a.server.movedAckSockets.isEmpty)
+    }
+
     @Test func aStateThatNamesANamespaceNotServedClosesTheSession() throws {
         let harness = ServerHarness()
         let cluster = InMemoryCluster()

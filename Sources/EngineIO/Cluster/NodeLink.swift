@@ -29,6 +29,9 @@ public enum NodeMessage: Sendable, Equatable {
     /// The session asked for in move `id`, now let go of by the sender; nil when it could not be moved (the
     /// reason says why, for the log).
     case moveAnswer(id: UInt64, MovedSession?, reason: String)
+    /// A message of the layer above, opaque to the engine (Socket.IO: the answer to an acknowledgement that
+    /// a socket which moved away still owes the node it left).
+    case upper(from: String, [UInt8])
 }
 
 /// A request as it travels to the node that holds its session: what the engine reads of a request, plus

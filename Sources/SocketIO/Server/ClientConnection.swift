@@ -50,8 +50,8 @@ final class ClientConnection {
     }
 
     /// The session moves to another node: every socket leaves this node without disconnecting (no handler
-    /// runs but ``Namespace/onMoveOut``, nothing is kept for recovery; acknowledgements still owed fail as
-    /// disconnected, since their callbacks cannot travel).
+    /// runs but ``Namespace/onMoveOut``, nothing is kept for recovery). A socket still owed acknowledgements
+    /// stays here, disconnected, for their callbacks: the answers come back from the node it moved to.
     func moveAway() {
         isClosed = true
         connectTimer?.cancel()
@@ -59,7 +59,7 @@ final class ClientConnection {
         for socket in sockets {
             socket.namespace.remove(socket)
             socket.namespace.rooms.removeAll(of: socket.id)
-            socket.markDisconnected()
+            if socket.owedAcks.ids.isEmpty || !server.keepForAcks(socket) { socket.markDisconnected() }
             socket.namespace.onMoveOut?(socket)
         }
         sockets.removeAll()

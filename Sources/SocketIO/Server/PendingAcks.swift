@@ -27,6 +27,22 @@ struct PendingAcks<Entry> {
     /// How many wait.
     var count: Int { entries.count }
 
+    /// The ids waiting, oldest first, and the id the next entry gets: what moves to another node with the
+    /// socket, so that ids stay unique across the move.
+    var waitingIDs: [UInt64] { entries.keys.sorted() }
+    var nextAckID: UInt64 { nextID }
+
+    /// Takes over ids a socket still waited for on the node it came from (``waitingIDs``): each gets
+    /// `entry(id)`, and new ids continue after `next`.
+    mutating func adopt(_ ids: [UInt64], continuingAt next: UInt64, _ entry: (UInt64) -> Entry) {
+        nextID = max(nextID, next)
+        for id in ids.prefix(limit) {
+            entries[id] = entry(id)
+            nextID = max(nextID, id &+ 1)
+        }
+        oldestCandidate = entries.keys.min() ?? nextID
+    }
+
     /// Keeps `entry` under a new ack id. At the bound, the oldest waiting entry is taken out first and
     /// returned as `evicted` (counted as a drop).
     mutating func add(_ entry: Entry) -> (id: UInt64, evicted: Entry?) {

@@ -95,6 +95,41 @@ public final class Socket {
 
     private func ackTimedOut(_ ackID: UInt64) {
         acks.expire(ackID)?.callback(.failure(AckFailure(.timedOut)))
+        if keptForAcks, acks.count == 0 { client.server.releaseMovedAcks(of: self) }
+    }
+
+    // MARK: Acknowledgements across a move to another node
+
+    /// Set when the socket moved to another node still owed acknowledgements: it stays here, disconnected,
+    /// only to run their callbacks when the answers come back from there, or their timeouts pass here
+    /// (``SocketIOServer/movedAckSockets``).
+    private(set) var keptForAcks = false
+
+    /// The acknowledgements still owed and the next ack id: they move with the socket, so that the client's
+    /// answer, wherever it arrives, goes back to the callback waiting here.
+    var owedAcks: (ids: [UInt64], next: UInt64) { (acks.waitingIDs, acks.nextAckID) }
+
+    /// The socket moves away owing acknowledgements: it leaves its namespace like any other, but its callbacks
+    /// wait here for the answers relayed back.
+    func keepAcksAfterMove() {
+        isConnected = false
+        keptForAcks = true
+    }
+
+    /// Takes over the acknowledgements the client owed the node the socket came from: an answer to one of
+    /// them goes to `relay`, which sends it back there.
+    func adoptOwedAcks(_ ids: [UInt64], next: UInt64, relay: @escaping (UInt64, Result<[JSONValue], AckFailure>) -> Void) {
+        acks.adopt(ids, continuingAt: next) { id in PendingAck(callback: { relay(id, $0) }, timer: nil) }
+    }
+
+    /// An answer (or its failure) relayed back from the node the socket moved to. False once nothing is owed
+    /// any more.
+    func settleMovedAck(id: UInt64, _ result: Result<[JSONValue], AckFailure>) -> Bool {
+        if let pending = acks.expire(id) {
+            pending.timer?.cancel()
+            pending.callback(result)
+        }
+        return acks.count > 0
     }
 
     /// Sends an already encoded event (a broadcast encodes once for every recipient).

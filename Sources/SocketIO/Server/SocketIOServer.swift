@@ -22,6 +22,12 @@ public final class SocketIOServer: EngineServerDelegate {
     /// With a recovery store: how many takes each client address may still send to it (a flood of random
     /// pids costs Redis a bounded amount of work per address and second).
     var takeBudget = TakeBudget()
+    /// Sockets that moved to another node still owed acknowledgements, by ``movedAckKey(_:_:)``: kept,
+    /// disconnected, until each answer (relayed back from that node) or timeout has run
+    /// (SocketIOServer+Move.swift). At most ``maxMovedAckSockets``; past it a moving socket's acknowledgements
+    /// fail as disconnected.
+    var movedAckSockets: [String: Socket] = [:]
+    static let maxMovedAckSockets = 10_000
 
     /// Serves Socket.IO over `engine`; becomes its delegate.
     /// - Parameters:
