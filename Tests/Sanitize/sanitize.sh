@@ -17,7 +17,9 @@ SWIFT=${SWIFT:-swift}
 # clients at once), the Redis message queue (restart included), connection state recovery across nodes
 # through Redis (its store thread, handover on SIGTERM), signals (test_cli: SIGINT/SIGTERM) and --reuse-port
 # (quench's own listening socket: raw-descriptor adoption, accepts handed to lws, its close at a stop; not
-# its TLS test, whose SIGHUP reload leaks OpenSSL objects under LeakSanitizer with or without --reuse-port).
+# its TLS test, whose SIGHUP reload leaks OpenSSL objects under LeakSanitizer with or without --reuse-port),
+# and any node serving any request (requests passed between nodes over Redis, sessions moved with their
+# acknowledgements, an owner gone), with and without a balancer.
 INTEROP_FILES=(
     Tests/Interop/test_engineio_websocket.py
     Tests/Interop/test_websocket_app.py
@@ -29,6 +31,10 @@ INTEROP_FILES=(
     Tests/Interop/test_cli.py
     Tests/Interop/test_reuse_port.py::test_two_processes_share_a_port_and_a_message_queue
     Tests/Interop/test_reuse_port.py::test_a_port_held_without_reuse_port_stays_in_use_either_way
+    Tests/Interop/test_reuse_port.py::test_polling_clients_work_across_two_processes_on_one_port
+    Tests/Interop/test_any_node.py::test_one_session_s_requests_on_three_nodes_in_turn
+    Tests/Interop/test_any_node.py::test_a_websocket_upgrade_on_another_node_moves_the_session
+    Tests/Interop/test_any_node.py::test_an_owner_that_is_gone_gives_400_session_id_unknown_not_a_hang
 )
 TSAN_SUPPRESSIONS=$PWD/Tests/Sanitize/tsan.supp
 LSAN_SUPPRESSIONS=$PWD/Tests/Sanitize/lsan.supp
