@@ -17,11 +17,14 @@ final class ClientConnection {
     var restoring: [String] = []
     /// The Engine.IO session ended (a restore that completes later finds nobody to give the session to).
     private(set) var isClosed = false
+    /// The namespace CONNECTs this client may send (SocketIOServer+Budget.swift).
+    var namespaceBudget: ClientBudget
     var log: Logger { server.log }
 
     init(session: EngineSession, server: SocketIOServer) {
         self.session = session
         self.server = server
+        namespaceBudget = server.engine.configuration.budgets.budget(.namespaceCycles, now: server.engine.now)
     }
 
     func socket(in namespace: String) -> Socket? {
