@@ -114,7 +114,8 @@ def test_an_event_flood_is_dropped_told_and_disconnected_while_a_chat_goes_on(st
     # Told at most once a second (and once at the end): a handful, not one per dropped message.
     assert len(notices) <= elapsed + 2, (len(notices), elapsed)
     chat_round(ordinary, "after the flood")
-    assert metric(server, "quench_budget_refused_total", cause="events") > 100
+    # Held back by TCP while its reading is paused, the flooder is refused about once per paused interval.
+    assert metric(server, "quench_budget_refused_total", cause="events") > 20
     assert metric(server, "quench_budget_disconnects_total", cause="events") == 1
     server.wait_for_log(r"over budget .*events over 20/s after a burst of 50")
     server.wait_for_log(r"warn.*over budget .*events over --event-rate for \d+ ms .*disconnecting")
@@ -195,7 +196,7 @@ def test_fairness_fifty_clients_p99_within_twice_their_own_while_one_client_floo
         ["nice", "-n", "19", sys.executable, os.path.join(HERE, "event_flooder.py"), str(server.port), "0"],
         stdout=subprocess.PIPE, text=True)
     try:
-        wait_until(lambda: metric(server, "quench_budget_refused_total", cause="events") > 10_000, 15, what="the flood under way")
+        wait_until(lambda: metric(server, "quench_budget_refused_total", cause="events") > 20, 15, what="the flood under way")
         during, fields = bench_p99(server, 50, 5)
         refused = metric(server, "quench_budget_refused_total", cause="events")
     finally:

@@ -19,6 +19,8 @@ final class ClientConnection {
     private(set) var isClosed = false
     /// The namespace CONNECTs this client may send (SocketIOServer+Budget.swift).
     var namespaceBudget: ClientBudget
+    /// While reading from the client is paused over its event budget: the timer that resumes it.
+    var resumeTimer: EngineTimer?
     var log: Logger { server.log }
 
     init(session: EngineSession, server: SocketIOServer) {
@@ -73,6 +75,8 @@ final class ClientConnection {
         isClosed = true
         connectTimer?.cancel()
         connectTimer = nil
+        resumeTimer?.cancel()
+        resumeTimer = nil
         for socket in sockets { remove(socket, reason: reason) }
         partialBinary = nil
     }
