@@ -22,6 +22,8 @@ public struct EngineConfiguration: Sendable {
     public var cors: CORSPolicy
     /// Sessions and handshakes per client address (``AddressLimits``).
     public var addressLimits: AddressLimitConfiguration
+    /// Events, namespace connects and control packets per client (``ClientBudget``).
+    public var budgets: ClientBudgetConfiguration
 
     /// - Parameters:
     ///   - pingInterval: milliseconds between server pings; default 25 000.
@@ -34,6 +36,7 @@ public struct EngineConfiguration: Sendable {
     ///   - allowUpgrades: whether sessions may upgrade (polling to WebSocket); default true.
     ///   - cors: the origin policy; default any origin, as the seed app has it.
     ///   - addressLimits: the per-address bounds; default 5,000 sessions and 100 handshakes a second (burst 1,000).
+    ///   - budgets: the per-client budgets; defaults in ``ClientBudgetConfiguration``.
     public init(
         pingInterval: Int64 = 25_000,
         pingTimeout: Int64 = 20_000,
@@ -44,7 +47,8 @@ public struct EngineConfiguration: Sendable {
         registry: TransportRegistry = .standard,
         allowUpgrades: Bool = true,
         cors: CORSPolicy = .anyOrigin,
-        addressLimits: AddressLimitConfiguration = AddressLimitConfiguration()
+        addressLimits: AddressLimitConfiguration = AddressLimitConfiguration(),
+        budgets: ClientBudgetConfiguration = ClientBudgetConfiguration()
     ) {
         self.pingInterval = pingInterval
         self.pingTimeout = pingTimeout
@@ -56,6 +60,7 @@ public struct EngineConfiguration: Sendable {
         self.allowUpgrades = allowUpgrades
         self.cors = cors
         self.addressLimits = addressLimits
+        self.budgets = budgets
     }
 
     /// 16 MiB: sixteen replies to max-payload (1 MB) messages with room to spare, so a reading client's

@@ -30,6 +30,8 @@ public final class EngineServer {
     var cluster = ClusterState()
     /// Sessions and handshakes per client address (EngineServer+AddressLimits.swift).
     var addressLimits: AddressLimits
+    /// What the per-client budgets refused, by cause; the Socket.IO layer counts its own here too.
+    public let budgetCounters = BudgetCounters()
 
     /// - Parameters:
     ///   - configuration: ping timings, payload limit, path, transports, CORS.

@@ -37,6 +37,7 @@ public final class ChatApp: @unchecked Sendable {
             socket.data = row
             table[socket.id] = row
         }
+        namespace.onOverBudget = { socket, notice in socket.emit("system_message", [["text": .string(Self.overBudgetText(notice))]]) }
         namespace.on("user_message") { [unowned self] socket, arguments, ack in userMessage(socket, arguments, ack) }
         // Connection state recovery across nodes: the row travels through Redis as two timestamps.
         namespace.encodeData = { data in
@@ -87,6 +88,14 @@ public final class ChatApp: @unchecked Sendable {
         }
         socket.emit("bot_message", [.object([JSONMember("text", .string(UserMessage.reply(to: text, at: now)))])])
         ack?()
+    }
+
+    /// What a client sending faster than `--event-rate` is told (at most once a second, and at the disconnect).
+    static func overBudgetText(_ notice: BudgetNotice) -> String {
+        let bound = "at most \(notice.limit.perSecond) messages a second after a burst of \(notice.limit.burst)"
+        if notice.disconnecting { return "Disconnected: too many messages for too long (\(bound))" }
+        let what = notice.dropped == 1 ? "1 message was" : "\(notice.dropped) messages were"
+        return "Too many messages: \(what) dropped (\(bound))"
     }
 
     /// Sends the reminder for the boundary `time` to every connected client. Service thread.

@@ -221,6 +221,18 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
         return true
     }
 
+    /// Reading paused by ``setReceiving(_:)``.
+    private var receivingPaused = false
+
+    /// lws's rx flow control: with reading off lws leaves the socket's POLLIN unwatched (frames it already
+    /// read are still delivered), so a client over its budget is held back by TCP instead of being read,
+    /// decoded and dropped. Service thread; a socket closing or closed is left alone.
+    func setReceiving(_ receiving: Bool) {
+        guard receiving == receivingPaused, !hasEnded, closeCode == nil else { return }
+        receivingPaused = !receiving
+        lws_rx_flow_control(wsi, receiving ? 1 : 0)
+    }
+
     /// `LWS_CALLBACK_RECEIVE`: a fragment of a message.
     func received(_ bytes: UnsafeRawBufferPointer) -> Int32 {
         guard closeCode == nil else { return 0 }

@@ -24,7 +24,11 @@ enum OptionRanges {
     static let maxPayloadBytes = 1...1_000_000_000
     /// `--path`, in bytes, slashes included (lws keeps a mountpoint's length in one byte).
     static let pathBytes = 1...128
-    /// `--max-sessions-per-address`, `--handshake-rate` and `--handshake-burst`.
+    /// `--over-budget-time`, in milliseconds: 1 s (a second of refusals is the shortest episode worth a
+    /// disconnect; shorter would catch a person's burst) to 1 h.
+    static let overBudgetMilliseconds: ClosedRange<Int64> = 1000...3_600_000
+    /// `--max-sessions-per-address`, `--handshake-rate`, `--handshake-burst` and the per-client budgets'
+    /// rates and bursts.
     static let perAddressCount = 1...1_000_000
     /// `--channel`, in bytes.
     static let channelBytes = 1...256

@@ -150,6 +150,39 @@ struct ServerOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            "Socket.IO events per second one socket gets once its --event-burst is spent; past it its events are dropped and the client is told in a system_message, at most once a second (1 to 1000000).",
+            valueName: "per-second"))
+    var eventRate = ClientBudgetConfiguration.defaultEvents.perSecond
+
+    @Option(help: ArgumentHelp("Events one socket may send at once before --event-rate applies (1 to 1000000).", valueName: "count"))
+    var eventBurst = ClientBudgetConfiguration.defaultEvents.burst
+
+    @Option(
+        help: ArgumentHelp(
+            "Namespace CONNECTs per second one Engine.IO session gets once its --namespace-burst is spent; past it they get CONNECT_ERROR (1 to 1000000).",
+            valueName: "per-second"))
+    var namespaceRate = ClientBudgetConfiguration.defaultNamespaceCycles.perSecond
+
+    @Option(help: ArgumentHelp("Namespace CONNECTs one session may send at once before --namespace-rate applies (1 to 1000000).", valueName: "count"))
+    var namespaceBurst = ClientBudgetConfiguration.defaultNamespaceCycles.burst
+
+    @Option(
+        help: ArgumentHelp(
+            "Engine.IO pong and noop packets per second one session gets once its --ping-burst is spent; past it they are dropped (1 to 1000000).",
+            valueName: "per-second"))
+    var pingRate = ClientBudgetConfiguration.defaultPings.perSecond
+
+    @Option(help: ArgumentHelp("Pongs and noops one session may send at once before --ping-rate applies (1 to 1000000).", valueName: "count"))
+    var pingBurst = ClientBudgetConfiguration.defaultPings.burst
+
+    @Option(
+        help: ArgumentHelp(
+            "How long a client may go on over --event-rate, --namespace-rate or --ping-rate (refused again within each second) before it is disconnected (1s to 1h).",
+            valueName: "duration"))
+    var overBudgetTime = DurationArgument(milliseconds: ClientBudgetConfiguration.defaultDisconnectAfter)
+
+    @Option(
+        help: ArgumentHelp(
             "Proxies (load balancers) whose X-Forwarded-For or Forwarded header names the client, as comma-separated CIDRs such as 10.0.0.0/8,fd00::/8: per-address limits and logs then use the right-most address in it that is not one of these (default: none; the headers are ignored).",
             valueName: "cidrs"))
     var trustedProxies: String?
@@ -174,6 +207,7 @@ struct ServerOptions: ParsableArguments {
         try Self.check(pingTimeout, in: OptionRanges.heartbeatMilliseconds, flag: "--ping-timeout")
         try Self.check(drainTime, in: OptionRanges.drainMilliseconds, flag: "--drain-time")
         try Self.check(recoveryWindow, in: OptionRanges.recoveryWindowMilliseconds, flag: "--recovery-window")
+        try Self.check(overBudgetTime, in: OptionRanges.overBudgetMilliseconds, flag: "--over-budget-time")
         guard OptionRanges.recoveryLogBytes.contains(recoveryLogBytes) else {
             throw ValidationError("--recovery-log-bytes must be between 65536 and 4294967296 bytes, not \(recoveryLogBytes)")
         }
@@ -187,6 +221,8 @@ struct ServerOptions: ParsableArguments {
         }
         for (flag, value) in [
             ("--max-sessions-per-address", maxSessionsPerAddress), ("--handshake-rate", handshakeRate), ("--handshake-burst", handshakeBurst),
+            ("--event-rate", eventRate), ("--event-burst", eventBurst), ("--namespace-rate", namespaceRate),
+            ("--namespace-burst", namespaceBurst), ("--ping-rate", pingRate), ("--ping-burst", pingBurst),
         ] where !OptionRanges.perAddressCount.contains(value) {
             throw ValidationError("\(flag) must be between 1 and 1000000, not \(value)")
         }
@@ -310,7 +346,11 @@ struct ServerOptions: ParsableArguments {
             maxBuffered: effectiveMaxBuffered, path: path, transports: Self.parseTransports(transports),
             cors: CORSPolicy(parsing: corsOrigins) ?? .anyOrigin,
             addressLimits: AddressLimitConfiguration(
-                maxSessions: maxSessionsPerAddress, handshakesPerSecond: handshakeRate, handshakeBurst: handshakeBurst))
+                maxSessions: maxSessionsPerAddress, handshakesPerSecond: handshakeRate, handshakeBurst: handshakeBurst),
+            budgets: ClientBudgetConfiguration(
+                events: BudgetLimit(perSecond: eventRate, burst: eventBurst),
+                namespaceCycles: BudgetLimit(perSecond: namespaceRate, burst: namespaceBurst),
+                pings: BudgetLimit(perSecond: pingRate, burst: pingBurst), disconnectAfter: overBudgetTime.milliseconds))
     }
 
     /// `--trusted-proxies`, checked in `validate()`.

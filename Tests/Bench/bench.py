@@ -281,6 +281,23 @@ def scenario_rtt(kind, clients, duration, connect_timeout, extra=()):
     return result
 
 
+def scenario_fairness(clients, duration):
+    """Issue 22's fairness figure: `clients` ordinary clients (40 ms between a reply and the next message)
+    measure their p99 alone, then while one client floods `user_message` as fast as its socket takes it
+    (Tests/Interop/event_flooder.py, at nice 19 so that it does not take the server's core), same server."""
+    log(f"fairness: {clients} clients alone, then beside an event flood")
+    with Server("quench", ("--metrics",), tag="-fairness") as server:
+        alone = BenchRun(server, clients, duration, "rtt", 30.0, extra=("--think-ms", "40")).wait()
+        flooder = subprocess.Popen(["nice", "-n", "19", sys.executable, os.path.join(ROOT, "Tests", "Interop", "event_flooder.py"),
+                                    str(server.port), "0"], stdout=subprocess.PIPE, text=True)
+        _children.append(flooder)
+        time.sleep(1)  # the flood under way (its first second spends the burst)
+        during = BenchRun(server, clients, duration, "rtt", 30.0, extra=("--think-ms", "40")).wait()
+        flooder.terminate()
+        summary = flooder.communicate(timeout=10)[0].strip()
+    return {"alone": alone, "during": during, "flooder": summary}
+
+
 def scenario_idle_rss(kind, sessions, hold, extra=()):
     log(f"RSS per idle session, {sessions} sessions: {kind} {' '.join(extra)}")
     with Server(kind, extra, tag="-recovery" if extra else "") as server:
@@ -797,6 +814,18 @@ def write_report(path, data, started):
     lines += [f"| CPU while holding {data['idle_cpu_sessions']:,} idle sessions for {ic.get('seconds')} s (default pings) | "
               f"{fmt(ic.get('cpu_ms'), 0, ' ms')} | | |", ""]
 
+    fair = data.get("fairness") or {}
+    if fair:
+        a, d = fair["alone"], fair["during"]
+        lines += ["## Fairness under an event flood (issue 22)", "",
+                  f"{data['fairness_clients']} WebSocket clients, 40 ms between a reply and the next message, {data['fairness_seconds']:.0f} s each run; "
+                  "then the same beside one client flooding `user_message` without waiting for replies (default budgets). Bound: p99 during ≤ 2 × alone.", "",
+                  "| run | replies/s | latency p50 / p99 ms |", "|---|---|---|",
+                  f"| alone | {fmt(num(a, 'replies_per_s'), 0)} | {a.get('p50_ms', '—')} / {a.get('p99_ms', '—')} |",
+                  f"| during the flood | {fmt(num(d, 'replies_per_s'), 0)} | {d.get('p50_ms', '—')} / {d.get('p99_ms', '—')} |",
+                  f"| during / alone (p99) | | {ratio(num(d, 'p99_ms'), num(a, 'p99_ms'))} |", "",
+                  f"Flooder: {fair['flooder']}", ""]
+
     lines += ["## Targets (issues 6, 16 and 21)", ""] + targets(data) + [""]
     lines += ["Logs of this run: `build/bench-logs/` (not committed).", ""]
     with open(path, "w") as f:
@@ -978,6 +1007,8 @@ def main():
             data["wrk"][kind] = scenario_wrk(kind, data["wrk_seconds"], data["wrk_connections"])
         for kind in ("quench", "asgi", "seed"):
             data["polling"][kind] = scenario_polling_rtt(kind, data["polling_clients"], data["polling_seconds"])
+        data["fairness_clients"], data["fairness_seconds"] = 50, 3.0 if quick else 10.0
+        data["fairness"] = scenario_fairness(data["fairness_clients"], data["fairness_seconds"])
         data["hold"] = scenario_hold(data["hold_sessions"], data["hold_seconds"], 200, 400)
         run_cluster(data, quick)
     finally:

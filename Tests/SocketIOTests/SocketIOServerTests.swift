@@ -27,10 +27,11 @@ final class ServerHarness {
 
     init(
         connectTimeout: Int64 = 1000, maxPayload: Int = 1_000_000, maxBuffered: Int = EngineConfiguration.defaultMaxBuffered,
-        maxPendingAcks: Int = 100
+        maxPendingAcks: Int = 100, budgets: ClientBudgetConfiguration = ClientBudgetConfiguration()
     ) {
         engine = EngineServer(
-            configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200, maxPayload: maxPayload, maxBuffered: maxBuffered),
+            configuration: EngineConfiguration(
+                pingInterval: 300, pingTimeout: 200, maxPayload: maxPayload, maxBuffered: maxBuffered, budgets: budgets),
             clock: clock,
             log: Logger(level: .warn, sink: { [logLines] in logLines.append($0) }))
         clock.engine = engine

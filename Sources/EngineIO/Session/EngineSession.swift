@@ -45,6 +45,8 @@ public final class EngineSession {
     unowned let server: EngineServer
     /// The server's message counters, held strongly so a reply does not load ``server`` to count.
     private let traffic: TrafficCounters
+    /// Pongs and noops the client may send (EngineSession+Budget.swift).
+    var controlBudget: ClientBudget
 
     var log: Logger { server.log }
 
@@ -58,6 +60,7 @@ public final class EngineSession {
         self.heartbeat = Heartbeat(
             interval: server.configuration.pingInterval, timeout: server.configuration.pingTimeout, now: now)
         self.writeBudget = OutboundBudget(limit: server.configuration.maxBuffered)
+        self.controlBudget = server.configuration.budgets.budget(.pings, now: now)
         transport.session = self
     }
 
@@ -183,6 +186,7 @@ public final class EngineSession {
     /// A transport decoded a packet from the client.
     public func receive(_ packet: EnginePacket, from source: any Transport) {
         let from = self.source(of: source)
+        if packet.type != .message, from == .current, !admitControlPacket() { return }
         let isProbe = from == .probe && packet.type == .ping && packet.payload == EnginePacket.probe
         let action = lifecycle.handle(.packet(packet.type, from: from, isProbe: isProbe))
         switch action {

@@ -18,9 +18,15 @@ public protocol WebSocketConnection: AnyObject {
     /// taken of the last write), and how much has left. A frame that would take it past its limit is not
     /// queued: the connection calls its transport's `outboundLimitReached(queued:)` instead.
     var outbound: OutboundBudget { get }
+    /// Stops (false) or resumes (true) reading from the client: with reading stopped the kernel's buffer
+    /// fills and TCP holds the client back, so a flood over its budget costs the server nothing until it
+    /// resumes. What was already read is still delivered. The default does nothing.
+    func setReceiving(_ receiving: Bool)
 }
 
 extension WebSocketConnection {
+    public func setReceiving(_ receiving: Bool) {}
+
     public func sendShared(_ frame: SharedTextFrame) {
         sendText(digit: frame.packet.type.digit, payload: frame.packet.payload)
     }

@@ -17,11 +17,16 @@ final class ClientConnection {
     var restoring: [String] = []
     /// The Engine.IO session ended (a restore that completes later finds nobody to give the session to).
     private(set) var isClosed = false
+    /// The namespace CONNECTs this client may send (SocketIOServer+Budget.swift).
+    var namespaceBudget: ClientBudget
+    /// While reading from the client is paused over its event budget: the timer that resumes it.
+    var resumeTimer: EngineTimer?
     var log: Logger { server.log }
 
     init(session: EngineSession, server: SocketIOServer) {
         self.session = session
         self.server = server
+        namespaceBudget = server.engine.configuration.budgets.budget(.namespaceCycles, now: server.engine.now)
     }
 
     func socket(in namespace: String) -> Socket? {
@@ -70,6 +75,8 @@ final class ClientConnection {
         isClosed = true
         connectTimer?.cancel()
         connectTimer = nil
+        resumeTimer?.cancel()
+        resumeTimer = nil
         for socket in sockets { remove(socket, reason: reason) }
         partialBinary = nil
     }

@@ -21,6 +21,11 @@ public final class Namespace {
     /// A socket arrived from another node with its session (``Socket/movedIn``), its `data` restored: it
     /// connected there, so it gets no second welcome here.
     public var onMoveIn: ((Socket) -> Void)?
+    /// Runs when a socket's events are being dropped over its budget (`--event-rate`), at most once a
+    /// second per socket, and once more just before it is disconnected for staying over: the application
+    /// tells its user (the chat sends a `system_message`). Without it the client is told nothing but the
+    /// disconnect.
+    public var onOverBudget: ((Socket, BudgetNotice) -> Void)?
     /// Runs for events that have no handler of their own.
     public var onUnhandledEvent: ((Socket, String, [JSONValue], Ack?) -> Void)?
     /// With connection state recovery across nodes (a message queue): how the application's `data` of a

@@ -36,6 +36,8 @@ public final class Socket {
     }
     /// What the client still owes, bounded by the configuration's `maxPendingAcks`.
     private var acks: PendingAcks<PendingAck>
+    /// The events this socket may send (SocketIOServer+Budget.swift).
+    var eventBudget: ClientBudget
 
     init(
         id: String, namespace: Namespace, auth: JSONValue?, client: ClientConnection, pid: String? = nil, recovered: Bool = false, movedIn: Bool = false
@@ -48,6 +50,8 @@ public final class Socket {
         self.pid = pid
         self.recovered = recovered
         acks = PendingAcks(limit: client.server.configuration.maxPendingAcks)
+        let engine = client.server.engine
+        eventBudget = engine.configuration.budgets.budget(.events, now: engine.now)
     }
 
     /// Sends an event to this client. With `ack`, the client's acknowledgement is handed to it; it is not

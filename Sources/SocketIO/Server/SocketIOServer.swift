@@ -157,6 +157,7 @@ public final class SocketIOServer: EngineServerDelegate {
     private func dispatch(_ packet: consuming SocketIOPacket, client: ClientConnection) {
         switch packet.type {
         case .connect:
+            guard admitNamespaceConnect(client, to: packet.namespace) else { return }
             connect(client, to: packet.namespace, auth: packet.data)
         case .disconnect:
             if let socket = client.socket(in: packet.namespace) {
@@ -167,6 +168,7 @@ public final class SocketIOServer: EngineServerDelegate {
                 log.debug("event for unjoined namespace \(LogSafe.text(packet.namespace)) sid=\(client.session.id); ignored")
                 return
             }
+            guard admitEvent(on: socket) else { return }
             let ack = packet.ackID.map { Ack(socket: socket, id: $0) }
             socket.namespace.dispatch(name, Self.takeEventArguments(from: &packet), from: socket, ack: ack)
         case .ack, .binaryAck:

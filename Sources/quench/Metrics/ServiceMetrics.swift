@@ -110,6 +110,16 @@ final class ServiceMetrics: @unchecked Sendable {
             addressLimits.evictions)
         page.single("quench_address_table_entries", .gauge, help: "Client addresses the per-address table tracks now.", addressLimits.trackedAddresses)
 
+        let budgets = engine.budgetCounters
+        page.family("quench_budget_refused_total", .counter, help: "Client inputs dropped over a per-client budget (--event-rate, --namespace-rate, --ping-rate), by cause.")
+        for cause in BudgetCause.allCases {
+            page.sample("quench_budget_refused_total", ["cause": cause.rawValue], budgets.refused[cause] ?? 0)
+        }
+        page.family("quench_budget_disconnects_total", .counter, help: "Clients disconnected for staying over a per-client budget for --over-budget-time, by cause.")
+        for cause in BudgetCause.allCases {
+            page.sample("quench_budget_disconnects_total", ["cause": cause.rawValue], budgets.disconnects[cause] ?? 0)
+        }
+
         page.single(
             "quench_log_lines_suppressed_total", .counter,
             help: "Log lines a client caused that were left out (past 5 of a kind from one address or session in 10 s).",
