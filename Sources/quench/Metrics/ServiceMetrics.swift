@@ -99,6 +99,13 @@ final class ServiceMetrics: @unchecked Sendable {
             page.sample("quench_http_refused_total", ["status": String(status)], count)
         }
 
+        let memory = engine.outboundMemory
+        page.single("quench_outbound_queued_bytes", .gauge, help: "Bytes queued for all clients together, not yet taken by them.", memory.queued)
+        page.single("quench_outbound_queued_limit_bytes", .gauge, help: "--max-buffered-total: the most bytes queued for all clients together.", memory.limit)
+        page.family("quench_outbound_limit_closes_total", .counter, help: "Sessions closed for queued output, by cause: client (its own --max-buffered) or total (the most unread bytes at --max-buffered-total).")
+        page.sample("quench_outbound_limit_closes_total", ["cause": "client"], memory.clientLimitCloses)
+        page.sample("quench_outbound_limit_closes_total", ["cause": "total"], memory.closes)
+
         let addressLimits = engine.addressLimitCounters
         page.family("quench_address_refused_total", .counter, help: "Handshakes refused with 429 at a per-address bound, by cause.")
         for cause in AddressLimitCause.allCases {
