@@ -315,7 +315,9 @@ struct ServerOptions: ParsableArguments {
 
     /// The Socket.IO settings these flags describe.
     var socketIOConfiguration: SocketIOConfiguration {
-        SocketIOConfiguration(recoveryWindow: recoveryWindow.milliseconds, recoveryLogBytes: recoveryLogBytes)
+        SocketIOConfiguration(
+            recoveryWindow: recoveryWindow.milliseconds, recoveryLogBytes: recoveryLogBytes,
+            maxRecoverableSessionsPerAddress: maxSessionsPerAddress)
     }
 
     /// The Engine.IO settings these flags describe.

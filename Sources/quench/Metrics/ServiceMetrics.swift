@@ -183,6 +183,12 @@ final class ServiceMetrics: @unchecked Sendable {
         for (name, counts) in recovering { page.sample("quench_recovery_sessions_kept", ["namespace": name], counts.kept) }
         page.family("quench_recovery_sessions_dropped_total", .counter, help: "Dropped sessions not kept because the bound on kept sessions was reached, by namespace.")
         for (name, counts) in recovering { page.sample("quench_recovery_sessions_dropped_total", ["namespace": name], counts.droppedAtBound) }
+        page.family(
+            "quench_recovery_sessions_dropped_per_address_total", .counter,
+            help: "Kept sessions dropped because their client address reached its own bound (--max-sessions-per-address; that address's oldest), by namespace.")
+        for (name, counts) in recovering {
+            page.sample("quench_recovery_sessions_dropped_per_address_total", ["namespace": name], counts.droppedAtAddressBound)
+        }
     }
 
     /// A close reason as a label value: its words joined by underscores (`ping_timeout`).
