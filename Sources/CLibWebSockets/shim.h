@@ -4,6 +4,7 @@
 #define CLIBWEBSOCKETS_SHIM_H
 
 #include <libwebsockets.h>
+#include <malloc.h>
 
 /// Headroom lws needs in front of every payload handed to lws_write (LWS_PRE is a macro expression).
 static inline size_t clws_pre(void) { return LWS_PRE; }
@@ -19,5 +20,9 @@ static inline int clws_holds_header_table(struct lws *wsi) {
     (void)lws_hdr_custom_copy(wsi, &probe, 1, "", 0);
     return probe == 0;
 }
+
+/// Hands every free page of every malloc arena back to the system (glibc's malloc_trim, whose header the
+/// Swift Glibc module does not include); 1 if any memory was released.
+static inline int clws_malloc_trim(void) { return malloc_trim(0); }
 
 #endif

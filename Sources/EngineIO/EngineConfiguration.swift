@@ -10,6 +10,9 @@ public struct EngineConfiguration: Sendable {
     /// the client is not reading and its session ends with "transport error". The default holds sixteen
     /// replies to max-payload messages, a full polling batch of them, for a client that reads.
     public var maxBuffered: Int
+    /// The most outbound bytes that may wait for all clients together (default 1 GiB; the quench command
+    /// sizes it to the machine): at it, the clients holding the most are closed first (``OutboundMemory``).
+    public var maxBufferedTotal: Int
     /// The URL path the engine serves, with leading and trailing slash (`/socket.io/`).
     public var path: String
     /// The transports clients may use: names in ``registry`` (others are ignored).
@@ -30,6 +33,7 @@ public struct EngineConfiguration: Sendable {
     ///   - pingTimeout: milliseconds a client has to answer a ping; default 20 000.
     ///   - maxPayload: largest accepted message or polling body in bytes; default 1 000 000.
     ///   - maxBuffered: most outbound bytes queued per session; default 16 MiB (``defaultMaxBuffered``).
+    ///   - maxBufferedTotal: most outbound bytes queued for all sessions together; default 1 GiB.
     ///   - path: the URL path served, normalised to `/…/`; default `/socket.io/`.
     ///   - transports: the transports offered; default every one in `registry`.
     ///   - registry: the transports known; default ``TransportRegistry/standard`` (polling and WebSocket).
@@ -42,6 +46,7 @@ public struct EngineConfiguration: Sendable {
         pingTimeout: Int64 = 20_000,
         maxPayload: Int = 1_000_000,
         maxBuffered: Int = EngineConfiguration.defaultMaxBuffered,
+        maxBufferedTotal: Int = 1 << 30,
         path: String = "/socket.io/",
         transports: Set<TransportName>? = nil,
         registry: TransportRegistry = .standard,
@@ -54,6 +59,7 @@ public struct EngineConfiguration: Sendable {
         self.pingTimeout = pingTimeout
         self.maxPayload = maxPayload
         self.maxBuffered = maxBuffered
+        self.maxBufferedTotal = maxBufferedTotal
         self.path = EngineConfiguration.normalise(path: path)
         self.transports = transports ?? Set(registry.names)
         self.registry = registry

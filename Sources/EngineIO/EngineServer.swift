@@ -32,6 +32,9 @@ public final class EngineServer {
     var addressLimits: AddressLimits
     /// What the per-client budgets refused, by cause; the Socket.IO layer counts its own here too.
     public let budgetCounters = BudgetCounters()
+    /// The bytes queued for all clients together, against `--max-buffered-total` (EngineServer+OutboundMemory.swift):
+    /// every session's queue and every connection the binding builds for this engine count in it.
+    public let outboundMemory: OutboundMemory
 
     /// - Parameters:
     ///   - configuration: ping timings, payload limit, path, transports, CORS.
@@ -42,6 +45,8 @@ public final class EngineServer {
         self.clock = clock
         self.log = log
         addressLimits = AddressLimits(configuration.addressLimits)
+        outboundMemory = OutboundMemory(limit: configuration.maxBufferedTotal)
+        outboundMemory.reclaimer = { [unowned self] needed in reclaimOutboundMemory(needing: needed) }
     }
 
     /// Timers that never fired let go of their actions: an action may hold what holds its timer (a Socket.IO

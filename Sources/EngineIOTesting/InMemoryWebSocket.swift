@@ -19,9 +19,11 @@ public final class InMemoryWebSocket: WebSocketConnection {
     /// Frames sent while the client was not reading, oldest first.
     private var unread: [String] = []
 
-    /// - Parameter maxBuffered: the most unread bytes before the socket refuses a frame.
-    public init(maxBuffered: Int = EngineConfiguration.defaultMaxBuffered) {
-        outbound = OutboundBudget(limit: maxBuffered)
+    /// - Parameters:
+    ///   - maxBuffered: the most unread bytes before the socket refuses a frame.
+    ///   - memory: the engine's total for all clients (`--max-buffered-total`), if this socket counts in one.
+    public init(maxBuffered: Int = EngineConfiguration.defaultMaxBuffered, memory: OutboundMemory? = nil) {
+        outbound = OutboundBudget(limit: maxBuffered, memory: memory)
     }
 
     public func sendFrame(_ bytes: [UInt8], binary: Bool) {
@@ -63,6 +65,10 @@ public final class InMemoryWebSocket: WebSocketConnection {
 
     private func deliver(_ frame: String, length: Int) {
         guard closeCode == nil else { return }
+        if outbound.passesTotal(adding: length) {
+            outbound.memory?.reclaim(needing: length)
+            guard closeCode == nil else { return }
+        }
         guard outbound.add(length) else {
             transport?.outboundLimitReached(queued: outbound.queued + length)
             close(code: 1008)
@@ -143,7 +149,7 @@ public final class RecordingResponder: HTTPResponder {
 extension EngineServer {
     /// Opens a WebSocket session in memory, as a client connecting with `query` from the address `peer` would.
     public func connectInMemory(query: String = "EIO=4&transport=websocket", origin: String? = nil, peer: String = "test") -> InMemoryWebSocket {
-        let socket = InMemoryWebSocket(maxBuffered: configuration.maxBuffered)
+        let socket = InMemoryWebSocket(maxBuffered: configuration.maxBuffered, memory: outboundMemory)
         let request = HTTPRequest(method: .get, path: configuration.path, query: QueryParameters(query), origin: origin, peer: peer)
         socket.transport = openWebSocket(request, connection: socket)
         return socket

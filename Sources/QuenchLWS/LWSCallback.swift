@@ -179,7 +179,8 @@ extension LWSServer {
         guard let request = LWSRequestReader.request(on: wsi, trusting: configuration.trustedProxies), let endpoint = endpoint(for: request.path) else { return -1 }
         let engineConfiguration = endpoint.engine.configuration
         let socket = LWSWebSocket(
-            wsi: wsi, server: self, maxPayload: engineConfiguration.maxPayload, maxBuffered: engineConfiguration.maxBuffered)
+            wsi: wsi, server: self, maxPayload: engineConfiguration.maxPayload, maxBuffered: engineConfiguration.maxBuffered,
+            memory: endpoint.engine.outboundMemory)
         socket.attach()
         guard let transport = endpoint.engine.openWebSocket(request, connection: socket) else {
             socket.close(code: 1008)

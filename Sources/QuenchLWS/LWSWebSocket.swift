@@ -6,7 +6,9 @@ import Glibc
 ///
 /// Outgoing frames wait in a queue and leave one per writable callback, as lws requires; incoming
 /// fragments are joined into whole messages before the engine sees them. What waits for the client (the
-/// queue and the tail lws keeps of the last write) is bounded by `--max-buffered` (``outbound``).
+/// queue and the tail lws keeps of the last write) is bounded by `--max-buffered` (``outbound``), and counts
+/// in the engine's `--max-buffered-total` (a frame written into an empty queue is always accepted, so each
+/// client can pass that total by one frame at most before the next queued one has the biggest closed).
 final class LWSWebSocket: LWSPeer, WebSocketConnection {
     /// The engine transport fed by this socket; nil once the engine let go of it.
     var transport: WebSocketTransport?
@@ -34,10 +36,10 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
     /// with one `send()` (see ``sendShared(_:)``); -1 over TLS, where every write goes through lws.
     private let plainDescriptor: Int32
 
-    init(wsi: OpaquePointer, server: LWSServer, maxPayload: Int, maxBuffered: Int) {
+    init(wsi: OpaquePointer, server: LWSServer, maxPayload: Int, maxBuffered: Int, memory: OutboundMemory) {
         self.maxPayload = maxPayload
         self.plainDescriptor = lws_is_ssl(wsi) == 0 ? lws_get_socket_fd(wsi) : -1
-        self.outbound = OutboundBudget(limit: maxBuffered)
+        self.outbound = OutboundBudget(limit: maxBuffered, memory: memory)
         super.init(wsi: wsi, server: server)
         server.openWebSockets += 1
     }
@@ -107,6 +109,12 @@ final class LWSWebSocket: LWSPeer, WebSocketConnection {
             _ = outbound.add(length)  // the queue is empty: always accepted
             if !writeOut(digit: digit, bytes, binary: binary, length: length) { closeDead() }
             return
+        }
+        if outbound.passesTotal(adding: length) {
+            // All clients together are at --max-buffered-total: the biggest holders go first (this one,
+            // if it is among them), before this queue grows.
+            outbound.memory?.reclaim(needing: length)
+            guard closeCode == nil else { return }
         }
         guard outbound.add(length) else {
             limitReached(queued: outbound.queued &+ length)

@@ -97,6 +97,7 @@ struct Quench: ParsableCommand {
                 metrics?.reminderSent(boundaryNanoseconds: time.nanoseconds)
             }
         }
+        server.returnDroppedMemory(of: engine.outboundMemory)
         let systemd = SystemdNotifier()
         if let systemd {
             ServiceNotifications.start(systemd, server: server, engine: engine)

@@ -54,6 +54,17 @@ struct ServerOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            "Most bytes queued for all clients together; at it, the clients holding the most unread bytes are closed first. From --max-buffered to 1099511627776 (default: a quarter of physical memory or of the cgroup's memory.max if smaller, at least 268435456 and at most 17179869184, and at least --max-buffered).",
+            valueName: "bytes"))
+    var maxBufferedTotal: Int?
+
+    /// `--max-buffered-total`, or its default sized to the machine (``PhysicalMemory``).
+    var effectiveMaxBufferedTotal: Int {
+        maxBufferedTotal ?? PhysicalMemory.defaultMaxBufferedTotal(maxBuffered: effectiveMaxBuffered)
+    }
+
+    @Option(
+        help: ArgumentHelp(
             "URL path Socket.IO clients connect to: starts with /, at most 128 bytes of letters, digits and -._~!$&'()*+,;=:@/ (no // or dot segments).",
             valueName: "path"))
     var path = "/socket.io/"
@@ -203,6 +214,10 @@ struct ServerOptions: ParsableArguments {
         if let maxBuffered, !(maxPayload...(1 << 32)).contains(maxBuffered) {
             throw ValidationError("--max-buffered must be between --max-payload (\(maxPayload)) and 4294967296 bytes, not \(maxBuffered)")
         }
+        if let maxBufferedTotal, !(effectiveMaxBuffered...(1 << 40)).contains(maxBufferedTotal) {
+            throw ValidationError(
+                "--max-buffered-total must be between --max-buffered (\(effectiveMaxBuffered)) and 1099511627776 bytes, not \(maxBufferedTotal)")
+        }
         try Self.check(pingInterval, in: OptionRanges.heartbeatMilliseconds, flag: "--ping-interval")
         try Self.check(pingTimeout, in: OptionRanges.heartbeatMilliseconds, flag: "--ping-timeout")
         try Self.check(drainTime, in: OptionRanges.drainMilliseconds, flag: "--drain-time")
@@ -336,14 +351,16 @@ struct ServerOptions: ParsableArguments {
 
     /// The Socket.IO settings these flags describe.
     var socketIOConfiguration: SocketIOConfiguration {
-        SocketIOConfiguration(recoveryWindow: recoveryWindow.milliseconds, recoveryLogBytes: recoveryLogBytes)
+        SocketIOConfiguration(
+            recoveryWindow: recoveryWindow.milliseconds, recoveryLogBytes: recoveryLogBytes,
+            maxRecoverableSessionsPerAddress: maxSessionsPerAddress)
     }
 
     /// The Engine.IO settings these flags describe.
     var engineConfiguration: EngineConfiguration {
         EngineConfiguration(
             pingInterval: pingInterval.milliseconds, pingTimeout: pingTimeout.milliseconds, maxPayload: maxPayload,
-            maxBuffered: effectiveMaxBuffered, path: path, transports: Self.parseTransports(transports),
+            maxBuffered: effectiveMaxBuffered, maxBufferedTotal: effectiveMaxBufferedTotal, path: path, transports: Self.parseTransports(transports),
             cors: CORSPolicy(parsing: corsOrigins) ?? .anyOrigin,
             addressLimits: AddressLimitConfiguration(
                 maxSessions: maxSessionsPerAddress, handshakesPerSecond: handshakeRate, handshakeBurst: handshakeBurst),

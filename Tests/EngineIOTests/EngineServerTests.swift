@@ -35,10 +35,15 @@ final class Harness {
     /// so without this every test's engine would leak (AddressSanitizer's leak check reports it).
     deinit { engine.closeAll() }
 
-    init(cors: CORSPolicy = .anyOrigin, maxPayload: Int = 1_000_000, maxBuffered: Int = EngineConfiguration.defaultMaxBuffered) {
+    init(
+        cors: CORSPolicy = .anyOrigin, maxPayload: Int = 1_000_000, maxBuffered: Int = EngineConfiguration.defaultMaxBuffered,
+        maxBufferedTotal: Int = 1 << 30
+    ) {
         let logged = self.logged
         engine = EngineServer(
-            configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200, maxPayload: maxPayload, maxBuffered: maxBuffered, cors: cors),
+            configuration: EngineConfiguration(
+                pingInterval: 300, pingTimeout: 200, maxPayload: maxPayload, maxBuffered: maxBuffered, maxBufferedTotal: maxBufferedTotal,
+                cors: cors),
             clock: clock, log: Logger(level: .warn) { logged.lines.append($0) })
         clock.engine = engine
         engine.delegate = delegate

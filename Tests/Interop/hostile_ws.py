@@ -8,12 +8,14 @@ import struct
 
 
 class RawWebSocket:
-    def __init__(self, port, query="EIO=4&transport=websocket", rcvbuf=4096, timeout=10.0):
+    def __init__(self, port, query="EIO=4&transport=websocket", rcvbuf=4096, timeout=10.0, source=None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         # A small receive buffer (set before connect, so the window stays small): the kernel absorbs
         # little, and what the client does not read waits on the server.
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
+        if source is not None:  # another loopback address (127.0.0.2) as the client's own
+            self.sock.bind((source, 0))
         self.sock.connect(("127.0.0.1", port))
         key = base64.b64encode(os.urandom(16)).decode()
         self.sock.sendall(

@@ -161,6 +161,44 @@ import Testing
         }
     }
 
+    private func session(_ pid: String, at time: Int64, from address: String) -> RecoverableSessions.Session {
+        .init(pid: pid, sid: "sid-\(pid)", rooms: [], data: nil, disconnectedAt: time, address: address)
+    }
+
+    @Test func oneAddressChurningReplacesOnlyItsOwnKeptSessions() {
+        // 100 in all, 10 per address: the others' 5 sessions survive 10 000 join-and-drops from one address.
+        var sessions = RecoverableSessions(window: 1_000_000, limit: 100, perAddressLimit: 10)
+        for index in 0..<5 { sessions.keep(session("good\(index)", at: Int64(index), from: "127.0.0.1")) }
+        for index in 0..<10_000 { sessions.keep(session("churn\(index)", at: Int64(10 + index), from: "127.0.0.2")) }
+        #expect(sessions.keptCount(address: "127.0.0.2") == 10)
+        #expect(sessions.keptCount(address: "127.0.0.1") == 5)
+        #expect(sessions.droppedAtAddressLimit == 9_990)
+        #expect(sessions.droppedAtLimit == 0)
+        #expect(sessions.orderEntries <= 1025)
+        for index in 0..<5 {
+            guard case .found = sessions.take("good\(index)", now: 20_000) else {
+                Issue.record("good\(index) was pushed out by another address's churn")
+                return
+            }
+        }
+        // The address's own oldest went: its newest ten are the ones kept.
+        guard case .unknown = sessions.take("churn9989", now: 20_000), case .found = sessions.take("churn9990", now: 20_000) else {
+            Issue.record("the churning address kept the wrong sessions")
+            return
+        }
+        #expect(sessions.keptCount(address: "127.0.0.2") == 9)
+        #expect(sessions.keptCount(address: "127.0.0.1") == 0)
+    }
+
+    @Test func theTotalBoundStillHoldsAcrossAddresses() {
+        var sessions = RecoverableSessions(window: 1_000_000, limit: 4, perAddressLimit: 3)
+        for index in 0..<6 { sessions.keep(session("p\(index)", at: Int64(index), from: "a\(index % 3)")) }
+        #expect(sessions.count == 4)
+        #expect(sessions.droppedAtLimit == 2)
+        #expect(sessions.droppedAtAddressLimit == 0)
+        #expect(sessions.keptCount(address: "a0") + sessions.keptCount(address: "a1") + sessions.keptCount(address: "a2") == 4)
+    }
+
     @Test func restoredSessionsDoNotGrowTheOrderWithoutBound() {
         var sessions = RecoverableSessions(window: 1_000_000, limit: 100_000)
         for index in 0..<20_000 {

@@ -10,7 +10,7 @@
 /// addresses, the least recently seen forgotten first. Forgetting an address that still had sessions open
 /// or a bucket not yet full lets it start afresh, so those evictions are counted (``evictions``): a steady
 /// count says the table is too small for the addresses in play. Service thread only, like the engine.
-struct AddressLimits {
+public struct AddressLimits {
     let configuration: AddressLimitConfiguration
     private var table: RecentTable<Entry>
     /// Handshakes refused, by cause.
@@ -128,7 +128,7 @@ struct AddressLimits {
 
     /// The part of a peer address that names one client: an IPv4 address whole, an IPv6 address by its /64
     /// (`2001:db8:1:2::/64`), anything that is not an address (a test's name, `-`) as it is.
-    static func group(_ peer: String) -> String {
+    public static func group(_ peer: String) -> String {
         guard let address = IPAddress(peer) else { return peer }
         switch address.family {
         case .v4: return address.description

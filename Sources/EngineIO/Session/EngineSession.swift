@@ -59,7 +59,7 @@ public final class EngineSession {
         self.traffic = server.counters.traffic
         self.heartbeat = Heartbeat(
             interval: server.configuration.pingInterval, timeout: server.configuration.pingTimeout, now: now)
-        self.writeBudget = OutboundBudget(limit: server.configuration.maxBuffered)
+        self.writeBudget = OutboundBudget(limit: server.configuration.maxBuffered, memory: server.outboundMemory)
         self.controlBudget = server.configuration.budgets.budget(.pings, now: now)
         transport.session = self
     }
@@ -119,6 +119,10 @@ public final class EngineSession {
     /// Appends to ``writeBuffer`` if the budget allows; otherwise ends the session. False if it ended.
     private func enqueue(_ packet: EnginePacket) -> Bool {
         let size = Self.outboundSize(packet)
+        if writeBudget.passesTotal(adding: size) {
+            server.outboundMemory.reclaim(needing: size)
+            guard lifecycle.isSending else { return false }
+        }
         guard writeBudget.add(size) else {
             outboundLimitReached(queued: writeBudget.queued &+ size, on: transport)
             return false
@@ -135,11 +139,26 @@ public final class EngineSession {
         case .abandonProbe:
             log.warn("outbound limit sid=\(id) peer=\(peer) queued=\(queued) bytes on the upgrade probe (--max-buffered \(server.configuration.maxBuffered)); probe abandoned")
         case .finish:
+            server.outboundMemory.clientLimitCloses &+= 1
             log.warn("outbound limit sid=\(id) peer=\(peer) queued=\(queued) bytes > --max-buffered \(server.configuration.maxBuffered): the client is not reading; closing")
         default:
             break
         }
         perform(action)
+    }
+
+    /// The bytes waiting for this client: its own queue and its transports' (``EngineServer/reclaimOutboundMemory(needing:)``).
+    var queuedBytes: Int {
+        writeBudget.queued &+ transport.outbound.queued &+ (probingTransport?.outbound.queued ?? 0)
+    }
+
+    /// All clients' queues together reached `--max-buffered-total` and this client holds the most unread
+    /// bytes: it is closed as at its own limit ("transport error", queues dropped). A client causes this,
+    /// so the line is throttled.
+    /// - Parameter total: what all clients' queues would hold with the packet that is waiting.
+    func outboundMemoryReached(queued: Int, total: Int) {
+        log.limited(.warn, cause: "outbound-memory", source: peer, "outbound memory sid=\(id) peer=\(peer) queued=\(queued) bytes, the most of any client, while all clients' queues would reach \(total) bytes > --max-buffered-total \(server.configuration.maxBufferedTotal): closing")
+        perform(lifecycle.handle(.outboundLimitReached(from: .current)))
     }
 
     /// Which of this session's transports `transport` is, for the lifecycle.

@@ -7,19 +7,27 @@
 /// queue is bounded by the limit, plus one frame when the queue was empty (a single reply, however large,
 /// is always accepted). The cost per packet is an add and a compare; nothing is ever scanned.
 ///
+/// Every budget of an engine also reports to its ``OutboundMemory`` (all clients together,
+/// `--max-buffered-total`): one more addition per packet queued and one per packet gone.
+///
 /// The running totals also tell when a given packet has left: a ping queued when ``end`` was N has been
 /// taken once ``sent`` reaches N (see ``hasSent(through:)``), which is what makes a pong count.
-public struct OutboundBudget: Sendable, Equatable {
+public struct OutboundBudget: Sendable {
     /// The most bytes that may wait at once.
     public let limit: Int
     /// Bytes queued and not yet taken by the client.
     public private(set) var queued = 0
     /// Bytes that have left the queue since the budget began (monotonic).
     public private(set) var sent = 0
+    /// All clients' queues together, which this one's bytes count in; nil for none (tests, ``holdingNothing``).
+    public let memory: OutboundMemory?
 
-    /// - Parameter limit: the most bytes that may wait at once (`--max-buffered`).
-    public init(limit: Int) {
+    /// - Parameters:
+    ///   - limit: the most bytes that may wait at once (`--max-buffered`).
+    ///   - memory: the total this queue counts in (`--max-buffered-total`); nil for none.
+    public init(limit: Int, memory: OutboundMemory? = nil) {
         self.limit = limit
+        self.memory = memory
     }
 
     /// The budget of a transport that queues nothing itself: every mark has always been sent.
@@ -34,20 +42,37 @@ public struct OutboundBudget: Sendable, Equatable {
         let total = queued &+ bytes
         guard total <= limit || queued == 0 else { return false }
         queued = total
+        memory?.added(bytes)
         return true
+    }
+
+    /// Whether queueing `bytes` more would take all clients' queues together past `--max-buffered-total`:
+    /// the caller has the biggest holders closed first (``OutboundMemory/reclaim(needing:)``), before its
+    /// own queue grows.
+    @inline(__always) public func passesTotal(adding bytes: Int) -> Bool {
+        memory?.wouldPass(adding: bytes) ?? false
     }
 
     /// `bytes` of what was queued have left for the client.
     public mutating func drain(_ bytes: Int) {
         queued &-= bytes
         sent &+= bytes
+        memory?.left(bytes)
     }
 
     /// Forgets what is queued (the queue was dropped; nothing more will leave).
     public mutating func dropAll() {
+        memory?.droppedQueue(queued)
         queued = 0
     }
 
     /// Whether everything up to stream position `mark` (a past ``end``) has left the queue.
     public func hasSent(through mark: Int) -> Bool { sent >= mark }
+}
+
+extension OutboundBudget: Equatable {
+    /// Budgets are equal when their limits and positions are (whichever total they count in).
+    public static func == (lhs: OutboundBudget, rhs: OutboundBudget) -> Bool {
+        lhs.limit == rhs.limit && lhs.queued == rhs.queued && lhs.sent == rhs.sent
+    }
 }

@@ -1,3 +1,5 @@
+import EngineIO
+
 /// What the Socket.IO layer can be tuned with (the Engine.IO knobs live in `EngineConfiguration`).
 /// Defaults are the reference server's.
 public struct SocketIOConfiguration: Sendable {
@@ -15,6 +17,10 @@ public struct SocketIOConfiguration: Sendable {
     public var recoveryLogBytes: Int
     /// With recovery on, the most dropped sessions each namespace keeps; the oldest go first.
     public var maxRecoverableSessions: Int
+    /// With recovery on, the most dropped sessions each namespace keeps for one client address (grouped as
+    /// the per-address limits group it); past it that address's oldest goes. The quench command sets it to
+    /// `--max-sessions-per-address`: an address keeps at most as many as it may have open.
+    public var maxRecoverableSessionsPerAddress: Int
 
     /// With recovery on and a message queue, the most bytes of missed packets kept in Redis for one dropped
     /// session (its record's share of the log included); past it the session is made unrecoverable.
@@ -31,11 +37,14 @@ public struct SocketIOConfiguration: Sendable {
     ///   - recoveryLogBytes: bytes of sent packets each namespace keeps for recovery; default 16 MiB.
     ///   - maxRecoverableSessions: dropped sessions each namespace keeps for recovery; default 100 000.
     ///   - recoveryAwayBytes: with a message queue, bytes kept in Redis per dropped session; default 256 KiB.
+    ///   - maxRecoverableSessionsPerAddress: dropped sessions each namespace keeps per client address; default 5 000.
     public init(
         connectTimeout: Int64 = 45_000, maxPendingAcks: Int = 100, recoveryWindow: Int64 = 0,
         recoveryLogBytes: Int = defaultRecoveryLogBytes, maxRecoverableSessions: Int = defaultMaxRecoverableSessions,
-        recoveryAwayBytes: Int = defaultRecoveryAwayBytes
+        recoveryAwayBytes: Int = defaultRecoveryAwayBytes,
+        maxRecoverableSessionsPerAddress: Int = AddressLimitConfiguration.defaultMaxSessions
     ) {
+        self.maxRecoverableSessionsPerAddress = maxRecoverableSessionsPerAddress
         self.recoveryAwayBytes = recoveryAwayBytes
         self.connectTimeout = connectTimeout
         self.maxPendingAcks = maxPendingAcks

@@ -99,6 +99,13 @@ final class ServiceMetrics: @unchecked Sendable {
             page.sample("quench_http_refused_total", ["status": String(status)], count)
         }
 
+        let memory = engine.outboundMemory
+        page.single("quench_outbound_queued_bytes", .gauge, help: "Bytes queued for all clients together, not yet taken by them.", memory.queued)
+        page.single("quench_outbound_queued_limit_bytes", .gauge, help: "--max-buffered-total: the most bytes queued for all clients together.", memory.limit)
+        page.family("quench_outbound_limit_closes_total", .counter, help: "Sessions closed for queued output, by cause: client (its own --max-buffered) or total (the most unread bytes at --max-buffered-total).")
+        page.sample("quench_outbound_limit_closes_total", ["cause": "client"], memory.clientLimitCloses)
+        page.sample("quench_outbound_limit_closes_total", ["cause": "total"], memory.closes)
+
         let addressLimits = engine.addressLimitCounters
         page.family("quench_address_refused_total", .counter, help: "Handshakes refused with 429 at a per-address bound, by cause.")
         for cause in AddressLimitCause.allCases {
@@ -186,6 +193,12 @@ final class ServiceMetrics: @unchecked Sendable {
         for (name, counts) in recovering { page.sample("quench_recovery_sessions_kept", ["namespace": name], counts.kept) }
         page.family("quench_recovery_sessions_dropped_total", .counter, help: "Dropped sessions not kept because the bound on kept sessions was reached, by namespace.")
         for (name, counts) in recovering { page.sample("quench_recovery_sessions_dropped_total", ["namespace": name], counts.droppedAtBound) }
+        page.family(
+            "quench_recovery_sessions_dropped_per_address_total", .counter,
+            help: "Kept sessions dropped because their client address reached its own bound (--max-sessions-per-address; that address's oldest), by namespace.")
+        for (name, counts) in recovering {
+            page.sample("quench_recovery_sessions_dropped_per_address_total", ["namespace": name], counts.droppedAtAddressBound)
+        }
     }
 
     /// A close reason as a label value: its words joined by underscores (`ping_timeout`).

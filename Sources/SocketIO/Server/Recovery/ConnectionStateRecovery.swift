@@ -35,7 +35,9 @@ final class ConnectionStateRecovery {
         // an earlier run of the process are unknown here instead of naming unrelated packets.
         let start = UInt64.random(in: 1...(1 << 52))
         log = MissedPacketLog(byteLimit: configuration.recoveryLogBytes, firstSequence: start)
-        sessions = RecoverableSessions(window: configuration.recoveryWindow, limit: configuration.maxRecoverableSessions)
+        sessions = RecoverableSessions(
+            window: configuration.recoveryWindow, limit: configuration.maxRecoverableSessions,
+            perAddressLimit: configuration.maxRecoverableSessionsPerAddress)
         away = AwaySessions(limit: configuration.maxRecoverableSessions, byteLimit: configuration.recoveryAwayBytes)
         window = configuration.recoveryWindow
     }
@@ -53,6 +55,7 @@ final class ConnectionStateRecovery {
         var now = counts
         now.kept = sessions.count + away.count
         now.droppedAtBound = Int(clamping: sessions.droppedAtLimit &+ awayRefused)
+        now.droppedAtAddressBound = Int(clamping: sessions.droppedAtAddressLimit)
         return now
     }
 
@@ -72,10 +75,15 @@ final class ConnectionStateRecovery {
                 engine.log.warn("recovery: \(sessions.limit) dropped sessions kept in namespace \(LogSafe.text(socket.namespace.name)); the oldest went (\(dropped) so far), their clients will get new sessions")
             }
         }
+        let address = AddressLimits.group(socket.peer)
+        if sessions.keptCount(address: address) >= sessions.perAddressLimit {
+            // A client causes this (one address churning join-and-drop sessions): throttled, per address.
+            engine.log.limited(.warn, cause: "recovery-address-bound", source: address, "recovery: \(sessions.perAddressLimit) dropped sessions kept for address \(LogSafe.text(address)) in namespace \(LogSafe.text(socket.namespace.name)); that address's oldest went, other addresses' are untouched")
+        }
         sessions.keep(
             RecoverableSessions.Session(
                 pid: socket.pid ?? "", sid: socket.id, rooms: Array(socket.namespace.rooms.rooms(of: socket.id)), data: socket.data,
-                disconnectedAt: now))
+                disconnectedAt: now, address: address))
         armSweep()
     }
 

@@ -11,6 +11,8 @@ public struct RecoveryCounts: Sendable, Equatable {
     public var kept = 0
     /// Dropped sessions not kept because a bound was reached (their clients will get new sessions).
     public var droppedAtBound = 0
+    /// Kept sessions dropped because their address group reached its own bound (that address's oldest).
+    public var droppedAtAddressBound = 0
 
     mutating func refuse(_ kind: RecoveryRefusalKind) { refused[kind, default: 0] &+= 1 }
 }
