@@ -766,4 +766,20 @@ private func names(_ packets: [SocketIOPacket]) -> [String] { packets.compactMap
         away.remove(p2)
         #expect(away.isEmpty && away.all.isEmpty)
     }
+
+    @Test func oneAddressCannotFillTheRecordedSessionsOthersNeed() {
+        var away = AwaySessions(limit: 10, byteLimit: 100, perAddressLimit: 2)
+        func entry(_ pid: String, _ address: String?) -> AwaySessions.Entry {
+            .init(handle: RecoveryHandle(pid: pid), sid: "s-" + pid, rooms: [], adoptedFrom: address == nil ? "X" : nil, expiresAt: 100, address: address)
+        }
+        #expect(away.keep(entry("a1", "10.0.0.2")) == nil)
+        #expect(away.keep(entry("a2", "10.0.0.2")) == nil)
+        #expect(away.keep(entry("a3", "10.0.0.2")) == .address)  // the churner's third is not kept
+        #expect(away.keep(entry("b1", "10.0.0.1")) == nil)  // another address still is
+        #expect(away.keep(entry("h1", nil)) == nil)  // handed over: no address, not bounded by one
+        #expect(away.refusedPerAddress == 1)
+        away.remove(RecoveryHandle(pid: "a1"))
+        #expect(away.keep(entry("a4", "10.0.0.2")) == nil)  // room again once one of its own went
+        #expect(away.count == 4)
+    }
 }

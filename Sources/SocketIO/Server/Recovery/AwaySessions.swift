@@ -7,8 +7,10 @@
 /// session for an emit to the whole namespace. A reply to a connected socket never comes here.
 ///
 /// Bounded: at most ``limit`` sessions (past it a dropped session is not kept: its client gets a new
-/// session), each for the window after it was added, and at most ``byteLimit`` bytes appended per session
-/// (past it the session is made unrecoverable, never delivered with a hole). Service thread only.
+/// session), at most ``perAddressLimit`` of this node's own for one client address (past it that address's
+/// further drops are not kept, so one address churning join-and-drop sessions cannot fill the table other
+/// addresses' drops need), each for the window after it was added, and at most ``byteLimit`` bytes appended
+/// per session (past it the session is made unrecoverable, never delivered with a hole). Service thread only.
 struct AwaySessions {
     struct Entry {
         let handle: RecoveryHandle
@@ -19,12 +21,20 @@ struct AwaySessions {
         /// for this node's own.
         let adoptedFrom: String?
         let expiresAt: Int64
+        /// The client's address group (``EngineIO/AddressLimits/group(_:)``); nil for a session taken over
+        /// from a stopping node, whose address is not known here (not bounded per address).
+        var address: String? = nil
         /// Bytes appended for it so far.
         var bytes = 0
     }
 
     let limit: Int
     let byteLimit: Int
+    let perAddressLimit: Int
+    /// This node's own sessions per address group.
+    private var perAddress: [String: Int] = [:]
+    /// Sessions not kept at ``perAddressLimit``, since the start.
+    private(set) var refusedPerAddress = 0
     /// By handle text.
     private var byHandle: [String: Entry] = [:]
     /// Room → handle texts.
@@ -32,10 +42,14 @@ struct AwaySessions {
     /// Handle texts in the order added, by expiry time (never decreasing).
     private var order = ExpiryOrder()
 
-    init(limit: Int, byteLimit: Int) {
+    init(limit: Int, byteLimit: Int, perAddressLimit: Int = .max) {
         self.limit = max(limit, 1)
         self.byteLimit = byteLimit
+        self.perAddressLimit = max(perAddressLimit, 1)
     }
+
+    /// Why ``add(_:)`` did not keep a session.
+    enum Refusal { case total, address }
 
     var count: Int { byHandle.count }
     var isEmpty: Bool { byHandle.isEmpty }
@@ -44,14 +58,24 @@ struct AwaySessions {
     func entry(_ handle: RecoveryHandle) -> Entry? { byHandle[handle.text] }
 
     /// Adds `entry` unless the bound is reached (then false).
-    mutating func add(_ entry: Entry) -> Bool {
+    mutating func add(_ entry: Entry) -> Bool { keep(entry) == nil }
+
+    /// Adds `entry`, or says which bound refused it.
+    mutating func keep(_ entry: Entry) -> Refusal? {
         let key = entry.handle.text
-        guard byHandle[key] == nil else { return true }
-        guard byHandle.count < limit else { return false }
+        guard byHandle[key] == nil else { return nil }
+        guard byHandle.count < limit else { return .total }
+        if let address = entry.address {
+            guard perAddress[address, default: 0] < perAddressLimit else {
+                refusedPerAddress &+= 1
+                return .address
+            }
+            perAddress[address, default: 0] += 1
+        }
         byHandle[key] = entry
         for room in [entry.sid] + entry.rooms { byRoom[room, default: []].insert(key) }
         order.append(key, entry.expiresAt)
-        return true
+        return nil
     }
 
     @discardableResult
@@ -60,6 +84,10 @@ struct AwaySessions {
     @discardableResult
     private mutating func remove(key: String) -> Entry? {
         guard let entry = byHandle.removeValue(forKey: key) else { return nil }
+        if let address = entry.address {
+            perAddress[address, default: 1] -= 1
+            if perAddress[address] == 0 { perAddress.removeValue(forKey: address) }
+        }
         for room in [entry.sid] + entry.rooms {
             byRoom[room]?.remove(key)
             if byRoom[room]?.isEmpty == true { byRoom.removeValue(forKey: room) }

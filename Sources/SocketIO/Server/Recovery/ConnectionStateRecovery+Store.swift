@@ -23,12 +23,20 @@ extension ConnectionStateRecovery {
         let now = engine.now
         away.removeExpired(now: now)
         let rooms = Array(socket.namespace.rooms.rooms(of: socket.id))
-        guard away.add(AwaySessions.Entry(handle: handle, sid: socket.id, rooms: rooms, adoptedFrom: nil, expiresAt: now + window)) else {
+        let address = AddressLimits.group(socket.peer)
+        switch away.keep(AwaySessions.Entry(handle: handle, sid: socket.id, rooms: rooms, adoptedFrom: nil, expiresAt: now + window, address: address)) {
+        case nil:
+            break
+        case .total:
             // One line for the first session refused at the bound, then one per thousand.
             awayRefused &+= 1
             if awayRefused == 1 || awayRefused % 1000 == 0 {
                 engine.log.warn("recovery: \(away.limit) dropped sessions recorded in namespace \(LogSafe.text(socket.namespace.name)); sid=\(socket.id) not kept, its client will get a new session (\(awayRefused) so far)")
             }
+            return
+        case .address:
+            // A client causes this (one address churning join-and-drop sessions): throttled, per address.
+            engine.log.limited(.warn, cause: "recovery-address-bound", source: address, "recovery: \(away.perAddressLimit) dropped sessions recorded for address \(LogSafe.text(address)) in namespace \(LogSafe.text(socket.namespace.name)); sid=\(socket.id) not kept, its client will get a new session; other addresses' are untouched")
             return
         }
         var roomSet = Set(rooms)

@@ -38,7 +38,9 @@ final class ConnectionStateRecovery {
         sessions = RecoverableSessions(
             window: configuration.recoveryWindow, limit: configuration.maxRecoverableSessions,
             perAddressLimit: configuration.maxRecoverableSessionsPerAddress)
-        away = AwaySessions(limit: configuration.maxRecoverableSessions, byteLimit: configuration.recoveryAwayBytes)
+        away = AwaySessions(
+            limit: configuration.maxRecoverableSessions, byteLimit: configuration.recoveryAwayBytes,
+            perAddressLimit: configuration.maxRecoverableSessionsPerAddress)
         window = configuration.recoveryWindow
     }
 
@@ -55,7 +57,7 @@ final class ConnectionStateRecovery {
         var now = counts
         now.kept = sessions.count + away.count
         now.droppedAtBound = Int(clamping: sessions.droppedAtLimit &+ awayRefused)
-        now.droppedAtAddressBound = Int(clamping: sessions.droppedAtAddressLimit)
+        now.droppedAtAddressBound = Int(clamping: sessions.droppedAtAddressLimit &+ UInt64(away.refusedPerAddress))
         return now
     }
 
