@@ -243,7 +243,9 @@ def test_an_unknown_pid_or_offset_is_a_new_session(start_quench):
 
 
 def test_an_offset_older_than_the_bounded_log_is_refused_not_delivered_with_a_hole(start_quench):
-    server = start_quench("--recovery-window", "30s", "--recovery-log-bytes", "65536", "--reminder-interval", "0")
+    # Its client sends a burst well past the per-client event budget (which is not under test here).
+    server = start_quench("--recovery-window", "30s", "--recovery-log-bytes", "65536", "--reminder-interval", "0",
+                          "--event-rate", "1000000", "--event-burst", "1000000")
     data, offset = _dropped(server)
     # Enough replies to another client to push the dropped client's offset out of 64 KiB.
     other, _ = raw_connect(server)

@@ -228,7 +228,9 @@ def test_the_same_pid_at_two_nodes_at_once_is_restored_on_one_only(start_quench,
 
 
 def test_unknown_pid_old_offset_and_a_session_that_missed_too_much_are_new_sessions(start_quench, redis_server):
-    node_a, node_b = start_nodes(start_quench, redis_server, 2, "--recovery-log-bytes", "65536")
+    # Bursts well past the per-client event budget (which is not under test here).
+    node_a, node_b = start_nodes(start_quench, redis_server, 2, "--recovery-log-bytes", "65536", "--event-rate", "1000000",
+                                 "--event-burst", "1000000")
     expect_new_session(node_b, {"pid": "never-issued", "offset": "1"}, "", "unknown pid").close()
     # Not an id quench hands out (too long, a key separator): refused before any Redis key is named by it.
     expect_new_session(node_b, {"pid": "x" * 5000, "offset": "1"}, "", "unknown pid").close()
