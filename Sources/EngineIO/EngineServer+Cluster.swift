@@ -24,6 +24,9 @@ extension EngineServer {
     /// How long another node may take to answer, in milliseconds, before it counts as gone. A GET the
     /// holder says it holds may take a ping interval more (the holder answers it by the next ping).
     public static let nodeAnswerTimeout: Int64 = 3000
+    /// How long a GET passed on here waits before its node is told it is held: a second (well within
+    /// ``nodeAnswerTimeout``, Redis's round trip included), or half a ping interval when that is shorter.
+    var heldNoticeDelay: Int64 { min(1000, max(configuration.pingInterval / 2, 1)) }
 
     /// Requests passed between nodes and sessions moved, for `/metrics`.
     public var clusterCounters: ClusterCounters { cluster.counters }
@@ -90,7 +93,13 @@ extension EngineServer {
             if !responder.answered { cluster.served[key] = abandon }
         }
         if !responder.answered, forwarded.method == .get {
-            _ = link.send(.held(id: id), to: node)
+            // Told only of a GET still held a moment later: most are answered sooner (a reply, a broadcast),
+            // and then the answer itself says the owner lives, with one message fewer per request.
+            responder.heldNotice = schedule(after: heldNoticeDelay) { [unowned self, responder] in
+                responder.heldNotice = nil
+                guard !responder.answered else { return }
+                _ = self.link?.send(.held(id: id), to: node)
+            }
         }
     }
 
@@ -275,6 +284,8 @@ final class RemoteResponder: HTTPResponder {
     let id: UInt64
     private(set) var answered = false
     var isPassedOn: Bool { true }
+    /// The timer that tells the asking node its GET is held, until the answer makes it moot.
+    var heldNotice: EngineTimer?
 
     init(server: EngineServer, node: String, id: UInt64) {
         self.server = server
@@ -285,6 +296,8 @@ final class RemoteResponder: HTTPResponder {
     func respond(_ response: HTTPResponse) {
         guard !answered else { return }
         answered = true
+        heldNotice?.cancel()
+        heldNotice = nil
         server.cluster.served.removeValue(forKey: ServedRequest(node: node, id: id))
         _ = server.link?.send(.response(id: id, response), to: node)
     }

@@ -48,7 +48,8 @@ final class ServiceInbox: ServiceExecutor, @unchecked Sendable {  // Sendable: `
     func execute(bytes: Int, _ job: @escaping @Sendable () -> Void) {
         context.withLock { bits in
             guard let context = OpaquePointer(bitPattern: bits) else { return }
-            if jobs.append(job, bytes: bytes) { lws_cancel_service(context) }
+            // One wake-up per burst: a job behind others rides on the wake-up the first one sent.
+            if jobs.appendWakingIfFirst(job, bytes: bytes).wake { lws_cancel_service(context) }
         }
     }
 

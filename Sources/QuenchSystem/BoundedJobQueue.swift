@@ -54,6 +54,22 @@ public final class BoundedJobQueue<Job: Sendable>: Sendable {
         }
     }
 
+    /// Any thread: like ``append(_:bytes:)``, and says whether the consumer must be woken: only for a job that
+    /// found the queue empty. One waiting already means a wake-up is on its way, and the consumer takes
+    /// every job at once (``takeAll()``, under the same lock), so a burst of jobs costs one wake-up, not one each.
+    public func appendWakingIfFirst(_ job: Job, bytes: Int = 0) -> (accepted: Bool, wake: Bool) {
+        state.withLock { state in
+            guard state.jobs.count < capacity, bytes <= byteBudget - state.bytes else {
+                state.drops.jobs += 1
+                state.drops.bytes += bytes
+                return (false, false)
+            }
+            state.jobs.append(job)
+            state.bytes += bytes
+            return (true, state.jobs.count == 1)
+        }
+    }
+
     /// Any thread: queues `job` whatever the bound (a stop request). It runs after the jobs already waiting.
     public func appendUrgent(_ job: Job) {
         state.withLock { $0.jobs.append(job) }
