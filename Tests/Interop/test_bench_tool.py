@@ -369,7 +369,7 @@ def test_polling_client_refuses_chunked_trailers(scripted_server):
 @pytest.mark.deadline(90)
 def test_bench_cluster_section_runs_and_reports_both_sides(tmp_path):
     """`bench.py --only cluster --quick`: three nodes, Redis and haproxy start and stop, the local sides (clients
-    straight to one node, upgrades on the session's own node) are measured in full, and the report names the
+    through the balancer stuck to one node, straight to one node, upgrades on the session's own node) are measured in full, and the report names the
     forwarded side and the move whatever their outcome (before issue 21 they fail with "Session ID unknown")."""
     from cluster_support import HAPROXY
 
@@ -382,7 +382,8 @@ def test_bench_cluster_section_runs_and_reports_both_sides(tmp_path):
                            "--output", str(report)], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=80)
     assert proc.returncode == 0, explain(proc)
     text = report.read_text()
-    assert "| one node directly (local) | 50/50 |" in text, text
+    assert "| haproxy stuck to one node (local) | 50/50 |" in text, text
+    assert "| one node directly, keep-alive | 50/50 |" in text, text
     assert "| its own node (local) | 50/50 |" in text, text
     assert "| 3 nodes through haproxy (forwarded) |" in text and "| another node (a move) |" in text, text
     assert "a forwarded polling reply costs ≤ 2× the CPU of a local one" in text, text

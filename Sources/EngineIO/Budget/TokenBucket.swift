@@ -25,6 +25,25 @@ public struct TokenBucket: Sendable, Equatable {
         return true
     }
 
+    /// Gives back a token taken earlier (what it paid for turned out to cost nothing), up to full.
+    public mutating func giveBack(now: Int64) {
+        refill(now: now)
+        milliTokens = min(milliTokens + 1000, burst * 1000)
+    }
+
+    /// Milliseconds from `now` until a token is there (0 when one is).
+    public mutating func millisecondsUntilToken(now: Int64) -> Int64 {
+        refill(now: now)
+        guard milliTokens < 1000 else { return 0 }
+        return (1000 - milliTokens + perSecond - 1) / perSecond
+    }
+
+    /// Whether the bucket is full at `now` (its owner has been quiet long enough to start afresh).
+    public mutating func isFull(now: Int64) -> Bool {
+        refill(now: now)
+        return milliTokens == burst * 1000
+    }
+
     /// Whole tokens left at `now`.
     public mutating func available(now: Int64) -> Int {
         refill(now: now)

@@ -27,9 +27,8 @@ public struct AddressLimits {
     private struct Entry {
         /// Sessions open now.
         var sessions = 0
-        /// Thousandths of a handshake, so that the refill (rate thousandths per millisecond) stays exact.
-        var milliTokens: Int64
-        var updatedAt: Int64
+        /// Handshakes this address may still make now, and how they come back.
+        var handshakes: TokenBucket
         /// Handshakes refused in the address's episode at its bound, and since the episode's last line.
         var refusedInEpisode = 0
         var refusedSinceLine = 0
@@ -60,13 +59,11 @@ public struct AddressLimits {
         let group = Self.group(peer)
         let limits = configuration
         let (decision, evicted) = table.use(group, default: { Self.fresh(limits, now: now) }) { entry -> Decision in
-            Self.refill(&entry, limits, now: now)
             let refusal: (AddressLimitCause, Int)
-            if entry.milliTokens < 1000 {
-                let waitMilliseconds = (1000 - entry.milliTokens + Int64(limits.handshakesPerSecond) - 1) / Int64(limits.handshakesPerSecond)
+            if !entry.handshakes.take(now: now) {
+                let waitMilliseconds = entry.handshakes.millisecondsUntilToken(now: now)
                 refusal = (.handshakeRate, Int(max(1, (waitMilliseconds + 999) / 1000)))
             } else {
-                entry.milliTokens -= 1000
                 guard entry.sessions >= limits.maxSessions else {
                     // Admitted within the quiet period, the address is still pressing on its bound (a script
                     // gets a handshake each time a token comes back): the episode goes on.
@@ -108,22 +105,13 @@ public struct AddressLimits {
     func sessions(of peer: String) -> Int { table.peek(Self.group(peer))?.sessions ?? 0 }
 
     private static func fresh(_ limits: AddressLimitConfiguration, now: Int64) -> Entry {
-        Entry(milliTokens: Int64(limits.handshakeBurst) * 1000, updatedAt: now)
-    }
-
-    private static func refill(_ entry: inout Entry, _ limits: AddressLimitConfiguration, now: Int64) {
-        let full = Int64(limits.handshakeBurst) * 1000
-        let elapsed = max(0, now - entry.updatedAt)
-        let gained = elapsed >= full ? full : elapsed * Int64(limits.handshakesPerSecond)  // no overflow after a long idle
-        entry.milliTokens = min(entry.milliTokens + gained, full)
-        entry.updatedAt = now
+        Entry(handshakes: TokenBucket(perSecond: limits.handshakesPerSecond, burst: limits.handshakeBurst, now: now))
     }
 
     /// Counts an evicted entry that still held something: open sessions, or a bucket not yet full again.
     private mutating func noteEviction(_ entry: Entry?, now: Int64) {
         guard var entry else { return }
-        Self.refill(&entry, configuration, now: now)
-        if entry.sessions > 0 || entry.milliTokens < Int64(configuration.handshakeBurst) * 1000 { evictions &+= 1 }
+        if entry.sessions > 0 || !entry.handshakes.isFull(now: now) { evictions &+= 1 }
     }
 
     /// The part of a peer address that names one client: an IPv4 address whole, an IPv6 address by its /64

@@ -1,3 +1,5 @@
+import EngineIO
+
 /// How many recovery-store takes a client address may cost: a token bucket per peer address, so that a flood
 /// of CONNECTs carrying random well-formed pids costs Redis a bounded amount of work per address and second.
 ///
@@ -19,24 +21,18 @@ struct TakeBudget {
     /// Addresses tracked at once.
     static let maxAddresses = 10_000
 
-    private struct Bucket {
-        /// Thousandths of a take, so that the refill (``perSecond`` thousandths per millisecond) stays exact.
-        var milliTokens: Int64
-        var updatedAt: Int64
-    }
-
-    let burst: Int64
-    let perSecond: Int64
+    let burst: Int
+    let perSecond: Int
     let maxAddresses: Int
-    private var buckets: [String: Bucket] = [:]
+    private var buckets: [String: TokenBucket] = [:]
 
     /// - Parameters:
     ///   - burst: takes an address may spend before it waits; default 100.
     ///   - perSecond: takes an address gets back per second; default 20.
     ///   - maxAddresses: addresses tracked at once; default 10,000.
     init(burst: Int = Self.burst, perSecond: Int = Self.perSecond, maxAddresses: Int = Self.maxAddresses) {
-        self.burst = Int64(max(burst, 1))
-        self.perSecond = Int64(max(perSecond, 1))
+        self.burst = max(burst, 1)
+        self.perSecond = max(perSecond, 1)
         self.maxAddresses = max(maxAddresses, 4)
     }
 
@@ -60,12 +56,11 @@ struct TakeBudget {
 
     /// Spends one take for `address` at `now` (milliseconds); false when its budget is spent.
     mutating func spend(_ address: String, now: Int64) -> Bool {
-        var bucket = refilled(address, now: now)
-        guard bucket.milliTokens >= 1000 else {
+        var bucket = buckets[address] ?? TokenBucket(perSecond: perSecond, burst: burst, now: now)
+        guard bucket.take(now: now) else {
             buckets[address] = bucket
             return false
         }
-        bucket.milliTokens -= 1000
         if buckets[address] == nil, buckets.count >= maxAddresses { makeRoom(now: now) }
         buckets[address] = bucket
         return true
@@ -73,25 +68,14 @@ struct TakeBudget {
 
     /// Gives back a take of `address` that found a session.
     mutating func refund(_ address: String, now: Int64) {
-        guard var bucket = buckets[address] else { return }  // full again, and let go meanwhile
-        bucket = refill(bucket, now: now)
-        bucket.milliTokens = min(bucket.milliTokens + 1000, burst * 1000)
-        buckets[address] = bucket
-    }
-
-    private func refilled(_ address: String, now: Int64) -> Bucket {
-        guard let bucket = buckets[address] else { return Bucket(milliTokens: burst * 1000, updatedAt: now) }
-        return refill(bucket, now: now)
-    }
-
-    private func refill(_ bucket: Bucket, now: Int64) -> Bucket {
-        let elapsed = max(0, now - bucket.updatedAt)
-        let gained = elapsed > burst * 1000 ? burst * 1000 : elapsed * perSecond  // no overflow after a long idle
-        return Bucket(milliTokens: min(bucket.milliTokens + gained, burst * 1000), updatedAt: now)
+        buckets[address]?.giveBack(now: now)  // none: full again, and let go meanwhile
     }
 
     private mutating func makeRoom(now: Int64) {
-        buckets = buckets.filter { refill($0.value, now: now).milliTokens < burst * 1000 }
+        buckets = buckets.filter { entry in
+            var bucket = entry.value
+            return !bucket.isFull(now: now)
+        }
         guard buckets.count >= maxAddresses else { return }
         var excess = buckets.count - maxAddresses * 3 / 4
         for address in buckets.keys {
