@@ -32,6 +32,7 @@ final class TwoNodes {
         #expect(sid.hasPrefix(TwoNodes.tagA))
         #expect(SessionID.nodeTag(of: sid) == Substring(TwoNodes.tagA))
         #expect(SessionID.nodeTag(of: SessionID.make()) == nil)
+        #expect(SessionID.nodeTag(of: TwoNodes.tagA + "AAAAAAAAAA\"\nAAAAAAAAA") == nil)  // not a sid this server makes
     }
 
     @Test func aGetOnTheOtherNodeIsHeldByTheOwnerAndGetsItsPackets() throws {

@@ -21,6 +21,8 @@ public enum SessionID {
         guard bytes.count == nodeTagLength + 20 else { return nil }
         let tag = sid.utf8.prefix(nodeTagLength)
         guard tag.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else { return nil }
+        // The rest must be what ``make()`` writes too: such a sid reaches log lines as it is.
+        guard bytes.dropFirst(nodeTagLength).allSatisfy({ alphabet.contains($0) }) else { return nil }
         return Substring(tag)
     }
 
