@@ -11,7 +11,7 @@ public enum ReminderThread {
         schedule: ReminderSchedule, clock: some WallClock, executor: any ServiceExecutor,
         fire: @escaping @Sendable (WallTime) -> Void
     ) {
-        BackgroundThread.start {
+        BackgroundThread.start(name: "reminders") {
             var lastFired = Int64.min
             while true {
                 let now = clock.now()

@@ -73,10 +73,13 @@ extension LWSServer {
             return 0
 
         case LWS_CALLBACK_RAW_RX_FILE:
-            // The one raw descriptor: the --reuse-port listening socket (ReusePortListener).
+            // A raw descriptor: one watched for another layer (the Redis subscription), or the --reuse-port
+            // listening socket (ReusePortListener).
+            if watchedDescriptorReadable(wsi) { return 0 }
             return acceptOnReusePort(wsi)
 
         case LWS_CALLBACK_RAW_CLOSE_FILE:
+            if watchedDescriptorClosed(wsi) { return 0 }
             reusePortListenerClosed(wsi)
             return 0
 

@@ -77,6 +77,10 @@ public final class LWSServer: @unchecked Sendable {
     var pausedListener: OpaquePointer?
     /// With `--reuse-port`, the listening socket quench opened itself in place of lws's (``ReusePortListener``).
     var reusePortListener: ReusePortListener?
+    /// Descriptors polled for code outside the binding (``EngineIO/DescriptorWatcher``), by wsi, while watched.
+    var watchedDescriptors: [OpaquePointer: WatchedDescriptor] = [:]
+    /// Every such wsi until lws closes it (also after its watch stopped): its close is not a connection's.
+    var adoptedDescriptors: Set<OpaquePointer> = []
     /// Scratch space for lws_write: LWS_PRE bytes of headroom, then the payload. Grows for a large write
     /// and shrinks back to ``baseWriteCapacity`` at the next write that uses far less (see ``ensureWriteCapacity(_:)``).
     private var writeBuffer: UnsafeMutableRawBufferPointer

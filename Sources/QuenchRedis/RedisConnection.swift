@@ -303,6 +303,29 @@ final class RedisConnection {
         }
     }
 
+    /// The socket, when this is plain TCP and open: what ``RedisPublisher`` writes to from the service thread
+    /// without waking its own thread. Nil under TLS (a TLS session is one thread's) and once closed.
+    var plainDescriptor: Int32? { tls == nil && fd >= 0 ? fd : nil }
+
+    /// For reading on the service thread (``SubscriptionReader``): the socket, plain TCP only, and what was
+    /// read past the last reply taken. This connection keeps the socket, to write to it and to close it, and
+    /// must not read from it again.
+    func handOverReading() -> (descriptor: Int32, parser: RESPParser)? {
+        guard let descriptor = plainDescriptor else { return nil }
+        defer { parser = RESPParser() }
+        return (descriptor, parser)
+    }
+
+    /// Takes back what ``handOverReading()`` gave when the service thread declined it.
+    func takeBackReading(_ parser: RESPParser) { self.parser = parser }
+
+    /// Ends the connection for every descriptor of the socket (a duplicate the service thread polls sees its
+    /// end), before ``close()``.
+    func shutDown() {
+        guard fd >= 0 else { return }
+        _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
+    }
+
     /// Closes the socket (idempotent).
     /// No TLS close_notify: a connection is closed after a failure, and a close_notify could push out the
     /// rest of a record cut short by the write deadline, after its commands were queued to be sent again.

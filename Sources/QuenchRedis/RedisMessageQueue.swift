@@ -52,8 +52,8 @@ public final class RedisMessageQueue: ClusterAdapter, NodeLink, @unchecked Senda
         recoveryStore = RedisRecoveryStore(hostID: hostID, url: url, channel: channel, log: log)
         subscriber = RedisSubscriber(
             url: url, channels: [channel, Self.nodeChannel(String(hostID.prefix(SessionID.nodeTagLength)), of: channel)], log: log, counters: counters,
-            receive: { index, payload in
-                if index == 0 { inbox.receive(payload, hostID: hostID, log: log) } else { nodeInbox.receive(payload) }
+            receive: { index, payload, here in
+                if index == 0 { inbox.receive(payload, hostID: hostID, log: log, here: here) } else { nodeInbox.receive(payload, here: here) }
             },
             subscribed: { again in
                 publisher.retrySoon()
@@ -62,19 +62,27 @@ public final class RedisMessageQueue: ClusterAdapter, NodeLink, @unchecked Senda
     }
 
     /// Becomes `server`'s adapter and starts both threads. Service thread (or before the server runs).
-    public func start(server: SocketIOServer, executor: any ServiceExecutor) {
+    /// - Parameters:
+    ///   - server: the Socket.IO server whose emits go out and in.
+    ///   - executor: the way to the service thread.
+    ///   - watcher: the service thread's poll, when it may read the subscription itself (the common case; see
+    ///     ``SubscriptionReader``); nil to read it on the subscriber thread.
+    public func start(server: SocketIOServer, executor: any ServiceExecutor, watcher: (any DescriptorWatcher)? = nil) {
         self.server = server
         server.adapter = self
-        inbox.deliver = { [weak self] operation, bytes in
+        inbox.deliver = { [weak self] operation, bytes, here in
+            if here { return self?.server?.apply(operation) ?? () }
             executor.execute(bytes: bytes) { [weak self] in self?.server?.apply(operation) }
         }
-        inbox.handoverEchoed = { [weak self] namespace in
+        inbox.handoverEchoed = { [weak self] namespace, here in
+            if here { return self?.server?.handoverEchoed(namespace: namespace) ?? () }
             executor.execute { [weak self] in self?.server?.handoverEchoed(namespace: namespace) }
         }
         inbox.resubscribed = { [weak self] in
             executor.execute { [weak self] in self?.server?.channelInterrupted() }
         }
-        nodeInbox.deliver = { [weak self] message, bytes in
+        nodeInbox.deliver = { [weak self] message, bytes, here in
+            if here { return self?.server?.engine.receive(message) ?? () }
             executor.execute(bytes: bytes) { [weak self] in self?.server?.engine.receive(message) }
         }
         server.engine.link = self
@@ -83,6 +91,7 @@ public final class RedisMessageQueue: ClusterAdapter, NodeLink, @unchecked Senda
             recoveryStore.start(executor: executor)
             server.recoveryStore = recoveryStore
         }
+        if let watcher { subscriber.serviceLoop = (executor, watcher) }
         subscriber.start()
         publisher.start()
     }
@@ -98,21 +107,22 @@ public final class RedisMessageQueue: ClusterAdapter, NodeLink, @unchecked Senda
         publisher.publish(NodeMessageCodec.encode(message), to: Array(Self.nodeChannel(node, of: channel).utf8))
     }
 
-    /// Messages on this node's own channel: decoded on the subscriber thread, then handed to the engine on
-    /// the service thread. One that is not understood is dropped and counted, its log line throttled (any
+    /// Messages on this node's own channel: decoded where they are read, and handed to the engine on the
+    /// service thread (at once when read there). One that is not understood is dropped and counted, its log line throttled (any
     /// writer to Redis can put anything there).
     private final class NodeInbox: @unchecked Sendable {
-        /// Set once before the subscriber starts; read only by the subscriber thread afterwards.
-        var deliver: (@Sendable (NodeMessage, Int) -> Void)?
+        /// Set once before the subscriber starts; read only by the thread that reads the subscription.
+        /// Takes the message, its size, and whether it runs on the service thread.
+        var deliver: (@Sendable (NodeMessage, Int, Bool) -> Void)?
         let log: Logger
         private var refused = 0
         private var lastLine: Int64 = .min
 
         init(log: Logger) { self.log = log }
 
-        func receive(_ payload: [UInt8]) {
+        func receive(_ payload: [UInt8], here: Bool) {
             do throws(NodeMessageError) {
-                deliver?(try NodeMessageCodec.decode(payload), payload.count)
+                deliver?(try NodeMessageCodec.decode(payload), payload.count, here)
             } catch {
                 refused += 1
                 let now = ConnectPacing.now()
@@ -124,20 +134,21 @@ public final class RedisMessageQueue: ClusterAdapter, NodeLink, @unchecked Senda
         }
     }
 
-    /// Decodes on the subscriber thread, then posts to the service thread.
+    /// Decodes where the subscription is read, and hands on to the service thread (at once when read there).
     private final class Inbox: @unchecked Sendable {
-        /// Set once before the subscriber starts; read only by the subscriber thread afterwards.
-        /// Takes the operation and the size of the message it came in (which the service inbox's bound counts).
-        var deliver: (@Sendable (ClusterOperation, Int) -> Void)?
+        /// Set once before the subscriber starts; read only by the thread that reads the subscription.
+        /// Takes the operation, the size of the message it came in (which the service inbox's bound counts),
+        /// and whether it runs on the service thread.
+        var deliver: (@Sendable (ClusterOperation, Int, Bool) -> Void)?
         /// Set with `deliver`: this node's own handover message came back (see ``RedisRecoveryStore``).
-        var handoverEchoed: (@Sendable (String) -> Void)?
+        var handoverEchoed: (@Sendable (String, Bool) -> Void)?
         /// Set with `deliver`: the subscription was lost and is back (posted in order with the messages).
         var resubscribed: (@Sendable () -> Void)?
         let counters: MessageQueueCounters
 
         init(counters: MessageQueueCounters) { self.counters = counters }
 
-        func receive(_ payload: [UInt8], hostID: String, log: Logger) {
+        func receive(_ payload: [UInt8], hostID: String, log: Logger, here: Bool) {
             let message: PubSubMessage.Decoded
             do {
                 message = try PubSubMessage.decode(payload)
@@ -151,7 +162,7 @@ public final class RedisMessageQueue: ClusterAdapter, NodeLink, @unchecked Senda
             } else if message.hostID == hostID {
                 switch message.operation {
                 case .handover(_, let namespace, _):
-                    handoverEchoed?(namespace)
+                    handoverEchoed?(namespace, here)
                     return
                 case .taking:
                     // This node's own take: its place among the emits this node receives is what it needs.
@@ -162,7 +173,7 @@ public final class RedisMessageQueue: ClusterAdapter, NodeLink, @unchecked Senda
             }
             log.debug("message queue: received \(payload.count) bytes: \(LogSafe.bytes(payload, limit: 300))")
             counters.add(counters.received, 1)
-            deliver?(message.operation, payload.count)
+            deliver?(message.operation, payload.count, here)
         }
     }
 

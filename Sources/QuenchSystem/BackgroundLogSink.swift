@@ -26,7 +26,7 @@ public final class BackgroundLogSink: LogSink, @unchecked Sendable {  // Sendabl
     public init(_ inner: any LogSink, capacity: Int = 4 << 20) {
         self.inner = inner
         self.capacity = max(capacity, 1024)
-        BackgroundThread.start { [self] in run() }
+        BackgroundThread.start(name: "log-writer") { [self] in run() }
     }
 
     /// Lines dropped since the last report, for tests.

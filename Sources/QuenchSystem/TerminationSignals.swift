@@ -21,7 +21,7 @@ public enum TerminationSignals {
     public static func onSignal(
         reload: (@Sendable () -> Void)? = nil, exiting: (@Sendable (String) -> Void)? = nil, _ stop: @escaping @Sendable () -> Void
     ) {
-        BackgroundThread.start {
+        BackgroundThread.start(name: "signals") {
             var set = handledSet()
             var received: Int32 = 0
             var stopping = false

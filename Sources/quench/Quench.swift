@@ -75,7 +75,7 @@ struct Quench: ParsableCommand {
             // The queue's threads start here; a Redis that is down delays the queue, never the server.
             let queue = RedisMessageQueue(url: url, channel: options.channel, log: log)
             metrics?.messageQueue = queue.counters
-            queue.start(server: socketIO, executor: server.executor)
+            queue.start(server: socketIO, executor: server.executor, watcher: server)
             if options.socketIOConfiguration.recoveryWindow > 0 {
                 // Sessions close (each kept in Redis), then this node hands them over and keeps recording
                 // until its handover comes back on the channel and every command it queued for Redis (its

@@ -20,7 +20,7 @@ import Testing
     /// Reads PUBLISH commands from `fd`, answering each with `:1` (and the handshake's PING with PONG), until
     /// `count` arrived or 10 s passed; returns their payloads.
     /// With `answer` false it only reads (what a connection the publisher already closed had carried).
-    private static func readPublishes(from fd: Int32, count: Int, answer: Bool = true) -> [[UInt8]] {
+    private static func readPublishes(from fd: Int32, count: Int, answer: Bool = true, answerPublishes: Bool = true) -> [[UInt8]] {
         var parser = RESPParser()
         var payloads: [[UInt8]] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -41,7 +41,7 @@ import Testing
                     continue
                 }
                 if case .bulkString(let payload) = parts.last { payloads.append(payload) }
-                if answer { LoopbackListener.write(":1\r\n", to: fd) }
+                if answer, answerPublishes { LoopbackListener.write(":1\r\n", to: fd) }
             }
         }
         return payloads
@@ -128,5 +128,56 @@ import Testing
         defer { Glibc.close(second) }
         let resent = Self.readPublishes(from: second, count: messages.count - carried.count)
         #expect(carried + resent == messages)
+    }
+
+    @Test func messagesPublishedWhileConnectedGoOutOnTheServiceThreadAndAreConfirmed() throws {
+        let listener = try #require(LoopbackListener())
+        defer { listener.close() }
+        let url = try RedisURL(parsing: "redis://127.0.0.1:\(listener.port)")
+        let publisher = RedisPublisher(url: url, channel: "socketio", log: Logger(level: .warn, sink: { _ in }))
+        publisher.start()
+        // The first message waits for the thread to connect; once it has, the connection is the fast path's.
+        publisher.publish(Array("first".utf8))
+        let client = listener.accept()
+        #expect(client >= 0)
+        defer { Glibc.close(client) }
+        #expect(Self.readPublishes(from: client, count: 1) == [Array("first".utf8)])
+        let connectedAt = ContinuousClock.now
+        while publisher.counters.snapshot().published < 1, ContinuousClock.now - connectedAt < .seconds(10) { usleep(1000) }
+
+        let messages = (0..<1000).map { Array("message \($0)".utf8) }
+        for message in messages {
+            if message == messages[500] { #expect(publisher.publish(message, to: Array("quench:socketio:to:abc".utf8))) } else { publisher.publish(message) }
+        }
+        #expect(Self.readPublishes(from: client, count: messages.count) == messages)
+        #expect(publisher.writtenDirectly > 0)
+        let sentAt = ContinuousClock.now
+        while publisher.counters.snapshot().published < 1001, ContinuousClock.now - sentAt < .seconds(10) { usleep(1000) }
+        #expect(publisher.counters.snapshot().published == 1001)
+    }
+
+    @Test func repliesOwedForTooLongDropTheConnectionWithAWarning() throws {
+        let listener = try #require(LoopbackListener())
+        defer { listener.close() }
+        let lines = Lines()
+        let url = try RedisURL(parsing: "redis://127.0.0.1:\(listener.port)")
+        let publisher = RedisPublisher(url: url, channel: "socketio", log: Logger(level: .warn, sink: { lines.append($0) }), replyTimeout: 200)
+        publisher.start()
+        publisher.publish(Array("first".utf8))
+        let client = listener.accept()
+        #expect(client >= 0)
+        defer { Glibc.close(client) }
+        // Answers the handshake's PING, then reads the PUBLISH without answering it: a Redis that went quiet.
+        #expect(Self.readPublishes(from: client, count: 1, answerPublishes: false) == [Array("first".utf8)])
+        let waitedAt = ContinuousClock.now
+        while !lines.all.contains(where: { $0.contains("were confirmed") }), ContinuousClock.now - waitedAt < .seconds(10) { usleep(10_000) }
+        let warning = try #require(lines.all.first { $0.contains("were confirmed") })
+        #expect(warning.contains("no reply to PUBLISH for 200 ms) before 1 messages were confirmed"), "\(warning)")
+        // And it connects again for the next message.
+        publisher.publish(Array("second".utf8))
+        let again = listener.accept()
+        #expect(again >= 0)
+        defer { Glibc.close(again) }
+        #expect(Self.readPublishes(from: again, count: 1) == [Array("second".utf8)])
     }
 }

@@ -91,7 +91,7 @@ public final class RedisRecoveryStore: RecoveryStore, @unchecked Sendable {  // 
             defer { started = true }
             return !started
         }
-        if first { BackgroundThread.start { [self] in run() } }
+        if first { BackgroundThread.start(name: "redis-recovery") { [self] in run() } }
     }
 
     /// The key `suffix` of the session whose handle's text is `handle`.
