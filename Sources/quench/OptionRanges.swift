@@ -16,6 +16,9 @@ enum OptionRanges {
     /// `--drain-time`, in milliseconds: 0 to 5 min (systemd's stop timeout is 90 s by default; the unit
     /// must allow the drain plus a second).
     static let drainMilliseconds: ClosedRange<Int64> = 0...300_000
+    /// `--max-open-files`: 256 (a few dozen clients beside the process's own files) to 1 048 576 (Linux's
+    /// default `nr_open`, the most a process may be allowed).
+    static let maxOpenFiles = 256...1_048_576
     /// `--recovery-window`, in milliseconds: 0 (off) to 24 h. Each dropped session is kept this long.
     static let recoveryWindowMilliseconds: ClosedRange<Int64> = 0...86_400_000
     /// `--recovery-log-bytes`: 64 KiB to 4 GiB per namespace, held whole in memory once full.

@@ -48,7 +48,7 @@ struct Quench: ParsableCommand {
             throw ExitCode.validationFailure
         }
         signal(SIGPIPE, SIG_IGN)
-        ResourceLimits.raiseOpenFiles(log: log)
+        ResourceLimits.setOpenFiles(options.maxOpenFiles ?? ResourceLimits.defaultOpenFiles, asked: options.maxOpenFiles != nil, log: log)
 
         var serverConfiguration = LWSServerConfiguration(
             host: options.host == "localhost" ? "127.0.0.1" : options.host, port: options.port, tls: options.tls, log: log,

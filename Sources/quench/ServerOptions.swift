@@ -120,6 +120,12 @@ struct ServerOptions: ParsableArguments {
             valueName: "duration"))
     var drainTime = DurationArgument(milliseconds: 0)
 
+    @Option(
+        help: ArgumentHelp(
+            "The open-files limit quench sets itself at start (capped by the hard limit): every client is a descriptor, and libwebsockets 4.1 scans a table of this many on each connection close, so a limit far above what is needed costs CPU. 256 to 1048576 (default: 65536).",
+            valueName: "count"))
+    var maxOpenFiles: Int?
+
     @Flag(
         help: ArgumentHelp(
             "Serve Prometheus metrics at /metrics on the same port (off by default: anyone who can reach the port could read them)."))
@@ -221,6 +227,9 @@ struct ServerOptions: ParsableArguments {
         try Self.check(pingInterval, in: OptionRanges.heartbeatMilliseconds, flag: "--ping-interval")
         try Self.check(pingTimeout, in: OptionRanges.heartbeatMilliseconds, flag: "--ping-timeout")
         try Self.check(drainTime, in: OptionRanges.drainMilliseconds, flag: "--drain-time")
+        if let maxOpenFiles, !OptionRanges.maxOpenFiles.contains(maxOpenFiles) {
+            throw ValidationError("--max-open-files must be between 256 and 1048576, not \(maxOpenFiles)")
+        }
         try Self.check(recoveryWindow, in: OptionRanges.recoveryWindowMilliseconds, flag: "--recovery-window")
         try Self.check(overBudgetTime, in: OptionRanges.overBudgetMilliseconds, flag: "--over-budget-time")
         guard OptionRanges.recoveryLogBytes.contains(recoveryLogBytes) else {

@@ -69,6 +69,8 @@ BAD_VALUES = [
     (["--max-buffered", "1e308"], "--max-buffered"),
     (["--path", "/" + "p" * 300 + "/"], "--path"),
     (["--path", "/a//b/"], "--path"),
+    (["--max-open-files", "255"], "--max-open-files"),
+    (["--max-open-files", "1048577"], "--max-open-files"),
 ]
 
 
@@ -190,3 +192,26 @@ def test_an_ipv6_listening_url_has_brackets(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+def open_files_limits(pid):
+    """(soft, hard) of `pid`'s open-files limit, from /proc/<pid>/limits."""
+    with open(f"/proc/{pid}/limits") as f:
+        line = next(l for l in f if l.startswith("Max open files"))
+    soft, hard = line.split()[3:5]
+    return int(soft), (None if hard == "unlimited" else int(hard))
+
+
+def test_max_open_files_sets_the_limit_itself_the_hard_limit_winning(start_quench):
+    """libwebsockets sizes (and scans on every close) a table of this many descriptors: quench sets the limit
+    it is asked for, 65,536 by default, rather than the hard limit, and never above the hard limit."""
+    import resource
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    asked = start_quench("--max-open-files", "2048")
+    assert open_files_limits(asked.proc.pid)[0] == 2048
+    default = start_quench()
+    assert open_files_limits(default.proc.pid)[0] == min(hard, 65536)
+    above = start_quench("--max-open-files", str(hard + 1))
+    assert open_files_limits(above.proc.pid)[0] == hard
+    above.wait_for_log(rf"open files limit: the hard limit \({hard}\) is below --max-open-files {hard + 1}; using {hard}")
+
