@@ -159,31 +159,89 @@ class Cluster:
             self.b.stop(process)
 
 
+def thread_cpu_ns(pids):
+    """CPU ns of every thread of `pids`, by (process kind, thread name): quench names its threads (the service
+    thread is `quench`), so what a reply costs can be told apart by who spends it."""
+    out = {}
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{task}/comm") as f:
+                    name = f.read().strip()
+                with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                    ns = int(f.read().split()[0])
+            except OSError:
+                continue
+            out[(pid, task, name)] = ns
+    return out
+
+
 def measured_polling_run(b, cluster, endpoint, clients, seconds, tag):
-    """One quench-bench polling run against `endpoint`; CPU of the nodes + Redis and of haproxy over its window."""
+    """One quench-bench polling run against `endpoint`; CPU of the nodes + Redis and of haproxy over its window,
+    and the nodes' and Redis's CPU per reply by thread name."""
     run = b.BenchRun(endpoint, clients, seconds, "rtt", 60.0, with_pid=False, tag=tag, transport="polling")
     run.ready.wait(90)
     start = time.monotonic()
     summed, proxy = total_cpu(cluster.summed_pids), cpu_seconds(cluster.haproxy.pid)
+    threads = thread_cpu_ns(cluster.summed_pids)
     time.sleep(seconds)
     window = time.monotonic() - start
     summed_after, proxy_after = total_cpu(cluster.summed_pids), cpu_seconds(cluster.haproxy.pid)
+    threads_after = thread_cpu_ns(cluster.summed_pids)
     result = run.wait()
     replies = (b.num(result, "replies_per_s") or 0) * window
     if replies and summed is not None and summed_after is not None:
         result["cluster_us_per_reply"] = (summed_after - summed) * 1e6 / replies
         result["haproxy_us_per_reply"] = (proxy_after - proxy) * 1e6 / replies if proxy is not None and proxy_after is not None else None
+        by_name = {}
+        for key, ns in threads_after.items():
+            name = "redis-server" if key[0] == cluster.redis.pid else key[2]
+            by_name[name] = by_name.get(name, 0) + (ns - threads.get(key, 0)) / 1000 / replies
+        result["threads_us_per_reply"] = {name: us for name, us in by_name.items() if us >= 0.05}
     return result
 
 
+#: Forwarded and stuck runs alternate this many times; each is reported by its median round, so a burst of
+#: other work on the machine during one window does not decide the ratio.
+ROUNDS = 3
+
+
+def median_round(results):
+    """The round whose CPU per reply is the median (all rounds' figures kept beside it)."""
+    measured = [r for r in results if r.get("cluster_us_per_reply") is not None]
+    if not measured:
+        return results[0] if results else {}
+    ordered = sorted(measured, key=lambda r: r["cluster_us_per_reply"])
+    median = dict(ordered[len(ordered) // 2])
+    median["rounds_us_per_reply"] = [r["cluster_us_per_reply"] for r in results if r.get("cluster_us_per_reply") is not None]
+    median["failures"] = sum(b_num(r, "failures") for r in results)
+    return median
+
+
+def b_num(r, key):
+    try:
+        return float(r.get(key) or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def scenario_polling(b, clients, seconds):
-    b.log(f"cluster: {clients} polling clients through haproxy across {NODES} nodes, then straight to one node, {seconds}s each")
+    b.log(f"cluster: {clients} polling clients through haproxy across {NODES} nodes, then stuck to one node, {ROUNDS} rounds "
+          f"of {seconds}s each; then straight to one node")
     cluster = Cluster(b)
     try:
-        forwarded = measured_polling_run(b, cluster, Endpoint("balancer", cluster.port), clients, seconds, "-cluster-forwarded")
-        stuck = measured_polling_run(b, cluster, Endpoint("balancer", cluster.stuck_port), clients, seconds, "-cluster-stuck")
+        forwarded, stuck = [], []
+        for round_index in range(ROUNDS):
+            forwarded.append(measured_polling_run(b, cluster, Endpoint("balancer", cluster.port), clients, seconds,
+                                                  f"-cluster-forwarded{round_index}"))
+            stuck.append(measured_polling_run(b, cluster, Endpoint("balancer", cluster.stuck_port), clients, seconds,
+                                              f"-cluster-stuck{round_index}"))
         local = measured_polling_run(b, cluster, Endpoint("node0", cluster.nodes[0].port), clients, seconds, "-cluster-local")
-        return {"forwarded": forwarded, "stuck": stuck, "local": local, "alive": cluster.alive()}
+        return {"forwarded": median_round(forwarded), "stuck": median_round(stuck), "local": local, "alive": cluster.alive()}
     finally:
         cluster.stop()
 
@@ -336,7 +394,8 @@ def lines(b, data):
            "each request on its own connection, so most GETs and POSTs land on a node that does not hold the session and "
            f"are forwarded over Redis). The same {data.get('cluster_clients')} quench-bench polling clients run "
            f"{data.get('cluster_seconds')} s through the balancer, then {data.get('cluster_seconds')} s through the same balancer "
-           "stuck to one node (the same new connection per request, no forwarding), then straight to one node on keep-alive "
+           f"stuck to one node (the same new connection per request, no forwarding), {ROUNDS} times in turn (each row is its median "
+           "round, every round's CPU beside it), then straight to one node on keep-alive "
            "connections; the three nodes and Redis are up each time. CPU per reply is summed over the three "
            "nodes and redis-server (utime + stime, /proc, over the measured window); haproxy's is beside it. The target "
            "compares the first two: what forwarding itself costs, the balancer's connection per request being the same.", "",
@@ -350,6 +409,18 @@ def lines(b, data):
                    f"{b.fmt(r.get('cluster_us_per_reply'))} | {b.fmt(r.get('haproxy_us_per_reply'))} |")
     out += [f"| forwarded/stuck | | {b.ratio(b.num(fwd, 'replies_per_s'), b.num(stuck, 'replies_per_s'))} | | "
             f"**{b.ratio(fwd.get('cluster_us_per_reply'), stuck.get('cluster_us_per_reply'))}** | |", ""]
+    rounds = [", ".join(b.fmt(v) for v in (r.get("rounds_us_per_reply") or [])) for r in (fwd, stuck)]
+    if all(rounds):
+        out += [f"Every round's CPU µs per reply: forwarded {rounds[0]}; stuck {rounds[1]}.", ""]
+    names = sorted(set(fwd.get("threads_us_per_reply") or {}) | set(stuck.get("threads_us_per_reply") or {}),
+                   key=lambda n: -((fwd.get("threads_us_per_reply") or {}).get(n, 0)))
+    if names:
+        out += ["Where it goes, by thread (CPU µs per reply, the median rounds; `quench` is the nodes' service threads):", "",
+                "| thread | forwarded | stuck |", "|---|---|---|"]
+        for name in names:
+            out.append(f"| {name} | {b.fmt((fwd.get('threads_us_per_reply') or {}).get(name))} | "
+                       f"{b.fmt((stuck.get('threads_us_per_reply') or {}).get(name))} |")
+        out.append("")
     first = (fwd.get("_failures") or [None])[0]
     if first:
         out += [f"First failure through the balancer: `{first[9:][:160]}`", ""]
