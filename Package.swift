@@ -46,15 +46,20 @@ let package = Package(
         .target(name: "QuenchLWS", dependencies: ["CLibWebSockets", "EngineIO", "QuenchSystem"], swiftSettings: swiftSettings),
         // A TLS client session over a connected socket (rediss://): the only target that imports COpenSSL.
         .target(name: "QuenchTLSClient", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
+        // One message format, any carrier: python-socketio's pub/sub messages, the node-to-node codec, the
+        // bounded publish queue, reconnect pacing and counters, and the `MessageQueue` protocol the brokers implement.
+        .target(name: "QuenchMessageQueue", dependencies: ["SocketIO", "EngineIO"], swiftSettings: swiftSettings),
         // The Redis message queue (python-socketio's pub/sub wire format) over a small RESP2 client. Knows nothing of lws.
-        .target(name: "QuenchRedis", dependencies: ["SocketIO", "EngineIO", "QuenchSystem", "QuenchTLSClient"], swiftSettings: swiftSettings),
+        .target(
+            name: "QuenchRedis", dependencies: ["QuenchMessageQueue", "SocketIO", "EngineIO", "QuenchSystem", "QuenchTLSClient"],
+            swiftSettings: swiftSettings),
         // The seed's application: sessions, dummy replies, hydration reminders. Knows nothing of lws.
         .target(name: "QuenchApp", dependencies: ["SocketIO", "QuenchSystem"], swiftSettings: swiftSettings),
         // The command line: flags → configuration → server.
         .executableTarget(
             name: "quench",
             dependencies: [
-                "QuenchApp", "QuenchLWS", "QuenchRedis", "QuenchSystem", "SocketIO", "EngineIO",
+                "QuenchApp", "QuenchLWS", "QuenchMessageQueue", "QuenchRedis", "QuenchSystem", "SocketIO", "EngineIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -80,7 +85,9 @@ let package = Package(
         .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", "EngineIOTesting", "QuenchSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIOTesting", "QuenchSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchTLSClientTests", dependencies: ["QuenchTLSClient"], swiftSettings: swiftSettings),
-        .testTarget(name: "QuenchRedisTests", dependencies: ["QuenchRedis", "QuenchSystem", "SocketIO", "EngineIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "QuenchMessageQueueTests", dependencies: ["QuenchMessageQueue", "SocketIO", "EngineIO"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "QuenchRedisTests", dependencies: ["QuenchMessageQueue", "QuenchRedis", "QuenchSystem", "SocketIO", "EngineIO"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchAppTests", dependencies: ["QuenchApp", "QuenchSystem", "EngineIOTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchLWSTests", dependencies: ["QuenchLWS", "QuenchSystem", "EngineIO"], swiftSettings: swiftSettings),
         // The command line's flags and their ranges, parsed in process (SwiftPM lets tests import an executable target).

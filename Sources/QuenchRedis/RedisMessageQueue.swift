@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import EngineIO
+import QuenchMessageQueue
 import SocketIO
 
 /// A Redis message queue shared with other quench nodes and with python-socketio servers and emitters
@@ -14,7 +15,7 @@ import SocketIO
 /// It is also the engine's ``EngineIO/NodeLink`` to the other quench nodes: each node subscribes to a channel
 /// of its own as well (``nodeChannel(_:)``), and a message for one node (a passed-on request, a moved session)
 /// is published there alone, so no other node reads it.
-public final class RedisMessageQueue: ClusterAdapter, NodeLink, @unchecked Sendable {
+public final class RedisMessageQueue: MessageQueue, @unchecked Sendable {
     /// This node's identity on the channel: 32 lowercase hex digits, like python's `uuid4().hex`.
     public let hostID: String
     /// The channel name (python-socketio's default is `socketio`).
@@ -25,7 +26,7 @@ public final class RedisMessageQueue: ClusterAdapter, NodeLink, @unchecked Senda
     public let counters = MessageQueueCounters()
     private let publisher: RedisPublisher
     private let subscriber: RedisSubscriber
-    private let inbox: Inbox
+    private let inbox: PubSubInbox
     /// Connection state recovery's store in the same Redis; used when the server has recovery on.
     public let recoveryStore: RedisRecoveryStore
     /// Touched on the service thread only (set in ``start(server:executor:)``).
@@ -38,10 +39,10 @@ public final class RedisMessageQueue: ClusterAdapter, NodeLink, @unchecked Senda
     ///   - channel: the pub/sub channel; default `socketio`.
     ///   - log: where the queue logs.
     public init(url: RedisURL, channel: String = "socketio", log: Logger) {
-        let hostID = Self.makeHostID()
+        let hostID = HostID.make()
         let counters = counters
         let publisher = RedisPublisher(url: url, channel: channel, log: log, counters: counters)
-        let inbox = Inbox(counters: counters)
+        let inbox = PubSubInbox(hostID: hostID, counters: counters, log: log)
         let nodeInbox = NodeInbox(log: log)
         self.hostID = hostID
         self.channel = channel
@@ -53,7 +54,7 @@ public final class RedisMessageQueue: ClusterAdapter, NodeLink, @unchecked Senda
         subscriber = RedisSubscriber(
             url: url, channels: [channel, Self.nodeChannel(String(hostID.prefix(SessionID.nodeTagLength)), of: channel)], log: log, counters: counters,
             receive: { index, payload in
-                if index == 0 { inbox.receive(payload, hostID: hostID, log: log) } else { nodeInbox.receive(payload) }
+                if index == 0 { inbox.receive(payload) } else { nodeInbox.receive(payload) }
             },
             subscribed: { again in
                 publisher.retrySoon()
@@ -65,18 +66,8 @@ public final class RedisMessageQueue: ClusterAdapter, NodeLink, @unchecked Senda
     public func start(server: SocketIOServer, executor: any ServiceExecutor) {
         self.server = server
         server.adapter = self
-        inbox.deliver = { [weak self] operation, bytes in
-            executor.execute(bytes: bytes) { [weak self] in self?.server?.apply(operation) }
-        }
-        inbox.handoverEchoed = { [weak self] namespace in
-            executor.execute { [weak self] in self?.server?.handoverEchoed(namespace: namespace) }
-        }
-        inbox.resubscribed = { [weak self] in
-            executor.execute { [weak self] in self?.server?.channelInterrupted() }
-        }
-        nodeInbox.deliver = { [weak self] message, bytes in
-            executor.execute(bytes: bytes) { [weak self] in self?.server?.engine.receive(message) }
-        }
+        inbox.connect(to: server, executor: executor)
+        nodeInbox.connect(to: server.engine, executor: executor)
         server.engine.link = self
         if server.configuration.recoveryWindow > 0 {
             recoveryStore.publish = { [weak self] operation in self?.publish(operation) }
@@ -96,81 +87,5 @@ public final class RedisMessageQueue: ClusterAdapter, NodeLink, @unchecked Senda
 
     public func send(_ message: NodeMessage, to node: String) -> Bool {
         publisher.publish(NodeMessageCodec.encode(message), to: Array(Self.nodeChannel(node, of: channel).utf8))
-    }
-
-    /// Messages on this node's own channel: decoded on the subscriber thread, then handed to the engine on
-    /// the service thread. One that is not understood is dropped and counted, its log line throttled (any
-    /// writer to Redis can put anything there).
-    private final class NodeInbox: @unchecked Sendable {
-        /// Set once before the subscriber starts; read only by the subscriber thread afterwards.
-        var deliver: (@Sendable (NodeMessage, Int) -> Void)?
-        let log: Logger
-        private var refused = 0
-        private var lastLine: Int64 = .min
-
-        init(log: Logger) { self.log = log }
-
-        func receive(_ payload: [UInt8]) {
-            do throws(NodeMessageError) {
-                deliver?(try NodeMessageCodec.decode(payload), payload.count)
-            } catch {
-                refused += 1
-                let now = ConnectPacing.now()
-                guard now - lastLine >= 1000 else { return }
-                lastLine = now
-                log.warn("message queue: skipped \(refused) message(s) on this node's channel that were not understood; the last, \(payload.count) bytes: \(error)")
-                refused = 0
-            }
-        }
-    }
-
-    /// Decodes on the subscriber thread, then posts to the service thread.
-    private final class Inbox: @unchecked Sendable {
-        /// Set once before the subscriber starts; read only by the subscriber thread afterwards.
-        /// Takes the operation and the size of the message it came in (which the service inbox's bound counts).
-        var deliver: (@Sendable (ClusterOperation, Int) -> Void)?
-        /// Set with `deliver`: this node's own handover message came back (see ``RedisRecoveryStore``).
-        var handoverEchoed: (@Sendable (String) -> Void)?
-        /// Set with `deliver`: the subscription was lost and is back (posted in order with the messages).
-        var resubscribed: (@Sendable () -> Void)?
-        let counters: MessageQueueCounters
-
-        init(counters: MessageQueueCounters) { self.counters = counters }
-
-        func receive(_ payload: [UInt8], hostID: String, log: Logger) {
-            let message: PubSubMessage.Decoded
-            do {
-                message = try PubSubMessage.decode(payload)
-            } catch {
-                log.warn("message queue: skipped a malformed message of \(payload.count) bytes (\(error)): \(LogSafe.bytes(payload, limit: 200))")
-                return
-            }
-            // python-socketio: callbacks are taken only by the node they name; everything else only by the others.
-            if case .callback = message.operation {
-                guard message.hostID == hostID else { return }
-            } else if message.hostID == hostID {
-                switch message.operation {
-                case .handover(_, let namespace, _):
-                    handoverEchoed?(namespace)
-                    return
-                case .taking:
-                    // This node's own take: its place among the emits this node receives is what it needs.
-                    break
-                default:
-                    return
-                }
-            }
-            log.debug("message queue: received \(payload.count) bytes: \(LogSafe.bytes(payload, limit: 300))")
-            counters.add(counters.received, 1)
-            deliver?(message.operation, payload.count)
-        }
-    }
-
-    private static func makeHostID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes: [UInt8] = []
-        for _ in 0..<32 { bytes.append(digits[Int(generator.next() % 16)]) }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

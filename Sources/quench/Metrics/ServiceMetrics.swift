@@ -4,6 +4,7 @@ import Glibc
 import EngineIO
 import QuenchApp
 import QuenchLWS
+import QuenchMessageQueue
 import QuenchRedis
 import SocketIO
 

@@ -1,20 +1,20 @@
 import Synchronization
 
-/// What the Redis message queue has done, for `/metrics`. Written by the publisher and subscriber
+/// What the message queue (Redis or AMQP) has done, for `/metrics`. Written by the publisher and subscriber
 /// threads and read by the scrape on the service thread, so each is an atomic (relaxed: the figures
 /// are independent, and a scrape needs no ordering between them).
 public final class MessageQueueCounters: Sendable {
     /// 1 while the subscriber holds a subscribed connection, 0 otherwise.
-    let subscribed = Atomic<Int>(0)
+    package let subscribed = Atomic<Int>(0)
     /// PUBLISH commands Redis confirmed.
-    let published = Atomic<Int>(0)
+    package let published = Atomic<Int>(0)
     /// Messages from other nodes handed to the service thread (this node's own echoes and malformed
     /// ones are not counted).
-    let received = Atomic<Int>(0)
+    package let received = Atomic<Int>(0)
     /// Messages dropped from the bounded publish queue (Redis unreachable or slower than this node).
-    let dropped = Atomic<Int>(0)
+    package let dropped = Atomic<Int>(0)
 
-    init() {}
+    package init() {}
 
     /// One consistent-enough reading of every counter.
     public struct Snapshot: Sendable, Equatable {
@@ -30,7 +30,7 @@ public final class MessageQueueCounters: Sendable {
             received: received.load(ordering: .relaxed), dropped: dropped.load(ordering: .relaxed))
     }
 
-    func add(_ counter: borrowing Atomic<Int>, _ amount: Int) {
+    package func add(_ counter: borrowing Atomic<Int>, _ amount: Int) {
         if amount != 0 { counter.add(amount, ordering: .relaxed) }
     }
 }
