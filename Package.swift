@@ -33,6 +33,13 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // rabbitmq-c (Debian's librabbitmq-dev 0.11) for the amqp:// message queue, plus wrappers for its variadic
+        // login and its field tables.
+        .systemLibrary(
+            name: "CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
         // Engine.IO v4: packets, sessions, heartbeat, transports behind a protocol and a registry (polling and
         // WebSocket register; nothing else names them). Pure: imports no Glibc, starts no thread, writes
         // nowhere (its Logger hands lines to a LogSink).
@@ -53,13 +60,18 @@ let package = Package(
         .target(
             name: "QuenchRedis", dependencies: ["QuenchMessageQueue", "SocketIO", "EngineIO", "QuenchSystem", "QuenchTLSClient"],
             swiftSettings: swiftSettings),
+        // The RabbitMQ (AMQP 0-9-1) message queue, wire-compatible with python-socketio's KombuManager and
+        // AsyncAioPikaManager, over rabbitmq-c on threads of its own. Knows nothing of lws.
+        .target(
+            name: "QuenchAMQP", dependencies: ["CRabbitMQ", "QuenchMessageQueue", "SocketIO", "EngineIO", "QuenchSystem"],
+            swiftSettings: swiftSettings),
         // The seed's application: sessions, dummy replies, hydration reminders. Knows nothing of lws.
         .target(name: "QuenchApp", dependencies: ["SocketIO", "QuenchSystem"], swiftSettings: swiftSettings),
         // The command line: flags → configuration → server.
         .executableTarget(
             name: "quench",
             dependencies: [
-                "QuenchApp", "QuenchLWS", "QuenchMessageQueue", "QuenchRedis", "QuenchSystem", "SocketIO", "EngineIO",
+                "QuenchAMQP", "QuenchApp", "QuenchLWS", "QuenchMessageQueue", "QuenchRedis", "QuenchSystem", "SocketIO", "EngineIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -85,6 +97,7 @@ let package = Package(
         .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", "EngineIOTesting", "QuenchSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIOTesting", "QuenchSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchTLSClientTests", dependencies: ["QuenchTLSClient"], swiftSettings: swiftSettings),
+        .testTarget(name: "QuenchAMQPTests", dependencies: ["QuenchAMQP"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchMessageQueueTests", dependencies: ["QuenchMessageQueue", "SocketIO", "EngineIO"], swiftSettings: swiftSettings),
         .testTarget(
             name: "QuenchRedisTests", dependencies: ["QuenchMessageQueue", "QuenchRedis", "QuenchSystem", "SocketIO", "EngineIO"], swiftSettings: swiftSettings),

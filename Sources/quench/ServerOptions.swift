@@ -83,13 +83,13 @@ struct ServerOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Join a Redis message queue shared with other quench nodes and python-socketio servers or emitters (RedisManager); emits to rooms or to everyone reach every node's clients.",
-            valueName: "redis[s]://[[user][:password]@]host[:port][/db]"))
+            "Join a message queue shared with other quench nodes and python-socketio servers or emitters; emits to rooms or to everyone reach every node's clients. The scheme picks the broker: redis[s]://[[user][:password]@]host[:port][/db] is Redis (RedisManager); amqp://[user[:password]@]host[:port][/vhost] is RabbitMQ (KombuManager, AsyncAioPikaManager), with --channel naming the fanout exchange. amqps:// is not supported yet, nor --recovery-window with amqp://.",
+            valueName: "url"))
     var messageQueue: String?
 
     @Option(
         help: ArgumentHelp(
-            "File holding the Redis password for --message-queue (one trailing newline is ignored), so that it is not on the command line where ps shows it; QUENCH_MESSAGE_QUEUE_PASSWORD in the environment does the same. The URL then has no password (a user name may stay: redis://user@host).",
+            "File holding the Redis or RabbitMQ password for --message-queue (one trailing newline is ignored), so that it is not on the command line where ps shows it; QUENCH_MESSAGE_QUEUE_PASSWORD in the environment does the same. The URL then has no password (a user name may stay: redis://user@host, amqp://user@host).",
             valueName: "file"),
         completion: .file())
     var messageQueuePasswordFile: String?
@@ -110,7 +110,7 @@ struct ServerOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Pub/sub channel on --message-queue; must match the other nodes' (python-socketio's default). 1 to 256 bytes, no spaces or control characters.",
+            "Pub/sub channel on --message-queue (with amqp://, the fanout exchange's name); must match the other nodes' (python-socketio's default). 1 to 256 bytes (232 with amqp://, not starting amq.), no spaces or control characters.",
             valueName: "name"))
     var channel = "socketio"
 
@@ -267,11 +267,22 @@ struct ServerOptions: ParsableArguments {
             }
         }
         if let messageQueue {
-            let url: RedisURL
+            let url: MessageQueueURL
             do {
-                url = try RedisURL(parsing: messageQueue)
+                url = try MessageQueueURL(parsing: messageQueue)
             } catch {
                 throw ValidationError("--message-queue: \(error)")
+            }
+            if case .amqp = url {
+                // Cross-node recovery keeps its sessions in a Redis store (Lua scripts); AMQP has no such store.
+                guard recoveryWindow.milliseconds == 0 else {
+                    throw ValidationError(
+                        "--recovery-window needs a redis:// --message-queue: connection state recovery across nodes keeps sessions in Redis, which amqp:// cannot offer (use Redis, or drop --recovery-window)")
+                }
+                guard channel.utf8.count <= OptionRanges.amqpChannelBytes, !channel.hasPrefix("amq.") else {
+                    throw ValidationError(
+                        "--channel with an amqp:// --message-queue must be at most \(OptionRanges.amqpChannelBytes) bytes and not start with amq. (RabbitMQ reserves it), not '\(LogSafe.text(channel))'")
+                }
             }
             do {
                 _ = try MessageQueuePassword.resolve(url, file: messageQueuePasswordFile, environment: Self.passwordFromEnvironment)
@@ -279,7 +290,7 @@ struct ServerOptions: ParsableArguments {
                 throw ValidationError("\(error)")
             }
             for (flag, value) in [("--message-queue-ca", messageQueueCa), ("--message-queue-tls-host", messageQueueTLSHost)] where value != nil {
-                guard url.tls != nil else { throw ValidationError("\(flag) needs a rediss:// (TLS) --message-queue, not redis://") }
+                guard url.isTLS else { throw ValidationError("\(flag) needs a rediss:// (TLS) --message-queue, not \(url.description.prefix { $0 != ":" })://") }
             }
             if let messageQueueCa, let problem = RedisURL.problem(withCAFile: messageQueueCa) {
                 throw ValidationError("--message-queue-ca \(LogSafe.text(messageQueueCa)): \(problem)")
@@ -336,11 +347,14 @@ struct ServerOptions: ParsableArguments {
         return TLSFiles(certificate: tlsCert, privateKey: tlsKey)
     }
 
-    /// The Redis server of --message-queue, when one was given, with its password from wherever it was given.
+    /// The broker of --message-queue, when one was given, with its password from wherever it was given.
     /// Reads the password file again (checked in `validate()`); throws if it changed into something unusable.
-    func messageQueueURL() throws(MessageQueuePasswordError) -> RedisURL? {
-        guard var url = messageQueue.flatMap({ try? RedisURL(parsing: $0) }) else { return nil }
-        url.verifyTLS(caFile: messageQueueCa, serverName: messageQueueTLSHost)
+    func messageQueueURL() throws(MessageQueuePasswordError) -> MessageQueueURL? {
+        guard var url = messageQueue.flatMap({ try? MessageQueueURL(parsing: $0) }) else { return nil }
+        if case .redis(var redis) = url {
+            redis.verifyTLS(caFile: messageQueueCa, serverName: messageQueueTLSHost)
+            url = .redis(redis)
+        }
         return try MessageQueuePassword.resolve(url, file: messageQueuePasswordFile, environment: Self.passwordFromEnvironment)
     }
 
