@@ -267,6 +267,25 @@ def json_of(payload):
     return json.loads(payload) if isinstance(payload, (str, bytes)) else payload
 
 
+def test_message_queue_metrics_follow_rabbitmq(start_quench, rabbit, channel, clients):
+    from test_metrics import QUEUE, Scrape, wait_metric
+
+    node = start_node(start_quench, rabbit.url, channel, "--metrics")
+    wait_metric(node, "quench_message_queue_connected", lambda v: v == 1, "1 once consuming")
+    client = clients(node)
+    client.sio.on("question", lambda data: "yes")
+    manager = emitter(rabbit, channel)
+    manager.emit("bot_message", {"text": "from another node"})
+    assert client.get(client.bot, what="the emit through RabbitMQ") == {"text": "from another node"}
+    manager._publish({"method": "emit", "event": "question", "data": [{}], "namespace": "/", "room": client.sid,
+                      "skip_sid": None, "callback": [client.sid, "/", 1], "host_id": "d" * 32})
+    wait_metric(node, "quench_message_queue_published_total", lambda v: v == 1, "the answer published")
+    scrape = Scrape(node)
+    assert scrape.value("quench_message_queue_received_total") == 2
+    assert scrape.value("quench_message_queue_dropped_total") == 0
+    assert QUEUE <= scrape.names()
+
+
 # ------------------------------------------------------------------------------------------ two nodes
 
 def test_two_quench_nodes_with_200_clients_get_every_emit_once(start_quench, rabbit, channel):
