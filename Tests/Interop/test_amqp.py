@@ -234,7 +234,8 @@ def test_python_server_node_and_quench_share_the_exchange_both_ways(start_quench
         assert victim.disconnected.wait(10), "the python node's disconnect did not reach quench"
         assert not quench_client.disconnected.is_set()
     finally:
-        py_client.disconnect()
+        # Without waiting for the held long-poll to come back (up to the python node's 25 s ping interval).
+        py_client.eio.disconnect(abort=True)
 
 
 def test_quench_publishes_what_kombu_publishes(start_quench, rabbit, channel, clients):
@@ -371,6 +372,8 @@ def test_wrong_password_is_one_clear_line_at_start_and_on_every_retry(start_quen
     lines = node.wait_for_log_count(r"^error message queue: RabbitMQ amqp://guest@127\.0\.0\.1:\d+/ refused the login.*", 2, timeout=15)
     assert "ACCESS_REFUSED" in lines[0].group(0), lines[0].group(0)
     assert "wrong" not in node.log_text()
+    with open(f"/proc/{node.proc.pid}/cmdline", "rb") as f:  # the password is masked on the command line too
+        assert b"guest:*****@" in f.read()
     client = clients(node)  # served all the same
     client.sio.emit("user_message", {"text": "alone"})
     assert reply_re("alone").match(client.get(client.bot, what="reply")["text"])
