@@ -27,7 +27,9 @@ final class AMQPConnection {
         guard let state = amqp_new_connection() else { throw .io("out of memory") }
         let connection = AMQPConnection(state: state)
         connection.healthy = false
-        guard let socket = amqp_tcp_socket_new(state) else { throw .io("cannot create a socket") }
+        var why = [CChar](repeating: 0, count: 256)
+        let made = url.tls.map { quench_amqp_tls_socket(state, $0.caFile, $0.serverName, &why, why.count) } ?? amqp_tcp_socket_new(state)
+        guard let socket = made else { throw .io(String(decoding: why.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
         var timeout = timeval(tv_sec: handshakeTimeout / 1000, tv_usec: 0)
         let status = amqp_socket_open_noblock(socket, url.host, Int32(url.port), &timeout)
         guard status == AMQP_STATUS_OK.rawValue else { throw .io(String(cString: amqp_error_string2(status))) }

@@ -1,6 +1,6 @@
-/// Where the RabbitMQ (AMQP 0-9-1) broker is: `amqp://[user[:password]@]host[:port][/vhost]`, read as Kombu
+/// Where the RabbitMQ (AMQP 0-9-1) broker is: `amqp[s]://[user[:password]@]host[:port][/vhost]`, read as Kombu
 /// reads it, so the URL a python-socketio `KombuManager` is given works here unchanged: user and password
-/// default to `guest`, the port to 5672, and a missing or empty path (`amqp://host`, `amqp://host/`) or
+/// default to `guest`, the port to 5672 (5671 for `amqps://`, TLS), and a missing or empty path (`amqp://host`, `amqp://host/`) or
 /// `//` is the virtual host `/`; anything else after the first `/` is the vhost, percent-decoded (`%2F`).
 public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
     public var host: String
@@ -9,14 +9,21 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
     /// nil: none was given (the login then uses `guest`, as Kombu does).
     public var password: String?
     public var virtualHost: String
+    /// For `amqps://`: how the broker's certificate is verified; nil for `amqp://`.
+    public var tls: TLS?
+
+    /// The certificate check of an `amqps://` connection.
+    public struct TLS: Sendable, Equatable {
+        /// PEM file of the CA certificates to trust; nil: the system's store.
+        public var caFile: String?
+        /// The name (or IP address) the certificate must carry; the URL's host unless set.
+        public var serverName: String
+    }
 
     public init(parsing text: String) throws(AMQPURLError) {
         guard let schemeEnd = text.firstRange(of: "://") else { throw AMQPURLError("expected amqp://host[:port][/vhost]") }
         let scheme = text[..<schemeEnd.lowerBound].lowercased()
-        if scheme == "amqps" {
-            throw AMQPURLError("amqps:// (AMQP over TLS) is not supported yet; use amqp:// on a trusted network, or a TLS tunnel such as stunnel to the broker")
-        }
-        guard scheme == "amqp" else { throw AMQPURLError("the scheme must be amqp://, not \(scheme)://") }
+        guard scheme == "amqp" || scheme == "amqps" else { throw AMQPURLError("the scheme must be amqp:// or amqps://, not \(scheme)://") }
         var rest = Substring(text[schemeEnd.upperBound...])
         var path: Substring?
         if let slash = rest.firstIndex(of: "/") {
@@ -54,7 +61,8 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
         }
         guard !host.isEmpty else { throw AMQPURLError("the host is missing") }
         guard host.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else { throw AMQPURLError("the host has spaces or control characters") }
-        port = 5672
+        port = scheme == "amqps" ? 5671 : 5672
+        tls = scheme == "amqps" ? TLS(caFile: nil, serverName: host) : nil
         if let portText {
             guard let value = Int(portText), (1...65535).contains(value) else { throw AMQPURLError("the port must be 1-65535, not '\(portText)'") }
             port = value
@@ -70,7 +78,13 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let vhost = virtualHost == "/" ? "" : virtualHost
         let shownHost = host.contains(":") ? "[\(host)]" : host
-        return "amqp://\(username)@\(shownHost):\(port)/\(vhost)"
+        return "\(tls == nil ? "amqp" : "amqps")://\(username)@\(shownHost):\(port)/\(vhost)"
+    }
+
+    /// Sets the certificate check of an `amqps://` URL (`--message-queue-ca`, `--message-queue-tls-host`).
+    public mutating func verifyTLS(caFile: String?, serverName: String?) {
+        if let caFile { tls?.caFile = caFile }
+        if let serverName { tls?.serverName = serverName }
     }
 
     private static func percentDecoded(_ text: Substring) throws(AMQPURLError) -> String {

@@ -9,7 +9,7 @@ enum MessageQueueURL: Equatable, CustomStringConvertible {
     case amqp(AMQPURL)
 
     /// The schemes each carrier takes, for messages.
-    static let schemes = "redis://, rediss:// or amqp://"
+    static let schemes = "redis://, rediss://, amqp:// or amqps://"
 
     init(parsing text: String) throws(MessageQueueURLError) {
         let scheme = text.firstRange(of: "://").map { text[..<$0.lowerBound].lowercased() } ?? ""
@@ -52,8 +52,10 @@ enum MessageQueueURL: Equatable, CustomStringConvertible {
 
     /// Whether the connection is TLS (the --message-queue-ca and --message-queue-tls-host flags apply).
     var isTLS: Bool {
-        if case .redis(let url) = self { return url.tls != nil }
-        return false
+        switch self {
+        case .redis(let url): url.tls != nil
+        case .amqp(let url): url.tls != nil
+        }
     }
 
     /// The broker's name, for messages.

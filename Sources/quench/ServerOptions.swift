@@ -83,7 +83,7 @@ struct ServerOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Join a message queue shared with other quench nodes and python-socketio servers or emitters; emits to rooms or to everyone reach every node's clients. The scheme picks the broker: redis[s]://[[user][:password]@]host[:port][/db] is Redis (RedisManager); amqp://[user[:password]@]host[:port][/vhost] is RabbitMQ (KombuManager, AsyncAioPikaManager), with --channel naming the fanout exchange. amqps:// is not supported yet, nor --recovery-window with amqp://.",
+            "Join a message queue shared with other quench nodes and python-socketio servers or emitters; emits to rooms or to everyone reach every node's clients. The scheme picks the broker: redis[s]://[[user][:password]@]host[:port][/db] is Redis (RedisManager); amqp[s]://[user[:password]@]host[:port][/vhost] is RabbitMQ (KombuManager, AsyncAioPikaManager), with --channel naming the fanout exchange; --recovery-window needs Redis.",
             valueName: "url"))
     var messageQueue: String?
 
@@ -96,7 +96,7 @@ struct ServerOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "With a rediss:// --message-queue: PEM file of the CA certificates that signed the Redis server's certificate (default: the system's CA store).",
+            "With a rediss:// or amqps:// --message-queue: PEM file of the CA certificates that signed the broker's certificate (default: the system's CA store).",
             valueName: "file"),
         completion: .file())
     var messageQueueCa: String?
@@ -104,7 +104,7 @@ struct ServerOptions: ParsableArguments {
     @Option(
         name: .customLong("message-queue-tls-host"),
         help: ArgumentHelp(
-            "With a rediss:// --message-queue: the name the Redis server's certificate must carry (and SNI), when the URL's host is not it, such as an IP address (default: the URL's host).",
+            "With a rediss:// or amqps:// --message-queue: the name the broker's certificate must carry (and SNI with rediss://), when the URL's host is not it, such as an IP address (default: the URL's host).",
             valueName: "name"))
     var messageQueueTLSHost: String?
 
@@ -290,7 +290,7 @@ struct ServerOptions: ParsableArguments {
                 throw ValidationError("\(error)")
             }
             for (flag, value) in [("--message-queue-ca", messageQueueCa), ("--message-queue-tls-host", messageQueueTLSHost)] where value != nil {
-                guard url.isTLS else { throw ValidationError("\(flag) needs a rediss:// (TLS) --message-queue, not \(url.description.prefix { $0 != ":" })://") }
+                guard url.isTLS else { throw ValidationError("\(flag) needs a rediss:// or amqps:// (TLS) --message-queue, not \(url.description.prefix { $0 != ":" })://") }
             }
             if let messageQueueCa, let problem = RedisURL.problem(withCAFile: messageQueueCa) {
                 throw ValidationError("--message-queue-ca \(LogSafe.text(messageQueueCa)): \(problem)")
@@ -305,7 +305,7 @@ struct ServerOptions: ParsableArguments {
                 ("--message-queue-password-file", messageQueuePasswordFile), ("--message-queue-ca", messageQueueCa),
                 ("--message-queue-tls-host", messageQueueTLSHost),
             ] where value != nil {
-                throw ValidationError("\(flag) needs --message-queue (the Redis it is for)")
+                throw ValidationError("\(flag) needs --message-queue (the broker it is for)")
             }
         }
         guard OptionRanges.channelBytes.contains(channel.utf8.count), !channel.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
@@ -351,9 +351,13 @@ struct ServerOptions: ParsableArguments {
     /// Reads the password file again (checked in `validate()`); throws if it changed into something unusable.
     func messageQueueURL() throws(MessageQueuePasswordError) -> MessageQueueURL? {
         guard var url = messageQueue.flatMap({ try? MessageQueueURL(parsing: $0) }) else { return nil }
-        if case .redis(var redis) = url {
+        switch url {
+        case .redis(var redis):
             redis.verifyTLS(caFile: messageQueueCa, serverName: messageQueueTLSHost)
             url = .redis(redis)
+        case .amqp(var amqp):
+            amqp.verifyTLS(caFile: messageQueueCa, serverName: messageQueueTLSHost)
+            url = .amqp(amqp)
         }
         return try MessageQueuePassword.resolve(url, file: messageQueuePasswordFile, environment: Self.passwordFromEnvironment)
     }

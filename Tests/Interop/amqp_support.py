@@ -26,17 +26,26 @@ EPMD = (glob.glob("/usr/lib/erlang/erts-*/bin/epmd") or ["epmd"])[0]
 class RabbitServer:
     """rabbitmq-server on 127.0.0.1:port; guest/guest works from loopback."""
 
-    def __init__(self, base):
+    def __init__(self, base, certificates=None):
         if not os.access(f"{SCRIPTS}/rabbitmq-server", os.X_OK) or not os.access(f"{SCRIPTS}/rabbitmqctl", os.X_OK):
             pytest.fail("rabbitmq-server not installed (apt-get install rabbitmq-server)")
         self.base = base
         self.port = free_port()
         self.node = f"q{self.port}@{socket.gethostname()}"
         self.url = f"amqp://guest:guest@127.0.0.1:{self.port}//"
+        # With certificates (test_redis_tls.py's: a CA, and a server certificate for localhost and 127.0.0.1),
+        # an amqps:// listener on a port of its own as well.
+        self.tls_port = free_port() if certificates else None
+        tls = "" if not certificates else (
+            f"listeners.ssl.1 = 127.0.0.1:{self.tls_port}\n"
+            f"ssl_options.cacertfile = {certificates / 'ca.pem'}\n"
+            f"ssl_options.certfile = {certificates / 'server.pem'}\n"
+            f"ssl_options.keyfile = {certificates / 'server.key'}\n"
+            "ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n")
         self.proc = None
         base.mkdir(parents=True, exist_ok=True)
         (base / "enabled_plugins").write_text("[].\n")
-        (base / "rabbitmq.conf").write_text("log.console = false\nlog.file.level = info\n")
+        (base / "rabbitmq.conf").write_text("log.console = false\nlog.file.level = info\n" + tls)
         # A clean environment, and the scripts behind Debian's wrappers (which su to the rabbitmq user, who
         # cannot enter pytest's 0700 folders): the node runs as the test's user, in the test's session, with
         # its Erlang cookie in its own HOME, the data folder.
@@ -52,7 +61,9 @@ class RabbitServer:
             "RABBITMQ_PID_FILE": str(base / "rabbit.pid"),
         }
 
-    def url_for(self, user="guest", password="guest", vhost=""):
+    def url_for(self, user="guest", password="guest", vhost="", tls=False):
+        if tls:
+            return f"amqps://{user}:{password}@127.0.0.1:{self.tls_port}/{vhost}"
         return f"amqp://{user}:{password}@127.0.0.1:{self.port}/{vhost}"
 
     def start(self):
@@ -115,8 +126,8 @@ class RabbitServer:
 
 
 @pytest.fixture(scope="module")
-def rabbit(tmp_path_factory):
-    server = RabbitServer(tmp_path_factory.mktemp("rabbitmq"))
+def rabbit(tmp_path_factory, certificates):
+    server = RabbitServer(tmp_path_factory.mktemp("rabbitmq"), certificates)
     try:
         server.start()
         yield server

@@ -27,6 +27,7 @@ from amqp_support import rabbit  # noqa: E402,F401  (fixture: one broker per mod
 from conftest import free_port, run_cli, wait_until  # noqa: E402
 from interop_helpers import EioWS, reply_re  # noqa: E402
 from test_redis import SENTINEL, clients, received_until_sentinel  # noqa: E402,F401  (clients is a fixture)
+from test_redis_tls import certificates  # noqa: E402,F401  (fixture: the broker's amqps:// listener uses them)
 
 
 @pytest.fixture
@@ -71,7 +72,8 @@ class Tap:
 # ----------------------------------------------------------------------------------------------- flags
 
 @pytest.mark.parametrize("args, flag", [
-    (("--message-queue", "amqps://h"), "--message-queue"),
+    (("--message-queue", "amqps://h:x"), "--message-queue"),
+    (("--message-queue", "amqp://h", "--message-queue-tls-host", "h"), "--message-queue-tls-host"),
     (("--message-queue", "amqp://h:0"), "--message-queue"),
     (("--message-queue", "amqp://h", "--recovery-window", "30s"), "--recovery-window"),
     (("--message-queue", "amqp://h", "--channel", "amq.topic"), "--channel"),
@@ -82,8 +84,6 @@ def test_amqp_flags_that_cannot_work_exit_64_naming_the_flag(args, flag):
     r = run_cli(*args)
     assert r.returncode == 64, f"exit {r.returncode}; stderr={r.stderr!r}"
     assert flag in r.stderr, r.stderr
-    if "amqps" in args[1]:
-        assert "not supported" in r.stderr, r.stderr
 
 
 # -------------------------------------------------------------------------------- Kombu, both directions
@@ -285,6 +285,30 @@ def test_message_queue_metrics_follow_rabbitmq(start_quench, rabbit, channel, cl
     assert scrape.value("quench_message_queue_received_total") == 2
     assert scrape.value("quench_message_queue_dropped_total") == 0
     assert QUEUE <= scrape.names()
+
+
+def test_amqps_verifies_the_broker_and_carries_messages(start_quench, rabbit, channel, clients, certificates):
+    node = start_quench("--message-queue", rabbit.url_for(tls=True), "--message-queue-ca", certificates / "ca.pem",
+                        "--channel", channel)
+    node.wait_for_log(r'info message queue: consuming queue "python-socketio\.[0-9a-f-]{36}" bound to fanout exchange .* on amqps://guest@127\.0\.0\.1:', timeout=15)
+    client = clients(node)
+    emitter(rabbit, channel).emit("bot_message", {"text": "over TLS"})
+    assert client.get(client.bot, timeout=10, what="the emit through amqps://") == {"text": "over TLS"}
+
+
+@pytest.mark.parametrize("ca, name", [("other-ca.pem", None), ("ca.pem", "rabbit.test")], ids=["unknown-ca", "wrong-name"])
+def test_an_amqps_broker_that_does_not_verify_is_one_line_and_retries(start_quench, rabbit, channel, clients,
+                                                                     certificates, ca, name):
+    extra = ["--message-queue-tls-host", name] if name else []
+    node = start_quench("--message-queue", rabbit.url_for(tls=True), "--message-queue-ca", certificates / ca,
+                        "--channel", channel, "--log-level", "debug", *extra)
+    node.wait_for_log(r"^warn message queue: cannot reach RabbitMQ amqps://.*(SSL|certificate|verif)", timeout=15)
+    node.wait_for_log_count(r"^debug message queue: consumer retries in \d+ ms", 2, timeout=15)
+    assert len(re.findall(r"cannot reach RabbitMQ", node.log_text())) == 1
+    assert "consuming queue" not in node.log_text()
+    client = clients(node)
+    client.sio.emit("user_message", {"text": "alone"})
+    assert reply_re("alone").match(client.get(client.bot, what="reply")["text"])
 
 
 # ------------------------------------------------------------------------------------------ two nodes

@@ -22,8 +22,19 @@ import Testing
         #expect(url.description == "amqp://us@er@[::1]:5673/team/a")
     }
 
+    @Test func amqpsIsTLSOnPort5671CheckingTheHostUnlessToldOtherwise() throws {
+        var url = try AMQPURL(parsing: "amqps://rabbit.internal")
+        #expect(url.port == 5671 && url.tls == AMQPURL.TLS(caFile: nil, serverName: "rabbit.internal"))
+        #expect(url.description == "amqps://guest@rabbit.internal:5671/")
+        url.verifyTLS(caFile: "/etc/quench/ca.pem", serverName: "10.0.0.9")
+        #expect(url.tls == AMQPURL.TLS(caFile: "/etc/quench/ca.pem", serverName: "10.0.0.9"))
+        var plain = try AMQPURL(parsing: "amqp://rabbit")
+        plain.verifyTLS(caFile: "/etc/quench/ca.pem", serverName: nil)
+        #expect(plain.tls == nil)
+    }
+
     @Test func refusesWhatItCannotUse() {
-        for text in ["redis://x", "amqp://", "amqp://h:0", "amqp://h:x", "amqp://h/%zz", "amqp://h/a?heartbeat=5", "amqp://h/%00", "amqps://h"] {
+        for text in ["redis://x", "amqp://", "amqp://h:0", "amqp://h:x", "amqp://h/%zz", "amqp://h/a?heartbeat=5", "amqp://h/%00", "amqpx://h"] {
             #expect(throws: AMQPURLError.self) { try AMQPURL(parsing: text) }
         }
     }
