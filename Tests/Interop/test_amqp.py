@@ -97,11 +97,18 @@ def test_kombu_emitter_reaches_exactly_the_addressed_clients_on_two_nodes(start_
     manager.emit("bot_message", {"text": "b1 only"}, room=b1.sid)
     manager.emit("bot_message", {"text": "all but a1"}, skip_sid=a1.sid)
     manager.emit("bot_message", {"text": "binary", "blob": b"\x00\xff"}, to=b1.sid)
+    # A named room: a2 and b1 enter it through the exchange (as a python node's enter_room publishes it).
+    for sid in (a2.sid, b1.sid):
+        manager._publish({"method": "enter_room", "sid": sid, "room": "team", "namespace": "/", "host_id": manager.host_id})
+    manager.emit("bot_message", {"text": "team"}, room="team")
+    big = "z" * 2_000_000  # many AMQP frames (frame_max 128 KiB)
+    manager.emit("bot_message", {"text": big}, to=a1.sid)
     manager.emit("bot_message", SENTINEL)
-    assert received_until_sentinel(a1) == [{"text": "everyone"}]
-    assert received_until_sentinel(a2) == [{"text": "everyone"}, {"text": "a2 only"}, {"text": "all but a1"}]
+    assert received_until_sentinel(a1) == [{"text": "everyone"}, {"text": big}]
+    assert received_until_sentinel(a2) == [{"text": "everyone"}, {"text": "a2 only"}, {"text": "all but a1"},
+                                           {"text": "team"}]
     assert received_until_sentinel(b1) == [{"text": "everyone"}, {"text": "b1 only"}, {"text": "all but a1"},
-                                           {"text": "binary", "blob": b"\x00\xff"}]
+                                           {"text": "binary", "blob": b"\x00\xff"}, {"text": "team"}]
     # Disconnect by sid: a write-only manager cannot call disconnect() (it applies it locally first), so
     # publish the very message a python server node's disconnect() sends.
     b1_sid = b1.sid
