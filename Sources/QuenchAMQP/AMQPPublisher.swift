@@ -90,6 +90,9 @@ final class AMQPPublisher: @unchecked Sendable {  // Sendable: `queue` and `retr
                     }
                     do throws(AMQPError) {
                         live = try AMQPConnection.open(url)
+                        // As Kombu's producer does: publishing to an exchange that does not exist (a broker
+                        // just restarted, before the consumer declared it again) would close the channel.
+                        try live.declareFanout(exchange)
                     } catch {
                         pacing.attemptFailed(at: ConnectPacing.now())
                         throw error

@@ -102,7 +102,8 @@ def test_kombu_emitter_reaches_exactly_the_addressed_clients_on_two_nodes(start_
         manager._publish({"method": "enter_room", "sid": sid, "room": "team", "namespace": "/", "host_id": manager.host_id})
     manager.emit("bot_message", {"text": "team"}, room="team")
     big = "z" * 2_000_000  # many AMQP frames (frame_max 128 KiB)
-    manager.emit("bot_message", {"text": big}, to=a1.sid)
+    publish_as_kombu(rabbit, channel, {"method": "emit", "event": "bot_message", "data": [{"text": big}], "namespace": "/",
+                                       "room": a1.sid, "skip_sid": None, "callback": None, "host_id": manager.host_id})
     manager.emit("bot_message", SENTINEL)
     assert received_until_sentinel(a1) == [{"text": "everyone"}, {"text": big}]
     assert received_until_sentinel(a2) == [{"text": "everyone"}, {"text": "a2 only"}, {"text": "all but a1"},
@@ -268,6 +269,15 @@ def test_quench_publishes_what_kombu_publishes(start_quench, rabbit, channel, cl
                                          "namespace": "/", "id": 5, "args": ["yes"]}
     finally:
         tap.close()
+
+
+def publish_as_kombu(rabbit, channel, message):
+    """Publishes `message` as KombuManager does (its str through a Kombu producer), but a failure raises
+    (KombuManager logs it and gives up after one retry)."""
+    import json
+    with kombu.Connection(rabbit.url) as connection:
+        producer = connection.Producer(exchange=kombu.Exchange(channel, type="fanout", durable=False))
+        producer.publish(json.dumps(message))
 
 
 def json_of(payload):
