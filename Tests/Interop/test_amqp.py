@@ -392,6 +392,7 @@ def test_broker_restart_keeps_clients_and_later_emits_arrive(start_quench, rabbi
     for node in (a, b):
         text = node.log_text()
         assert len(re.findall(r"lost RabbitMQ", text)) == 1, text[-3000:]
+        assert len(re.findall(r"is back; declared exchange", text)) == 1, text[-3000:]
         assert "disconnect sid=" not in text
 
 
