@@ -14,16 +14,17 @@ ARGS     ?=
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -enforce-exclusivity=unchecked -Xlinker -z -Xlinker now
 RELEASE_BIN   := .build/release/quench
 
-.PHONY: all deps deb-deps test-deps build release run test unit-test interop-test venv deb install uninstall clean bench bench-tools bench-cluster cluster-bench-tools fuzz sanitize soak redis-server
+.PHONY: all deps deb-deps test-deps build release run test unit-test interop-test venv deb install uninstall clean bench bench-tools bench-cluster cluster-bench-tools fuzz sanitize soak redis-server rabbitmq-server
 
 all: release
 
 ## deps: install the system packages the build needs, when they are missing (root: apt-get):
-## libwebsockets-dev, and libssl-dev (OpenSSL's headers, for the rediss:// client).
+## libwebsockets-dev, libssl-dev (OpenSSL's headers, for the rediss:// client) and librabbitmq-dev
+## (rabbitmq-c, for the amqp:// message queue).
 deps:
-	@if ! pkg-config --exists libwebsockets openssl 2>/dev/null; then \
-		echo "installing libwebsockets-dev, libssl-dev and pkg-config"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libwebsockets-dev libssl-dev pkg-config; \
+	@if ! pkg-config --exists libwebsockets openssl librabbitmq 2>/dev/null; then \
+		echo "installing libwebsockets-dev, libssl-dev, librabbitmq-dev and pkg-config"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libwebsockets-dev libssl-dev librabbitmq-dev pkg-config; \
 	fi
 
 ## build: debug build of every target.
@@ -57,10 +58,10 @@ interop-test: release venv deb test-deps
 	QUENCH_BIN=$(CURDIR)/$(RELEASE_BIN) $(VENV)/bin/python -m pytest Tests/Interop -q -p no:cacheprovider
 
 ## test-deps: the programs the interop tests drive, when missing (one apt-get for all): Chromium (the
-## browser tests), redis-server (the message queue), haproxy (the round-robin balancer in front of a
+## browser tests), redis-server and rabbitmq-server (the message queues), haproxy (the round-robin balancer in front of a
 ## cluster), curl, openssl, ss (iproute2), mandoc (the man page), and promtool (the /metrics check), which
 ## is taken out of Debian's prometheus package into build/tools/ rather than installed: installing it would enable a Prometheus server on this machine.
-TEST_PROGRAMS := chromium:chromium redis-server:redis-server haproxy:haproxy curl:curl openssl:openssl ss:iproute2 mandoc:mandoc
+TEST_PROGRAMS := chromium:chromium redis-server:redis-server rabbitmq-server:rabbitmq-server haproxy:haproxy curl:curl openssl:openssl ss:iproute2 mandoc:mandoc
 PROMTOOL      := build/tools/usr/bin/promtool
 test-deps: deps deb-deps $(PROMTOOL)
 	@missing=""; for pair in $(TEST_PROGRAMS); do \
@@ -140,7 +141,7 @@ fuzz: release
 
 ## sanitize: the unit tests and a named part of the interop suite (Tests/Sanitize/sanitize.sh lists it) under
 ## ThreadSanitizer, then AddressSanitizer; builds in .build-tsan and .build-asan, reports in build/sanitize/.
-sanitize: deps venv redis-server
+sanitize: deps venv redis-server rabbitmq-server
 	Tests/Sanitize/sanitize.sh
 
 ## soak: the release binary under a mixed load of real clients for SOAK_SECONDS, a Redis restart half-way;
@@ -152,6 +153,10 @@ soak: release venv redis-server
 ## redis-server: for the Redis parts of sanitize and soak, when missing.
 redis-server:
 	@command -v redis-server >/dev/null || { echo "installing redis-server"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+
+## rabbitmq-server: for the AMQP part of sanitize, when missing.
+rabbitmq-server:
+	@command -v rabbitmq-server >/dev/null || { echo "installing rabbitmq-server"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rabbitmq-server; }
 
 ## install: the binary (stripped) and the man page under $(DESTDIR)$(PREFIX).
 install: release

@@ -33,6 +33,13 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // rabbitmq-c (Debian's librabbitmq-dev 0.11) for the amqp:// message queue, plus wrappers for its variadic
+        // login and its field tables.
+        .systemLibrary(
+            name: "CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
         // Engine.IO v4: packets, sessions, heartbeat, transports behind a protocol and a registry (polling and
         // WebSocket register; nothing else names them). Pure: imports no Glibc, starts no thread, writes
         // nowhere (its Logger hands lines to a LogSink).
@@ -46,15 +53,25 @@ let package = Package(
         .target(name: "QuenchLWS", dependencies: ["CLibWebSockets", "EngineIO", "QuenchSystem"], swiftSettings: swiftSettings),
         // A TLS client session over a connected socket (rediss://): the only target that imports COpenSSL.
         .target(name: "QuenchTLSClient", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
+        // One message format, any carrier: python-socketio's pub/sub messages, the node-to-node codec, the
+        // bounded publish queue, reconnect pacing and counters, and the `MessageQueue` protocol the brokers implement.
+        .target(name: "QuenchMessageQueue", dependencies: ["SocketIO", "EngineIO"], swiftSettings: swiftSettings),
         // The Redis message queue (python-socketio's pub/sub wire format) over a small RESP2 client. Knows nothing of lws.
-        .target(name: "QuenchRedis", dependencies: ["SocketIO", "EngineIO", "QuenchSystem", "QuenchTLSClient"], swiftSettings: swiftSettings),
+        .target(
+            name: "QuenchRedis", dependencies: ["QuenchMessageQueue", "SocketIO", "EngineIO", "QuenchSystem", "QuenchTLSClient"],
+            swiftSettings: swiftSettings),
+        // The RabbitMQ (AMQP 0-9-1) message queue, wire-compatible with python-socketio's KombuManager and
+        // AsyncAioPikaManager, over rabbitmq-c on threads of its own. Knows nothing of lws.
+        .target(
+            name: "QuenchAMQP", dependencies: ["CRabbitMQ", "QuenchMessageQueue", "SocketIO", "EngineIO", "QuenchSystem"],
+            swiftSettings: swiftSettings),
         // The seed's application: sessions, dummy replies, hydration reminders. Knows nothing of lws.
         .target(name: "QuenchApp", dependencies: ["SocketIO", "QuenchSystem"], swiftSettings: swiftSettings),
         // The command line: flags → configuration → server.
         .executableTarget(
             name: "quench",
             dependencies: [
-                "QuenchApp", "QuenchLWS", "QuenchRedis", "QuenchSystem", "SocketIO", "EngineIO",
+                "QuenchAMQP", "QuenchApp", "QuenchLWS", "QuenchMessageQueue", "QuenchRedis", "QuenchSystem", "SocketIO", "EngineIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -80,7 +97,10 @@ let package = Package(
         .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", "EngineIOTesting", "QuenchSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIOTesting", "QuenchSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchTLSClientTests", dependencies: ["QuenchTLSClient"], swiftSettings: swiftSettings),
-        .testTarget(name: "QuenchRedisTests", dependencies: ["QuenchRedis", "QuenchSystem", "SocketIO", "EngineIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "QuenchAMQPTests", dependencies: ["QuenchAMQP"], swiftSettings: swiftSettings),
+        .testTarget(name: "QuenchMessageQueueTests", dependencies: ["QuenchMessageQueue", "SocketIO", "EngineIO"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "QuenchRedisTests", dependencies: ["QuenchMessageQueue", "QuenchRedis", "QuenchSystem", "SocketIO", "EngineIO"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchAppTests", dependencies: ["QuenchApp", "QuenchSystem", "EngineIOTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "QuenchLWSTests", dependencies: ["QuenchLWS", "QuenchSystem", "EngineIO"], swiftSettings: swiftSettings),
         // The command line's flags and their ranges, parsed in process (SwiftPM lets tests import an executable target).

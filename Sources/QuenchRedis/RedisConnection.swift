@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import EngineIO
+import QuenchMessageQueue
 import QuenchTLSClient
 
 /// One TCP connection to Redis (TLS over it for `rediss://`), used by exactly one thread (the subscriber's,

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import EngineIO
+import QuenchMessageQueue
 import QuenchSystem
 
 /// The publisher: its own connection, a locked queue of PUBLISH payloads that the service thread fills

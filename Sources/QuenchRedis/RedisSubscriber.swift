@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import EngineIO
+import QuenchMessageQueue
 import QuenchSystem
 
 /// The subscriber thread: SUBSCRIBE to the channel on its own connection, read messages forever, hand each

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// Overwrites the password of a `redis://` URL on quench's own command line with `*`, so that `ps` and
+/// Overwrites the password of a `redis://` or `amqp://` URL on quench's own command line with `*`, so that `ps` and
 /// `/proc/PID/cmdline` stop showing it once quench has started (as redis-server does for its own secrets).
 /// It cannot cover the moment between exec and this call, nor the shell's history: the documented way to
 /// give a password is `--message-queue-password-file` or `QUENCH_MESSAGE_QUEUE_PASSWORD`.
@@ -22,7 +22,7 @@ enum CommandLinePassword {
         return masked
     }
 
-    /// Where the password of a `redis://` or `rediss://` URL lies in `argument` (the URL alone, or after
+    /// Where the password of a `redis://`, `rediss://` or `amqp://` URL lies in `argument` (the URL alone, or after
     /// `--message-queue=`): the bytes after the first `:` of the user information; nil when there is none.
     static func passwordRange(in argument: UnsafeMutableBufferPointer<UInt8>) -> Range<Int>? {
         passwordRange(in: Array(argument))
@@ -33,7 +33,7 @@ enum CommandLinePassword {
         let separator = Array("://".utf8)
         guard let schemeEnd = firstIndex(of: separator, in: bytes) else { return nil }
         let scheme = String(decoding: bytes[..<schemeEnd], as: UTF8.self).lowercased()
-        guard scheme.hasSuffix("redis") || scheme.hasSuffix("rediss") else { return nil }
+        guard scheme.hasSuffix("redis") || scheme.hasSuffix("rediss") || scheme.hasSuffix("amqp") || scheme.hasSuffix("amqps") else { return nil }
         let authorityStart = schemeEnd + separator.count
         let authorityEnd = bytes[authorityStart...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? bytes.count
         guard let at = bytes[authorityStart..<authorityEnd].lastIndex(of: UInt8(ascii: "@")),

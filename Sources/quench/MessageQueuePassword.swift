@@ -2,9 +2,8 @@
 import Glibc
 #endif
 import EngineIO
-import QuenchRedis
 
-/// Where the Redis password comes from: `--message-queue-password-file`, the environment variable
+/// Where the message queue's password comes from: `--message-queue-password-file`, the environment variable
 /// ``environmentVariable``, or the `--message-queue` URL itself — at most one of them. The file and the
 /// environment keep it out of the command line, which any user on the machine can read (`ps`,
 /// `/proc/PID/cmdline`); a password left in the URL is overwritten there once quench has started (see
@@ -22,7 +21,7 @@ enum MessageQueuePassword {
     ///   - file: `--message-queue-password-file`, when given.
     ///   - environment: the value of ``environmentVariable``, when set and not empty.
     /// - Throws: a message naming the flags when two sources give a password, or the file cannot be used.
-    static func resolve(_ url: RedisURL, file: String?, environment: String?) throws(MessageQueuePasswordError) -> RedisURL {
+    static func resolve(_ url: MessageQueueURL, file: String?, environment: String?) throws(MessageQueuePasswordError) -> MessageQueueURL {
         let environment = environment.flatMap { $0.isEmpty ? nil : $0 }
         var sources: [String] = []
         if url.password != nil { sources.append("--message-queue (a password in the URL)") }
@@ -30,7 +29,7 @@ enum MessageQueuePassword {
         if environment != nil { sources.append(environmentVariable) }
         guard sources.count <= 1 else {
             throw MessageQueuePasswordError(
-                "\(sources.joined(separator: " and ")) both give the Redis password; give it in one place (the file or \(environmentVariable) keep it out of ps)")
+                "\(sources.joined(separator: " and ")) both give the \(url.broker) password; give it in one place (the file or \(environmentVariable) keep it out of ps)")
         }
         var resolved = url
         if let file { resolved.password = try read(file) }
@@ -66,7 +65,7 @@ enum MessageQueuePassword {
     }
 }
 
-/// Why the Redis password could not be settled; the message names the flags (never the password).
+/// Why the message queue's password could not be settled; the message names the flags (never the password).
 struct MessageQueuePasswordError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }

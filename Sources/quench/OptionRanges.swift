@@ -35,6 +35,9 @@ enum OptionRanges {
     static let perAddressCount = 1...1_000_000
     /// `--channel`, in bytes.
     static let channelBytes = 1...256
+    /// The longest --channel with amqp://: AMQP names are at most 255 bytes, and the longest name quench
+    /// makes from it is `quench.<channel>.to.<12-digit tag>`.
+    static let amqpChannelBytes = 255 - "quench..to.".utf8.count - 12
 
     /// A duration as the user would write it back: whole hours, minutes or seconds when it is one, else ms.
     static func text(milliseconds: Int64) -> String {

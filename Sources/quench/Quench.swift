@@ -3,8 +3,10 @@ import Glibc
 #endif
 import ArgumentParser
 import EngineIO
+import QuenchAMQP
 import QuenchApp
 import QuenchLWS
+import QuenchMessageQueue
 import QuenchRedis
 import QuenchSystem
 import SocketIO
@@ -19,7 +21,7 @@ struct Quench: ParsableCommand {
             http://HOST:PORT/socket.io/. On connect it gets system_message {"text":"Connected to server"}; \
             each user_message {"text":T} gets bot_message {"text":"T rcvd at HH:MM:SS (dummy reply)"}; \
             every client gets a hydration reminder at each multiple of --reminder-interval. \
-            With --message-queue, several quench nodes (and python-socketio servers) share one Redis channel. \
+            With --message-queue, several quench nodes (and python-socketio servers) share one Redis channel or RabbitMQ exchange. \
             Durations take plain seconds or a unit: 500ms, 30s, 2m. See quench(1).
             """,
         version: QuenchVersion.string)
@@ -37,10 +39,10 @@ struct Quench: ParsableCommand {
         let log = Logger(level: options.logLevel.level, sink: sink)
         if CommandLinePassword.hide() > 0 {
             log.info(
-                "message queue: the Redis password given in --message-queue is now hidden from ps, but other users could read it until now; --message-queue-password-file or \(MessageQueuePassword.environmentVariable) keep it off the command line"
+                "message queue: the password given in --message-queue is now hidden from ps, but other users could read it until now; --message-queue-password-file or \(MessageQueuePassword.environmentVariable) keep it off the command line"
             )
         }
-        let messageQueueURL: RedisURL?
+        let messageQueueURL: MessageQueueURL?
         do {
             messageQueueURL = try options.messageQueueURL()
         } catch {
@@ -71,8 +73,12 @@ struct Quench: ParsableCommand {
         }
 
         metrics?.startSampling()
-        if let url = messageQueueURL {
-            // The queue's threads start here; a Redis that is down delays the queue, never the server.
+        if case .amqp(let url) = messageQueueURL {
+            // The queue's threads start here; a broker that is down delays the queue, never the server.
+            let queue = AMQPMessageQueue(url: url, channel: options.channel, log: log)
+            metrics?.messageQueue = queue.counters
+            queue.start(server: socketIO, executor: server.executor, watcher: nil)
+        } else if case .redis(let url) = messageQueueURL {
             let queue = RedisMessageQueue(url: url, channel: options.channel, log: log)
             metrics?.messageQueue = queue.counters
             queue.start(server: socketIO, executor: server.executor, watcher: server)

@@ -83,20 +83,20 @@ struct ServerOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Join a Redis message queue shared with other quench nodes and python-socketio servers or emitters (RedisManager); emits to rooms or to everyone reach every node's clients.",
-            valueName: "redis[s]://[[user][:password]@]host[:port][/db]"))
+            "Join a message queue shared with other quench nodes and python-socketio servers or emitters; emits to rooms or to everyone reach every node's clients. The scheme picks the broker: redis[s]://[[user][:password]@]host[:port][/db] is Redis (RedisManager); amqp[s]://[user[:password]@]host[:port][/vhost] is RabbitMQ (KombuManager, AsyncAioPikaManager), with --channel naming the fanout exchange; --recovery-window needs Redis.",
+            valueName: "url"))
     var messageQueue: String?
 
     @Option(
         help: ArgumentHelp(
-            "File holding the Redis password for --message-queue (one trailing newline is ignored), so that it is not on the command line where ps shows it; QUENCH_MESSAGE_QUEUE_PASSWORD in the environment does the same. The URL then has no password (a user name may stay: redis://user@host).",
+            "File holding the Redis or RabbitMQ password for --message-queue (one trailing newline is ignored), so that it is not on the command line where ps shows it; QUENCH_MESSAGE_QUEUE_PASSWORD in the environment does the same. The URL then has no password (a user name may stay: redis://user@host, amqp://user@host).",
             valueName: "file"),
         completion: .file())
     var messageQueuePasswordFile: String?
 
     @Option(
         help: ArgumentHelp(
-            "With a rediss:// --message-queue: PEM file of the CA certificates that signed the Redis server's certificate (default: the system's CA store).",
+            "With a rediss:// or amqps:// --message-queue: PEM file of the CA certificates that signed the broker's certificate (default: the system's CA store).",
             valueName: "file"),
         completion: .file())
     var messageQueueCa: String?
@@ -104,13 +104,13 @@ struct ServerOptions: ParsableArguments {
     @Option(
         name: .customLong("message-queue-tls-host"),
         help: ArgumentHelp(
-            "With a rediss:// --message-queue: the name the Redis server's certificate must carry (and SNI), when the URL's host is not it, such as an IP address (default: the URL's host).",
+            "With a rediss:// or amqps:// --message-queue: the name the broker's certificate must carry (and SNI with rediss://), when the URL's host is not it, such as an IP address (default: the URL's host).",
             valueName: "name"))
     var messageQueueTLSHost: String?
 
     @Option(
         help: ArgumentHelp(
-            "Pub/sub channel on --message-queue; must match the other nodes' (python-socketio's default). 1 to 256 bytes, no spaces or control characters.",
+            "Pub/sub channel on --message-queue (with amqp://, the fanout exchange's name); must match the other nodes' (python-socketio's default). 1 to 256 bytes (232 with amqp://, not starting amq.), no spaces or control characters.",
             valueName: "name"))
     var channel = "socketio"
 
@@ -276,11 +276,22 @@ struct ServerOptions: ParsableArguments {
             }
         }
         if let messageQueue {
-            let url: RedisURL
+            let url: MessageQueueURL
             do {
-                url = try RedisURL(parsing: messageQueue)
+                url = try MessageQueueURL(parsing: messageQueue)
             } catch {
                 throw ValidationError("--message-queue: \(error)")
+            }
+            if case .amqp = url {
+                // Cross-node recovery keeps its sessions in a Redis store (Lua scripts); AMQP has no such store.
+                guard recoveryWindow.milliseconds == 0 else {
+                    throw ValidationError(
+                        "--recovery-window needs a redis:// --message-queue: connection state recovery across nodes keeps sessions in Redis, which amqp:// cannot offer (use Redis, or drop --recovery-window)")
+                }
+                guard channel.utf8.count <= OptionRanges.amqpChannelBytes, !channel.hasPrefix("amq.") else {
+                    throw ValidationError(
+                        "--channel with an amqp:// --message-queue must be at most \(OptionRanges.amqpChannelBytes) bytes and not start with amq. (RabbitMQ reserves it), not '\(LogSafe.text(channel))'")
+                }
             }
             do {
                 _ = try MessageQueuePassword.resolve(url, file: messageQueuePasswordFile, environment: Self.passwordFromEnvironment)
@@ -288,7 +299,7 @@ struct ServerOptions: ParsableArguments {
                 throw ValidationError("\(error)")
             }
             for (flag, value) in [("--message-queue-ca", messageQueueCa), ("--message-queue-tls-host", messageQueueTLSHost)] where value != nil {
-                guard url.tls != nil else { throw ValidationError("\(flag) needs a rediss:// (TLS) --message-queue, not redis://") }
+                guard url.isTLS else { throw ValidationError("\(flag) needs a rediss:// or amqps:// (TLS) --message-queue, not \(url.description.prefix { $0 != ":" })://") }
             }
             if let messageQueueCa, let problem = RedisURL.problem(withCAFile: messageQueueCa) {
                 throw ValidationError("--message-queue-ca \(LogSafe.text(messageQueueCa)): \(problem)")
@@ -303,7 +314,7 @@ struct ServerOptions: ParsableArguments {
                 ("--message-queue-password-file", messageQueuePasswordFile), ("--message-queue-ca", messageQueueCa),
                 ("--message-queue-tls-host", messageQueueTLSHost),
             ] where value != nil {
-                throw ValidationError("\(flag) needs --message-queue (the Redis it is for)")
+                throw ValidationError("\(flag) needs --message-queue (the broker it is for)")
             }
         }
         guard OptionRanges.channelBytes.contains(channel.utf8.count), !channel.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
@@ -345,11 +356,18 @@ struct ServerOptions: ParsableArguments {
         return TLSFiles(certificate: tlsCert, privateKey: tlsKey)
     }
 
-    /// The Redis server of --message-queue, when one was given, with its password from wherever it was given.
+    /// The broker of --message-queue, when one was given, with its password from wherever it was given.
     /// Reads the password file again (checked in `validate()`); throws if it changed into something unusable.
-    func messageQueueURL() throws(MessageQueuePasswordError) -> RedisURL? {
-        guard var url = messageQueue.flatMap({ try? RedisURL(parsing: $0) }) else { return nil }
-        url.verifyTLS(caFile: messageQueueCa, serverName: messageQueueTLSHost)
+    func messageQueueURL() throws(MessageQueuePasswordError) -> MessageQueueURL? {
+        guard var url = messageQueue.flatMap({ try? MessageQueueURL(parsing: $0) }) else { return nil }
+        switch url {
+        case .redis(var redis):
+            redis.verifyTLS(caFile: messageQueueCa, serverName: messageQueueTLSHost)
+            url = .redis(redis)
+        case .amqp(var amqp):
+            amqp.verifyTLS(caFile: messageQueueCa, serverName: messageQueueTLSHost)
+            url = .amqp(amqp)
+        }
         return try MessageQueuePassword.resolve(url, file: messageQueuePasswordFile, environment: Self.passwordFromEnvironment)
     }
 

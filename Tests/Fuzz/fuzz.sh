@@ -20,11 +20,11 @@ cd "$(dirname "$0")/../.."
 OUT=build/fuzz
 SWIFTC=${SWIFTC:-swiftc}
 # Module → the modules it imports, in build order.
-MODULES=(EngineIO QuenchSystem SocketIO EngineIOTesting QuenchApp QuenchTLSClient QuenchRedis)
+MODULES=(EngineIO QuenchSystem SocketIO EngineIOTesting QuenchApp QuenchTLSClient QuenchMessageQueue QuenchRedis)
 # Target name → source folder under Tests/Fuzz.
 declare -A TARGET_DIRS=([json]=JSON [socketio]=SocketIO [engineio]=EngineIO [query]=Query [resp]=RESP [pubsub]=PubSub [recovery]=Recovery [nodemessage]=NodeMessage [forwarded]=Forwarded)
 ALL_TARGETS=(json socketio engineio query resp pubsub recovery nodemessage forwarded)
-FLAGS=(-O -g -swift-version 6 -enable-upcoming-feature ExistentialAny -sanitize=fuzzer,address -parse-as-library
+FLAGS=(-O -g -swift-version 6 -enable-upcoming-feature ExistentialAny -sanitize=fuzzer,address -parse-as-library -package-name quench
        -use-ld=lld -I "$OUT/modules" -I Sources/COpenSSL)
 
 # True when $1 is missing or older than any file in the folders that follow.

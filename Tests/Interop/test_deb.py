@@ -125,7 +125,7 @@ def test_package_fields_and_files(deb):
     assert re.search(rf"^Version: {re.escape(source_version())}-\d+$", fields, re.M), fields
     depends = re.search(r"^Depends: (.*)$", fields, re.M)
     assert depends, f"no Depends field:\n{fields}"
-    for lib in ("libwebsockets17", "libc6"):
+    for lib in ("libwebsockets17", "librabbitmq4", "libc6"):
         assert re.search(rf"\b{lib}\b", depends.group(1)), f"Depends lacks {lib}: {depends.group(1)}"
     assert "swift" not in depends.group(1).lower(), f"the Swift runtime must be inside the binary: {depends.group(1)}"
 

@@ -350,7 +350,7 @@ def test_a_password_in_the_url_is_hidden_from_ps_once_started(start_quench, redi
     assert PASSWORD not in seen and f"redis://{USER}:{'*' * len(PASSWORD)}@127.0.0.1" in seen, seen
     ps = subprocess.run(["ps", "-o", "args=", "-p", str(node.proc.pid)], capture_output=True, text=True).stdout
     assert PASSWORD not in ps, ps
-    node.wait_for_log(r"^info message queue: the Redis password given in --message-queue is now hidden from ps")
+    node.wait_for_log(r"^info message queue: the password given in --message-queue is now hidden from ps")
 
 
 def test_a_wrong_password_is_one_clear_line_and_retries_with_backoff(start_quench, redis_processes, open_ws, tmp_path):

@@ -23,16 +23,25 @@ import Testing
         for contents in ["s3cret\n", "s3cret\r\n", "s3cret"] {
             let path = temporaryFile(contents)
             defer { unlink(path) }
-            let resolved = try MessageQueuePassword.resolve(url, file: path, environment: nil)
+            guard case .redis(let resolved) = try MessageQueuePassword.resolve(.redis(url), file: path, environment: nil) else {
+                Issue.record("not a Redis URL any more")
+                continue
+            }
             #expect(resolved.password == "s3cret" && resolved.username == "quench" && resolved.port == 6380 && resolved.database == 1)
         }
     }
 
     @Test func theEnvironmentGivesThePasswordAndEmptyCountsAsUnset() throws {
         let url = try RedisURL(parsing: "redis://h")
-        #expect(try MessageQueuePassword.resolve(url, file: nil, environment: "from env").password == "from env")
-        #expect(try MessageQueuePassword.resolve(url, file: nil, environment: "").password == nil)
-        #expect(try MessageQueuePassword.resolve(try RedisURL(parsing: "redis://:in-url@h"), file: nil, environment: "").password == "in-url")
+        #expect(try MessageQueuePassword.resolve(.redis(url), file: nil, environment: "from env").password == "from env")
+        #expect(try MessageQueuePassword.resolve(.redis(url), file: nil, environment: "").password == nil)
+        #expect(try MessageQueuePassword.resolve(.redis(try RedisURL(parsing: "redis://:in-url@h")), file: nil, environment: "").password == "in-url")
+        let amqp = try MessageQueueURL(parsing: "amqp://quench@rabbit/team")
+        guard case .amqp(let resolved) = try MessageQueuePassword.resolve(amqp, file: nil, environment: "from env") else {
+            Issue.record("not an AMQP URL any more")
+            return
+        }
+        #expect(resolved.password == "from env" && resolved.username == "quench" && resolved.virtualHost == "team")
     }
 
     @Test func twoSourcesAreRefusedNamingBoth() throws {
@@ -44,7 +53,7 @@ import Testing
             ("redis://h", path, "env", ["--message-queue-password-file", "QUENCH_MESSAGE_QUEUE_PASSWORD"]),
         ]
         for (text, file, environment, named) in cases {
-            let url = try RedisURL(parsing: text)
+            let url = try MessageQueueURL(parsing: text)
             do {
                 _ = try MessageQueuePassword.resolve(url, file: file, environment: environment)
                 Issue.record("\(text) with \(file ?? "no file") and \(environment ?? "no variable") was accepted")
@@ -75,6 +84,7 @@ import Testing
 
     @Test(arguments: [
         ("redis://:hunter2@h:1/0", "hunter2"),
+        ("amqp://guest:hunter2@rabbit:5672//", "hunter2"),
         ("--message-queue=redis://app:hunter2@[::1]:6379/0", "hunter2"),
         ("REDISS://app:p@ss:w0rd@host", "p@ss:w0rd"),
         ("redis://app:a%40b@h", "a%40b"),

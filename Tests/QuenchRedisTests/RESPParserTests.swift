@@ -1,3 +1,4 @@
+import QuenchMessageQueue
 import Testing
 
 @testable import QuenchRedis

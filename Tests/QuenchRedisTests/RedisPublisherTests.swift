@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import EngineIO
+import QuenchMessageQueue
 import QuenchSystem
 import Testing
 

@@ -14,7 +14,7 @@ SOAK_SECONDS=${SANITIZE_SOAK_SECONDS:-45}
 SWIFT=${SWIFT:-swift}
 # The interop files run against the sanitized binary: WebSocket (Engine.IO and the app), long-polling and
 # its held requests, CORS over polling, python-socketio clients (upgrade, reminders, both transports, many
-# clients at once), the Redis message queue (restart included), connection state recovery across nodes
+# clients at once), the Redis and RabbitMQ message queues (restarts and broker faults included), connection state recovery across nodes
 # through Redis (its store thread, handover on SIGTERM), signals (test_cli: SIGINT/SIGTERM) and --reuse-port
 # (quench's own listening socket: raw-descriptor adoption, accepts handed to lws, its close at a stop; not
 # its TLS test, whose SIGHUP reload leaks OpenSSL objects under LeakSanitizer with or without --reuse-port),
@@ -27,6 +27,7 @@ INTEROP_FILES=(
     Tests/Interop/test_cors_polling.py
     Tests/Interop/test_socketio_client.py
     Tests/Interop/test_redis.py
+    Tests/Interop/test_amqp.py
     Tests/Interop/test_recovery_cluster.py
     Tests/Interop/test_cli.py
     Tests/Interop/test_reuse_port.py::test_two_processes_share_a_port_and_a_message_queue

@@ -4,6 +4,7 @@ import Glibc
 import EngineIO
 import QuenchApp
 import QuenchLWS
+import QuenchMessageQueue
 import QuenchRedis
 import SocketIO
 
@@ -138,9 +139,9 @@ final class ServiceMetrics: @unchecked Sendable {
             help: "From a reminder's wall-clock boundary to its message handed to the last client's transport.", reminderDelivery)
 
         if let queue = messageQueue?.snapshot() {
-            page.single("quench_message_queue_connected", .gauge, help: "1 while subscribed to the Redis channel, 0 otherwise.", queue.connected ? 1 : 0)
-            page.single("quench_message_queue_published_total", .counter, help: "Messages published to Redis (confirmed).", queue.published)
-            page.single("quench_message_queue_received_total", .counter, help: "Messages from other nodes received from Redis.", queue.received)
+            page.single("quench_message_queue_connected", .gauge, help: "1 while subscribed to the Redis channel or consuming the RabbitMQ queue, 0 otherwise.", queue.connected ? 1 : 0)
+            page.single("quench_message_queue_published_total", .counter, help: "Messages published (Redis: confirmed; RabbitMQ: written to the broker).", queue.published)
+            page.single("quench_message_queue_received_total", .counter, help: "Messages from other nodes received from the broker.", queue.received)
             page.single("quench_message_queue_dropped_total", .counter, help: "Messages dropped from the full publish queue.", queue.dropped)
             let cluster = engine.clusterCounters
             page.family(

@@ -1,5 +1,5 @@
 import EngineIO
-import QuenchRedis
+import QuenchMessageQueue
 
 /// The decoder of the messages between quench nodes' engines (passed-on requests, answers, moved
 /// sessions), as they arrive from Redis on a node's own channel.

@@ -1,4 +1,4 @@
-import QuenchRedis
+import QuenchMessageQueue
 import SocketIO
 
 /// The decoder of python-socketio's pub/sub messages, as they arrive from Redis.

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import QuenchRedis
+@testable import QuenchMessageQueue
 
 /// The schedule of connection attempts, driven with made-up times (no sleeping).
 @Suite struct ConnectPacingTests {
@@ -48,15 +48,5 @@ import Testing
         pacing.allowNow()
         #expect(pacing.delay(at: 600) == 0)
         #expect(pacing.attemptFailed(at: 600) == 2000)
-    }
-
-    @Test func commandsWholeCountsOnlyCommandsTheKernelTookInFull() {
-        let ends = [10, 20, 30]
-        #expect(RedisPublisher.commandsWhole(ends: ends, handedOver: 0) == 0)
-        #expect(RedisPublisher.commandsWhole(ends: ends, handedOver: 9) == 0)
-        #expect(RedisPublisher.commandsWhole(ends: ends, handedOver: 10) == 1)
-        #expect(RedisPublisher.commandsWhole(ends: ends, handedOver: 29) == 2)
-        #expect(RedisPublisher.commandsWhole(ends: ends, handedOver: 30) == 3)
-        #expect(RedisPublisher.commandsWhole(ends: [], handedOver: 5) == 0)
     }
 }

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import EngineIO
 
-/// When the next attempt to connect to Redis may start. One per connection owner (the publisher, the
+/// When the next attempt to connect to the broker may start. One per connection owner (the publisher, the
 /// subscriber, the recovery store), kept by that owner's thread.
 ///
 /// Every failure goes through one ``RetryBackoff`` (0.5 s doubling to 10 s): a refused or timed-out connect,
@@ -14,26 +14,26 @@ import EngineIO
 /// most every 10 s, not twice a second for ever.
 ///
 /// Pure bookkeeping: times are passed in (monotonic milliseconds), so tests drive it without sleeping.
-struct ConnectPacing: Sendable, Equatable {
+package struct ConnectPacing: Sendable, Equatable {
     /// How long a connection must stay up before its end no longer counts as a failure, in milliseconds.
-    static let stableAfter: Int64 = 10_000
+    package static let stableAfter: Int64 = 10_000
     private var backoff: RetryBackoff
     /// No attempt before this time (monotonic milliseconds).
-    private(set) var notBefore: Int64 = 0
+    package private(set) var notBefore: Int64 = 0
     /// When the connection made last came up; nil while none is up.
     private var upSince: Int64?
 
     /// - Parameters:
     ///   - backoff: the delays; default 0.5 s doubling to 10 s.
-    init(backoff: RetryBackoff = RetryBackoff()) { self.backoff = backoff }
+    package init(backoff: RetryBackoff = RetryBackoff()) { self.backoff = backoff }
 
     /// Milliseconds to wait at `now` before the next attempt (0: go).
-    func delay(at now: Int64) -> Int64 { max(0, notBefore - now) }
+    package func delay(at now: Int64) -> Int64 { max(0, notBefore - now) }
 
     /// The connection made last is gone (the owner is about to make another). One that stayed up
     /// ``stableAfter`` ms may be made again at once, and the backoff starts afresh for the failures that may
     /// follow; one that ended sooner is a failed attempt.
-    mutating func connectionEnded(at now: Int64) {
+    package mutating func connectionEnded(at now: Int64) {
         guard let up = upSince else { return }
         upSince = nil
         if now - up >= Self.stableAfter {
@@ -46,19 +46,19 @@ struct ConnectPacing: Sendable, Equatable {
 
     /// An attempt failed; returns the delay before the next one.
     @discardableResult
-    mutating func attemptFailed(at now: Int64) -> Int64 {
+    package mutating func attemptFailed(at now: Int64) -> Int64 {
         let delay = backoff.next()
         notBefore = now + delay
         return delay
     }
 
     /// An attempt succeeded: Redis answered PING (after AUTH and SELECT).
-    mutating func attemptSucceeded(at now: Int64) { upSince = now }
+    package mutating func attemptSucceeded(at now: Int64) { upSince = now }
 
     /// The next attempt may start at once (another connection to the same Redis just succeeded); the
     /// backoff keeps its place for the failures that may follow.
-    mutating func allowNow() { notBefore = 0 }
+    package mutating func allowNow() { notBefore = 0 }
 
     /// The monotonic clock, in milliseconds.
-    static func now() -> Int64 { MonotonicMilliseconds.now() }
+    package static func now() -> Int64 { MonotonicMilliseconds.now() }
 }

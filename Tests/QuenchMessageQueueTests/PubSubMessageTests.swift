@@ -2,7 +2,7 @@ import EngineIO
 import SocketIO
 import Testing
 
-@testable import QuenchRedis
+@testable import QuenchMessageQueue
 
 /// Golden messages: what python-socketio 5.x's `PubSubManager` publishes (json.dumps, so ", " and ": ").
 @Suite struct PubSubMessageTests {

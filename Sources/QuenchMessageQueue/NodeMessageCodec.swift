@@ -2,7 +2,7 @@ import EngineIO
 import SocketIO
 
 /// The JSON form of the messages between two quench nodes' engines (``EngineIO/NodeMessage``), published
-/// on the receiving node's own channel (``RedisMessageQueue/nodeChannel(_:)``), never on the shared one:
+/// on the receiving node's own channel or queue (Redis: `quench:<channel>:to:<tag>`; AMQP: `quench.<channel>.to.<tag>`), never on the shared one:
 ///
 /// - `{"m":"req","id":N,"from":tag,"method":"GET","query":[[name,value],…],"origin":…|null,"peer":…,"hops":H,"body":text}`
 ///   (`"body64"` instead of `"body"` when the body is not UTF-8)
@@ -11,7 +11,7 @@ import SocketIO
 /// - `{"m":"moved","id":N,"reason":text,"session":null|{"sid","peer","transport","queued":[[type,binary,base64],…],"state":base64}}`
 /// - `{"m":"up","from":tag,"body":text}`: the layer above's own message (Socket.IO: an acknowledgement's answer)
 ///
-/// Decoding checks every field, as for anything read from Redis: node tags are 12 hex digits, sids the
+/// Decoding checks every field, as for anything read from a broker: node tags are 12 hex digits, sids the
 /// server's own alphabet, statuses 100–599, and header names and values carry no control characters (a
 /// header the binding writes must not be able to split the response).
 public enum NodeMessageCodec {
@@ -184,5 +184,5 @@ public enum NodeMessageCodec {
 /// Why a message from another node was not understood.
 public struct NodeMessageError: Error, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    package init(_ description: String) { self.description = description }
 }

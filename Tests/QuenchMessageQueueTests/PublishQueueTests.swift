@@ -1,6 +1,6 @@
 import Testing
 
-@testable import QuenchRedis
+@testable import QuenchMessageQueue
 
 @Suite struct PublishQueueTests {
     private func payload(_ byte: UInt8, size: Int = 1) -> [UInt8] { [UInt8](repeating: byte, count: size) }

@@ -235,5 +235,5 @@ public enum PubSubMessage {
 public struct PubSubMessageError: Error, CustomStringConvertible, Equatable {
     /// What is wrong with it.
     public let description: String
-    init(_ description: String) { self.description = description }
+    package init(_ description: String) { self.description = description }
 }
