@@ -58,6 +58,14 @@ extension Namespace {
     /// The local members of a named room (sids), for inspection.
     public func members(of room: String) -> Set<String> { rooms.members[room] ?? [] }
 
+    /// The local sockets an emit to `rooms` (nil: everyone) skipping `skip` reaches, at most `limit` of them
+    /// (an observer reporting a broadcast stops at its budget).
+    public func recipients(in rooms: [String]?, skip: [String], limit: Int) -> [Socket] {
+        guard limit > 0 else { return [] }
+        if rooms == nil, skip.isEmpty { return Array(sockets.values.prefix(limit)) }
+        return Array(recipients(in: rooms, skip: skip).prefix(limit))
+    }
+
     /// The local sockets that an emit to `rooms` (nil: everyone) skipping `skip` reaches; each once.
     func recipients(in rooms: [String]?, skip: [String]) -> [Socket] {
         let skipped = Set(skip)
@@ -81,6 +89,7 @@ extension Namespace {
     /// With recovery on, the packet is kept in the log (and carries its offset) even when no socket here
     /// gets it: a dropped session in those rooms may come back for it.
     func deliver(_ event: String, _ arguments: [JSONValue], rooms: [String]?, skip: [String]) {
+        if let observer { observer.namespace(self, sent: event, arguments, rooms: rooms, skip: skip) }
         if let recovery {
             // One offset for this broadcast: every recipient gets the same bytes.
             let encoded = recovery.record(event, arguments, namespace: name, target: .init(rooms: rooms, skip: skip))

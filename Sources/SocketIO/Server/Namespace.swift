@@ -9,8 +9,9 @@ public final class Namespace {
 
     public let name: String
     /// Decides whether a CONNECT is accepted: nil accepts, a string refuses with that message
-    /// (sent as CONNECT_ERROR `{"message":…}`). Gets the client's auth object.
-    public var authorize: ((JSONValue?) -> String?)?
+    /// (sent as CONNECT_ERROR `{"message":…}`). Gets the client's auth object and address (for a
+    /// per-address budget of attempts).
+    public var authorize: ((_ auth: JSONValue?, _ peer: String) -> String?)?
     /// Runs after the CONNECT reply has been sent, so anything emitted here arrives after it.
     public var onConnect: ((Socket) -> Void)?
     /// Runs once per socket when it leaves, whatever the cause.
@@ -46,6 +47,8 @@ public final class Namespace {
     var rooms = RoomTable()
     /// Carries broadcasts to the other nodes when a message queue is configured (set by the server).
     var adapter: (any ClusterAdapter)?
+    /// Hears what happens here (set by the server, ``SocketIOServer/observer``); nil costs one branch.
+    public internal(set) var observer: (any SocketIOObserver)?
     /// Connection state recovery's log and kept sessions; nil when recovery is off (set by the server).
     var recovery: ConnectionStateRecovery?
     /// What connection state recovery did here, for `/metrics`; nil when recovery is off.
@@ -73,6 +76,7 @@ public final class Namespace {
             return
         }
         guard !sockets.isEmpty else { return }
+        if let observer { observer.namespace(self, sent: event, arguments, rooms: nil, skip: []) }
         sendToEveryone(EncodedPacket(event: event, arguments, namespace: name))
     }
 

@@ -10,11 +10,13 @@ extension Socket {
             return
         }
         namespace.rooms.add(id, to: room)
+        namespace.observer?.socket(self, joined: room)
     }
 
     /// Takes this socket out of `room`.
     public func leave(_ room: String) {
         namespace.rooms.remove(id, from: room)
+        namespace.observer?.socket(self, left: room)
     }
 
     /// The rooms this socket is in, its own sid room included.

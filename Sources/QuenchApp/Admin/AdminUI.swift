@@ -1,0 +1,258 @@
+import EngineIO
+import SocketIO
+
+/// The server side of the Socket.IO Admin UI (`@socket.io/admin-ui` 0.5, admin.socket.io), as Node's
+/// `instrument()` and python-socketio's `admin.py` speak it, on its own namespace (`/admin`):
+///
+/// - on connect: `session` (after a password login), `config` `{supportedFeatures}`, `all_sockets`;
+/// - every 2 s per node: `server_stats`;
+/// - as things happen: `socket_connected`, `socket_updated` (transport upgrade), `socket_disconnected`,
+///   `room_joined`, `room_left`, and, while the feed is on, `event_received` and `event_sent`;
+/// - actions from the UI (unless read-only): `emit`, `join`, `leave`, `_disconnect`, each with its
+///   namespace and an optional room filter.
+///
+/// Cost: while no admin client is connected here (and no message queue carries reports to other nodes'),
+/// the server's observer is nil and each path costs one branch. With one, reports are bounded by two token
+/// buckets (``AdminFeed``): socket and room changes at ``changesPerSecond``, events at the configured rate;
+/// past them reports are dropped and counted in a log line, never queued.
+///
+/// Across nodes: every report is emitted on the admin namespace, which a message queue carries to every
+/// node, so a UI on any node hears every node's stats and changes (as with python-socketio's manager).
+/// Service thread only.
+public final class AdminUI: SocketIOObserver {
+    /// Socket and room changes reported per second at most (per node).
+    static let changesPerSecond = 1000
+    /// Sockets listed in one `all_sockets` at most (the rest are left out, and logged).
+    static let maxListedSockets = 10_000
+
+    let server: SocketIOServer
+    let engine: EngineServer
+    public let configuration: AdminConfiguration
+    private let namespace: Namespace
+    private let clock: any WallClock
+    private let log: Logger
+    private var login: AdminLogin
+    private var changes: AdminFeed
+    private var events: AdminFeed
+    /// Admin sockets connected to this node.
+    private var watchers = 0
+    /// Whether a message queue carries reports to the other nodes (then this node reports even with no
+    /// watcher of its own: one may be connected elsewhere).
+    public var clustered = false {
+        didSet { updateObserver() }
+    }
+    let startedAt: Int64
+    var lastTraffic = TrafficSnapshot()
+    private var statsTimer: EngineTimer?
+
+    /// Serves the admin namespace on `server`.
+    /// - Parameters:
+    ///   - server: the Socket.IO server to watch and act on.
+    ///   - configuration: namespace, authentication, read-only, feed rate.
+    ///   - verify: checks a password against the bcrypt hash (QuenchSystem's `PasswordHash.matches`).
+    ///   - clock: the wall clock for reported times.
+    public init(
+        server: SocketIOServer, configuration: AdminConfiguration, verify: @escaping (String, String) -> Bool,
+        clock: any WallClock = SystemWallClock()
+    ) {
+        self.server = server
+        self.engine = server.engine
+        self.configuration = configuration
+        self.clock = clock
+        self.log = server.log
+        let now = server.engine.now
+        startedAt = now
+        login = AdminLogin(authentication: configuration.authentication, verify: verify, now: now)
+        changes = AdminFeed(perSecond: Self.changesPerSecond, now: now)
+        events = AdminFeed(perSecond: configuration.eventsPerSecond, now: now)
+        namespace = server.namespace(configuration.namespace)
+        namespace.authorize = { [unowned self] auth, peer in authorize(auth, peer: peer) }
+        namespace.onConnect = { [unowned self] socket in connected(socket) }
+        namespace.onDisconnect = { [unowned self] _, _ in
+            watchers -= 1
+            updateObserver()
+        }
+        for action in ["emit", "join", "leave", "_disconnect"] {
+            namespace.on(action) { [unowned self] socket, arguments, ack in perform(action, arguments, from: socket, ack: ack) }
+        }
+    }
+
+    /// Starts the `server_stats` timer (on the service thread, through the engine's timers).
+    public func start() {
+        lastTraffic = TrafficSnapshot()
+        _ = stats(now: engine.now, wallNow: wallNow)  // the baseline: the first report counts from here
+        scheduleStats()
+    }
+
+    private var wallNow: Int64 { clock.now().nanoseconds / 1_000_000 }
+
+    private func scheduleStats() {
+        statsTimer = engine.schedule(after: configuration.statsInterval) { [unowned self] in
+            if watchers > 0 || clustered {
+                namespace.emit("server_stats", [stats(now: engine.now, wallNow: wallNow)])
+            } else {
+                _ = stats(now: engine.now, wallNow: wallNow)
+            }
+            logDrops()
+            scheduleStats()
+        }
+    }
+
+    private func updateObserver() {
+        let watching = watchers > 0 || clustered
+        if watching, server.observer == nil {
+            server.observer = self
+        } else if !watching, server.observer === self {
+            server.observer = nil
+        }
+    }
+
+    // MARK: Login
+
+    private func authorize(_ auth: JSONValue?, peer: String) -> String? {
+        switch login.check(auth, peer: peer, now: engine.now) {
+        case .accepted:
+            return nil
+        case .refused(let message, let reason):
+            log.limited(.warn, cause: "admin-login", source: peer, "admin: login refused peer=\(peer) namespace=\(LogSafe.text(namespace.name)): \(reason)")
+            return message
+        }
+    }
+
+    private func connected(_ socket: Socket) {
+        watchers += 1
+        updateObserver()
+        log.info("admin: connected sid=\(socket.id) peer=\(socket.peer)\(configuration.readOnly ? " (read-only)" : "")")
+        if case .basic = configuration.authentication, socket.auth?["password"] != nil {
+            socket.emit("session", [.string(login.issueSession())])
+        }
+        socket.emit("config", [.object(["supportedFeatures": .array(configuration.supportedFeatures.map(JSONValue.string))])])
+        socket.emit("all_sockets", [.array(allSockets())])
+    }
+
+    private func allSockets() -> [JSONValue] {
+        let now = engine.now
+        let wall = wallNow
+        var listed: [JSONValue] = []
+        var total = 0
+        for namespace in server.servedNamespaces {
+            total += namespace.sockets.count
+            for socket in namespace.sockets.values where listed.count < Self.maxListedSockets {
+                listed.append(serialize(socket, now: now, wallNow: wall))
+            }
+        }
+        if total > listed.count {
+            log.info("admin: all_sockets lists \(listed.count) of \(total) sockets (the bound is \(Self.maxListedSockets))")
+        }
+        return listed
+    }
+
+    // MARK: Actions
+
+    private func perform(_ action: String, _ arguments: [JSONValue], from socket: Socket, ack: Ack?) {
+        guard !configuration.readOnly else {
+            log.limited(.warn, cause: "admin-read-only", source: socket.peer, "admin: refused \(action) from sid=\(socket.id) peer=\(socket.peer): read-only")
+            ack?([.object(["error": "read-only"])])
+            return
+        }
+        guard let request = AdminAction(action, arguments) else {
+            log.limited(.info, cause: "admin-bad-action", source: socket.peer, "admin: ignored malformed \(action) from sid=\(socket.id) peer=\(socket.peer)")
+            return
+        }
+        guard let target = server.servedNamespaces.first(where: { $0.name == request.namespace }) else {
+            log.limited(.info, cause: "admin-bad-action", source: socket.peer, "admin: \(action) for unknown namespace \(LogSafe.text(request.namespace)) ignored")
+            return
+        }
+        log.info("admin: \(action) namespace=\(LogSafe.text(request.namespace)) filter=\(request.filter.map { LogSafe.text($0) } ?? "none") by sid=\(socket.id) peer=\(socket.peer)")
+        apply(request, on: target)
+        ack?()
+    }
+
+    /// Applies an action to this node's sockets (an emit goes to every node through the namespace).
+    func apply(_ request: AdminAction, on target: Namespace) {
+        let rooms = request.filter.map { [$0] }
+        switch request.kind {
+        case .emit(let event, let arguments):
+            if let room = request.filter { target.emit(event, arguments, to: room) } else { target.emit(event, arguments) }
+        case .join(let room):
+            for socket in target.recipients(in: rooms, skip: [], limit: .max) { socket.join(room) }
+        case .leave(let room):
+            for socket in target.recipients(in: rooms, skip: [], limit: .max) { socket.leave(room) }
+        case .disconnect(let close):
+            for socket in target.recipients(in: rooms, skip: [], limit: .max) { socket.disconnect(closingConnection: close) }
+        }
+    }
+
+    // MARK: SocketIOObserver
+
+    public func socketConnected(_ socket: Socket) {
+        guard changes.take(now: engine.now) else { return }
+        namespace.emit("socket_connected", [serialize(socket, now: engine.now, wallNow: wallNow), .string(ISOTime.text(milliseconds: wallNow))])
+    }
+
+    public func socketDisconnected(_ socket: Socket, reason: SocketDisconnectReason) {
+        guard changes.take(now: engine.now) else { return }
+        namespace.emit(
+            "socket_disconnected",
+            [.string(socket.namespace.name), .string(socket.id), .string(reason.rawValue), .string(ISOTime.text(milliseconds: wallNow))])
+    }
+
+    public func socketUpgraded(_ socket: Socket) {
+        guard changes.take(now: engine.now) else { return }
+        namespace.emit(
+            "socket_updated", [.object(["id": .string(socket.id), "nsp": .string(socket.namespace.name), "transport": .string(socket.transport.rawValue)])])
+    }
+
+    public func socket(_ socket: Socket, joined room: String) {
+        roomChanged("room_joined", socket, room)
+    }
+
+    public func socket(_ socket: Socket, left room: String) {
+        roomChanged("room_left", socket, room)
+    }
+
+    private func roomChanged(_ event: String, _ socket: Socket, _ room: String) {
+        guard room != socket.id, changes.take(now: engine.now) else { return }
+        namespace.emit(event, [.string(socket.namespace.name), .string(room), .string(socket.id), .string(ISOTime.text(milliseconds: wallNow))])
+    }
+
+    public func socket(_ socket: Socket, received event: String, _ arguments: [JSONValue]) {
+        report("event_received", socket.namespace, [socket], event, arguments)
+    }
+
+    public func socket(_ socket: Socket, sent event: String, _ arguments: [JSONValue]) {
+        report("event_sent", socket.namespace, [socket], event, arguments)
+    }
+
+    public func namespace(_ namespace: Namespace, sent event: String, _ arguments: [JSONValue], rooms: [String]?, skip: [String]) {
+        guard configuration.eventsPerSecond > 0, namespace !== self.namespace else { return }
+        let now = engine.now
+        let allowed = events.available(namespace.sockets.count, now: now)
+        let recipients = namespace.recipients(in: rooms, skip: skip, limit: allowed)
+        if rooms == nil, skip.isEmpty { events.drop(namespace.sockets.count - recipients.count) }
+        report("event_sent", namespace, recipients, event, arguments)
+    }
+
+    /// `event_received`/`event_sent` for each socket in `sockets`, within the events budget; never about
+    /// the admin namespace itself.
+    private func report(_ kind: String, _ watched: Namespace, _ sockets: [Socket], _ event: String, _ arguments: [JSONValue]) {
+        guard configuration.eventsPerSecond > 0, watched !== namespace, !sockets.isEmpty else { return }
+        let now = engine.now
+        let time = JSONValue.string(ISOTime.text(milliseconds: wallNow))
+        let payload = JSONValue.array([.string(event)] + arguments)
+        for socket in sockets {
+            guard events.take(now: now) else { return }
+            namespace.emit(kind, [.string(watched.name), .string(socket.id), payload, time])
+        }
+    }
+
+    private func logDrops() {
+        let now = engine.now
+        if let count = events.droppedToLog(now: now) {
+            log.info("admin: \(count) event reports left out over the feed's bound (\(configuration.eventsPerSecond) a second, --admin-event-rate)")
+        }
+        if let count = changes.droppedToLog(now: now) {
+            log.info("admin: \(count) socket and room reports left out over the bound (\(Self.changesPerSecond) a second)")
+        }
+    }
+}
