@@ -72,6 +72,7 @@ public final class AdminUI: SocketIOObserver {
             watchers -= 1
             updateObserver()
         }
+        namespace.onPeerMessage = { [unowned self] name, arguments in peerMessage(name, arguments) }
         for action in ["emit", "join", "leave", "_disconnect"] {
             namespace.on(action) { [unowned self] socket, arguments, ack in perform(action, arguments, from: socket, ack: ack) }
         }
@@ -114,7 +115,9 @@ public final class AdminUI: SocketIOObserver {
         case .accepted:
             return nil
         case .refused(let message, let reason):
-            log.limited(.warn, cause: "admin-login", source: peer, "admin: login refused peer=\(peer) namespace=\(LogSafe.text(namespace.name)): \(reason)")
+            // Its own cause once the budget is spent, so that line is not among those a guess flood left out.
+            let cause = message == AdminLogin.tooManyAttempts ? "admin-login-budget" : "admin-login"
+            log.limited(.warn, cause: cause, source: peer, "admin: login refused peer=\(peer) namespace=\(LogSafe.text(namespace.name)): \(reason)")
             return message
         }
     }
@@ -128,6 +131,8 @@ public final class AdminUI: SocketIOObserver {
         }
         socket.emit("config", [.object(["supportedFeatures": .array(configuration.supportedFeatures.map(JSONValue.string))])])
         socket.emit("all_sockets", [.array(allSockets())])
+        // The other nodes' sockets follow, as socket_connected, when their lists come back (peerMessage).
+        namespace.publishToPeers(PeerMessage.listSockets, [.string(socket.id)])
     }
 
     private func allSockets() -> [JSONValue] {
@@ -165,7 +170,49 @@ public final class AdminUI: SocketIOObserver {
         }
         log.info("admin: \(action) namespace=\(LogSafe.text(request.namespace)) filter=\(request.filter.map { LogSafe.text($0) } ?? "none") by sid=\(socket.id) peer=\(socket.peer)")
         apply(request, on: target)
+        if case .emit = request.kind {
+            // An emit already reaches every node through the namespace.
+        } else {
+            namespace.publishToPeers(PeerMessage.action, [.string(action), .array(arguments)])
+        }
         ack?()
+    }
+
+    // MARK: Other nodes
+
+    /// What the admin namespaces of a cluster's nodes tell each other (``Namespace/publishToPeers(_:_:)``,
+    /// carried by the message queue as `quench_app`): an action to apply to their own sockets, a request for
+    /// their sockets on behalf of an admin client that just connected, and the answer to it. Whoever can
+    /// publish on the channel can send these, as it can any emit or disconnect: the Redis is trusted.
+    enum PeerMessage {
+        /// `[action, [its arguments]]`: apply an action the UI sent to another node.
+        static let action = "admin_action"
+        /// `[admin sid]`: send that admin client this node's sockets.
+        static let listSockets = "admin_list_sockets"
+        /// `[admin sid, [serialized sockets]]`: another node's sockets, for that admin client if it is here.
+        static let sockets = "admin_sockets"
+    }
+
+    private func peerMessage(_ name: String, _ arguments: [JSONValue]) {
+        switch name {
+        case PeerMessage.action:
+            guard let action = arguments.first?.stringValue, let actionArguments = arguments.last?.arrayValue, arguments.count == 2,
+                let request = AdminAction(action, actionArguments)
+            else { return log.info("admin: ignored a malformed action from another node") }
+            guard !configuration.readOnly else { return log.info("admin: refused \(action) from another node: this node is read-only") }
+            guard let target = server.servedNamespaces.first(where: { $0.name == request.namespace }) else { return }
+            apply(request, on: target)
+        case PeerMessage.listSockets:
+            guard let sid = arguments.first?.stringValue else { return }
+            namespace.publishToPeers(PeerMessage.sockets, [.string(sid), .array(allSockets())])
+        case PeerMessage.sockets:
+            guard arguments.count == 2, let sid = arguments[0].stringValue, let admin = namespace.sockets[sid], let listed = arguments[1].arrayValue
+            else { return }
+            let time = JSONValue.string(ISOTime.text(milliseconds: wallNow))
+            for entry in listed.prefix(Self.maxListedSockets) { admin.emit("socket_connected", [entry, time]) }
+        default:
+            log.debug("admin: unknown message \(LogSafe.text(name)) from another node")
+        }
     }
 
     /// Applies an action to this node's sockets (an emit goes to every node through the namespace).

@@ -27,6 +27,9 @@ public final class Namespace {
     /// tells its user (the chat sends a `system_message`). Without it the client is told nothing but the
     /// disconnect.
     public var onOverBudget: ((Socket, BudgetNotice) -> Void)?
+    /// Runs for a message the application on this namespace published on another node
+    /// (``publishToPeers(_:_:)``), never for this node's own.
+    public var onPeerMessage: ((_ name: String, _ arguments: [JSONValue]) -> Void)?
     /// Runs for events that have no handler of their own.
     public var onUnhandledEvent: ((Socket, String, [JSONValue], Ack?) -> Void)?
     /// With connection state recovery across nodes (a message queue): how the application's `data` of a
@@ -78,6 +81,15 @@ public final class Namespace {
         guard !sockets.isEmpty else { return }
         if let observer { observer.namespace(self, sent: event, arguments, rooms: nil, skip: []) }
         sendToEveryone(EncodedPacket(event: event, arguments, namespace: name))
+    }
+
+    /// Hands `name` and `arguments` to this namespace's ``onPeerMessage`` on every other node, through the
+    /// message queue; false when there is none (a single node).
+    @discardableResult
+    public func publishToPeers(_ name: String, _ arguments: [JSONValue]) -> Bool {
+        guard let adapter else { return false }
+        adapter.publish(.application(namespace: self.name, name: name, arguments: arguments))
+        return true
     }
 
     /// Sends an encoded packet to every socket here: a text packet as one shared frame down the recipient
