@@ -15,6 +15,12 @@ struct AdminAction: Equatable {
     var filter: String?
     var kind: Kind
 
+    init(namespace: String, filter: String?, kind: Kind) {
+        self.namespace = namespace
+        self.filter = filter
+        self.kind = kind
+    }
+
     /// Nil when the arguments are not what the UI sends.
     init?(_ action: String, _ arguments: [JSONValue]) {
         guard let namespace = arguments.first?.stringValue else { return nil }

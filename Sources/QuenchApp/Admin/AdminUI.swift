@@ -67,6 +67,11 @@ public final class AdminUI: SocketIOObserver {
         events = AdminFeed(perSecond: configuration.eventsPerSecond, now: now)
         namespace = server.namespace(configuration.namespace)
         namespace.authorize = { [unowned self] auth, peer in authorize(auth, peer: peer) }
+        // The password is not kept with the socket (nor sent along if its session moves to another node):
+        // only that it logged in with one, so that it is given a session id.
+        namespace.keptAuth = { auth in
+            auth?["password"] == nil ? auth : .object([JSONMember("passwordLogin", .bool(true))])
+        }
         namespace.onConnect = { [unowned self] socket in connected(socket) }
         namespace.onDisconnect = { [unowned self] _, _ in
             watchers -= 1
@@ -126,7 +131,7 @@ public final class AdminUI: SocketIOObserver {
         watchers += 1
         updateObserver()
         log.info("admin: connected sid=\(socket.id) peer=\(socket.peer)\(configuration.readOnly ? " (read-only)" : "")")
-        if case .basic = configuration.authentication, socket.auth?["password"] != nil {
+        if case .basic = configuration.authentication, socket.auth?["passwordLogin"] == .bool(true) {
             socket.emit("session", [.string(login.issueSession())])
         }
         socket.emit("config", [.object(["supportedFeatures": .array(configuration.supportedFeatures.map(JSONValue.string))])])

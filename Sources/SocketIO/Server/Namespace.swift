@@ -12,6 +12,10 @@ public final class Namespace {
     /// (sent as CONNECT_ERROR `{"message":…}`). Gets the client's auth object and address (for a
     /// per-address budget of attempts).
     public var authorize: ((_ auth: JSONValue?, _ peer: String) -> String?)?
+    /// What a socket keeps of the auth object once ``authorize`` let it in (``Socket/auth``, which also
+    /// travels with a session moving to another node and into the recovery store); nil keeps all of it.
+    /// A namespace whose auth carries a password drops it here.
+    public var keptAuth: ((JSONValue?) -> JSONValue?)?
     /// Runs after the CONNECT reply has been sent, so anything emitted here arrives after it.
     public var onConnect: ((Socket) -> Void)?
     /// Runs once per socket when it leaves, whatever the cause.

@@ -222,6 +222,7 @@ public final class SocketIOServer: EngineServerDelegate {
             sendConnectError(client, namespace: name, message: refusal)
             return
         }
+        let auth = namespace.keptAuth.map { $0(auth) } ?? auth
         guard let recovery = namespace.recovery else {
             let socket = Socket(id: SessionID.make(), namespace: namespace, auth: auth, client: client)
             client.add(socket)
