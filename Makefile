@@ -19,11 +19,12 @@ RELEASE_BIN   := .build/release/quench
 all: release
 
 ## deps: install the system packages the build needs, when they are missing (root: apt-get):
-## libwebsockets-dev, and libssl-dev (OpenSSL's headers, for the rediss:// client).
+## libwebsockets-dev, libssl-dev (OpenSSL's headers, for the rediss:// client) and libcrypt-dev (crypt_r, for
+## the Admin UI's bcrypt hashes; Debian installs it with libc6-dev).
 deps:
-	@if ! pkg-config --exists libwebsockets openssl 2>/dev/null; then \
-		echo "installing libwebsockets-dev, libssl-dev and pkg-config"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libwebsockets-dev libssl-dev pkg-config; \
+	@if ! pkg-config --exists libwebsockets openssl libcrypt 2>/dev/null; then \
+		echo "installing libwebsockets-dev, libssl-dev, libcrypt-dev and pkg-config"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libwebsockets-dev libssl-dev libcrypt-dev pkg-config; \
 	fi
 
 ## build: debug build of every target.

@@ -25,7 +25,7 @@ struct Quench: ParsableCommand {
         version: QuenchVersion.string)
 
     @OptionGroup var options: ServerOptions
-    @OptionGroup(title: "Admin UI") var adminOptions: AdminOptions
+    @OptionGroup var adminOptions: AdminOptions
 
     func run() throws {
         // First: every thread started from here on (the log's too) leaves SIGINT/SIGTERM/SIGHUP to the one
@@ -70,6 +70,7 @@ struct Quench: ParsableCommand {
         let page = ChatPage.html(socketIOPath: engine.configuration.path, transports: engine.configuration.transports)
         server.pageHandler = { request in ChatPage.respond(to: request, page: page) }
         let metrics = options.metrics ? ServiceMetrics(server: server, engine: engine, socketIO: socketIO) : nil
+        metrics?.admin = admin
         metrics?.install()
         do {
             try server.start()

@@ -8,6 +8,8 @@ struct AdminFeed {
     private var bucket: TokenBucket
     /// Reports dropped since the last log line about them.
     private(set) var dropped = 0
+    /// Reports dropped since the start, for `/metrics`.
+    private(set) var droppedTotal = 0
     private var lastLine: Int64 = 0
     /// One log line per this many milliseconds at most.
     static let logInterval: Int64 = 10_000
@@ -27,12 +29,15 @@ struct AdminFeed {
     /// Takes one report; false (and counted) past the budget.
     mutating func take(now: Int64) -> Bool {
         if bucket.take(now: now) { return true }
-        dropped &+= 1
+        drop(1)
         return false
     }
 
     /// Counts reports left out without asking (a broadcast's recipients past what was available).
-    mutating func drop(_ count: Int) { dropped &+= count }
+    mutating func drop(_ count: Int) {
+        dropped &+= count
+        droppedTotal &+= count
+    }
 
     /// The count to log when a line is due now; nil otherwise.
     mutating func droppedToLog(now: Int64) -> Int? {

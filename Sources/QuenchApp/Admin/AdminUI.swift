@@ -44,6 +44,13 @@ public final class AdminUI: SocketIOObserver {
     let startedAt: Int64
     var lastTraffic = TrafficSnapshot()
     private var statsTimer: EngineTimer?
+    /// Logins by outcome, for `/metrics`.
+    private var logins = AdminCounts.Logins()
+
+    /// What the Admin UI did since the start, for `/metrics`. Service thread.
+    public var counts: AdminCounts {
+        AdminCounts(viewers: watchers, logins: logins, eventReportsDropped: events.droppedTotal, changeReportsDropped: changes.droppedTotal)
+    }
 
     /// Serves the admin namespace on `server`.
     /// - Parameters:
@@ -118,8 +125,10 @@ public final class AdminUI: SocketIOObserver {
     private func authorize(_ auth: JSONValue?, peer: String) -> String? {
         switch login.check(auth, peer: peer, now: engine.now) {
         case .accepted:
+            logins.accepted &+= 1
             return nil
         case .refused(let message, let reason):
+            if message == AdminLogin.tooManyAttempts { logins.throttled &+= 1 } else { logins.refused &+= 1 }
             // Its own cause once the budget is spent, so that line is not among those a guess flood left out.
             let cause = message == AdminLogin.tooManyAttempts ? "admin-login-budget" : "admin-login"
             log.limited(.warn, cause: cause, source: peer, "admin: login refused peer=\(peer) namespace=\(LogSafe.text(namespace.name)): \(reason)")
