@@ -52,6 +52,16 @@ final class AdminHarness {
         #expect(harness.socketIO.observer == nil)
     }
 
+    @Test func anotherNodesWatcherTurnsTheObserverOnForAWhile() {
+        let harness = AdminHarness()
+        harness.socketIO.apply(.application(namespace: "/admin", name: "admin_watching", arguments: []))
+        #expect(harness.socketIO.observer === harness.admin)
+        harness.clock.advance(by: 4000)
+        #expect(harness.socketIO.observer === harness.admin)
+        harness.clock.advance(by: 2000)  // three stats periods without news
+        #expect(harness.socketIO.observer == nil)
+    }
+
     @Test func loginSendsSessionConfigAndSockets() {
         let harness = AdminHarness()
         let frames = harness.adminClient().takeFrames()

@@ -36,11 +36,13 @@ public final class AdminUI: SocketIOObserver {
     private var events: AdminFeed
     /// Admin sockets connected to this node.
     private var watchers = 0
-    /// Whether a message queue carries reports to the other nodes (then this node reports even with no
-    /// watcher of its own: one may be connected elsewhere).
-    public var clustered = false {
-        didSet { updateObserver() }
-    }
+    /// Whether a message queue carries reports to the other nodes: this node then tells them every stats
+    /// period while it has watchers, and reports to them while one of them does.
+    public var clustered = false
+    /// Until when (engine clock) another node is known to have watchers: its last presence message plus
+    /// ``presenceLifetime`` stats periods.
+    private var peersWatchingUntil: Int64 = .min
+    static let presenceLifetime: Int64 = 3
     let startedAt: Int64
     var lastTraffic = TrafficSnapshot()
     private var statsTimer: EngineTimer?
@@ -80,8 +82,11 @@ public final class AdminUI: SocketIOObserver {
             auth?["password"] == nil ? auth : .object([JSONMember("passwordLogin", .bool(true))])
         }
         namespace.onConnect = { [unowned self] socket in connected(socket) }
-        namespace.onDisconnect = { [unowned self] _, _ in
-            watchers -= 1
+        namespace.onDisconnect = { [unowned self] _, _ in watcherLeft() }
+        // An admin client's polling session moving between nodes takes its watching along.
+        namespace.onMoveOut = { [unowned self] _ in watcherLeft() }
+        namespace.onMoveIn = { [unowned self] _ in
+            watchers += 1
             updateObserver()
         }
         namespace.onPeerMessage = { [unowned self] name, arguments in peerMessage(name, arguments) }
@@ -101,7 +106,9 @@ public final class AdminUI: SocketIOObserver {
 
     private func scheduleStats() {
         statsTimer = engine.schedule(after: configuration.statsInterval) { [unowned self] in
-            if watchers > 0 || clustered {
+            updateObserver()
+            if clustered, watchers > 0 { namespace.publishToPeers(PeerMessage.watching, []) }
+            if isWatched {
                 namespace.emit("server_stats", [stats(now: engine.now, wallNow: wallNow)])
             } else {
                 _ = stats(now: engine.now, wallNow: wallNow)
@@ -111,8 +118,17 @@ public final class AdminUI: SocketIOObserver {
         }
     }
 
+    /// Whether an admin client is connected here, or (with a message queue) to another node lately.
+    private var isWatched: Bool { watchers > 0 || engine.now < peersWatchingUntil }
+
+    private func watcherLeft() {
+        watchers -= 1
+        updateObserver()
+    }
+
+    /// Sets the server's observer while someone watches, and unsets it otherwise (one branch per report site).
     private func updateObserver() {
-        let watching = watchers > 0 || clustered
+        let watching = isWatched
         if watching, server.observer == nil {
             server.observer = self
         } else if !watching, server.observer === self {
@@ -139,7 +155,7 @@ public final class AdminUI: SocketIOObserver {
     private func connected(_ socket: Socket) {
         watchers += 1
         updateObserver()
-        log.info("admin: connected sid=\(socket.id) peer=\(socket.peer)\(configuration.readOnly ? " (read-only)" : "")")
+        log.limited(.info, cause: "admin-connect", source: socket.peer, "admin: connected sid=\(socket.id) peer=\(socket.peer)\(configuration.readOnly ? " (read-only)" : "")")
         if case .basic = configuration.authentication, socket.auth?["passwordLogin"] == .bool(true) {
             socket.emit("session", [.string(login.issueSession())])
         }
@@ -182,7 +198,7 @@ public final class AdminUI: SocketIOObserver {
             log.limited(.info, cause: "admin-bad-action", source: socket.peer, "admin: \(action) for unknown namespace \(LogSafe.text(request.namespace)) ignored")
             return
         }
-        log.info("admin: \(action) namespace=\(LogSafe.text(request.namespace)) filter=\(request.filter.map { LogSafe.text($0) } ?? "none") by sid=\(socket.id) peer=\(socket.peer)")
+        log.limited(.info, cause: "admin-action", source: socket.peer, "admin: \(action) namespace=\(LogSafe.text(request.namespace)) filter=\(request.filter.map { LogSafe.text($0) } ?? "none") by sid=\(socket.id) peer=\(socket.peer)")
         apply(request, on: target)
         if case .emit = request.kind {
             // An emit already reaches every node through the namespace.
@@ -205,10 +221,18 @@ public final class AdminUI: SocketIOObserver {
         static let listSockets = "admin_list_sockets"
         /// `[admin sid, [serialized sockets]]`: another node's sockets, for that admin client if it is here.
         static let sockets = "admin_sockets"
+        /// `[]`: the sender has admin clients (sent every stats period while it does).
+        static let watching = "admin_watching"
     }
 
     private func peerMessage(_ name: String, _ arguments: [JSONValue]) {
+        if name == PeerMessage.watching || name == PeerMessage.listSockets {
+            peersWatchingUntil = engine.now + Self.presenceLifetime * configuration.statsInterval
+            updateObserver()
+        }
         switch name {
+        case PeerMessage.watching:
+            break
         case PeerMessage.action:
             guard let action = arguments.first?.stringValue, let actionArguments = arguments.last?.arrayValue, arguments.count == 2,
                 let request = AdminAction(action, actionArguments)
@@ -236,11 +260,11 @@ public final class AdminUI: SocketIOObserver {
         case .emit(let event, let arguments):
             if let room = request.filter { target.emit(event, arguments, to: room) } else { target.emit(event, arguments) }
         case .join(let room):
-            for socket in target.recipients(in: rooms, skip: [], limit: .max) { socket.join(room) }
+            for socket in target.recipients(in: rooms, skip: [], limit: .max).sockets { socket.join(room) }
         case .leave(let room):
-            for socket in target.recipients(in: rooms, skip: [], limit: .max) { socket.leave(room) }
+            for socket in target.recipients(in: rooms, skip: [], limit: .max).sockets { socket.leave(room) }
         case .disconnect(let close):
-            for socket in target.recipients(in: rooms, skip: [], limit: .max) { socket.disconnect(closingConnection: close) }
+            for socket in target.recipients(in: rooms, skip: [], limit: .max).sockets { socket.disconnect(closingConnection: close) }
         }
     }
 
@@ -287,10 +311,9 @@ public final class AdminUI: SocketIOObserver {
 
     public func namespace(_ namespace: Namespace, sent event: String, _ arguments: [JSONValue], rooms: [String]?, skip: [String]) {
         guard configuration.eventsPerSecond > 0, namespace !== self.namespace else { return }
-        let now = engine.now
-        let allowed = events.available(namespace.sockets.count, now: now)
-        let recipients = namespace.recipients(in: rooms, skip: skip, limit: allowed)
-        if rooms == nil, skip.isEmpty { events.drop(namespace.sockets.count - recipients.count) }
+        let allowed = events.available(namespace.sockets.count, now: engine.now)
+        let (recipients, total) = namespace.recipients(in: rooms, skip: skip, limit: allowed)
+        events.drop(total - recipients.count)
         report("event_sent", namespace, recipients, event, arguments)
     }
 

@@ -58,12 +58,35 @@ extension Namespace {
     /// The local members of a named room (sids), for inspection.
     public func members(of room: String) -> Set<String> { rooms.members[room] ?? [] }
 
-    /// The local sockets an emit to `rooms` (nil: everyone) skipping `skip` reaches, at most `limit` of them
-    /// (an observer reporting a broadcast stops at its budget).
-    public func recipients(in rooms: [String]?, skip: [String], limit: Int) -> [Socket] {
-        guard limit > 0 else { return [] }
-        if rooms == nil, skip.isEmpty { return Array(sockets.values.prefix(limit)) }
-        return Array(recipients(in: rooms, skip: skip).prefix(limit))
+    /// The first `limit` local sockets an emit to `rooms` (nil: everyone) skipping `skip` reaches, and how
+    /// many it reaches in all (an observer reporting a broadcast stops at its budget and counts the rest).
+    /// Allocates no more than `limit` entries; counting the rest of a room costs a walk of its members.
+    public func recipients(in rooms: [String]?, skip: [String], limit: Int) -> (sockets: [Socket], total: Int) {
+        let skipped = Set(skip)
+        var found: [Socket] = []
+        guard let rooms else {
+            if skipped.isEmpty {
+                return (Array(sockets.values.prefix(max(limit, 0))), sockets.count)
+            }
+            var total = 0
+            for socket in sockets.values where !skipped.contains(socket.id) {
+                total += 1
+                if found.count < limit { found.append(socket) }
+            }
+            return (found, total)
+        }
+        var seen: Set<String> = []
+        var total = 0
+        func take(_ sid: String) {
+            guard !skipped.contains(sid), let socket = sockets[sid], seen.insert(sid).inserted else { return }
+            total += 1
+            if found.count < limit { found.append(socket) }
+        }
+        for room in rooms {
+            take(room)  // every socket is in the room named by its own sid
+            for sid in self.rooms.members[room] ?? [] { take(sid) }
+        }
+        return (found, total)
     }
 
     /// The local sockets that an emit to `rooms` (nil: everyone) skipping `skip` reaches; each once.
