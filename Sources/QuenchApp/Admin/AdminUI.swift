@@ -28,12 +28,14 @@ public final class AdminUI: SocketIOObserver {
     let server: SocketIOServer
     let engine: EngineServer
     public let configuration: AdminConfiguration
-    private let namespace: Namespace
+    let namespace: Namespace
     private let clock: any WallClock
-    private let log: Logger
+    let log: Logger
     private var login: AdminLogin
     private var changes: AdminFeed
     private var events: AdminFeed
+    /// The socket lists this node may still send other nodes (AdminUI+Cluster.swift).
+    var listAnswers: TokenBucket
     /// Admin sockets connected to this node.
     private var watchers = 0
     /// Whether a message queue carries reports to the other nodes: this node then tells them every stats
@@ -41,7 +43,7 @@ public final class AdminUI: SocketIOObserver {
     public var clustered = false
     /// Until when (engine clock) another node is known to have watchers: its last presence message plus
     /// ``presenceLifetime`` stats periods.
-    private var peersWatchingUntil: Int64 = .min
+    var peersWatchingUntil: Int64 = .min
     static let presenceLifetime: Int64 = 3
     let startedAt: Int64
     var lastTraffic = TrafficSnapshot()
@@ -74,6 +76,7 @@ public final class AdminUI: SocketIOObserver {
         login = AdminLogin(authentication: configuration.authentication, verify: verify, now: now)
         changes = AdminFeed(perSecond: Self.changesPerSecond, now: now)
         events = AdminFeed(perSecond: configuration.eventsPerSecond, now: now)
+        listAnswers = TokenBucket(perSecond: Self.listAnswersPerSecond, burst: Self.listAnswersPerSecond * 2, now: now)
         namespace = server.namespace(configuration.namespace)
         namespace.authorize = { [unowned self] auth, peer in authorize(auth, peer: peer) }
         // The password is not kept with the socket (nor sent along if its session moves to another node):
@@ -102,7 +105,7 @@ public final class AdminUI: SocketIOObserver {
         scheduleStats()
     }
 
-    private var wallNow: Int64 { clock.now().nanoseconds / 1_000_000 }
+    var wallNow: Int64 { clock.now().nanoseconds / 1_000_000 }
 
     private func scheduleStats() {
         statsTimer = engine.schedule(after: configuration.statsInterval) { [unowned self] in
@@ -127,7 +130,7 @@ public final class AdminUI: SocketIOObserver {
     }
 
     /// Sets the server's observer while someone watches, and unsets it otherwise (one branch per report site).
-    private func updateObserver() {
+    func updateObserver() {
         let watching = isWatched
         if watching, server.observer == nil {
             server.observer = self
@@ -165,19 +168,19 @@ public final class AdminUI: SocketIOObserver {
         namespace.publishToPeers(PeerMessage.listSockets, [.string(socket.id)])
     }
 
-    private func allSockets() -> [JSONValue] {
+    func allSockets(limit: Int = maxListedSockets) -> [JSONValue] {
         let now = engine.now
         let wall = wallNow
         var listed: [JSONValue] = []
         var total = 0
         for namespace in server.servedNamespaces {
             total += namespace.sockets.count
-            for socket in namespace.sockets.values where listed.count < Self.maxListedSockets {
+            for socket in namespace.sockets.values where listed.count < limit {
                 listed.append(serialize(socket, now: now, wallNow: wall))
             }
         }
         if total > listed.count {
-            log.info("admin: all_sockets lists \(listed.count) of \(total) sockets (the bound is \(Self.maxListedSockets))")
+            log.limited(.info, cause: "admin-list", source: "all_sockets", "admin: listed \(listed.count) of \(total) sockets (the bound is \(limit))")
         }
         return listed
     }
@@ -206,51 +209,6 @@ public final class AdminUI: SocketIOObserver {
             namespace.publishToPeers(PeerMessage.action, [.string(action), .array(arguments)])
         }
         ack?()
-    }
-
-    // MARK: Other nodes
-
-    /// What the admin namespaces of a cluster's nodes tell each other (``Namespace/publishToPeers(_:_:)``,
-    /// carried by the message queue as `quench_app`): an action to apply to their own sockets, a request for
-    /// their sockets on behalf of an admin client that just connected, and the answer to it. Whoever can
-    /// publish on the channel can send these, as it can any emit or disconnect: the Redis is trusted.
-    enum PeerMessage {
-        /// `[action, [its arguments]]`: apply an action the UI sent to another node.
-        static let action = "admin_action"
-        /// `[admin sid]`: send that admin client this node's sockets.
-        static let listSockets = "admin_list_sockets"
-        /// `[admin sid, [serialized sockets]]`: another node's sockets, for that admin client if it is here.
-        static let sockets = "admin_sockets"
-        /// `[]`: the sender has admin clients (sent every stats period while it does).
-        static let watching = "admin_watching"
-    }
-
-    private func peerMessage(_ name: String, _ arguments: [JSONValue]) {
-        if name == PeerMessage.watching || name == PeerMessage.listSockets {
-            peersWatchingUntil = engine.now + Self.presenceLifetime * configuration.statsInterval
-            updateObserver()
-        }
-        switch name {
-        case PeerMessage.watching:
-            break
-        case PeerMessage.action:
-            guard let action = arguments.first?.stringValue, let actionArguments = arguments.last?.arrayValue, arguments.count == 2,
-                let request = AdminAction(action, actionArguments)
-            else { return log.info("admin: ignored a malformed action from another node") }
-            guard !configuration.readOnly else { return log.info("admin: refused \(action) from another node: this node is read-only") }
-            guard let target = server.servedNamespaces.first(where: { $0.name == request.namespace }) else { return }
-            apply(request, on: target)
-        case PeerMessage.listSockets:
-            guard let sid = arguments.first?.stringValue else { return }
-            namespace.publishToPeers(PeerMessage.sockets, [.string(sid), .array(allSockets())])
-        case PeerMessage.sockets:
-            guard arguments.count == 2, let sid = arguments[0].stringValue, let admin = namespace.sockets[sid], let listed = arguments[1].arrayValue
-            else { return }
-            let time = JSONValue.string(ISOTime.text(milliseconds: wallNow))
-            for entry in listed.prefix(Self.maxListedSockets) { admin.emit("socket_connected", [entry, time]) }
-        default:
-            log.debug("admin: unknown message \(LogSafe.text(name)) from another node")
-        }
     }
 
     /// Applies an action to this node's sockets (an emit goes to every node through the namespace).
