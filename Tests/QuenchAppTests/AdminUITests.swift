@@ -14,7 +14,12 @@ final class AdminHarness {
     let admin: AdminUI
     let app: ChatApp
 
-    deinit { engine.closeAll() }
+    /// Ends the sessions a test left open, and lets go of the observer (the server and the UI hold each other
+    /// while someone watches).
+    deinit {
+        engine.closeAll()
+        socketIO.observer = nil
+    }
 
     init(readOnly: Bool = false, eventsPerSecond: Int = 50) {
         engine = EngineServer(configuration: EngineConfiguration(pingInterval: 25_000, pingTimeout: 20_000), clock: clock, log: Logger(level: .error))
