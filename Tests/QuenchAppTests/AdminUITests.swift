@@ -21,10 +21,10 @@ final class AdminHarness {
         socketIO.observer = nil
     }
 
-    init(readOnly: Bool = false, eventsPerSecond: Int = 50) {
+    init(readOnly: Bool = false, eventsPerSecond: Int = 50, recoveryWindow: Int64 = 0) {
         engine = EngineServer(configuration: EngineConfiguration(pingInterval: 25_000, pingTimeout: 20_000), clock: clock, log: Logger(level: .error))
         clock.engine = engine
-        socketIO = SocketIOServer(engine: engine)
+        socketIO = SocketIOServer(engine: engine, configuration: SocketIOConfiguration(recoveryWindow: recoveryWindow))
         let time = WallTime(nanoseconds: 1_796_533_642_675_000_000, hour: 5, minute: 7, second: 22, utcOffset: 0)
         app = ChatApp(server: socketIO, clock: FixedClock(time: time))
         // A stand-in for crypt_r: the "hash" is the password reversed.
@@ -55,6 +55,14 @@ final class AdminHarness {
         #expect(harness.socketIO.observer === harness.admin)
         admin.clientSends("41/admin,")
         #expect(harness.socketIO.observer == nil)
+    }
+
+    @Test func theAdminNamespaceKeepsNoRecoveryLog() {
+        let harness = AdminHarness(recoveryWindow: 120_000)
+        #expect(harness.socketIO.namespace("/").recoveryCounts != nil)
+        #expect(harness.socketIO.namespace("/admin").recoveryCounts == nil)
+        let frames = harness.adminClient().takeFrames()
+        #expect(frames[2].hasPrefix(#"42/admin,["config",{"supportedFeatures":["#) && frames[2].hasSuffix("}]"))
     }
 
     @Test func anotherNodesWatcherTurnsTheObserverOnForAWhile() {

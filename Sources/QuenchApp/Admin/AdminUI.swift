@@ -77,7 +77,8 @@ public final class AdminUI: SocketIOObserver {
         changes = AdminFeed(perSecond: Self.changesPerSecond, now: now)
         events = AdminFeed(perSecond: configuration.eventsPerSecond, now: now)
         listAnswers = TokenBucket(perSecond: Self.listAnswersPerSecond, burst: Self.listAnswersPerSecond * 2, now: now)
-        namespace = server.namespace(configuration.namespace)
+        // No recovery log: reports are worth having live, and a UI that reconnects asks for all_sockets again.
+        namespace = server.namespace(configuration.namespace, recovers: false)
         namespace.authorize = { [unowned self] auth, peer in authorize(auth, peer: peer) }
         // The password is not kept with the socket (nor sent along if its session moves to another node):
         // only that it logged in with one, so that it is given a session id.

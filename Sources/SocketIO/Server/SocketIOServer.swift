@@ -45,12 +45,16 @@ public final class SocketIOServer: EngineServerDelegate {
     }
 
     /// The namespace called `name` (created on first use). Only created namespaces accept clients.
-    public func namespace(_ name: String) -> Namespace {
+    /// - Parameters:
+    ///   - name: the namespace, such as `/`.
+    ///   - recovers: whether it keeps connection state recovery's log when the configuration turns recovery
+    ///     on; default true. A namespace whose events are only worth live (the Admin UI's) says false.
+    public func namespace(_ name: String, recovers: Bool = true) -> Namespace {
         if let existing = namespaces[name] { return existing }
         let created = Namespace(name: name)
         created.adapter = adapter
         created.observer = observer
-        if configuration.recoveryWindow > 0 {
+        if configuration.recoveryWindow > 0, recovers {
             created.recovery = ConnectionStateRecovery(configuration: configuration, engine: engine)
             created.recovery?.store = recoveryStore
         }
