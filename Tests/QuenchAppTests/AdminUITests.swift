@@ -111,6 +111,28 @@ final class AdminHarness {
         #expect(answers.suffix(2).allSatisfy { $0.contains("too many login attempts") })
     }
 
+    @Test func hashingIsBudgetedByTheTimeItTakes() {
+        final class Time { var now: Int64 = 0 }
+        let time = Time()
+        // Each check takes 300 ms; the node may spend 500 ms at once, then 100 ms a second.
+        var login = AdminLogin(authentication: .basic(username: "admin", bcryptHash: "h"), verify: { _, _ in
+            time.now += 300
+            return false
+        }, now: 0)
+        func attempt(_ peer: String) -> String? {
+            guard case .refused(let message, _) = login.check(["username": "admin", "password": "p"], peer: peer, now: { time.now }) else { return nil }
+            return message
+        }
+        #expect(attempt("a") == AdminLogin.invalidCredentials)  // 500 → 200 ms left
+        #expect(attempt("b") == AdminLogin.invalidCredentials)  // 30 refilled while "a" hashed: 230 → -70
+        #expect(attempt("c") == AdminLogin.tooManyAttempts)  // -40, unchecked
+        time.now += 400  // +40: none left
+        #expect(attempt("d") == AdminLogin.tooManyAttempts)
+        time.now += 10  // +1
+        #expect(attempt("e") == AdminLogin.invalidCredentials)  // checked: 299 ms owed now
+        #expect(attempt("a") == AdminLogin.tooManyAttempts)  // "a" has tokens of its own; the node has none
+    }
+
     @Test func eventsAndActionsAreReported() {
         let harness = AdminHarness()
         let admin = harness.adminClient()

@@ -5,10 +5,12 @@ import SocketIO
 /// bcrypt hash, or `{sessionId}` from an earlier password login on this node (the `session` event the UI
 /// keeps in its local storage, so a reload does not ask again).
 ///
-/// A bcrypt check costs the service thread milliseconds (cost 10: ~60 ms), so checks are budgeted: each
-/// address may try ``perAddressBurst`` passwords, then one a second; the whole node at most
-/// ``globalPerSecond`` a second. Past a budget the CONNECT is refused at once without hashing. Session ids
-/// are kept in a bounded list (the oldest forgotten first). Service thread only.
+/// A bcrypt check runs on the service thread and costs it milliseconds (cost 10: ~55 ms, cost 12: ~210 ms
+/// here), so checks are budgeted: each address may try ``perAddressBurst`` passwords, then one a second;
+/// and the whole node may spend ``hashingPerSecond`` ms a second on hashing (``hashingBurst`` at once),
+/// charged by the time each check took, so a costlier hash means fewer checks, never more of the thread.
+/// Past a budget the CONNECT is refused at once without hashing. Session ids are kept in a bounded list
+/// (the oldest forgotten first). Service thread only.
 struct AdminLogin {
     /// What the UI is sent on a wrong user or password: the text it recognises to show its login form.
     static let invalidCredentials = "invalid credentials"
@@ -16,21 +18,24 @@ struct AdminLogin {
     static let tooManyAttempts = "too many login attempts, try again later"
     static let perAddressBurst = 5
     static let perAddressPerSecond = 1
-    static let globalBurst = 10
-    static let globalPerSecond = 5
+    /// Milliseconds of hashing the node may spend per second (a tenth of the service thread), and at once.
+    static let hashingPerSecond: Int64 = 100
+    static let hashingBurst: Int64 = 500
     static let maxAddresses = 1024
     static let maxSessions = 256
 
     let authentication: AdminConfiguration.Authentication
     let verify: (_ password: String, _ hash: String) -> Bool
     private var addresses: [String: TokenBucket] = [:]
-    private var global: TokenBucket
+    /// Milliseconds of hashing left, and when that was last refilled.
+    private var hashingLeft = hashingBurst
+    private var hashingRefilledAt: Int64
     private var sessions: [String] = []
 
     init(authentication: AdminConfiguration.Authentication, verify: @escaping (String, String) -> Bool, now: Int64) {
         self.authentication = authentication
         self.verify = verify
-        global = TokenBucket(perSecond: Self.globalPerSecond, burst: Self.globalBurst, now: now)
+        hashingRefilledAt = now
     }
 
     /// The outcome of one CONNECT's auth.
@@ -41,15 +46,19 @@ struct AdminLogin {
         case refused(message: String, reason: String)
     }
 
-    mutating func check(_ auth: JSONValue?, peer: String, now: Int64) -> Outcome {
+    /// Checks one CONNECT's auth from `peer`; `now` reads the engine's clock (read again after hashing, to
+    /// charge the time it took).
+    mutating func check(_ auth: JSONValue?, peer: String, now: () -> Int64) -> Outcome {
         guard case .basic(let username, let hash) = authentication else { return .accepted(newSession: false) }
         if let session = auth?["sessionId"]?.stringValue, sessions.contains(session) { return .accepted(newSession: false) }
         guard let given = auth?["username"]?.stringValue, let password = auth?["password"]?.stringValue else {
             return .refused(message: Self.invalidCredentials, reason: "no username and password (or known sessionId) in auth")
         }
-        guard spend(peer, now: now) else { return .refused(message: Self.tooManyAttempts, reason: "login budget spent") }
+        let started = now()
+        guard spend(peer, now: started) else { return .refused(message: Self.tooManyAttempts, reason: "login budget spent") }
         // The password is hashed even for a wrong user name, so the answer's time does not tell which was wrong.
         let matches = verify(password, hash)
+        hashingLeft -= max(now() - started, 1)
         guard matches, given == username else { return .refused(message: Self.invalidCredentials, reason: "wrong username or password") }
         return .accepted(newSession: true)
     }
@@ -68,7 +77,14 @@ struct AdminLogin {
             addresses[peer] = bucket
             return false
         }
-        guard global.take(now: now) else {
+        // Whole milliseconds only, the remainder's time kept for the next refill.
+        let gained = (now - hashingRefilledAt) * Self.hashingPerSecond / 1000
+        if gained > 0 {
+            hashingRefilledAt += gained * 1000 / Self.hashingPerSecond
+            hashingLeft += gained
+            if hashingLeft >= Self.hashingBurst { (hashingLeft, hashingRefilledAt) = (Self.hashingBurst, now) }
+        }
+        guard hashingLeft > 0 else {
             bucket.giveBack(now: now)
             addresses[peer] = bucket
             return false

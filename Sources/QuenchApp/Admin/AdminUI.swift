@@ -143,7 +143,7 @@ public final class AdminUI: SocketIOObserver {
     // MARK: Login
 
     private func authorize(_ auth: JSONValue?, peer: String) -> String? {
-        switch login.check(auth, peer: peer, now: engine.now) {
+        switch login.check(auth, peer: peer, now: { [engine] in engine.now }) {
         case .accepted:
             logins.accepted &+= 1
             return nil
