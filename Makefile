@@ -19,12 +19,13 @@ RELEASE_BIN   := .build/release/quench
 all: release
 
 ## deps: install the system packages the build needs, when they are missing (root: apt-get):
-## libwebsockets-dev, libssl-dev (OpenSSL's headers, for the rediss:// client) and librabbitmq-dev
-## (rabbitmq-c, for the amqp:// message queue).
+## libwebsockets-dev, libssl-dev (OpenSSL's headers, for the rediss:// client), librabbitmq-dev (rabbitmq-c,
+## for the amqp:// message queue) and libcrypt-dev (crypt_r, for the Admin UI's bcrypt hashes; Debian installs
+## it with libc6-dev).
 deps:
-	@if ! pkg-config --exists libwebsockets openssl librabbitmq 2>/dev/null; then \
-		echo "installing libwebsockets-dev, libssl-dev, librabbitmq-dev and pkg-config"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libwebsockets-dev libssl-dev librabbitmq-dev pkg-config; \
+	@if ! pkg-config --exists libwebsockets openssl librabbitmq libcrypt 2>/dev/null; then \
+		echo "installing libwebsockets-dev, libssl-dev, librabbitmq-dev, libcrypt-dev and pkg-config"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libwebsockets-dev libssl-dev librabbitmq-dev libcrypt-dev pkg-config; \
 	fi
 
 ## build: debug build of every target.

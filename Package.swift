@@ -46,7 +46,9 @@ let package = Package(
         .target(name: "EngineIO", swiftSettings: swiftSettings),
         // The process's plumbing on Glibc, below the binding: threads, signals, the standard-error log sink,
         // the real-time clock. EngineIO, SocketIO and QuenchApp reach the system only through it.
-        .target(name: "QuenchSystem", dependencies: ["EngineIO"], swiftSettings: swiftSettings),
+        .target(name: "QuenchSystem", dependencies: ["EngineIO", "CCrypt"], swiftSettings: swiftSettings),
+        // libcrypt's crypt_r, for the Admin UI's bcrypt password hashes; only QuenchSystem imports it.
+        .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
         // Socket.IO v5 on top of Engine.IO: JSON, packets, namespaces, acks.
         .target(name: "SocketIO", dependencies: ["EngineIO"], swiftSettings: swiftSettings),
         // The libwebsockets binding: service thread, HTTP and WebSocket transports, timers, wake-ups.

@@ -12,6 +12,8 @@ public protocol EngineServerDelegate: AnyObject {
     func engineSession(_ session: EngineSession, didReceiveText text: UnsafeRawBufferPointer)
     /// The session ended; it sends and receives nothing more.
     func engineSession(_ session: EngineSession, didCloseWith reason: DisconnectReason)
+    /// The session moved to a new transport (polling → WebSocket). The default does nothing.
+    func engineSessionDidUpgrade(_ session: EngineSession)
     /// Another node asks for the session (its client's new connection arrived there, ``NodeLink``): pack
     /// what this layer keeps for it and let go of it without treating it as ended, since it goes on there.
     /// Nil refuses the move (nothing may change then). The default keeps nothing: an empty state.
@@ -27,6 +29,7 @@ extension EngineServerDelegate {
     public func engineSessionWillMove(_ session: EngineSession) -> [UInt8]? { [] }
     public func engineSession(_ session: EngineSession, didMoveInWith state: [UInt8]) -> Bool { state.isEmpty }
     public func engineServer(_ server: EngineServer, receivedFrom node: String, _ message: [UInt8]) {}
+    public func engineSessionDidUpgrade(_ session: EngineSession) {}
 
     public func engineSession(_ session: EngineSession, didReceiveText text: UnsafeRawBufferPointer) {
         engineSession(session, didReceive: .message(Array(text)))

@@ -17,7 +17,8 @@ import SocketIO
 ///   `quench_taking {namespace, handle, host_id (the taker), recorder}` and `quench_flushed {namespace,
 ///   handle, host_id (the recorder), taker}`. They name a session by its ``SocketIO/RecoveryHandle``, never
 ///   by its pid (which would let any reader of the channel take the session); a handle that is not 32 hex
-///   digits is refused.
+///   digits is refused. `quench_app {namespace, name, args, host_id}` carries an application's message to
+///   its peers on the other nodes (the Admin UI's actions and socket lists).
 public enum PubSubMessage {
     /// One decoded message: the operation and the `host_id` it carried.
     public struct Decoded: Sendable, Equatable {
@@ -83,6 +84,10 @@ public enum PubSubMessage {
         case .flushed(let handle, let namespace, let host, let taker):
             return .object([
                 "method": "quench_flushed", "namespace": .string(namespace), "handle": .string(handle.text), "host_id": .string(host), "taker": .string(taker),
+            ])
+        case .application(let namespace, let name, let arguments):
+            return .object([
+                "method": "quench_app", "namespace": .string(namespace), "name": .string(name), "args": .array(arguments), "host_id": .string(hostID),
             ])
         }
     }
@@ -164,6 +169,9 @@ public enum PubSubMessage {
             return Decoded(
                 hostID: hostID,
                 operation: .flushed(handle: try recoveryHandle(value["handle"]), namespace: namespace, host: hostID, taker: try string(value["taker"], "taker")))
+        case "quench_app":
+            guard let arguments = value["args"]?.arrayValue else { throw PubSubMessageError("quench_app without an \"args\" list") }
+            return Decoded(hostID: hostID, operation: .application(namespace: namespace, name: try string(value["name"], "name"), arguments: arguments))
         default:
             throw PubSubMessageError("unknown method \"\(method)\"")
         }

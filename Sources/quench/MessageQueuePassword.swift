@@ -38,8 +38,14 @@ enum MessageQueuePassword {
     }
 
     /// The password in `path`: its bytes as UTF-8, without one trailing newline (`\n` or `\r\n`).
-    static func read(_ path: String) throws(MessageQueuePasswordError) -> String {
-        let flag = "--message-queue-password-file \(LogSafe.text(path))"
+    /// - Parameters:
+    ///   - path: the file.
+    ///   - option: the flag that named it, for messages; default `--message-queue-password-file`.
+    ///   - secret: what it should hold, for messages; default "the password".
+    static func read(
+        _ path: String, option: String = "--message-queue-password-file", secret: String = "the password"
+    ) throws(MessageQueuePasswordError) -> String {
+        let flag = "\(option) \(LogSafe.text(path))"
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw MessageQueuePasswordError("\(flag): cannot open it (\(String(cString: strerror(errno))))") }
         defer { close(fd) }
@@ -54,12 +60,12 @@ enum MessageQueuePassword {
             if count == 0 { break }
             bytes += buffer[0..<count]
             guard bytes.count <= maxFileBytes else {
-                throw MessageQueuePasswordError("\(flag) is larger than \(maxFileBytes) bytes; it should hold only the password")
+                throw MessageQueuePasswordError("\(flag) is larger than \(maxFileBytes) bytes; it should hold only \(secret)")
             }
         }
         if bytes.last == 10 { bytes.removeLast() }
         if bytes.last == 13 { bytes.removeLast() }
-        guard !bytes.isEmpty else { throw MessageQueuePasswordError("\(flag) is empty; it should hold the password") }
+        guard !bytes.isEmpty else { throw MessageQueuePasswordError("\(flag) is empty; it should hold \(secret)") }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw MessageQueuePasswordError("\(flag) is not UTF-8 text") }
         return text
     }

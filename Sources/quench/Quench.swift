@@ -27,6 +27,7 @@ struct Quench: ParsableCommand {
         version: QuenchVersion.string)
 
     @OptionGroup var options: ServerOptions
+    @OptionGroup var adminOptions: AdminOptions
 
     func run() throws {
         // First: every thread started from here on (the log's too) leaves SIGINT/SIGTERM/SIGHUP to the one
@@ -61,9 +62,17 @@ struct Quench: ParsableCommand {
         let engine = server.addEngine(configuration: options.engineConfiguration)
         let socketIO = SocketIOServer(engine: engine, configuration: options.socketIOConfiguration)
         let app = ChatApp(server: socketIO)
+        let admin = adminOptions.configuration(secure: options.tls != nil, path: engine.configuration.path, clustered: messageQueueURL != nil).map {
+            AdminUI(server: socketIO, configuration: $0, verify: PasswordHash.matches)
+        }
+        if let admin {
+            let auth = if case .basic(let user, _) = admin.configuration.authentication { "user \(LogSafe.text(user))" } else { "no login (--admin-auth none)" }
+            log.info("admin: Admin UI on namespace \(admin.configuration.namespace), \(auth)\(admin.configuration.readOnly ? ", read-only" : "")")
+        }
         let page = ChatPage.html(socketIOPath: engine.configuration.path, transports: engine.configuration.transports)
         server.pageHandler = { request in ChatPage.respond(to: request, page: page) }
         let metrics = options.metrics ? ServiceMetrics(server: server, engine: engine, socketIO: socketIO) : nil
+        metrics?.admin = admin
         metrics?.install()
         do {
             try server.start()
@@ -73,6 +82,9 @@ struct Quench: ParsableCommand {
         }
 
         metrics?.startSampling()
+        // Before run(): this thread is the service thread until then, as for the metrics' timer.
+        admin?.clustered = messageQueueURL != nil
+        admin?.start()
         if case .amqp(let url) = messageQueueURL {
             // The queue's threads start here; a broker that is down delays the queue, never the server.
             let queue = AMQPMessageQueue(url: url, channel: options.channel, log: log)
@@ -120,5 +132,8 @@ struct Quench: ParsableCommand {
             server.requestStop(drainingFor: options.drainTime.milliseconds)
         }
         server.run()
+        // The server holds the Admin UI as its observer while someone watches, and the UI holds the server:
+        // let go, so both are freed at exit (LeakSanitizer would report the pair).
+        socketIO.observer = nil
     }
 }

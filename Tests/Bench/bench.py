@@ -275,11 +275,14 @@ def total(results, key):
 
 #: quench's flags for the connection-state-recovery runs: every reply is kept in the log and carries an offset.
 RECOVERY_FLAGS = ("--recovery-window", "2m")
+#: quench's flags for the Admin UI runs: the admin namespace served, nobody logged in to it (issue 24: the cost
+#: of having it on while nobody watches).
+ADMIN_FLAGS = ("--admin", "--admin-auth", "none")
 
 
-def scenario_rtt(kind, clients, duration, connect_timeout, extra=()):
+def scenario_rtt(kind, clients, duration, connect_timeout, extra=(), tag=None):
     log(f"rtt {clients} clients: {kind} {' '.join(extra)}")
-    with Server(kind, extra, tag="-recovery" if extra else "") as server:
+    with Server(kind, extra, tag=tag if tag is not None else ("-recovery" if extra else "")) as server:
         result = BenchRun(server, clients, duration, "rtt", connect_timeout).wait()
         result["_alive"] = server.alive()
     return result
@@ -644,6 +647,21 @@ def recovery_lines(data):
             ""]
 
 
+def admin_lines(data):
+    """What `--admin` costs while no Admin UI is connected: CPU per reply at 50 clients, on beside off."""
+    off, on = data["rtt"].get(("quench", 50)) or {}, data["rtt"].get(("quench+admin", 50)) or {}
+    return [f"## Admin UI (`{' '.join(ADMIN_FLAGS)}`, no UI connected) beside off", "",
+            "With nobody logged in to the admin namespace the server's observer is unset: each place that would report "
+            "costs one branch, and the 2 s stats timer reads counters kept anyway. The RTT rounds alternate with quench "
+            "and the floor above.", "",
+            "| quench | replies/s, 50 clients | server CPU µs per reply |", "|---|---|---|",
+            f"| --admin off | {fmt(num(off, 'replies_per_s'))} | {fmt(num(off, 'server_us_per_reply'))} |",
+            f"| --admin on, no UI | {fmt(num(on, 'replies_per_s'))} | {fmt(num(on, 'server_us_per_reply'))} |",
+            f"| on/off | {ratio(num(on, 'replies_per_s'), num(off, 'replies_per_s'))} | "
+            f"{ratio(num(on, 'server_us_per_reply'), num(off, 'server_us_per_reply'))} |",
+            ""]
+
+
 #: How each kind of server is named in the report.
 SERVER_NAMES = {"quench": "quench", "floor": "floor", "seed": "seed", "asgi": "python-socketio+uvicorn"}
 
@@ -691,6 +709,7 @@ def write_report(path, data, started):
                      f"{fmt(r.get('rss_base'))} → {fmt(r.get('rss_ready'))} KiB | {fmt(r.get('kib'), 2)} |")
     lines += [f"| quench/floor | | | {ratio(q.get('kib'), f.get('kib'))} |", ""]
     lines += recovery_lines(data)
+    lines += admin_lines(data)
 
     fan = data["fanout"]
     lines += [f"## Reminder fan-out to {data['sessions']:,} sessions (every {data['interval']} s)", "",
@@ -991,6 +1010,8 @@ def main():
                     rounds[kind].append(scenario_rtt(kind, clients, data["rtt_duration"], 30.0))
                 if clients == 1000:  # the cost of connection state recovery, in the same alternation
                     rounds["quench+recovery"].append(scenario_rtt("quench", clients, data["rtt_duration"], 30.0, RECOVERY_FLAGS))
+                if clients == 50:  # the cost of --admin with no Admin UI connected, in the same alternation
+                    rounds["quench+admin"].append(scenario_rtt("quench", clients, data["rtt_duration"], 30.0, ADMIN_FLAGS, tag="-admin"))
             for kind in rounds:
                 data["rtt"][(kind, clients)] = median_result(rounds[kind])
             for kind in ("seed", "asgi"):

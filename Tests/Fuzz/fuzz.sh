@@ -25,7 +25,7 @@ MODULES=(EngineIO QuenchSystem SocketIO EngineIOTesting QuenchApp QuenchTLSClien
 declare -A TARGET_DIRS=([json]=JSON [socketio]=SocketIO [engineio]=EngineIO [query]=Query [resp]=RESP [pubsub]=PubSub [recovery]=Recovery [nodemessage]=NodeMessage [forwarded]=Forwarded)
 ALL_TARGETS=(json socketio engineio query resp pubsub recovery nodemessage forwarded)
 FLAGS=(-O -g -swift-version 6 -enable-upcoming-feature ExistentialAny -sanitize=fuzzer,address -parse-as-library -package-name quench
-       -use-ld=lld -I "$OUT/modules" -I Sources/COpenSSL)
+       -use-ld=lld -I "$OUT/modules" -I Sources/COpenSSL -I Sources/CCrypt)
 
 # True when $1 is missing or older than any file in the folders that follow.
 stale() {

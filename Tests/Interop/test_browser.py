@@ -451,3 +451,63 @@ def test_origin_not_on_the_allow_list_is_refused_by_the_browser(start_quench, br
 
     # Never connected, at any point of the test.
     assert browser.evaluate("document.body.dataset.state") != "connected"
+
+
+ADMIN_PAGE = """<!doctype html><html><head><meta charset="utf-8"><script>%(bundle)s</script></head><body><script>
+// What the Admin UI (0.5, App.vue tryConnect) does: the same client options, from another origin.
+window.seen = {};
+function open(auth, key) {
+  const socket = io(%(url)s + "/admin", {forceNew: true, reconnection: false, withCredentials: true,
+                                        transports: ["polling", "websocket"], path: "/socket.io", auth});
+  const seen = window.seen[key] = {events: {}};
+  for (const name of ["session", "config", "all_sockets", "server_stats", "socket_connected"]) {
+    socket.on(name, (...args) => { (seen.events[name] ||= []).push(args); });
+  }
+  socket.on("connect_error", (error) => { seen.error = error.message; });
+  socket.on("connect", () => { seen.connected = true; });
+  return socket;
+}
+open({username: "admin", password: "wrong"}, "bad");
+window.good = open(%(auth)s, "good");
+const user = io(%(url)s, {forceNew: true, withCredentials: true});
+user.on("connect", () => { window.seen.user = user.id; });
+</script></body></html>"""
+
+
+@pytest.mark.deadline(90)
+def test_the_admin_ui_client_logs_in_from_its_own_origin(start_quench, browser, other_origin):
+    """The Admin UI's socket.io client options (withCredentials, polling then WebSocket, auth) from another
+    origin, as admin.socket.io is to quench: allowed by --cors-origins naming that origin."""
+    from test_admin import AUTH, bcrypt_hash
+    from test_restart import socketio_min_js
+
+    page = other_origin()
+    quench = start_quench("--admin", "--cors-origins", page.origin, "--reminder-interval", "0",
+                          env={"QUENCH_ADMIN_AUTH": "admin:" + bcrypt_hash(AUTH["password"])})
+    page.html = ADMIN_PAGE % {"bundle": socketio_min_js().read_text(), "url": json.dumps(quench.url), "auth": json.dumps(AUTH)}
+    browser.navigate(page.url)
+
+    def seen():
+        value = browser.evaluate(
+            "JSON.stringify(Object.assign({}, window.seen, {transport: window.good && window.good.io.engine && window.good.io.engine.transport.name}))")
+        return json.loads(value or "{}")
+
+    def complete():
+        s = seen()
+        good = s.get("good", {})
+        events = good.get("events", {})
+        done = (s.get("bad", {}).get("error") and s.get("user") and "server_stats" in events and s.get("transport") == "websocket"
+                and any(args[0]["id"] == s["user"] for args in events.get("socket_connected", [])))
+        return s if done else None
+
+    s = wait_until(complete, PAGE_DEADLINE_S, "the admin page's login, stats and the user's socket",
+                   detail=lambda: f"seen: {json.dumps(seen())[:3000]}\nconsole:\n{browser.console_text()}")
+    assert s["bad"]["error"] == "invalid credentials"
+    good = s["good"]["events"]
+    assert isinstance(good["session"][0][0], str) and "EMIT" in good["config"][0][0]["supportedFeatures"]
+    assert s["good"]["connected"] and s["transport"] == "websocket"
+    browser.drain_events()
+    # Cross-origin polling with credentials first (the browser checks each response's CORS headers), then WebSocket.
+    assert any("transport=polling" in u for u in browser.requests_to(f"{quench.url}/socket.io/").values())
+    assert not browser.cors_failures(quench.url), browser.cors_failures(quench.url)
+    quench.wait_for_log(r"admin: login refused peer=127\.0\.0\.1 namespace=/admin: wrong username or password")

@@ -95,6 +95,7 @@ import Testing
             .recovered(handle: RecoveryHandle(pid: "p"), namespace: "/n"),
             .handover(host: "me", namespace: "/", sessions: [HandedOverSession(handle: RecoveryHandle(pid: "p"), sid: "s", rooms: ["a", "b"]), HandedOverSession(handle: RecoveryHandle(pid: "q"), sid: "t", rooms: [])]),
             .taking(handle: RecoveryHandle(pid: "p"), namespace: "/n", taker: "me", recorder: "a@b"), .flushed(handle: RecoveryHandle(pid: "p"), namespace: "/", host: "me", taker: "t"),
+            .application(namespace: "/admin", name: "admin_action", arguments: ["join", ["/", "r", .null]]),
         ]
         for operation in operations {
             let decoded = try PubSubMessage.decode(PubSubMessage.encode(operation, hostID: "me"))
@@ -119,6 +120,7 @@ import Testing
         #"{"method":"quench_flushed","host_id":"h","handle":"0123456789ABCDEF0123456789ABCDEF","taker":"t"}"#,
         #"{"method":"quench_taking","host_id":"h","handle":"0123456789abcdef0123456789abcdef0","recorder":"r"}"#,
         #"{"method":"quench_handover","host_id":"h","sessions":[["Ab3dE5gH7jK9mN1pQ3sT","s",[]]]}"#,
+        #"{"method":"quench_app","namespace":"/admin","args":[]}"#, #"{"method":"quench_app","name":"n","args":{}}"#,
     ])
     func rejectsMalformed(_ text: String) {
         #expect(throws: PubSubMessageError.self) { try PubSubMessage.decode(Array(text.utf8)) }

@@ -36,6 +36,8 @@ INTEROP_FILES=(
     Tests/Interop/test_any_node.py::test_one_session_s_requests_on_three_nodes_in_turn
     Tests/Interop/test_any_node.py::test_a_websocket_upgrade_on_another_node_moves_the_session
     Tests/Interop/test_any_node.py::test_an_owner_that_is_gone_gives_400_session_id_unknown_not_a_hang
+    Tests/Interop/test_admin.py::test_quench_speaks_the_admin_protocol_as_python_socketio_instrument_does
+    Tests/Interop/test_admin.py::test_one_ui_sees_and_acts_on_two_quench_nodes_on_redis
 )
 TSAN_SUPPRESSIONS=$PWD/Tests/Sanitize/tsan.supp
 LSAN_SUPPRESSIONS=$PWD/Tests/Sanitize/lsan.supp

@@ -106,7 +106,7 @@ final class LogLines: Sendable {
     @Test func authorizeRefusalBecomesConnectErrorWithItsMessage() {
         let harness = ServerHarness()
         var seen: JSONValue?
-        harness.server.namespace("/custom").authorize = { auth in
+        harness.server.namespace("/custom").authorize = { auth, _ in
             seen = auth
             return auth?["token"] == "good" ? nil : "Not authorized"
         }

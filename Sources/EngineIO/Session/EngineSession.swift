@@ -283,6 +283,7 @@ public final class EngineSession {
         }
         log.info("upgrade sid=\(id) peer=\(peer) transport=\(newTransport.name)")
         flush()
+        server.delegate?.engineSessionDidUpgrade(self)
     }
 
     /// Lets go of the probe; `close` also closes it (we abandon it, rather than it having ended).

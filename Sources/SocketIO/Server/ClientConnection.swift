@@ -52,6 +52,7 @@ final class ClientConnection {
         socket.namespace.rooms.removeAll(of: socket.id)
         socket.markDisconnected()
         socket.namespace.onDisconnect?(socket, reason)
+        socket.namespace.observer?.socketDisconnected(socket, reason: reason)
     }
 
     /// The session moves to another node: every socket leaves this node without disconnecting (no handler

@@ -31,6 +31,9 @@ public enum ClusterOperation: Sendable, Equatable {
     /// quench only: node `host`, which recorded for `handle`, saw the taking marker and every append it made
     /// for it has reached the store (published on the store's connection behind them): `taker` may finish.
     case flushed(handle: RecoveryHandle, namespace: String, host: String, taker: String)
+    /// quench only: a message of the application serving `namespace` to its peers on the other nodes
+    /// (``Namespace/publishToPeers(_:_:)``; the Admin UI's actions and socket lists), opaque to this layer.
+    case application(namespace: String, name: String, arguments: [JSONValue])
 }
 
 /// One event sent to a namespace, some rooms of it, or one sid, on every node.

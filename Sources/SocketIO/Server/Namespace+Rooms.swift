@@ -58,6 +58,37 @@ extension Namespace {
     /// The local members of a named room (sids), for inspection.
     public func members(of room: String) -> Set<String> { rooms.members[room] ?? [] }
 
+    /// The first `limit` local sockets an emit to `rooms` (nil: everyone) skipping `skip` reaches, and how
+    /// many it reaches in all (an observer reporting a broadcast stops at its budget and counts the rest).
+    /// Allocates no more than `limit` entries; counting the rest of a room costs a walk of its members.
+    public func recipients(in rooms: [String]?, skip: [String], limit: Int) -> (sockets: [Socket], total: Int) {
+        let skipped = Set(skip)
+        var found: [Socket] = []
+        guard let rooms else {
+            if skipped.isEmpty {
+                return (Array(sockets.values.prefix(max(limit, 0))), sockets.count)
+            }
+            var total = 0
+            for socket in sockets.values where !skipped.contains(socket.id) {
+                total += 1
+                if found.count < limit { found.append(socket) }
+            }
+            return (found, total)
+        }
+        var seen: Set<String> = []
+        var total = 0
+        func take(_ sid: String) {
+            guard !skipped.contains(sid), let socket = sockets[sid], seen.insert(sid).inserted else { return }
+            total += 1
+            if found.count < limit { found.append(socket) }
+        }
+        for room in rooms {
+            take(room)  // every socket is in the room named by its own sid
+            for sid in self.rooms.members[room] ?? [] { take(sid) }
+        }
+        return (found, total)
+    }
+
     /// The local sockets that an emit to `rooms` (nil: everyone) skipping `skip` reaches; each once.
     func recipients(in rooms: [String]?, skip: [String]) -> [Socket] {
         let skipped = Set(skip)
@@ -81,6 +112,7 @@ extension Namespace {
     /// With recovery on, the packet is kept in the log (and carries its offset) even when no socket here
     /// gets it: a dropped session in those rooms may come back for it.
     func deliver(_ event: String, _ arguments: [JSONValue], rooms: [String]?, skip: [String]) {
+        if let observer { observer.namespace(self, sent: event, arguments, rooms: rooms, skip: skip) }
         if let recovery {
             // One offset for this broadcast: every recipient gets the same bytes.
             let encoded = recovery.record(event, arguments, namespace: name, target: .init(rooms: rooms, skip: skip))

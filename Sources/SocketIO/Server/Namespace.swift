@@ -9,8 +9,13 @@ public final class Namespace {
 
     public let name: String
     /// Decides whether a CONNECT is accepted: nil accepts, a string refuses with that message
-    /// (sent as CONNECT_ERROR `{"message":…}`). Gets the client's auth object.
-    public var authorize: ((JSONValue?) -> String?)?
+    /// (sent as CONNECT_ERROR `{"message":…}`). Gets the client's auth object and address (for a
+    /// per-address budget of attempts).
+    public var authorize: ((_ auth: JSONValue?, _ peer: String) -> String?)?
+    /// What a socket keeps of the auth object once ``authorize`` let it in (``Socket/auth``, which also
+    /// travels with a session moving to another node and into the recovery store); nil keeps all of it.
+    /// A namespace whose auth carries a password drops it here.
+    public var keptAuth: ((JSONValue?) -> JSONValue?)?
     /// Runs after the CONNECT reply has been sent, so anything emitted here arrives after it.
     public var onConnect: ((Socket) -> Void)?
     /// Runs once per socket when it leaves, whatever the cause.
@@ -26,6 +31,9 @@ public final class Namespace {
     /// tells its user (the chat sends a `system_message`). Without it the client is told nothing but the
     /// disconnect.
     public var onOverBudget: ((Socket, BudgetNotice) -> Void)?
+    /// Runs for a message the application on this namespace published on another node
+    /// (``publishToPeers(_:_:)``), never for this node's own.
+    public var onPeerMessage: ((_ name: String, _ arguments: [JSONValue]) -> Void)?
     /// Runs for events that have no handler of their own.
     public var onUnhandledEvent: ((Socket, String, [JSONValue], Ack?) -> Void)?
     /// With connection state recovery across nodes (a message queue): how the application's `data` of a
@@ -46,6 +54,8 @@ public final class Namespace {
     var rooms = RoomTable()
     /// Carries broadcasts to the other nodes when a message queue is configured (set by the server).
     var adapter: (any ClusterAdapter)?
+    /// Hears what happens here (set by the server, ``SocketIOServer/observer``); nil costs one branch.
+    public internal(set) var observer: (any SocketIOObserver)?
     /// Connection state recovery's log and kept sessions; nil when recovery is off (set by the server).
     var recovery: ConnectionStateRecovery?
     /// What connection state recovery did here, for `/metrics`; nil when recovery is off.
@@ -73,7 +83,17 @@ public final class Namespace {
             return
         }
         guard !sockets.isEmpty else { return }
+        if let observer { observer.namespace(self, sent: event, arguments, rooms: nil, skip: []) }
         sendToEveryone(EncodedPacket(event: event, arguments, namespace: name))
+    }
+
+    /// Hands `name` and `arguments` to this namespace's ``onPeerMessage`` on every other node, through the
+    /// message queue; false when there is none (a single node).
+    @discardableResult
+    public func publishToPeers(_ name: String, _ arguments: [JSONValue]) -> Bool {
+        guard let adapter else { return false }
+        adapter.publish(.application(namespace: self.name, name: name, arguments: arguments))
+        return true
     }
 
     /// Sends an encoded packet to every socket here: a text packet as one shared frame down the recipient

@@ -9,12 +9,14 @@ extension Socket {
             client.log.debug("sid=\(id) may not join the sid room \(LogSafe.text(room)); ignored")
             return
         }
-        namespace.rooms.add(id, to: room)
+        let namespace = self.namespace
+        if namespace.rooms.add(id, to: room), let observer = namespace.observer { observer.socket(self, joined: room) }
     }
 
     /// Takes this socket out of `room`.
     public func leave(_ room: String) {
-        namespace.rooms.remove(id, from: room)
+        let namespace = self.namespace
+        if namespace.rooms.remove(id, from: room), let observer = namespace.observer { observer.socket(self, left: room) }
     }
 
     /// The rooms this socket is in, its own sid room included.

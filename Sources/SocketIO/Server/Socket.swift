@@ -13,6 +13,10 @@ public final class Socket {
     public var peer: String { client.session.peer }
     /// The Engine.IO session carrying this socket.
     public var engineSessionID: String { client.session.id }
+    /// The transport carrying it now.
+    public var transport: TransportName { client.session.transport.name }
+    /// When it joined its namespace here, on the engine's clock (milliseconds).
+    public let connectedAt: Int64
     /// The application's own state for this socket (Socket.IO's `socket.data`): reached in one load
     /// from every handler call, where a table keyed by sid would hash the sid each time.
     public var data: AnyObject?
@@ -51,6 +55,7 @@ public final class Socket {
         self.recovered = recovered
         acks = PendingAcks(limit: client.server.configuration.maxPendingAcks)
         let engine = client.server.engine
+        connectedAt = engine.now
         eventBudget = engine.configuration.budgets.budget(.events, now: engine.now)
     }
 
@@ -60,7 +65,8 @@ public final class Socket {
     public func emit(_ event: String, _ arguments: [JSONValue] = [], ack: (([JSONValue]) -> Void)? = nil) {
         guard isConnected else { return }
         guard let ack else {
-            let namespace = self.namespace  // one load of the unowned reference for both uses
+            let namespace = self.namespace  // one load of the unowned reference for every use
+            if let observer = namespace.observer { observer.socket(self, sent: event, arguments) }
             if let recovery = namespace.recovery {
                 // Kept in the namespace's log, addressed to this socket's sid room, with its offset.
                 recovery.record(event, arguments, namespace: namespace.name, target: .init(rooms: [id], skip: [])).send(on: client.session)
@@ -94,6 +100,7 @@ public final class Socket {
             let timer = client.server.engine.schedule(after: timeout) { [self] in ackTimedOut(ackID) }
             acks.update(ackID) { $0.timer = timer }
         }
+        namespace.observer?.socket(self, sent: event, arguments)
         EncodedPacket(event: event, arguments, namespace: namespace.name, ackID: ackID).send(on: client.session)
     }
 
@@ -257,5 +264,16 @@ public struct EncodedPacket {
         } else {
             session.send(enginePackets)
         }
+    }
+}
+
+extension Socket {
+    /// Disconnects the socket; with `closingConnection` its whole Engine.IO session closes too (Socket.IO's
+    /// `disconnect(true)`), taking the client's other namespaces with it.
+    public func disconnect(closingConnection: Bool) {
+        guard closingConnection else { return disconnect() }
+        let session = client.session
+        disconnect()
+        session.close(reason: .forcedClose)
     }
 }

@@ -29,6 +29,8 @@ extension SocketIOServer {
         case .flushed(let handle, let name, let host, let taker):
             guard let recovery = existingNamespace(name)?.recovery, taker == recovery.store?.hostID else { return }
             recovery.flushSeen(handle: handle, host: host)
+        case .application(let name, let message, let arguments):
+            existingNamespace(name)?.onPeerMessage?(message, arguments)
         case .callback:
             // This node never asks other nodes for acknowledgements, so none can be ours.
             log.debug("message queue: callback for an emit this node did not make; ignored")

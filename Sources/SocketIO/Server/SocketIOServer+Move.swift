@@ -72,6 +72,7 @@ extension SocketIOServer {
             }
             client.add(socket)
             namespace.onMoveIn?(socket)
+            namespace.observer?.socketConnected(socket)
         }
         return true
     }

@@ -198,6 +198,7 @@ extension SocketIOServer {
             break
         }
         namespace.onConnect?(socket)
+        namespace.observer?.socketConnected(socket)
     }
 
     /// This node stops: every session closes with "server shutting down" (each kept in the store), then the

@@ -13,6 +13,11 @@ public final class SocketIOServer: EngineServerDelegate {
     public var adapter: (any ClusterAdapter)? {
         didSet { for namespace in namespaces.values { namespace.adapter = adapter } }
     }
+    /// Hears of connects, disconnects, rooms and events (the Admin UI); nil, the default, costs one branch.
+    /// Service thread.
+    public var observer: (any SocketIOObserver)? {
+        didSet { for namespace in namespaces.values { namespace.observer = observer } }
+    }
 
     /// With connection state recovery on: where dropped sessions are kept so that any node can restore them
     /// (the message queue's Redis); nil keeps them in this process. Set it before serving.
@@ -40,11 +45,16 @@ public final class SocketIOServer: EngineServerDelegate {
     }
 
     /// The namespace called `name` (created on first use). Only created namespaces accept clients.
-    public func namespace(_ name: String) -> Namespace {
+    /// - Parameters:
+    ///   - name: the namespace, such as `/`.
+    ///   - recovers: whether it keeps connection state recovery's log when the configuration turns recovery
+    ///     on; default true. A namespace whose events are only worth live (the Admin UI's) says false.
+    public func namespace(_ name: String, recovers: Bool = true) -> Namespace {
         if let existing = namespaces[name] { return existing }
         let created = Namespace(name: name)
         created.adapter = adapter
-        if configuration.recoveryWindow > 0 {
+        created.observer = observer
+        if configuration.recoveryWindow > 0, recovers {
             created.recovery = ConnectionStateRecovery(configuration: configuration, engine: engine)
             created.recovery?.store = recoveryStore
         }
@@ -87,6 +97,11 @@ public final class SocketIOServer: EngineServerDelegate {
         guard let client = session.context as? ClientConnection else { return }
         client.removeAll(reason: SocketDisconnectReason(reason))
         session.context = nil
+    }
+
+    public func engineSessionDidUpgrade(_ session: EngineSession) {
+        guard let observer, let client = session.context as? ClientConnection else { return }
+        for socket in client.sockets { observer.socketUpgraded(socket) }
     }
 
     public func engineSession(_ session: EngineSession, didReceive message: EnginePacket) {
@@ -169,6 +184,7 @@ public final class SocketIOServer: EngineServerDelegate {
                 return
             }
             guard admitEvent(on: socket) else { return }
+            if let observer = socket.namespace.observer { observer.socket(socket, received: name, Self.eventArguments(of: packet)) }
             let ack = packet.ackID.map { Ack(socket: socket, id: $0) }
             socket.namespace.dispatch(name, Self.takeEventArguments(from: &packet), from: socket, ack: ack)
         case .ack, .binaryAck:
@@ -178,6 +194,12 @@ public final class SocketIOServer: EngineServerDelegate {
             log.warn("client sent CONNECT_ERROR sid=\(client.session.id); closing")
             client.session.close(reason: .parseError)
         }
+    }
+
+    /// The arguments after the event name, copied (for an observer; the handler then takes them).
+    private static func eventArguments(of packet: borrowing SocketIOPacket) -> [JSONValue] {
+        guard case .array(let elements)? = packet.data else { return [] }
+        return Array(elements.dropFirst())
     }
 
     /// The arguments after the event name, taken out of the packet: with the packet's own reference
@@ -199,17 +221,19 @@ public final class SocketIOServer: EngineServerDelegate {
             log.debug("duplicate CONNECT to \(LogSafe.text(name)) sid=\(client.session.id); ignored")
             return
         }
-        if let refusal = namespace.authorize?(auth) {
+        if let refusal = namespace.authorize?(auth, client.session.peer) {
             log.limited(.info, cause: "refused-namespace", source: client.session.peer, "refused namespace \(LogSafe.text(name)) sid=\(client.session.id) peer=\(client.session.peer): \(LogSafe.text(refusal))")
             sendConnectError(client, namespace: name, message: refusal)
             return
         }
+        let auth = namespace.keptAuth.map { $0(auth) } ?? auth
         guard let recovery = namespace.recovery else {
             let socket = Socket(id: SessionID.make(), namespace: namespace, auth: auth, client: client)
             client.add(socket)
             namespace.connects &+= 1
             socket.send(SocketIOPacket(type: .connect, namespace: name, data: ["sid": .string(socket.id)]))
             namespace.onConnect?(socket)
+            namespace.observer?.socketConnected(socket)
             return
         }
         connectRecovering(client, to: namespace, auth: auth, recovery: recovery)

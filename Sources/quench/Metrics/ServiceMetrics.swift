@@ -21,6 +21,8 @@ final class ServiceMetrics: @unchecked Sendable {
     private let socketIO: SocketIOServer
     /// Set when `--message-queue` is on.
     var messageQueue: MessageQueueCounters?
+    /// Set when `--admin` is on.
+    var admin: AdminUI?
 
     /// How late the loop served a timer due every ``lagProbeMilliseconds``: a busy or blocked loop shows here.
     private(set) var loopLag = LatencyHistogram(bounds: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5])
@@ -157,6 +159,17 @@ final class ServiceMetrics: @unchecked Sendable {
             for outcome in MoveOutcome.allCases {
                 page.sample("quench_session_moves_total", ["outcome": outcome.rawValue], cluster.moves[outcome] ?? 0)
             }
+        }
+
+        if let counts = admin?.counts {
+            page.single("quench_admin_viewers", .gauge, help: "Admin UI clients connected to this node now.", counts.viewers)
+            page.family("quench_admin_logins_total", .counter, help: "Logins to the Admin UI's namespace, by outcome.")
+            page.sample("quench_admin_logins_total", ["outcome": "accepted"], counts.logins.accepted)
+            page.sample("quench_admin_logins_total", ["outcome": "refused"], counts.logins.refused)
+            page.sample("quench_admin_logins_total", ["outcome": "throttled"], counts.logins.throttled)
+            page.family("quench_admin_reports_dropped_total", .counter, help: "Admin UI reports left out over their bound, by feed.")
+            page.sample("quench_admin_reports_dropped_total", ["feed": "events"], counts.eventReportsDropped)
+            page.sample("quench_admin_reports_dropped_total", ["feed": "changes"], counts.changeReportsDropped)
         }
 
         page.histogram(

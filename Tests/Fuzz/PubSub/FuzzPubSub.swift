@@ -38,7 +38,7 @@ private func hasLoneNonFiniteArgument(_ operation: ClusterOperation) -> Bool {
     switch operation {
     case .emit(let emit): emit.arguments.count == 1 && Fuzz.normalised(emit.arguments[0]) == .null && emit.arguments[0] != .null
     case .callback(_, _, _, _, let arguments): arguments.count == 1 && Fuzz.normalised(arguments[0]) == .null && arguments[0] != .null
-    case .disconnect, .enterRoom, .leaveRoom, .closeRoom, .recovered, .handover, .taking, .flushed: false
+    case .disconnect, .enterRoom, .leaveRoom, .closeRoom, .recovered, .handover, .taking, .flushed, .application: false
     }
 }
 
@@ -46,6 +46,7 @@ private func hasNonFinite(_ operation: ClusterOperation) -> Bool {
     switch operation {
     case .emit(let emit): emit.arguments.contains { Fuzz.normalised($0) != $0 }
     case .callback(_, _, _, _, let arguments): arguments.contains { Fuzz.normalised($0) != $0 }
+    case .application(_, _, let arguments): arguments.contains { Fuzz.normalised($0) != $0 }
     case .disconnect, .enterRoom, .leaveRoom, .closeRoom, .recovered, .handover, .taking, .flushed: false
     }
 }
