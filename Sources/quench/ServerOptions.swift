@@ -133,6 +133,13 @@ struct ServerOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            "How Socket.IO packets are written: json (socket.io-parser's text, the default) or msgpack (socket.io-msgpack-parser, python-socketio's serializer='msgpack': each packet one binary message); every client must use the same.",
+            valueName: "name"),
+        completion: .list(SocketIOParser.allCases.map(\.rawValue)))
+    var parser = SocketIOParser.json
+
+    @Option(
+        help: ArgumentHelp(
             "Connection state recovery (socket.io-client 4.6+): a client that drops keeps its sid and rooms and gets the messages it missed if it is back within this long (0 to 24h; 0, the default, turns it off). When on, every event without an ack carries an offset as its last argument, which python-socketio clients see as an extra argument.",
             valueName: "duration"))
     var recoveryWindow = DurationArgument(milliseconds: 0)
@@ -353,7 +360,7 @@ struct ServerOptions: ParsableArguments {
     var socketIOConfiguration: SocketIOConfiguration {
         SocketIOConfiguration(
             recoveryWindow: recoveryWindow.milliseconds, recoveryLogBytes: recoveryLogBytes,
-            maxRecoverableSessionsPerAddress: maxSessionsPerAddress)
+            maxRecoverableSessionsPerAddress: maxSessionsPerAddress, parser: parser)
     }
 
     /// The Engine.IO settings these flags describe.
@@ -420,3 +427,6 @@ struct LogLevelArgument: ExpressibleByArgument {
     var defaultValueDescription: String { level.name }
     static var allValueStrings: [String] { LogLevel.allCases.map(\.name) }
 }
+
+/// `--parser`: the names are the wire formats'.
+extension SocketIOParser: ExpressibleByArgument {}

@@ -69,6 +69,7 @@ BAD_VALUES = [
     (["--max-buffered", "1e308"], "--max-buffered"),
     (["--path", "/" + "p" * 300 + "/"], "--path"),
     (["--path", "/a//b/"], "--path"),
+    (["--parser", "cbor"], "--parser"),
 ]
 
 

@@ -27,7 +27,7 @@ final class ServerHarness {
 
     init(
         connectTimeout: Int64 = 1000, maxPayload: Int = 1_000_000, maxBuffered: Int = EngineConfiguration.defaultMaxBuffered,
-        maxPendingAcks: Int = 100, budgets: ClientBudgetConfiguration = ClientBudgetConfiguration()
+        maxPendingAcks: Int = 100, budgets: ClientBudgetConfiguration = ClientBudgetConfiguration(), parser: SocketIOParser = .json
     ) {
         engine = EngineServer(
             configuration: EngineConfiguration(
@@ -36,7 +36,7 @@ final class ServerHarness {
             log: Logger(level: .warn, sink: { [logLines] in logLines.append($0) }))
         clock.engine = engine
         server = SocketIOServer(
-            engine: engine, configuration: SocketIOConfiguration(connectTimeout: connectTimeout, maxPendingAcks: maxPendingAcks))
+            engine: engine, configuration: SocketIOConfiguration(connectTimeout: connectTimeout, maxPendingAcks: maxPendingAcks, parser: parser))
         for name in ["/", "/custom"] {
             let namespace = server.namespace(name)
             namespace.onConnect = { [record] socket in record.connects.append((name, socket.auth)) }

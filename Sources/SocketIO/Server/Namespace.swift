@@ -48,6 +48,8 @@ public final class Namespace {
     var adapter: (any ClusterAdapter)?
     /// Connection state recovery's log and kept sessions; nil when recovery is off (set by the server).
     var recovery: ConnectionStateRecovery?
+    /// The server's wire format for Socket.IO packets (set by the server).
+    var parser: SocketIOParser = .json
     /// What connection state recovery did here, for `/metrics`; nil when recovery is off.
     public var recoveryCounts: RecoveryCounts? { recovery?.snapshot }
 
@@ -73,13 +75,14 @@ public final class Namespace {
             return
         }
         guard !sockets.isEmpty else { return }
-        sendToEveryone(EncodedPacket(event: event, arguments, namespace: name))
+        sendToEveryone(EncodedPacket(event: event, arguments, namespace: name, parser: parser))
     }
 
     /// Sends an encoded packet to every socket here: a text packet as one shared frame down the recipient
-    /// list, a packet with attachments socket by socket (its messages must stay together per client).
+    /// list, a packet with attachments socket by socket (its messages must stay together per client), and
+    /// a msgpack message socket by socket too (a shared frame is a text frame).
     func sendToEveryone(_ encoded: EncodedPacket) {
-        guard encoded.attachments.isEmpty else {
+        guard encoded.isSharedText else {
             for socket in Array(sockets.values) { socket.send(encoded: encoded) }
             return
         }

@@ -69,7 +69,7 @@ extension SocketIOServer {
             let packet = SocketIOPacket(
                 type: .connectError, namespace: name,
                 data: ["message": .string("Too many namespace connects: at most \(limit.perSecond) a second after \(limit.burst)")])
-            session.send(EncodedPacket(packet).enginePackets)
+            session.send(EncodedPacket(packet, parser: configuration.parser).enginePackets)
         case .disconnect(let overFor):
             counters.countDisconnect(.namespaceCycles)
             log.limited(

@@ -43,6 +43,7 @@ public final class SocketIOServer: EngineServerDelegate {
     public func namespace(_ name: String) -> Namespace {
         if let existing = namespaces[name] { return existing }
         let created = Namespace(name: name)
+        created.parser = configuration.parser
         created.adapter = adapter
         if configuration.recoveryWindow > 0 {
             created.recovery = ConnectionStateRecovery(configuration: configuration, engine: engine)
@@ -91,6 +92,10 @@ public final class SocketIOServer: EngineServerDelegate {
 
     public func engineSession(_ session: EngineSession, didReceive message: EnginePacket) {
         guard let client = session.context as? ClientConnection else { return }
+        if configuration.parser == .msgpack {
+            receiveMsgPack(message, client: client)
+            return
+        }
         if message.isBinary {
             do throws(SocketIOPacketError) {
                 try receiveAttachment(message.payload, client: client)
@@ -104,7 +109,23 @@ public final class SocketIOServer: EngineServerDelegate {
 
     public func engineSession(_ session: EngineSession, didReceiveText text: UnsafeRawBufferPointer) {
         guard let client = session.context as? ClientConnection else { return }
+        if configuration.parser == .msgpack {
+            refuse(SocketIOPacketError(.invalidMsgPack, "a text message, but this server's parser is msgpack (--parser)"), session: session)
+            return
+        }
         receiveText(text, client: client)
+    }
+
+    /// With the msgpack parser every packet is one binary message, binaries inside: nothing to reassemble.
+    private func receiveMsgPack(_ message: EnginePacket, client: ClientConnection) {
+        do throws(SocketIOPacketError) {
+            guard message.isBinary else {
+                throw SocketIOPacketError(.invalidMsgPack, "a text message, but this server's parser is msgpack (--parser)")
+            }
+            dispatch(try SocketIOPacket.decodeMsgPack(message.payload), client: client)
+        } catch {
+            refuse(error, session: client.session)
+        }
     }
 
     /// A text packet, decoded where it lies (a WebSocket's receive buffer or a polling body).
@@ -142,7 +163,8 @@ public final class SocketIOServer: EngineServerDelegate {
     /// attachments array stays unique (no copy per attachment).
     private func receiveAttachment(_ bytes: [UInt8], client: ClientConnection) throws(SocketIOPacketError) {
         guard var pending = client.partialBinary.take() else {
-            throw SocketIOPacketError(.attachmentMismatch, "binary message with no binary packet before it")
+            throw SocketIOPacketError(
+                .attachmentMismatch, "binary message with no binary packet before it (a msgpack client? this server's --parser is json)")
         }
         try pending.add(bytes)
         guard pending.isComplete else {
@@ -260,6 +282,6 @@ public final class SocketIOServer: EngineServerDelegate {
 
     private func sendConnectError(_ client: ClientConnection, namespace: String, message: String) {
         let packet = SocketIOPacket(type: .connectError, namespace: namespace, data: ["message": .string(message)])
-        client.session.send(EncodedPacket(packet).enginePackets)
+        client.session.send(EncodedPacket(packet, parser: configuration.parser).enginePackets)
     }
 }
