@@ -131,6 +131,12 @@ struct ServerOptions: ParsableArguments {
             valueName: "list"))
     var transports = "polling,websocket"
 
+    @Flag(
+        name: .customLong("allow-eio3"),
+        help: ArgumentHelp(
+            "Also serve Engine.IO 3 / Socket.IO 2 clients (EIO=3: socket.io-client 2.x, socket.io-client-java 1.x, python-socketio 4.x), beside v4 ones; off, such a client gets HTTP 400."))
+    var allowEIO3 = false
+
     @Option(
         help: ArgumentHelp(
             "How Socket.IO packets are written: json (socket.io-parser's text, the default) or msgpack (socket.io-msgpack-parser, python-socketio's serializer='msgpack': each packet one binary message); every client must use the same.",
@@ -374,7 +380,8 @@ struct ServerOptions: ParsableArguments {
             budgets: ClientBudgetConfiguration(
                 events: BudgetLimit(perSecond: eventRate, burst: eventBurst),
                 namespaceCycles: BudgetLimit(perSecond: namespaceRate, burst: namespaceBurst),
-                pings: BudgetLimit(perSecond: pingRate, burst: pingBurst), disconnectAfter: overBudgetTime.milliseconds))
+                pings: BudgetLimit(perSecond: pingRate, burst: pingBurst), disconnectAfter: overBudgetTime.milliseconds),
+            allowEIO3: allowEIO3)
     }
 
     /// `--trusted-proxies`, checked in `validate()`.

@@ -143,6 +143,11 @@ public final class Socket {
     }
 
     func send(_ packet: SocketIOPacket) {
+        var packet = packet
+        if packet.type == .connect, client.speaksV2 {
+            // Socket.IO 2's CONNECT reply carries nothing: its client knows its sid from Engine.IO.
+            packet.data = nil
+        }
         EncodedPacket(packet, parser: namespace.parser).send(on: client.session)
     }
 

@@ -82,6 +82,12 @@ public final class SocketIOServer: EngineServerDelegate {
                 client.session.close(reason: .forcedClose)
             }
         }
+        if client.speaksV2 {
+            // Socket.IO 2 joins the default namespace with the Engine.IO connection: its client sends no
+            // CONNECT for `/` and waits for the server's.
+            guard admitNamespaceConnect(client, to: "/") else { return }
+            connect(client, to: "/", auth: nil)
+        }
     }
 
     public func engineSession(_ session: EngineSession, didCloseWith reason: DisconnectReason) {
@@ -179,6 +185,10 @@ public final class SocketIOServer: EngineServerDelegate {
     private func dispatch(_ packet: consuming SocketIOPacket, client: ClientConnection) {
         switch packet.type {
         case .connect:
+            if client.speaksV2, let query = packet.namespace.firstIndex(of: "?") {
+                // Socket.IO 2 puts its query in the namespace (`/admin?token=…`); the namespace is what precedes it.
+                packet.namespace = String(packet.namespace[..<query])
+            }
             guard admitNamespaceConnect(client, to: packet.namespace) else { return }
             connect(client, to: packet.namespace, auth: packet.data)
         case .disconnect:
@@ -281,7 +291,11 @@ public final class SocketIOServer: EngineServerDelegate {
     }
 
     private func sendConnectError(_ client: ClientConnection, namespace: String, message: String) {
-        let packet = SocketIOPacket(type: .connectError, namespace: namespace, data: ["message": .string(message)])
-        client.session.send(EncodedPacket(packet, parser: configuration.parser).enginePackets)
+        client.session.send(EncodedPacket(connectError(namespace: namespace, message: message, for: client), parser: configuration.parser).enginePackets)
+    }
+
+    /// A CONNECT_ERROR: `{"message":…}`, or for a Socket.IO 2 client its ERROR packet's plain string.
+    func connectError(namespace: String, message: String, for client: ClientConnection) -> SocketIOPacket {
+        SocketIOPacket(type: .connectError, namespace: namespace, data: client.speaksV2 ? .string(message) : ["message": .string(message)])
     }
 }
