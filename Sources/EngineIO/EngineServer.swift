@@ -110,6 +110,10 @@ public final class EngineServer {
             return .failure(.unsupportedProtocolVersion(
                 "\(asked); this server speaks Engine.IO 4 (socket.io-client 3+/4+, python-socketio 5+)\(v3)"))
         }
+        if version == .v3, request.query["j"] != nil {
+            // engine.io 3's JSONP polling (for browsers without CORS) wraps every body in a script; not served.
+            return .failure(.badRequest("JSONP polling (j=) is not served; use XHR polling or WebSocket"))
+        }
         guard configuration.cors.allows(origin: request.origin) else {
             return .failure(.forbiddenOrigin("origin \(LogSafe.text(request.origin ?? "")) is not in --cors-origins"))
         }

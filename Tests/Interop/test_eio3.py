@@ -171,6 +171,13 @@ def text_payload(text):
     return packets
 
 
+def test_jsonp_polling_is_refused_clearly(start_quench):
+    server = start_quench("--allow-eio3")
+    r = requests.get(f"{server.url}/socket.io/?EIO=3&transport=polling&j=0", timeout=5)
+    assert r.status_code == 400 and r.json()["code"] == 3, r.text
+    server.wait_for_log(r"JSONP polling \(j=\) is not served")
+
+
 def v3_handshake(server, extra=""):
     r = requests.get(f"{server.url}/socket.io/?EIO=3&transport=polling{extra}", timeout=5)
     assert r.status_code == 200, r.text

@@ -1,4 +1,5 @@
 import EngineIO
+import EngineIOTesting
 import Testing
 
 @testable import SocketIO
@@ -227,5 +228,40 @@ struct MsgPackServerTests {
         client.clientSendsBinary([0x91, 0xC1])
         #expect(client.closeCode != nil)
         #expect(harness.warnings(containing: "invalid msgpack packet").count == 1)
+    }
+}
+
+@Suite("MsgPack with connection state recovery")
+struct MsgPackRecoveryTests {
+    @Test func aDroppedMsgPackClientGetsWhatItMissedAsMsgPack() throws {
+        let clock = ManualClock()
+        let engine = EngineServer(
+            configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200), clock: clock, log: Logger(level: .error, sink: { _ in }))
+        defer { engine.closeAll() }
+        clock.engine = engine
+        let server = SocketIOServer(engine: engine, configuration: SocketIOConfiguration(recoveryWindow: 1000, parser: .msgpack))
+        let namespace = server.namespace("/")
+        func packets(_ client: InMemoryWebSocket) throws -> [SocketIOPacket] {
+            try client.takeFrames().map { frame in
+                try SocketIOPacket.decodeMsgPack(frame.dropFirst("<binary>".count).split(separator: " ").map { UInt8($0, radix: 16)! })
+            }
+        }
+        let first = engine.connectInMemory()
+        _ = first.takeFrames()
+        first.clientSendsBinary(SocketIOPacket(type: .connect).encodeMsgPack())
+        let reply = try #require(try packets(first).first)
+        let pid = try #require(reply.data?["pid"]?.stringValue)
+        namespace.emit("news", ["one", .binary([1])])
+        let seen = try packets(first)
+        let offset = try #require(seen.last?.arguments.last?.stringValue)
+        first.clientDisconnects()
+        namespace.emit("news", ["two", .binary([2])])
+
+        let again = engine.connectInMemory()
+        _ = again.takeFrames()
+        again.clientSendsBinary(SocketIOPacket(type: .connect, data: ["pid": .string(pid), "offset": .string(offset)]).encodeMsgPack())
+        let restored = try packets(again)
+        #expect(restored.first?.data?["sid"] == reply.data?["sid"])
+        #expect(restored.dropFirst().map { Array($0.arguments.dropLast()) } == [["two", .binary([2])]])
     }
 }
