@@ -121,3 +121,25 @@ struct EngineIO3SessionTests {
         #expect(socket.takeFrames() == ["2"])
     }
 }
+
+@Suite("Engine.IO 3 bounds")
+struct EngineIO3BoundsTests {
+    @Test func aV3PollSessionGetsAtMostSixteenPacketsPerGETAndTheRestNext() throws {
+        let clock = ManualClock()
+        let engine = EngineServer(
+            configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200, allowEIO3: true),
+            clock: clock, log: Logger(level: .error, sink: { _ in }))
+        clock.engine = engine
+        defer { engine.closeAll() }
+        let open = engine.requestInMemory(.get, query: "EIO=3&transport=polling")
+        let session = try #require(engine.sessions.values.first)
+        #expect(session.protocolVersion == .v3)
+        #expect(open.body?.contains(":0{\"sid\":") == true)  // the open packet in the length-prefixed form
+        for index in 0..<20 { session.send(.message(Array("2[\"m\",\(index)]".utf8))) }
+        let first = engine.requestInMemory(.get, query: "EIO=3&transport=polling&sid=\(session.id)")
+        let firstPackets = try EnginePacket.decodePollingPayloadV3(Array((first.body ?? "").utf8))
+        #expect(firstPackets.count == EngineSession.maxPacketsPerPoll)
+        let second = engine.requestInMemory(.get, query: "EIO=3&transport=polling&sid=\(session.id)")
+        #expect(try EnginePacket.decodePollingPayloadV3(Array((second.body ?? "").utf8)).count == 4)
+    }
+}
