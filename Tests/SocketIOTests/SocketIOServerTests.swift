@@ -27,11 +27,13 @@ final class ServerHarness {
 
     init(
         connectTimeout: Int64 = 1000, maxPayload: Int = 1_000_000, maxBuffered: Int = EngineConfiguration.defaultMaxBuffered,
-        maxPendingAcks: Int = 100, budgets: ClientBudgetConfiguration = ClientBudgetConfiguration(), parser: SocketIOParser = .json
+        maxPendingAcks: Int = 100, budgets: ClientBudgetConfiguration = ClientBudgetConfiguration(), parser: SocketIOParser = .json,
+        allowEIO3: Bool = false
     ) {
         engine = EngineServer(
             configuration: EngineConfiguration(
-                pingInterval: 300, pingTimeout: 200, maxPayload: maxPayload, maxBuffered: maxBuffered, budgets: budgets),
+                pingInterval: 300, pingTimeout: 200, maxPayload: maxPayload, maxBuffered: maxBuffered, budgets: budgets,
+                allowEIO3: allowEIO3),
             clock: clock,
             log: Logger(level: .warn, sink: { [logLines] in logLines.append($0) }))
         clock.engine = engine
