@@ -2,7 +2,7 @@
 
 The v2 client is python-socketio 4.6.1 with python-engineio 3.14.2, the last releases that speak EIO=3,
 from their own venv (`make venv-eio3`), run as a subprocess (eio3_client.py) over polling, WebSocket and
-polling-then-upgrade: the seed's exchange, acks, heartbeats over several short intervals, binaries from
+polling-then-upgrade: the seed's exchange, acks, reminders, heartbeats over several short intervals, binaries from
 the Redis queue; a python-socketio 5 client talks to the same server meanwhile. Raw HTTP shows the parts
 the client library hides: the clear 400 with the flag off, the text payload form for `b64=1`, a client
 that stops pinging being closed, and the payload bounds.
@@ -22,7 +22,7 @@ import requests
 import socketio
 
 from conftest import REPO_ROOT, wait_until
-from interop_helpers import CONNECTED, reply_re
+from interop_helpers import CONNECTED, REMINDER_RE, reply_re
 from test_redis import RedisServer
 
 EIO3_PYTHON = REPO_ROOT / ".venv-eio3" / "bin" / "python"
@@ -48,8 +48,8 @@ def redis_server(tmp_path):
 class V2Client:
     """eio3_client.py in its own process; its JSON lines read one by one with a deadline each."""
 
-    def __init__(self, python, url, transports, pongs=4, restart=False):
-        argv = [python, str(CLIENT), url, transports, str(pongs)] + (["restart"] if restart else [])
+    def __init__(self, python, url, transports, pongs=4, mode=None):
+        argv = [python, str(CLIENT), url, transports, str(pongs)] + ([mode] if mode else [])
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, start_new_session=True)
         self.lines = []
@@ -134,7 +134,7 @@ def test_a_socketio_2_client_and_a_v4_client_on_one_server(start_quench, redis_s
 @pytest.mark.parametrize("transport", ["polling", "websocket"])
 def test_a_socketio_2_client_comes_back_after_a_server_restart(start_quench, eio3_python, transport):
     server = start_quench("--allow-eio3", *HEARTBEAT)
-    v2 = V2Client(eio3_python, server.url, transport, pongs=1, restart=True)
+    v2 = V2Client(eio3_python, server.url, transport, pongs=1, mode="restart")
     try:
         v2.step("connected")
         assert v2.step("welcome")["data"] == CONNECTED
@@ -146,6 +146,19 @@ def test_a_socketio_2_client_comes_back_after_a_server_restart(start_quench, eio
         assert reply_re("back").match(v2.step("reconnected")["data"]["text"])
         v2.finish()
         again.wait_for_log(r"\binfo open sid=\S+ peer=\S+ transport=\S+ eio=3\n")
+    finally:
+        v2.kill()
+
+
+def test_reminders_reach_a_socketio_2_client(start_quench, eio3_python):
+    server = start_quench("--allow-eio3", *HEARTBEAT, "--reminder-interval", "1")
+    v2 = V2Client(eio3_python, server.url, "default", pongs=1, mode="reminders")
+    try:
+        for step in ("connected", "welcome", "reply", "ack", "ack reply", "heartbeats", "late reply", "ready"):
+            v2.step(step)
+        for _ in range(2):
+            assert REMINDER_RE.match(v2.step("reminder")["data"]["text"])
+        v2.finish()
     finally:
         v2.kill()
 
