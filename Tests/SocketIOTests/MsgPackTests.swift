@@ -23,7 +23,8 @@ struct MsgPackValueTests {
         (0, "00"), (127, "7f"), (128, "cc80"), (255, "ccff"), (256, "cd0100"), (65_535, "cdffff"), (65_536, "ce00010000"),
         (4_294_967_296, "cf0000000100000000"), (-1, "ff"), (-32, "e0"), (-33, "d0df"), (-128, "d080"), (-129, "d1ff7f"),
         (-32_769, "d2ffff7fff"), (-2_147_483_649, "d3ffffffff7fffffff"),
-        (1.5, "cb3ff8000000000000"), ("", "a0"), ("a", "a161"), (.string(String(repeating: "x", count: 32)), "d920" + String(repeating: "78", count: 32)),
+        (1.5, "cb3ff8000000000000"), ("", "a0"), ("a", "a161"),
+        (.string(String(repeating: "x", count: 32)), "d920" + String(repeating: "78", count: 32)),
         ("é", "a2c3a9"), (.binary([1, 2]), "c4020102"), ([], "90"), ([1, [2]], "92019102"),
         (["a": 1, "b": nil], "82a16101a162c0"),
     ]

@@ -39,7 +39,8 @@ public final class WebSocketTransport: Transport {
         guard !closed else { return }
         if packet.isBinary {
             // Engine.IO 3 starts a binary frame with the packet type as a raw byte (4, a message).
-            connection.sendFrame(session?.protocolVersion == .v3 ? [EnginePacketType.message.rawValue] + packet.payload : packet.payload, binary: true)
+            let v3 = session?.protocolVersion == .v3
+            connection.sendFrame(v3 ? [EnginePacketType.message.rawValue] + packet.payload : packet.payload, binary: true)
         } else {
             connection.sendText(digit: packet.type.digit, payload: packet.payload)
         }

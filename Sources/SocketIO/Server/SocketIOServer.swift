@@ -291,7 +291,8 @@ public final class SocketIOServer: EngineServerDelegate {
     }
 
     private func sendConnectError(_ client: ClientConnection, namespace: String, message: String) {
-        client.session.send(EncodedPacket(connectError(namespace: namespace, message: message, for: client), parser: configuration.parser).enginePackets)
+        let packet = connectError(namespace: namespace, message: message, for: client)
+        client.session.send(EncodedPacket(packet, parser: configuration.parser).enginePackets)
     }
 
     /// A CONNECT_ERROR: `{"message":…}`, or for a Socket.IO 2 client its ERROR packet's plain string.

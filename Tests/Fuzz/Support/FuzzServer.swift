@@ -21,7 +21,8 @@ final class FuzzServer {
             configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200, maxPayload: 100_000, allowEIO3: allowEIO3),
             clock: clock, log: Logger(level: .error, sink: { _ in }))
         clock.engine = engine
-        socketIO = SocketIOServer(engine: engine, configuration: SocketIOConfiguration(connectTimeout: 1000, recoveryWindow: recoveryWindow, parser: parser))
+        socketIO = SocketIOServer(engine: engine, configuration: SocketIOConfiguration(
+            connectTimeout: 1000, recoveryWindow: recoveryWindow, parser: parser))
         app = ChatApp(server: socketIO)
         // A second namespace whose handler acknowledges with what it got, binaries included.
         socketIO.namespace("/custom").onUnhandledEvent = { socket, event, arguments, ack in
