@@ -44,6 +44,13 @@ struct MsgPackValueTests {
         #expect(try MsgPackReader.read(MsgPackWriter.encode(.object(members))) == .object(members))
     }
 
+    @Test func notepacksUndefinedIsNil() throws {
+        #expect(try MsgPackReader.read(bytes("92d40000c0")) == [nil, nil])
+        // socket.io-client 4.7's msgpack build: CONNECT as {type: 0, nsp: "/", data: undefined}.
+        let connect = bytes("83a47479706500a36e7370a12fa464617461d40000")
+        #expect(try SocketIOPacket.decodeMsgPack(connect) == SocketIOPacket(type: .connect))
+    }
+
     @Test func otherFormatsDecode() throws {
         #expect(try MsgPackReader.read(bytes("ca3fc00000")) == .double(1.5))  // float 32
         #expect(try MsgPackReader.read(bytes("cfffffffffffffffff")) == .double(18_446_744_073_709_551_615))  // uint64 past Int64
@@ -65,6 +72,8 @@ struct MsgPackValueTests {
         #expect(error("")?.code == .unexpectedEnd)
         #expect(error("c1")?.code == .unsupportedType)
         #expect(error("d6ff00000000")?.code == .unsupportedType)  // timestamp ext
+        #expect(error("d40001")?.code == .unsupportedType)  // fixext 1 other than notepack's undefined
+        #expect(error("d40100")?.code == .unsupportedType)
         #expect(error("c7")?.code == .unsupportedType)
         #expect(error("8101c0")?.code == .nonStringKey)
         #expect(error("a2c328")?.code == .invalidUTF8)

@@ -3,7 +3,9 @@
 /// The values Socket.IO's msgpack parsers exchange are JSON's plus bin, so the reader maps nil, bool, the
 /// int formats, float 32/64, str, bin, array and map onto ``JSONValue`` (bin as `.binary`, an unsigned int
 /// beyond `Int64` as `.double`, as the JSON parser does) and refuses the rest: ext types (timestamps) and
-/// the unused byte 0xC1, map keys that are not str, and str bytes that are not UTF-8.
+/// the unused byte 0xC1, map keys that are not str, and str bytes that are not UTF-8. One ext is read:
+/// `d4 00 00`, notepack.io's JavaScript `undefined` (socket.io-msgpack-parser's client writes its CONNECT
+/// as `{type, nsp, data: undefined}`), read as nil, which a packet's `data` takes as absent.
 ///
 /// Bounded like ``JSONParser``: nesting at most ``maxDepth`` levels, and every length or count is checked
 /// against the bytes left before anything is allocated for it (an element takes at least one byte), so a
@@ -69,6 +71,9 @@ private struct MsgPackCursor {
         case 0xDE: return try map(count: Int(try unsigned(2)), depth: depth, at: start)
         case 0xDF: return try map(count: Int(try unsigned(4)), depth: depth, at: start)
         case 0xE0...0xFF: return .int(Int64(Int8(bitPattern: byte)))
+        case 0xD4 where remaining >= 2 && bytes[index] == 0 && bytes[index &+ 1] == 0:
+            index &+= 2
+            return .null
         default:  // 0xC1 (never used), 0xC7–0xC9 and 0xD4–0xD8 (ext)
             throw MsgPackError(.unsupportedType, at: start, byte: byte)
         }
