@@ -209,6 +209,7 @@ public final class EngineServer {
         sessions[sid] = session
         addressLimits.sessionOpened(peer: peer, now: now)
         counters.opened(on: transport.name)
+        if version == .v3 { counters.openV3 &+= 1 }
         session.send(EnginePacket(.open, openPacketJSON(sid: sid, transport: transport.name)))
         // A transport may end the session while the open packet is sent (a write that fails at once): the
         // delegate has heard of the close already, and state it made for the session now would never be let go of.
@@ -233,6 +234,7 @@ public final class EngineServer {
         guard sessions.removeValue(forKey: session.id) != nil else { return }
         addressLimits.sessionClosed(peer: session.peer)
         counters.closed(on: session.transport.name, reason: reason)
+        if session.protocolVersion == .v3 { counters.openV3 &-= 1 }
         log.info("close sid=\(session.id) peer=\(session.peer) transport=\(session.transport.name) reason=\"\(reason.rawValue)\"")
         delegate?.engineSession(session, didCloseWith: reason)
     }

@@ -163,6 +163,23 @@ def test_reminders_reach_a_socketio_2_client(start_quench, eio3_python):
         v2.kill()
 
 
+def test_metrics_count_the_open_eio3_sessions(start_quench):
+    server = start_quench("--allow-eio3", "--metrics")
+
+    def eio3_sessions():
+        text = requests.get(f"{server.url}/metrics", timeout=5).text
+        return int(float(re.search(r"^quench_sessions_eio3 (\S+)$", text, re.M).group(1)))
+
+    assert eio3_sessions() == 0
+    r = v3_handshake(server)
+    sid = json.loads(r.content[r.content.index(b"0{") + 1:r.content.index(b"}") + 1])["sid"]
+    v4 = requests.get(f"{server.url}/socket.io/?EIO=4&transport=polling", timeout=5)
+    assert v4.status_code == 200
+    assert eio3_sessions() == 1
+    assert requests.post(f"{server.url}/socket.io/?EIO=3&transport=polling&sid={sid}", data=b"1:1", timeout=5).text == "ok"
+    wait_until(lambda: eio3_sessions() == 0, 10, "the v3 session counted out after its close packet")
+
+
 def test_without_the_flag_eio3_gets_the_clear_400(start_quench):
     server = start_quench()
     r = requests.get(f"{server.url}/socket.io/?EIO=3&transport=polling", timeout=5)
