@@ -6,6 +6,7 @@ DESTDIR  ?=
 SWIFT    ?= swift
 PYTHON   ?= python3
 VENV     := .venv
+VENV_EIO3 := .venv-eio3
 ARGS     ?=
 # -z now: full RELRO (the GOT read-only after start-up), as Debian's hardening flags do.
 # -enforce-exclusivity=unchecked: the debug build and `swift test` keep Swift's run-time exclusivity
@@ -14,7 +15,7 @@ ARGS     ?=
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -enforce-exclusivity=unchecked -Xlinker -z -Xlinker now
 RELEASE_BIN   := .build/release/quench
 
-.PHONY: all deps deb-deps test-deps build release run test unit-test interop-test venv deb install uninstall clean bench bench-tools bench-cluster cluster-bench-tools fuzz sanitize soak redis-server rabbitmq-server
+.PHONY: all deps deb-deps test-deps build release run test unit-test interop-test venv venv-eio3 deb install uninstall clean bench bench-tools bench-cluster cluster-bench-tools fuzz sanitize soak redis-server rabbitmq-server
 
 all: release
 
@@ -48,6 +49,15 @@ $(VENV)/.installed: Tests/Interop/requirements.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/Interop/requirements.txt
 	touch $@
 
+## venv-eio3: a second venv with the last python-socketio/python-engineio releases that speak Engine.IO 3
+## (4.6.1 / 3.14.2), for the --allow-eio3 interop tests (Tests/Interop/test_eio3.py runs its clients from it).
+venv-eio3: $(VENV_EIO3)/.installed
+$(VENV_EIO3)/.installed: Tests/Interop/requirements-eio3.txt
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv)
+	$(PYTHON) -m venv $(VENV_EIO3)
+	$(VENV_EIO3)/bin/pip install -q --disable-pip-version-check -r Tests/Interop/requirements-eio3.txt
+	touch $@
+
 ## test: unit tests, then interop tests of the release binary with real clients.
 test: unit-test interop-test
 
@@ -55,7 +65,7 @@ unit-test: deps
 	$(SWIFT) test
 
 # Needs the .deb too: Tests/Interop/test_deb.py installs it (as root) and purges it again.
-interop-test: release venv deb test-deps
+interop-test: release venv venv-eio3 deb test-deps
 	QUENCH_BIN=$(CURDIR)/$(RELEASE_BIN) $(VENV)/bin/python -m pytest Tests/Interop -q -p no:cacheprovider
 
 ## test-deps: the programs the interop tests drive, when missing (one apt-get for all): Chromium (the
@@ -168,4 +178,4 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/quench $(DESTDIR)$(PREFIX)/share/man/man1/quench.1
 
 clean:
-	rm -rf .build .build-tsan .build-asan build $(VENV)
+	rm -rf .build .build-tsan .build-asan build $(VENV) $(VENV_EIO3)

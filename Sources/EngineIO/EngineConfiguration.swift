@@ -27,6 +27,8 @@ public struct EngineConfiguration: Sendable {
     public var addressLimits: AddressLimitConfiguration
     /// Events, namespace connects and control packets per client (``ClientBudget``).
     public var budgets: ClientBudgetConfiguration
+    /// Whether Engine.IO 3 clients (`EIO=3`) are served beside v4 ones; off by default, as Node's `allowEIO3`.
+    public var allowEIO3: Bool
 
     /// - Parameters:
     ///   - pingInterval: milliseconds between server pings; default 25 000.
@@ -41,6 +43,7 @@ public struct EngineConfiguration: Sendable {
     ///   - cors: the origin policy; default any origin, as the seed app has it.
     ///   - addressLimits: the per-address bounds; default 5,000 sessions and 100 handshakes a second (burst 1,000).
     ///   - budgets: the per-client budgets; defaults in ``ClientBudgetConfiguration``.
+    ///   - allowEIO3: whether Engine.IO 3 clients are served; default false.
     public init(
         pingInterval: Int64 = 25_000,
         pingTimeout: Int64 = 20_000,
@@ -53,8 +56,10 @@ public struct EngineConfiguration: Sendable {
         allowUpgrades: Bool = true,
         cors: CORSPolicy = .anyOrigin,
         addressLimits: AddressLimitConfiguration = AddressLimitConfiguration(),
-        budgets: ClientBudgetConfiguration = ClientBudgetConfiguration()
+        budgets: ClientBudgetConfiguration = ClientBudgetConfiguration(),
+        allowEIO3: Bool = false
     ) {
+        self.allowEIO3 = allowEIO3
         self.pingInterval = pingInterval
         self.pingTimeout = pingTimeout
         self.maxPayload = maxPayload

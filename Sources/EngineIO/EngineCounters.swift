@@ -13,6 +13,9 @@ public struct EngineCounters {
     public internal(set) var openByTransport: [TransportName: Int] = [:]
     /// Polling sessions moved to WebSocket.
     public internal(set) var upgrades = 0
+    /// Engine.IO 3 sessions open now (`allowEIO3`): how many old clients are still around, so an operator
+    /// knows when the flag can go.
+    public internal(set) var openV3 = 0
     /// The per-message counters, which every session bumps through its own strong reference.
     let traffic = TrafficCounters()
     /// Engine.IO message packets from clients, and their payload bytes.

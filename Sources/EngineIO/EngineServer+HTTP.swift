@@ -19,13 +19,14 @@ extension EngineServer {
             guard let make = kind.makeForHTTP else { return }  // route() only hands over kinds that travel over HTTP
             if let refusal = admitHandshake(request) { return responder.respond(refusal.response(headers: cors)) }
             let transport = make(configuration)
-            openSession(peer: request.peer, transport: transport)
+            openSession(peer: request.peer, transport: transport, version: EngineProtocolVersion(query: request.query["EIO"]) ?? .v4)
             if let error = transport.handle(request, responder: responder, headers: cors, onAbandon: onAbandon) {
                 logRefusal(error, request)
                 responder.respond(error.response(headers: cors))
             }
         case .success(.releasedAfterClose):
-            responder.respond(HTTPResponse.ok([EnginePacketType.noop.digit], headers: cors))
+            let v3 = request.query["EIO"] == "3"
+            responder.respond(HTTPResponse.ok(v3 ? Array("1:6".utf8) : [EnginePacketType.noop.digit], headers: cors))
         case .success(.elsewhere(let node, _)):
             forward(request, to: node, responder: responder, headers: cors, onAbandon: onAbandon)
         case .success(.existing(let session, _)):

@@ -103,10 +103,16 @@ public final class EngineServer {
             let on = carrier.map { "a \($0) connection" } ?? "a plain HTTP request"
             return .failure(.badRequest("transport=\(kind.name) on \(on)"))
         }
-        guard request.query["EIO"] == "4" else {
+        let version = EngineProtocolVersion(query: request.query["EIO"])
+        guard version == .v4 || (version == .v3 && configuration.allowEIO3) else {
             let asked = request.query["EIO"].map { "EIO=\(LogSafe.text($0))" } ?? "no EIO parameter"
+            let v3 = version == .v3 ? " (Engine.IO 3 clients are served with --allow-eio3)" : ""
             return .failure(.unsupportedProtocolVersion(
-                "\(asked); this server speaks Engine.IO 4 (socket.io-client 3+/4+, python-socketio 5+)"))
+                "\(asked); this server speaks Engine.IO 4 (socket.io-client 3+/4+, python-socketio 5+)\(v3)"))
+        }
+        if version == .v3, request.query["j"] != nil {
+            // engine.io 3's JSONP polling (for browsers without CORS) wraps every body in a script; not served.
+            return .failure(.badRequest("JSONP polling (j=) is not served; use XHR polling or WebSocket"))
         }
         guard configuration.cors.allows(origin: request.origin) else {
             return .failure(.forbiddenOrigin("origin \(LogSafe.text(request.origin ?? "")) is not in --cors-origins"))
@@ -177,7 +183,7 @@ public final class EngineServer {
             logRefusal(error, request)
             return false
         case .success(.handshake):
-            openSession(peer: request.peer, transport: transport)
+            openSession(peer: request.peer, transport: transport, version: EngineProtocolVersion(query: request.query["EIO"]) ?? .v4)
         case .success(.releasedAfterClose):
             return false
         case .success(.elsewhere(let node, let sid)):
@@ -195,20 +201,21 @@ public final class EngineServer {
     // MARK: Sessions
 
     @discardableResult
-    func openSession(peer: String, transport: any Transport) -> EngineSession {
+    func openSession(peer: String, transport: any Transport, version: EngineProtocolVersion = .v4) -> EngineSession {
         let tag = link?.nodeTag
         var sid = tag.map(SessionID.make(nodeTag:)) ?? SessionID.make()
         while sessions[sid] != nil { sid = tag.map(SessionID.make(nodeTag:)) ?? SessionID.make() }
-        let session = EngineSession(id: sid, peer: peer, transport: transport, server: self, now: now)
+        let session = EngineSession(id: sid, peer: peer, transport: transport, server: self, now: now, protocolVersion: version)
         sessions[sid] = session
         addressLimits.sessionOpened(peer: peer, now: now)
         counters.opened(on: transport.name)
+        if version == .v3 { counters.openV3 &+= 1 }
         session.send(EnginePacket(.open, openPacketJSON(sid: sid, transport: transport.name)))
         // A transport may end the session while the open packet is sent (a write that fails at once): the
         // delegate has heard of the close already, and state it made for the session now would never be let go of.
         guard session.state != .closed else { return session }
         schedule(session)
-        log.info("open sid=\(sid) peer=\(peer) transport=\(transport.name)")
+        log.info("open sid=\(sid) peer=\(peer) transport=\(transport.name)\(version == .v3 ? " eio=3" : "")")
         delegate?.engineSessionDidOpen(session)
         return session
     }
@@ -227,6 +234,7 @@ public final class EngineServer {
         guard sessions.removeValue(forKey: session.id) != nil else { return }
         addressLimits.sessionClosed(peer: session.peer)
         counters.closed(on: session.transport.name, reason: reason)
+        if session.protocolVersion == .v3 { counters.openV3 &-= 1 }
         log.info("close sid=\(session.id) peer=\(session.peer) transport=\(session.transport.name) reason=\"\(reason.rawValue)\"")
         delegate?.engineSession(session, didCloseWith: reason)
     }

@@ -104,12 +104,12 @@ final class BenchClient: ClientPool<BenchConnection>, BenchDriver {
         fail(connection, reason)
     }
 
-    func write(_ frame: [UInt8], to wsi: OpaquePointer) -> Int {
+    func write(_ frame: [UInt8], to wsi: OpaquePointer, binary: Bool = false) -> Int {
         if writeBuffer.count < headroom + frame.count { writeBuffer = [UInt8](repeating: 0, count: headroom + frame.count) }
         return writeBuffer.withUnsafeMutableBytes { buffer in
             let payload = buffer.baseAddress! + headroom
             frame.withUnsafeBytes { payload.copyMemory(from: $0.baseAddress!, byteCount: frame.count) }
-            return Int(lws_write(wsi, payload.assumingMemoryBound(to: UInt8.self), frame.count, LWS_WRITE_TEXT))
+            return Int(lws_write(wsi, payload.assumingMemoryBound(to: UInt8.self), frame.count, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT))
         }
     }
 }

@@ -9,7 +9,7 @@ final class BenchConnection: SimulatedClient {
     var wsi: OpaquePointer?
     var state = ClientState.connecting
     private var script: ChatScript
-    private var outgoing: [[UInt8]] = []
+    private var outgoing: [(frame: [UInt8], binary: Bool)] = []
     private var partial: [UInt8] = []
     /// When this client's connect began (monotonic ns), set as it leaves the queue of clients waiting to connect.
     var startedAt = Clock.monotonic()
@@ -29,16 +29,16 @@ final class BenchConnection: SimulatedClient {
         send(Array(text.utf8))
     }
 
-    private func send(_ frame: [UInt8]) {
-        outgoing.append(frame)
+    private func send(_ frame: [UInt8], binary: Bool = false) {
+        outgoing.append((frame, binary))
         if outgoing.count == 1, let wsi { lws_callback_on_writable(wsi) }
     }
 
     /// `LWS_CALLBACK_CLIENT_WRITEABLE`: one frame per callback, as lws requires.
     func writable() -> Int32 {
         guard !outgoing.isEmpty, let wsi else { return 0 }
-        let frame = outgoing.removeFirst()
-        let written = client.write(frame, to: wsi)
+        let (frame, binary) = outgoing.removeFirst()
+        let written = client.write(frame, to: wsi, binary: binary)
         if written < frame.count { return -1 }
         if !outgoing.isEmpty { lws_callback_on_writable(wsi) }
         return 0
@@ -61,11 +61,18 @@ final class BenchConnection: SimulatedClient {
         switch first {
         case UInt8(ascii: "0"):
             state = .handshaking
-            send("40")
+            if client.settings.msgpack {
+                send(MsgPackChat.connect, binary: true)
+            } else {
+                send("40")
+            }
         case UInt8(ascii: "2"):
             send("3")
         case UInt8(ascii: "4"):
             handleSocketIO(frame)
+        case 0x80...0x8F where client.settings.msgpack:
+            guard let text = MsgPackChat.engineText(frame) else { return client.fail(self, "unreadable msgpack packet") }
+            text.withUnsafeBytes { handleSocketIO($0) }
         default:
             break
         }
@@ -77,6 +84,8 @@ final class BenchConnection: SimulatedClient {
 
     /// Sends the next `user_message`; its reply is timed from now.
     func sendNextMessage() {
-        send(script.nextMessage())
+        let message = script.nextMessage()
+        guard client.settings.msgpack else { return send(message) }
+        send(MsgPackChat.userMessage(text: script.inFlightText), binary: true)
     }
 }

@@ -31,6 +31,9 @@ struct ChatScript {
         self.index = index
     }
 
+    /// The text of the last `user_message` (what ``nextMessage()`` put in it).
+    private(set) var inFlightText = ""
+
     /// When the message still waiting for its reply was sent (monotonic ns); nil when none waits.
     var inFlightSince: Int64? { inFlight?.sentAt }
 
@@ -45,6 +48,7 @@ struct ChatScript {
     mutating func nextMessage() -> [UInt8] {
         sequence += 1
         let text = "c\(index)-\(sequence)"
+        inFlightText = text
         inFlight = (Clock.monotonic(), Array("42[\"bot_message\",{\"text\":\"\(text) rcvd at ".utf8))
         return Array("42[\"user_message\",{\"text\":\"\(text)\"}]".utf8)
     }

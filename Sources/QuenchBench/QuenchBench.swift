@@ -53,6 +53,9 @@ struct QuenchBench: ParsableCommand {
     @Option(help: "Seconds to wait for every client to connect before measuring with those that did.")
     var connectTimeout = 30.0
 
+    @Option(help: "json, or msgpack for a server started with --parser msgpack (WebSocket only).")
+    var parser = "json"
+
     @Flag(help: "Print one machine-readable line of key=value results after the report, and a READY line the moment every client is connected.")
     var machine = false
 
@@ -70,6 +73,10 @@ struct QuenchBench: ParsableCommand {
         guard parsedURL != nil else { throw ValidationError("--url must look like ws://HOST:PORT[/path/] or http://HOST:PORT[/path/]") }
         if mode == "fanout", reminderInterval <= 0 { throw ValidationError("--mode fanout needs --reminder-interval SECONDS") }
         guard thinkMs >= 0 else { throw ValidationError("--think-ms must not be negative") }
+        guard parser == "json" || parser == "msgpack" else { throw ValidationError("--parser must be json or msgpack") }
+        if parser == "msgpack", transport == "polling" || (transport == nil && url.hasPrefix("http://")) {
+            throw ValidationError("--parser msgpack is for WebSocket")
+        }
         if thinkMs > 0, mode != "rtt" || transport == "polling" || (transport == nil && url.hasPrefix("http://")) {
             throw ValidationError("--think-ms is for --mode rtt over WebSocket")
         }
@@ -109,7 +116,7 @@ struct QuenchBench: ParsableCommand {
         let settings = BenchSettings(
             host: target.host, port: target.port, path: target.path, clients: clients, durationSeconds: duration,
             mode: benchMode, transport: benchTransport, reminderIntervalSeconds: reminderInterval,
-            connectTimeoutSeconds: connectTimeout, thinkMilliseconds: thinkMs)
+            connectTimeoutSeconds: connectTimeout, thinkMilliseconds: thinkMs, msgpack: parser == "msgpack")
         let client: any BenchDriver =
             switch benchTransport {
             case .websocket: BenchClient(settings: settings)

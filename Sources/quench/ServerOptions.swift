@@ -137,6 +137,19 @@ struct ServerOptions: ParsableArguments {
             valueName: "list"))
     var transports = "polling,websocket"
 
+    @Flag(
+        name: .customLong("allow-eio3"),
+        help: ArgumentHelp(
+            "Also serve Engine.IO 3 / Socket.IO 2 clients (EIO=3: socket.io-client 2.x, socket.io-client-java 1.x, python-socketio 4.x), beside v4 ones; off, such a client gets HTTP 400."))
+    var allowEIO3 = false
+
+    @Option(
+        help: ArgumentHelp(
+            "How Socket.IO packets are written: json (socket.io-parser's text, the default) or msgpack (socket.io-msgpack-parser, python-socketio's serializer='msgpack': each packet one binary message); every client must use the same.",
+            valueName: "name"),
+        completion: .list(SocketIOParser.allCases.map(\.rawValue)))
+    var parser = SocketIOParser.json
+
     @Option(
         help: ArgumentHelp(
             "Connection state recovery (socket.io-client 4.6+): a client that drops keeps its sid and rooms and gets the messages it missed if it is back within this long (0 to 24h; 0, the default, turns it off). When on, every event without an ack carries an offset as its last argument, which python-socketio clients see as an extra argument.",
@@ -380,7 +393,7 @@ struct ServerOptions: ParsableArguments {
     var socketIOConfiguration: SocketIOConfiguration {
         SocketIOConfiguration(
             recoveryWindow: recoveryWindow.milliseconds, recoveryLogBytes: recoveryLogBytes,
-            maxRecoverableSessionsPerAddress: maxSessionsPerAddress)
+            maxRecoverableSessionsPerAddress: maxSessionsPerAddress, parser: parser)
     }
 
     /// The Engine.IO settings these flags describe.
@@ -394,7 +407,8 @@ struct ServerOptions: ParsableArguments {
             budgets: ClientBudgetConfiguration(
                 events: BudgetLimit(perSecond: eventRate, burst: eventBurst),
                 namespaceCycles: BudgetLimit(perSecond: namespaceRate, burst: namespaceBurst),
-                pings: BudgetLimit(perSecond: pingRate, burst: pingBurst), disconnectAfter: overBudgetTime.milliseconds))
+                pings: BudgetLimit(perSecond: pingRate, burst: pingBurst), disconnectAfter: overBudgetTime.milliseconds),
+            allowEIO3: allowEIO3)
     }
 
     /// `--trusted-proxies`, checked in `validate()`.
@@ -447,3 +461,6 @@ struct LogLevelArgument: ExpressibleByArgument {
     var defaultValueDescription: String { level.name }
     static var allValueStrings: [String] { LogLevel.allCases.map(\.name) }
 }
+
+/// `--parser`: the names are the wire formats'.
+extension SocketIOParser: ExpressibleByArgument {}

@@ -278,12 +278,14 @@ RECOVERY_FLAGS = ("--recovery-window", "2m")
 #: quench's flags for the Admin UI runs: the admin namespace served, nobody logged in to it (issue 24: the cost
 #: of having it on while nobody watches).
 ADMIN_FLAGS = ("--admin", "--admin-auth", "none")
+#: quench's and quench-bench's flags for the msgpack runs (issue 25): every packet one msgpack binary frame.
+MSGPACK_FLAGS = ("--parser", "msgpack")
 
 
-def scenario_rtt(kind, clients, duration, connect_timeout, extra=(), tag=None):
+def scenario_rtt(kind, clients, duration, connect_timeout, extra=(), tag=None, bench_extra=()):
     log(f"rtt {clients} clients: {kind} {' '.join(extra)}")
     with Server(kind, extra, tag=tag if tag is not None else ("-recovery" if extra else "")) as server:
-        result = BenchRun(server, clients, duration, "rtt", connect_timeout).wait()
+        result = BenchRun(server, clients, duration, "rtt", connect_timeout, extra=bench_extra).wait()
         result["_alive"] = server.alive()
     return result
 
@@ -662,6 +664,21 @@ def admin_lines(data):
             ""]
 
 
+def msgpack_lines(data):
+    """What the msgpack parser costs beside JSON: replies/s and server CPU per reply at 50 and 1,000 clients."""
+    lines = [f"## The msgpack parser (`{' '.join(MSGPACK_FLAGS)}`) beside JSON", "",
+             "The same closed loop with every packet one msgpack binary frame (quench-bench `--parser msgpack` writes "
+             "and checks the same exchange); the rounds alternate with quench and the floor above.", "",
+             "| quench, clients | replies/s json | replies/s msgpack | server CPU µs per reply json | msgpack | msgpack/json CPU |",
+             "|---|---|---|---|---|---|"]
+    for clients in (50, 1000):
+        j, m = data["rtt"].get(("quench", clients)) or {}, data["rtt"].get(("quench+msgpack", clients)) or {}
+        lines.append(f"| {clients:,} | {fmt(num(j, 'replies_per_s'))} | {fmt(num(m, 'replies_per_s'))} | "
+                     f"{fmt(num(j, 'server_us_per_reply'))} | {fmt(num(m, 'server_us_per_reply'))} | "
+                     f"{ratio(num(m, 'server_us_per_reply'), num(j, 'server_us_per_reply'))} |")
+    return lines + [""]
+
+
 #: How each kind of server is named in the report.
 SERVER_NAMES = {"quench": "quench", "floor": "floor", "seed": "seed", "asgi": "python-socketio+uvicorn"}
 
@@ -710,6 +727,9 @@ def write_report(path, data, started):
     lines += [f"| quench/floor | | | {ratio(q.get('kib'), f.get('kib'))} |", ""]
     lines += recovery_lines(data)
     lines += admin_lines(data)
+
+
+    lines += msgpack_lines(data)
 
     fan = data["fanout"]
     lines += [f"## Reminder fan-out to {data['sessions']:,} sessions (every {data['interval']} s)", "",
@@ -1012,6 +1032,9 @@ def main():
                     rounds["quench+recovery"].append(scenario_rtt("quench", clients, data["rtt_duration"], 30.0, RECOVERY_FLAGS))
                 if clients == 50:  # the cost of --admin with no Admin UI connected, in the same alternation
                     rounds["quench+admin"].append(scenario_rtt("quench", clients, data["rtt_duration"], 30.0, ADMIN_FLAGS, tag="-admin"))
+                # The msgpack parser's cost beside JSON's (issue 25), in the same alternation.
+                rounds["quench+msgpack"].append(
+                    scenario_rtt("quench", clients, data["rtt_duration"], 30.0, MSGPACK_FLAGS, "-msgpack", MSGPACK_FLAGS))
             for kind in rounds:
                 data["rtt"][(kind, clients)] = median_result(rounds[kind])
             for kind in ("seed", "asgi"):

@@ -134,6 +134,18 @@ def test_rtt_against_quench_connects_everyone_and_every_reply_passes(start_quenc
     assert float(fields["replies_per_s"]) > 0, explain(proc)
 
 
+def test_rtt_with_the_msgpack_parser_checks_every_reply(start_quench):
+    """quench --parser msgpack: the bench writes msgpack packets and judges the replies as it does JSON's."""
+    server = start_quench("--log-level", "warn", *UNLIMITED, "--parser", "msgpack")
+    proc, fields = run_bench(server.ws_base, "--parser", "msgpack", "--clients", CLIENTS, "--duration", 1)
+    assert proc.returncode == 0, explain(proc)
+    assert fields["connected"] == str(CLIENTS) and fields["failures"] == "0", explain(proc)
+    assert float(fields["replies_per_s"]) > 0, explain(proc)
+    # The same bench speaking JSON to a msgpack server fails every client: the check is real.
+    proc, fields = run_bench(server.ws_base, "--clients", 2, "--duration", 1)
+    assert proc.returncode != 0 and fields.get("failures") == "2", explain(proc)
+
+
 def test_http_url_means_polling_unless_told_otherwise(start_quench):
     server = start_quench("--log-level", "warn", *UNLIMITED)
     proc, fields = run_bench(server.url, "--clients", 2, "--duration", 0.5)

@@ -71,6 +71,7 @@ BAD_VALUES = [
     (["--path", "/a//b/"], "--path"),
     (["--max-open-files", "255"], "--max-open-files"),
     (["--max-open-files", "1048577"], "--max-open-files"),
+    (["--parser", "cbor"], "--parser"),
 ]
 
 

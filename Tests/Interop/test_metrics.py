@@ -20,7 +20,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Every sample name the page always has (histograms by their _count).
 ALWAYS = {
     "quench_build_info", "quench_sessions", "quench_sessions_opened_total", "quench_sessions_closed_total",
-    "quench_upgrades_total", "quench_connections", "quench_socketio_connects_total", "quench_socketio_sockets",
+    "quench_upgrades_total", "quench_sessions_eio3", "quench_connections", "quench_socketio_connects_total", "quench_socketio_sockets",
     "quench_messages_received_total", "quench_received_bytes_total", "quench_messages_sent_total",
     "quench_sent_bytes_total", "quench_reminders_total", "quench_reminder_delivery_seconds_count",
     "quench_service_loop_lag_seconds_count", "process_cpu_seconds_total", "process_resident_memory_bytes",

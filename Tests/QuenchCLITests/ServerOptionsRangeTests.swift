@@ -131,6 +131,14 @@ import Testing
         expectRefused("--recovery-window", "25h")
     }
 
+    @Test func parserChoice() {
+        #expect(accepted([])?.socketIOConfiguration.parser == .json)
+        #expect(accepted(["--parser", "msgpack"])?.socketIOConfiguration.parser == .msgpack)
+        #expect(accepted(["--parser", "json"])?.socketIOConfiguration.parser == .json)
+        expectRefused("--parser", "MsgPack")
+        expectRefused("--parser", "")
+    }
+
     @Test func recoveryLogBytesRange() {
         #expect(accepted([])?.socketIOConfiguration.recoveryLogBytes == 16_777_216)
         #expect(accepted(["--recovery-log-bytes", "65536"])?.recoveryLogBytes == 65_536)

@@ -27,16 +27,18 @@ final class ServerHarness {
 
     init(
         connectTimeout: Int64 = 1000, maxPayload: Int = 1_000_000, maxBuffered: Int = EngineConfiguration.defaultMaxBuffered,
-        maxPendingAcks: Int = 100, budgets: ClientBudgetConfiguration = ClientBudgetConfiguration()
+        maxPendingAcks: Int = 100, budgets: ClientBudgetConfiguration = ClientBudgetConfiguration(), parser: SocketIOParser = .json,
+        allowEIO3: Bool = false
     ) {
         engine = EngineServer(
             configuration: EngineConfiguration(
-                pingInterval: 300, pingTimeout: 200, maxPayload: maxPayload, maxBuffered: maxBuffered, budgets: budgets),
+                pingInterval: 300, pingTimeout: 200, maxPayload: maxPayload, maxBuffered: maxBuffered, budgets: budgets,
+                allowEIO3: allowEIO3),
             clock: clock,
             log: Logger(level: .warn, sink: { [logLines] in logLines.append($0) }))
         clock.engine = engine
         server = SocketIOServer(
-            engine: engine, configuration: SocketIOConfiguration(connectTimeout: connectTimeout, maxPendingAcks: maxPendingAcks))
+            engine: engine, configuration: SocketIOConfiguration(connectTimeout: connectTimeout, maxPendingAcks: maxPendingAcks, parser: parser))
         for name in ["/", "/custom"] {
             let namespace = server.namespace(name)
             namespace.onConnect = { [record] socket in record.connects.append((name, socket.auth)) }

@@ -82,12 +82,15 @@ public enum EngineDecodingError: Error, Equatable, CustomStringConvertible {
     case unknownType(UInt8)
     /// A `b` packet whose payload is not base64.
     case badBase64
+    /// An Engine.IO 3 payload whose length prefix is malformed or runs past the body.
+    case badLength
 
     public var description: String {
         switch self {
         case .empty: "empty packet"
         case .unknownType(let byte): "unknown packet type \(byte < 0x20 || byte > 0x7E ? "0x" + String(byte, radix: 16) : "'\(Character(Unicode.Scalar(byte)))'")"
         case .badBase64: "binary packet is not valid base64"
+        case .badLength: "bad length prefix in an Engine.IO 3 payload"
         }
     }
 }

@@ -6,6 +6,8 @@ public final class EngineSession {
 
     /// The Engine.IO sid, as sent in the open packet.
     public let id: String
+    /// The protocol revision the client spoke at its handshake (v3 only with `allowEIO3`).
+    public let protocolVersion: EngineProtocolVersion
     /// The client's address, for logs.
     public let peer: String
     /// The transport that carries packets now.
@@ -21,7 +23,7 @@ public final class EngineSession {
     /// The transport being probed during an upgrade.
     public private(set) var probingTransport: (any Transport)?
     /// Decides what each packet, upgrade, transport end, close and deadline does; this class does the I/O.
-    private var lifecycle = SessionLifecycle()
+    private var lifecycle: SessionLifecycle
     public var state: State { lifecycle.state }
     /// Packets waiting for the transport to become writable (a polling client's next GET), bounded by
     /// ``writeBudget``.
@@ -50,15 +52,18 @@ public final class EngineSession {
 
     var log: Logger { server.log }
 
-    init(id: String, peer: String, transport: any Transport, server: EngineServer, now: Int64) {
+    init(id: String, peer: String, transport: any Transport, server: EngineServer, now: Int64, protocolVersion: EngineProtocolVersion = .v4) {
         self.id = id
+        self.protocolVersion = protocolVersion
+        lifecycle = SessionLifecycle(clientPings: protocolVersion == .v3)
         self.peer = peer
         self.transport = transport
         self.webSocket = Self.webSocket(of: transport)
         self.server = server
         self.traffic = server.counters.traffic
         self.heartbeat = Heartbeat(
-            interval: server.configuration.pingInterval, timeout: server.configuration.pingTimeout, now: now)
+            interval: server.configuration.pingInterval, timeout: server.configuration.pingTimeout, now: now,
+            clientPings: protocolVersion == .v3)
         self.writeBudget = OutboundBudget(limit: server.configuration.maxBuffered, memory: server.outboundMemory)
         self.controlBudget = server.configuration.budgets.budget(.pings, now: now)
         transport.session = self
@@ -214,6 +219,10 @@ public final class EngineSession {
             server.delegate?.engineSession(self, didReceive: packet)
         case .pong:
             if heartbeat.pongReceived(now: server.now, pingHasLeft: pingHasLeft) { server.schedule(self) }
+        case .answerPing:
+            // v3: the pong echoes the ping's payload, as the reference servers do.
+            send(EnginePacket(.pong, packet.payload))
+            if heartbeat.clientPingReceived(now: server.now) { server.schedule(self) }
         case .rejectPacket:
             log.limited(.warn, cause: "unexpected-packet", source: peer, "unexpected packet sid=\(id) peer=\(peer) type=\(packet.type)")
             close(reason: .parseError)
@@ -315,7 +324,7 @@ public final class EngineSession {
     /// themselves change nothing here).
     private func perform(_ action: SessionLifecycle.Action) {
         switch action {
-        case .none, .deliverMessage, .pong, .rejectPacket, .startProbe, .refuseUpgrade, .runHeartbeat, .moveOut, .refuseMove:
+        case .none, .deliverMessage, .pong, .answerPing, .rejectPacket, .startProbe, .refuseUpgrade, .runHeartbeat, .moveOut, .refuseMove:
             break
         case .beginClose(let reason):
             close(reason: reason)
@@ -362,7 +371,8 @@ public final class EngineSession {
     /// the transport ends without telling the client anything, and what was queued for the client goes with
     /// the session. Nil when the session cannot move now (it is upgrading or closing); then nothing changed.
     func moveOut() -> [EnginePacket]? {
-        guard lifecycle.handle(.moveRequested) == .moveOut else { return nil }
+        // A session moved carries no protocol version: a v3 one stays, its requests passed on to it.
+        guard protocolVersion == .v4, lifecycle.handle(.moveRequested) == .moveOut else { return nil }
         noopTimer?.cancel()
         noopTimer = nil
         if transport.isWritable { transport.send([EnginePacket(.noop)]) }

@@ -1,5 +1,7 @@
-/// The server side of Engine.IO v4's heartbeat, as a pure state machine: the server pings every
-/// pingInterval, and a client that has not answered pingTimeout after a ping is gone.
+/// The server side of Engine.IO's heartbeat, as a pure state machine. v4: the server pings every
+/// pingInterval, and a client that has not answered pingTimeout after a ping is gone. v3 (client-ping
+/// mode): the client pings every pingInterval and the server answers, and a client whose next ping has not
+/// come pingInterval + pingTimeout after the last is gone.
 ///
 /// It only says what to do and when; the session does it. Time comes in as an argument, so tests drive
 /// it without a clock.
@@ -10,6 +12,8 @@ public struct Heartbeat: Sendable, Equatable {
         case waitingToPing
         /// A ping is out; the pong is due by the deadline.
         case awaitingPong
+        /// v3: the client's next ping is due by the deadline.
+        case awaitingClientPing
     }
 
     /// What the session must do at a deadline.
@@ -28,11 +32,25 @@ public struct Heartbeat: Sendable, Equatable {
     /// When the current phase ends, in the engine clock's milliseconds.
     public private(set) var deadline: Int64
 
-    /// Starts the heartbeat at session open: the first ping goes out one interval later.
-    public init(interval: Int64, timeout: Int64, now: Int64) {
+    /// Starts the heartbeat at session open: the first ping goes out one interval later; with
+    /// `clientPings` (v3), the client's first ping is due one interval and one timeout later.
+    public init(interval: Int64, timeout: Int64, now: Int64, clientPings: Bool = false) {
         self.interval = interval
         self.timeout = timeout
-        self.deadline = now + interval
+        if clientPings {
+            phase = .awaitingClientPing
+            deadline = now + interval + timeout
+        } else {
+            deadline = now + interval
+        }
+    }
+
+    /// v3: a ping from the client arrived (the session answers it with a pong); the next is due one
+    /// interval and one timeout from now. Returns whether the deadline moved (not in v4 mode).
+    public mutating func clientPingReceived(now: Int64) -> Bool {
+        guard phase == .awaitingClientPing else { return false }
+        deadline = now + interval + timeout
+        return true
     }
 
     /// Called when the deadline may have come.
@@ -46,7 +64,7 @@ public struct Heartbeat: Sendable, Equatable {
             phase = .awaitingPong
             deadline = max(deadline + timeout, now + timeout / 2)
             return .sendPing
-        case .awaitingPong:
+        case .awaitingPong, .awaitingClientPing:
             return .timeOut
         }
     }
@@ -68,7 +86,7 @@ public struct Heartbeat: Sendable, Equatable {
     /// timeout after that, even if the timer has not run yet.
     public func isExpired(now: Int64) -> Bool {
         switch phase {
-        case .awaitingPong: now >= deadline
+        case .awaitingPong, .awaitingClientPing: now >= deadline
         case .waitingToPing: now >= deadline + timeout
         }
     }

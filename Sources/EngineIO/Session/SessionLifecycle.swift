@@ -65,6 +65,8 @@ public struct SessionLifecycle: Sendable, Equatable {
         case deliverMessage
         /// Hand the pong to the heartbeat.
         case pong
+        /// v3: the client pinged; answer with a pong and hand the ping to the heartbeat.
+        case answerPing
         /// The client said goodbye: close for this reason (ask again with ``Event/closeRequested(_:packetsWaitForClient:)``).
         case beginClose(DisconnectReason)
         /// A packet a client never sends on an open transport: log it, then close with "parse error".
@@ -98,7 +100,13 @@ public struct SessionLifecycle: Sendable, Equatable {
     /// held poll returns and it can pause polling and send the upgrade packet.
     public private(set) var owesNoop = false
 
-    public init() {}
+    /// v3: the client pings and the server answers (a ping is no protocol error then).
+    public let clientPings: Bool
+
+    /// - Parameter clientPings: whether the client pings (Engine.IO 3); default false.
+    public init(clientPings: Bool = false) {
+        self.clientPings = clientPings
+    }
 
     /// Whether packets may still be queued for the client.
     @inlinable public var isSending: Bool { state == .open || state == .upgrading }
@@ -180,6 +188,7 @@ public struct SessionLifecycle: Sendable, Equatable {
             switch type {
             case .message: return .deliverMessage
             case .pong: return .pong
+            case .ping where clientPings: return .answerPing
             case .close: return .beginClose(.transportClose)
             case .noop: return .none
             case .open, .ping, .upgrade: return .rejectPacket

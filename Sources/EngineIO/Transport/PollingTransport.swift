@@ -19,6 +19,10 @@ public final class PollingTransport: Transport {
     /// The `t` of the last POST taken: the same POST again (a balancer's retry) is answered `ok` and not
     /// delivered twice.
     private var lastPostStamp: String?
+    /// Engine.IO 3: the client asked for text-only payloads (`b64=1` on its GETs).
+    private var base64 = false
+    /// The session's protocol revision (v4 once the session has let go of this transport).
+    private var version: EngineProtocolVersion { session?.protocolVersion ?? .v4 }
 
     public init() {}
 
@@ -33,6 +37,7 @@ public final class PollingTransport: Transport {
         onAbandon: (@escaping () -> Void) -> Void
     ) -> EngineRequestError? {
         let stamp = request.query["t"]
+        if request.method == .get { base64 = request.query["b64"] != nil }
         switch request.method {
         case .get: receiveGET(responder, headers: headers, stamp: stamp, onAbandon: onAbandon)
         case .post: receivePOST(request.body, responder: responder, headers: headers, stamp: stamp)
@@ -44,9 +49,17 @@ public final class PollingTransport: Transport {
     public func send(_ packets: [EnginePacket]) {
         guard let get = pendingGET else { return }
         pendingGET = nil
-        let response = HTTPResponse.ok(EnginePacket.encodePollingPayload(packets), headers: get.headers)
+        let response = payloadResponse(packets, headers: get.headers)
         lastAnswer = get.stamp.map { ($0, response) }
         get.responder.respond(response)
+    }
+
+    /// A response carrying `packets` in the session's payload form (v3's length-prefixed one for an
+    /// Engine.IO 3 client).
+    private func payloadResponse(_ packets: [EnginePacket], headers: [HTTPHeader]) -> HTTPResponse {
+        guard version == .v3 else { return HTTPResponse.ok(EnginePacket.encodePollingPayload(packets), headers: headers) }
+        let (body, contentType) = EnginePacket.encodePollingPayloadV3(packets, base64: base64)
+        return HTTPResponse(status: 200, contentType: contentType, headers: headers, body: body)
     }
 
     /// Ends the transport. A GET still held learns it with a close packet.
@@ -69,7 +82,7 @@ public final class PollingTransport: Transport {
                     status: 503, contentType: "application/json", headers: get.headers,
                     body: Array("{\"code\":503,\"message\":\"Server shutting down\"}".utf8)))
         } else {
-            get.responder.respond(HTTPResponse.ok([EnginePacketType.close.digit], headers: get.headers))
+            get.responder.respond(payloadResponse([EnginePacket(.close)], headers: get.headers))
         }
     }
 
@@ -103,7 +116,7 @@ public final class PollingTransport: Transport {
             // another node: the owner cannot tell that retry from a second GET. The newer one is the client's;
             // the older gets a noop (to nobody, if its node is gone).
             pendingGET = nil
-            held.responder.respond(HTTPResponse.ok([EnginePacketType.noop.digit], headers: held.headers))
+            held.responder.respond(payloadResponse([EnginePacket(.noop)], headers: held.headers))
         }
         if pendingGET != nil {
             // Two GETs at once is a client bug or a hijack attempt; the reference server ends the session.
@@ -135,7 +148,7 @@ public final class PollingTransport: Transport {
         }
         let packets: [EnginePacket]
         do {
-            packets = try EnginePacket.decodePollingPayload(body)
+            packets = version == .v3 ? try EnginePacket.decodePollingPayloadV3(body) : try EnginePacket.decodePollingPayload(body)
         } catch {
             session.log.limited(.warn, cause: "bad-post-body", source: session.peer, "bad POST body sid=\(session.id) peer=\(session.peer): \(error)")
             responder.respond(EngineRequestError.badRequest("bad POST body: \(error)").response(headers: headers))
@@ -150,7 +163,7 @@ public final class PollingTransport: Transport {
                 // that GET has not arrived yet (it travels on another connection), it gets the noop when it does.
                 if let get = pendingGET {
                     pendingGET = nil
-                    get.responder.respond(HTTPResponse.ok([EnginePacketType.noop.digit], headers: get.headers))
+                    get.responder.respond(payloadResponse([EnginePacket(.noop)], headers: get.headers))
                 } else {
                     session.server.rememberClientClose(sid: session.id)
                 }

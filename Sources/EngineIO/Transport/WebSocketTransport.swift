@@ -38,7 +38,9 @@ public final class WebSocketTransport: Transport {
     public func send(_ packet: EnginePacket) {
         guard !closed else { return }
         if packet.isBinary {
-            connection.sendFrame(packet.payload, binary: true)
+            // Engine.IO 3 starts a binary frame with the packet type as a raw byte (4, a message).
+            let v3 = session?.protocolVersion == .v3
+            connection.sendFrame(v3 ? [EnginePacketType.message.rawValue] + packet.payload : packet.payload, binary: true)
         } else {
             connection.sendText(digit: packet.type.digit, payload: packet.payload)
         }
@@ -84,6 +86,11 @@ public final class WebSocketTransport: Transport {
             return
         }
         do {
+            if isBinary, session.protocolVersion == .v3 {
+                guard frame.first == EnginePacketType.message.rawValue else { throw EngineDecodingError.unknownType(frame.first ?? 0) }
+                session.receive(.binary(Array(UnsafeRawBufferPointer(rebasing: frame[1...]))), from: self)
+                return
+            }
             let packet = try EnginePacket.decode(webSocketFrame: frame, isBinary: isBinary)
             session.receive(packet, from: self)
         } catch {

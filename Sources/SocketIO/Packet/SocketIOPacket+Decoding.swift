@@ -129,7 +129,7 @@ extension SocketIOPacket {
     }
 
     /// Checks that `data` (and the ack id) have the shape the packet type requires.
-    private func validatePayload() throws(SocketIOPacketError) {
+    func validatePayload() throws(SocketIOPacketError) {
         switch type {
         case .connect:
             if let data, !data.isObject {

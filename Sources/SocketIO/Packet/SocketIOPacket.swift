@@ -121,6 +121,7 @@ public struct SocketIOPacketError: Error, CustomStringConvertible, Equatable, Se
             case invalidPlaceholder
             case attachmentMismatch
             case attachmentsTooLarge
+            case invalidMsgPack
         }
 
         private let base: Base
@@ -152,6 +153,8 @@ public struct SocketIOPacketError: Error, CustomStringConvertible, Equatable, Se
         public static let attachmentMismatch = Code(.attachmentMismatch)
         /// A binary packet's attachments together exceed the byte budget the server allows (maxPayload).
         public static let attachmentsTooLarge = Code(.attachmentsTooLarge)
+        /// With the msgpack parser: a message that is not MessagePack, not a packet map, or a text message.
+        public static let invalidMsgPack = Code(.invalidMsgPack)
 
         /// A short human-readable name of the failure.
         public var description: String {
@@ -169,6 +172,7 @@ public struct SocketIOPacketError: Error, CustomStringConvertible, Equatable, Se
             case .invalidPlaceholder: "invalid binary placeholder"
             case .attachmentMismatch: "attachment count mismatch"
             case .attachmentsTooLarge: "attachments too large"
+            case .invalidMsgPack: "invalid msgpack packet"
             }
         }
     }

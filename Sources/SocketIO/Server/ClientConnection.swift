@@ -22,9 +22,13 @@ final class ClientConnection {
     /// While reading from the client is paused over its event budget: the timer that resumes it.
     var resumeTimer: EngineTimer?
     var log: Logger { server.log }
+    /// Whether the client speaks Socket.IO 2 (over Engine.IO 3): joined to `/` without asking, a CONNECT
+    /// reply without data, errors as plain strings.
+    let speaksV2: Bool
 
     init(session: EngineSession, server: SocketIOServer) {
         self.session = session
+        speaksV2 = session.protocolVersion == .v3
         self.server = server
         namespaceBudget = server.engine.configuration.budgets.budget(.namespaceCycles, now: server.engine.now)
     }

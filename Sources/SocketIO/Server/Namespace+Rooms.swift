@@ -125,12 +125,12 @@ extension Namespace {
             return
         }
         if rooms == nil, skip.isEmpty {
-            if !sockets.isEmpty { sendToEveryone(EncodedPacket(event: event, arguments, namespace: name)) }
+            if !sockets.isEmpty { sendToEveryone(EncodedPacket(event: event, arguments, namespace: name, parser: parser)) }
             return
         }
         let targets = recipients(in: rooms, skip: skip)
         guard !targets.isEmpty else { return }
-        let encoded = EncodedPacket(event: event, arguments, namespace: name)
+        let encoded = EncodedPacket(event: event, arguments, namespace: name, parser: parser)
         for socket in targets { socket.send(encoded: encoded) }
     }
 }

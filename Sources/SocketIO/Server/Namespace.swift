@@ -58,6 +58,8 @@ public final class Namespace {
     public internal(set) var observer: (any SocketIOObserver)?
     /// Connection state recovery's log and kept sessions; nil when recovery is off (set by the server).
     var recovery: ConnectionStateRecovery?
+    /// The server's wire format for Socket.IO packets (set by the server).
+    var parser: SocketIOParser = .json
     /// What connection state recovery did here, for `/metrics`; nil when recovery is off.
     public var recoveryCounts: RecoveryCounts? { recovery?.snapshot }
 
@@ -84,7 +86,7 @@ public final class Namespace {
         }
         guard !sockets.isEmpty else { return }
         if let observer { observer.namespace(self, sent: event, arguments, rooms: nil, skip: []) }
-        sendToEveryone(EncodedPacket(event: event, arguments, namespace: name))
+        sendToEveryone(EncodedPacket(event: event, arguments, namespace: name, parser: parser))
     }
 
     /// Hands `name` and `arguments` to this namespace's ``onPeerMessage`` on every other node, through the
@@ -97,9 +99,10 @@ public final class Namespace {
     }
 
     /// Sends an encoded packet to every socket here: a text packet as one shared frame down the recipient
-    /// list, a packet with attachments socket by socket (its messages must stay together per client).
+    /// list, a packet with attachments socket by socket (its messages must stay together per client), and
+    /// a msgpack message socket by socket too (a shared frame is a text frame).
     func sendToEveryone(_ encoded: EncodedPacket) {
-        guard encoded.attachments.isEmpty else {
+        guard encoded.isSharedText else {
             for socket in Array(sockets.values) { socket.send(encoded: encoded) }
             return
         }

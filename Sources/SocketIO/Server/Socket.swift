@@ -71,7 +71,7 @@ public final class Socket {
                 // Kept in the namespace's log, addressed to this socket's sid room, with its offset.
                 recovery.record(event, arguments, namespace: namespace.name, target: .init(rooms: [id], skip: [])).send(on: client.session)
             } else {
-                EncodedPacket(event: event, arguments, namespace: namespace.name).send(on: client.session)
+                EncodedPacket(event: event, arguments, namespace: namespace.name, parser: namespace.parser).send(on: client.session)
             }
             return
         }
@@ -101,7 +101,7 @@ public final class Socket {
             acks.update(ackID) { $0.timer = timer }
         }
         namespace.observer?.socket(self, sent: event, arguments)
-        EncodedPacket(event: event, arguments, namespace: namespace.name, ackID: ackID).send(on: client.session)
+        EncodedPacket(event: event, arguments, namespace: namespace.name, ackID: ackID, parser: namespace.parser).send(on: client.session)
     }
 
     private func ackTimedOut(_ ackID: UInt64) {
@@ -150,7 +150,12 @@ public final class Socket {
     }
 
     func send(_ packet: SocketIOPacket) {
-        EncodedPacket(packet).send(on: client.session)
+        var packet = packet
+        if packet.type == .connect, client.speaksV2 {
+            // Socket.IO 2's CONNECT reply carries nothing: its client knows its sid from Engine.IO.
+            packet.data = nil
+        }
+        EncodedPacket(packet, parser: namespace.parser).send(on: client.session)
     }
 
     /// The client acknowledged one of our emits.
@@ -226,24 +231,38 @@ public struct Ack {
     }
 }
 
-/// A packet encoded once into the Engine.IO messages that carry it (text, then binary attachments).
-/// A broadcast shares these bytes among all its recipients; nothing is copied per recipient.
+/// A packet encoded once into the Engine.IO messages that carry it (text, then binary attachments; or, with
+/// the msgpack parser, one binary message). A broadcast shares these bytes among all its recipients;
+/// nothing is copied per recipient.
 public struct EncodedPacket {
     let text: EnginePacket
     let attachments: [EnginePacket]
 
-    public init(_ packet: SocketIOPacket) {
-        self.init(packet.encode())
+    /// - Parameters:
+    ///   - packet: the packet.
+    ///   - parser: the server's wire format; default JSON.
+    public init(_ packet: SocketIOPacket, parser: SocketIOParser = .json) {
+        switch parser {
+        case .json: self.init(packet.encode())
+        case .msgpack: self.init(msgpack: packet.encodeMsgPack())
+        }
     }
 
     /// An event, encoded without first building its `[name, args…]` array (the path of every emit).
-    public init(event name: String, _ arguments: [JSONValue], namespace: String = "/", ackID: UInt64? = nil) {
-        self.init(SocketIOPacket.encodeEvent(name, arguments, namespace: namespace, ackID: ackID))
+    public init(event name: String, _ arguments: [JSONValue], namespace: String = "/", ackID: UInt64? = nil, parser: SocketIOParser = .json) {
+        switch parser {
+        case .json: self.init(SocketIOPacket.encodeEvent(name, arguments, namespace: namespace, ackID: ackID))
+        case .msgpack: self.init(msgpack: SocketIOPacket.encodeMsgPackEvent(name, arguments, namespace: namespace, ackID: ackID))
+        }
     }
 
     /// An event carrying a connection-state-recovery offset as its last argument (never with an ack).
-    init(event name: String, _ arguments: [JSONValue], namespace: String, offset: String) {
-        self.init(SocketIOPacket.encodeEvent(name, arguments, namespace: namespace, offset: offset))
+    init(event name: String, _ arguments: [JSONValue], namespace: String, offset: String, parser: SocketIOParser = .json) {
+        switch parser {
+        case .json: self.init(SocketIOPacket.encodeEvent(name, arguments, namespace: namespace, offset: offset))
+        case .msgpack:
+            self.init(msgpack: SocketIOPacket.encodeMsgPackEvent(name, arguments, namespace: namespace, ackID: nil, trailing: offset))
+        }
     }
 
     /// The bytes of every message carrying the packet (what a kept copy costs).
@@ -254,10 +273,25 @@ public struct EncodedPacket {
         attachments = encoded.attachments.isEmpty ? [] : encoded.attachments.map(EnginePacket.binary)
     }
 
+    private init(msgpack bytes: [UInt8]) {
+        text = .binary(bytes)
+        attachments = []
+    }
+
+    /// The packet these messages carry, attachments put back in (a msgpack message decodes whole).
+    func decoded() throws(SocketIOPacketError) -> SocketIOPacket {
+        if text.isBinary { return try SocketIOPacket.decodeMsgPack(text.payload) }
+        return try SocketIOPacket.decode(text.payload).reconstructingBinary(attachments.map(\.payload))
+    }
+
+    /// Whether every recipient can share one text frame (``SharedTextFrame``): a text packet without
+    /// attachments, not a msgpack message.
+    var isSharedText: Bool { attachments.isEmpty && !text.isBinary }
+
     /// The Engine.IO messages, in wire order.
     var enginePackets: [EnginePacket] { [text] + attachments }
 
-    /// Queues the packet on `session`: the common text-only packet without building an array.
+    /// Queues the packet on `session`: the common single-message packet without building an array.
     func send(on session: EngineSession) {
         if attachments.isEmpty {
             session.send(text)

@@ -26,6 +26,9 @@ public struct SocketIOConfiguration: Sendable {
     /// session (its record's share of the log included); past it the session is made unrecoverable.
     public var recoveryAwayBytes: Int
 
+    /// How packets are written on the wire: socket.io-parser's JSON text (the default) or msgpack.
+    public var parser: SocketIOParser
+
     public static let defaultRecoveryLogBytes = 16 << 20
     public static let defaultRecoveryAwayBytes = 256 << 10
     public static let defaultMaxRecoverableSessions = 100_000
@@ -38,12 +41,15 @@ public struct SocketIOConfiguration: Sendable {
     ///   - maxRecoverableSessions: dropped sessions each namespace keeps for recovery; default 100 000.
     ///   - recoveryAwayBytes: with a message queue, bytes kept in Redis per dropped session; default 256 KiB.
     ///   - maxRecoverableSessionsPerAddress: dropped sessions each namespace keeps per client address; default 5 000.
+    ///   - parser: the wire format of Socket.IO packets; default JSON.
     public init(
         connectTimeout: Int64 = 45_000, maxPendingAcks: Int = 100, recoveryWindow: Int64 = 0,
         recoveryLogBytes: Int = defaultRecoveryLogBytes, maxRecoverableSessions: Int = defaultMaxRecoverableSessions,
         recoveryAwayBytes: Int = defaultRecoveryAwayBytes,
-        maxRecoverableSessionsPerAddress: Int = AddressLimitConfiguration.defaultMaxSessions
+        maxRecoverableSessionsPerAddress: Int = AddressLimitConfiguration.defaultMaxSessions,
+        parser: SocketIOParser = .json
     ) {
+        self.parser = parser
         self.maxRecoverableSessionsPerAddress = maxRecoverableSessionsPerAddress
         self.recoveryAwayBytes = recoveryAwayBytes
         self.connectTimeout = connectTimeout

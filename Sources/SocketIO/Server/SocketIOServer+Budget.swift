@@ -66,10 +66,9 @@ extension SocketIOServer {
                     .info, cause: "budget-namespace", source: session.peer,
                     "over budget sid=\(session.id) peer=\(session.peer): namespace connects over \(limit.perSecond)/s after a burst of \(limit.burst) (--namespace-rate, --namespace-burst); refusing them")
             }
-            let packet = SocketIOPacket(
-                type: .connectError, namespace: name,
-                data: ["message": .string("Too many namespace connects: at most \(limit.perSecond) a second after \(limit.burst)")])
-            session.send(EncodedPacket(packet).enginePackets)
+            let packet = connectError(
+                namespace: name, message: "Too many namespace connects: at most \(limit.perSecond) a second after \(limit.burst)", for: client)
+            session.send(EncodedPacket(packet, parser: configuration.parser).enginePackets)
         case .disconnect(let overFor):
             counters.countDisconnect(.namespaceCycles)
             log.limited(

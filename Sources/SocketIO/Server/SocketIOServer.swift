@@ -52,6 +52,7 @@ public final class SocketIOServer: EngineServerDelegate {
     public func namespace(_ name: String, recovers: Bool = true) -> Namespace {
         if let existing = namespaces[name] { return existing }
         let created = Namespace(name: name)
+        created.parser = configuration.parser
         created.adapter = adapter
         created.observer = observer
         if configuration.recoveryWindow > 0, recovers {
@@ -91,6 +92,12 @@ public final class SocketIOServer: EngineServerDelegate {
                 client.session.close(reason: .forcedClose)
             }
         }
+        if client.speaksV2 {
+            // Socket.IO 2 joins the default namespace with the Engine.IO connection: its client sends no
+            // CONNECT for `/` and waits for the server's.
+            guard admitNamespaceConnect(client, to: "/") else { return }
+            connect(client, to: "/", auth: nil)
+        }
     }
 
     public func engineSession(_ session: EngineSession, didCloseWith reason: DisconnectReason) {
@@ -106,6 +113,10 @@ public final class SocketIOServer: EngineServerDelegate {
 
     public func engineSession(_ session: EngineSession, didReceive message: EnginePacket) {
         guard let client = session.context as? ClientConnection else { return }
+        if configuration.parser == .msgpack {
+            receiveMsgPack(message, client: client)
+            return
+        }
         if message.isBinary {
             do throws(SocketIOPacketError) {
                 try receiveAttachment(message.payload, client: client)
@@ -119,7 +130,23 @@ public final class SocketIOServer: EngineServerDelegate {
 
     public func engineSession(_ session: EngineSession, didReceiveText text: UnsafeRawBufferPointer) {
         guard let client = session.context as? ClientConnection else { return }
+        if configuration.parser == .msgpack {
+            refuse(SocketIOPacketError(.invalidMsgPack, "a text message, but this server's parser is msgpack (--parser)"), session: session)
+            return
+        }
         receiveText(text, client: client)
+    }
+
+    /// With the msgpack parser every packet is one binary message, binaries inside: nothing to reassemble.
+    private func receiveMsgPack(_ message: EnginePacket, client: ClientConnection) {
+        do throws(SocketIOPacketError) {
+            guard message.isBinary else {
+                throw SocketIOPacketError(.invalidMsgPack, "a text message, but this server's parser is msgpack (--parser)")
+            }
+            dispatch(try SocketIOPacket.decodeMsgPack(message.payload), client: client)
+        } catch {
+            refuse(error, session: client.session)
+        }
     }
 
     /// A text packet, decoded where it lies (a WebSocket's receive buffer or a polling body).
@@ -157,7 +184,8 @@ public final class SocketIOServer: EngineServerDelegate {
     /// attachments array stays unique (no copy per attachment).
     private func receiveAttachment(_ bytes: [UInt8], client: ClientConnection) throws(SocketIOPacketError) {
         guard var pending = client.partialBinary.take() else {
-            throw SocketIOPacketError(.attachmentMismatch, "binary message with no binary packet before it")
+            throw SocketIOPacketError(
+                .attachmentMismatch, "binary message with no binary packet before it (a msgpack client? this server's --parser is json)")
         }
         try pending.add(bytes)
         guard pending.isComplete else {
@@ -172,6 +200,10 @@ public final class SocketIOServer: EngineServerDelegate {
     private func dispatch(_ packet: consuming SocketIOPacket, client: ClientConnection) {
         switch packet.type {
         case .connect:
+            if client.speaksV2, let query = packet.namespace.firstIndex(of: "?") {
+                // Socket.IO 2 puts its query in the namespace (`/admin?token=…`); the namespace is what precedes it.
+                packet.namespace = String(packet.namespace[..<query])
+            }
             guard admitNamespaceConnect(client, to: packet.namespace) else { return }
             connect(client, to: packet.namespace, auth: packet.data)
         case .disconnect:
@@ -283,7 +315,12 @@ public final class SocketIOServer: EngineServerDelegate {
     }
 
     private func sendConnectError(_ client: ClientConnection, namespace: String, message: String) {
-        let packet = SocketIOPacket(type: .connectError, namespace: namespace, data: ["message": .string(message)])
-        client.session.send(EncodedPacket(packet).enginePackets)
+        let packet = connectError(namespace: namespace, message: message, for: client)
+        client.session.send(EncodedPacket(packet, parser: configuration.parser).enginePackets)
+    }
+
+    /// A CONNECT_ERROR: `{"message":…}`, or for a Socket.IO 2 client its ERROR packet's plain string.
+    func connectError(namespace: String, message: String, for client: ClientConnection) -> SocketIOPacket {
+        SocketIOPacket(type: .connectError, namespace: namespace, data: client.speaksV2 ? .string(message) : ["message": .string(message)])
     }
 }

@@ -77,6 +77,7 @@ final class ServiceMetrics: @unchecked Sendable {
         for reason in DisconnectReason.allCases {
             page.sample("quench_sessions_closed_total", ["reason": Self.label(reason)], counters.closes[reason] ?? 0)
         }
+        page.single("quench_sessions_eio3", .gauge, help: "Engine.IO 3 sessions open now (--allow-eio3), included in quench_sessions.", counters.openV3)
         page.single("quench_upgrades_total", .counter, help: "Sessions upgraded from long-polling to WebSocket.", counters.upgrades)
         page.single("quench_connections", .gauge, help: "TCP connections open now (HTTP and WebSocket).", server.connectionCount)
 

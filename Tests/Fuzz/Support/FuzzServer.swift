@@ -12,13 +12,17 @@ final class FuzzServer {
     let socketIO: SocketIOServer
     let app: ChatApp
 
-    /// - Parameter recoveryWindow: connection state recovery's window in milliseconds; 0 turns it off.
-    init(recoveryWindow: Int64 = 0) {
+    /// - Parameters:
+    ///   - recoveryWindow: connection state recovery's window in milliseconds; 0 turns it off.
+    ///   - parser: the Socket.IO wire format; default JSON.
+    ///   - allowEIO3: whether Engine.IO 3 clients are served; default false.
+    init(recoveryWindow: Int64 = 0, parser: SocketIOParser = .json, allowEIO3: Bool = false) {
         engine = EngineServer(
-            configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200, maxPayload: 100_000),
+            configuration: EngineConfiguration(pingInterval: 300, pingTimeout: 200, maxPayload: 100_000, allowEIO3: allowEIO3),
             clock: clock, log: Logger(level: .error, sink: { _ in }))
         clock.engine = engine
-        socketIO = SocketIOServer(engine: engine, configuration: SocketIOConfiguration(connectTimeout: 1000, recoveryWindow: recoveryWindow))
+        socketIO = SocketIOServer(engine: engine, configuration: SocketIOConfiguration(
+            connectTimeout: 1000, recoveryWindow: recoveryWindow, parser: parser))
         app = ChatApp(server: socketIO)
         // A second namespace whose handler acknowledges with what it got, binaries included.
         socketIO.namespace("/custom").onUnhandledEvent = { socket, event, arguments, ack in

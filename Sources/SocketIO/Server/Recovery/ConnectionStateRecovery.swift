@@ -25,6 +25,8 @@ final class ConnectionStateRecovery {
     /// Recoveries and refusals so far (kept sessions and bound drops are read at ``snapshot``).
     var counts = RecoveryCounts()
     let window: Int64
+    /// The server's wire format: the log keeps packets as sent.
+    let parser: SocketIOParser
     unowned let engine: EngineServer
     /// The sweep of expired sessions, armed while any is kept (one timer per namespace at most).
     private var sweep: EngineTimer?
@@ -42,12 +44,13 @@ final class ConnectionStateRecovery {
             limit: configuration.maxRecoverableSessions, byteLimit: configuration.recoveryAwayBytes,
             perAddressLimit: configuration.maxRecoverableSessionsPerAddress)
         window = configuration.recoveryWindow
+        parser = configuration.parser
     }
 
     /// Encodes an event with the next offset as its last argument, keeps it in the log for `target`, and
     /// returns it for sending.
     func record(_ event: String, _ arguments: [JSONValue], namespace: String, target: MissedPacketLog.Target) -> EncodedPacket {
-        let packet = EncodedPacket(event: event, arguments, namespace: namespace, offset: log.nextOffset)
+        let packet = EncodedPacket(event: event, arguments, namespace: namespace, offset: log.nextOffset, parser: parser)
         log.append(packet, target: target)
         return packet
     }

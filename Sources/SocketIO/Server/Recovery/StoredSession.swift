@@ -123,9 +123,7 @@ public enum StoredPacket {
     /// The event and arguments of a sent packet (its recovery offset, the last argument, left out); nil when
     /// it is not an event this server wrote.
     static func value(sent packet: EncodedPacket) -> JSONValue? {
-        guard let decoded = try? SocketIOPacket.decode(packet.text.payload),
-            let whole = try? decoded.reconstructingBinary(packet.attachments.map(\.payload)),
-            let name = whole.eventName
+        guard let whole = try? packet.decoded(), let name = whole.eventName
         else { return nil }
         var arguments = Array(whole.arguments)
         if !arguments.isEmpty { arguments.removeLast() }

@@ -1,0 +1,19 @@
+/// The Engine.IO protocol revision a session speaks, from the handshake's `EIO` parameter.
+///
+/// What differs in v3 (socket.io-client 2.x, socket.io-client-java 1.x, python-engineio 3.x): the client
+/// pings and the server answers (``Heartbeat`` in its client-ping mode), polling payloads are
+/// length-prefixed (``EnginePacket/encodePollingPayloadV3(_:base64:)``), and a binary WebSocket frame starts
+/// with the packet type as a raw byte (`0x04`). Everything else — packets, the upgrade, the bounds — is v4's.
+public enum EngineProtocolVersion: Int, Sendable, Equatable {
+    case v3 = 3
+    case v4 = 4
+
+    /// The version an `EIO` query value names, nil for any other value.
+    public init?(query value: String?) {
+        switch value {
+        case "4": self = .v4
+        case "3": self = .v3
+        default: return nil
+        }
+    }
+}
