@@ -38,6 +38,9 @@ struct BenchSettings {
     /// For rtt over WebSocket: how long a client waits after each reply before its next message (0: at once).
     /// Paced clients leave the server idle between messages, so a stall (a fan-out) shows in their latency.
     var thinkMilliseconds: Int = 0
+    /// WebSocket over TLS (wss://), the server's certificate taken as it is: the bench measures the cost of
+    /// the encryption, not of trust.
+    var tls = false
 
     /// Replies in flight at any moment this long after a reminder boundary count as sent during the fan-out.
     static let fanoutWindowNanoseconds: Int64 = 1_000_000_000
