@@ -1,5 +1,6 @@
 import CLibWebSockets
 import EngineIO
+import Glibc
 
 /// Reads what the engine needs of a request out of lws's parsed headers. Service thread, while the
 /// headers are still attached (the HTTP, filter and established callbacks).
@@ -104,15 +105,69 @@ enum LWSRequestReader {
         return nil
     }
 
-    /// The socket peer's numeric address, or ``disconnectedPeer`` when it cannot be had.
+    /// The socket peer's numeric address, or ``disconnectedPeer`` when it cannot be had. Read on every
+    /// request (a long-polling client makes two per reply), so an IPv4 peer, the common case, is read with
+    /// one `getpeername` and printed by hand; anything else goes through lws's text and ``IPAddress``.
     static func peer(_ wsi: OpaquePointer) -> String {
+        if let address = ipv4Peer(wsi) { return dotted(address) }
         var buffer = [CChar](repeating: 0, count: 64)
         guard lws_get_peer_simple(wsi, &buffer, buffer.count) != nil else { return disconnectedPeer }
         let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         // lws writes getpeername's error into the buffer as if it were the address ("getpeername: Transport
         // endpoint is not connected" once the client has gone); anything that is not an address is that.
-        // An IPv4 client on a dual-stack socket (::ffff:a.b.c.d) reads as its IPv4 address.
         return IPAddress(text)?.description ?? disconnectedPeer
+    }
+
+    /// The peer's IPv4 address (host order), also when a dual-stack socket shows it as `::ffff:a.b.c.d`
+    /// (one client is one key however it arrived, as ``IPAddress`` has it); nil for IPv6 or no peer.
+    private static func ipv4Peer(_ wsi: OpaquePointer) -> UInt32? {
+        let fd = lws_get_socket_fd(wsi)
+        guard fd >= 0 else { return nil }
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        return withUnsafeMutablePointer(to: &storage) { pointer -> UInt32? in
+            let named = pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+            guard named == 0 else { return nil }
+            switch Int32(pointer.pointee.ss_family) {
+            case AF_INET:
+                return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
+            case AF_INET6:
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
+                    withUnsafeBytes(of: address.pointee.sin6_addr) { bytes -> UInt32? in
+                        guard bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF else { return nil }
+                        return UInt32(bytes[12]) << 24 | UInt32(bytes[13]) << 16 | UInt32(bytes[14]) << 8 | UInt32(bytes[15])
+                    }
+                }
+            default:
+                return nil
+            }
+        }
+    }
+
+    /// `a.b.c.d` for an IPv4 address in host order, as ``IPAddress`` prints it (at most 15 bytes: a
+    /// string Swift keeps inline, with no allocation).
+    static func dotted(_ address: UInt32) -> String {
+        String(unsafeUninitializedCapacity: 15) { buffer in
+            var count = 0
+            for shift in stride(from: 24, through: 0, by: -8) {
+                let part = UInt8(truncatingIfNeeded: address >> UInt32(shift))
+                if part >= 100 {
+                    buffer[count] = UInt8(ascii: "0") + part / 100
+                    count += 1
+                }
+                if part >= 10 {
+                    buffer[count] = UInt8(ascii: "0") + part / 10 % 10
+                    count += 1
+                }
+                buffer[count] = UInt8(ascii: "0") + part % 10
+                count += 1
+                if shift > 0 {
+                    buffer[count] = UInt8(ascii: ".")
+                    count += 1
+                }
+            }
+            return count
+        }
     }
 
     /// The peer of a connection whose client has already gone, so that the kernel no longer says who it was.

@@ -62,6 +62,11 @@ public final class LWSServer: @unchecked Sendable {
     /// Keep-alive connections whose next request lws has buffered already (the client pipelined): that
     /// request is parsed from lws's buffer, and one with a body is refused (``refusalOfBodyBearing(wsi:request:pipelined:)``).
     var connectionsWithBufferedRequest = Set<OpaquePointer>()
+    /// Keep-alive connections waiting for their next request, and since when (ms), watched by quench
+    /// instead of lws's timeout list (``awaitNextRequest(on:after:)``), and the sweep that closes them.
+    var idleConnections: [OpaquePointer: Int64] = [:]
+    var keepAliveSweep: LWSTimer?
+    var keepAliveSweepArmed = false
     /// Connections closed before their first request's headers arrived, logged in bursts (``LWSAwaitingRequest``).
     var headerTimeoutLog = LogThrottle(intervalMilliseconds: 10_000)
     /// C strings lws points to for the context's whole life (interface, certificate paths, ALPN); freed in deinit.
@@ -147,6 +152,7 @@ public final class LWSServer: @unchecked Sendable {
             throw Self.explainFailure(lwsLines, configuration)
         }
         context = created
+        keepAliveSweep = LWSTimer(context: created) { [unowned self] in self.sweepIdleConnections() }
         for endpoint in endpoints {
             let engine = endpoint.engine
             endpoint.clock.attach(context: created) { [unowned engine] in engine.fireTimers() }
@@ -189,6 +195,7 @@ public final class LWSServer: @unchecked Sendable {
             for timer in repeatingTimers { timer.cancel() }
             stopTimer = nil
             drainTimer = nil
+            keepAliveSweep = nil
             reusePortListener?.retryTimer = nil
             inbox.close()
             lws_context_destroy(context)
@@ -234,6 +241,7 @@ public final class LWSServer: @unchecked Sendable {
         for timer in repeatingTimers { timer.cancel() }
         stopTimer = nil
         drainTimer = nil
+        keepAliveSweep = nil
         reusePortListener?.retryTimer = nil
         inbox.close()
         lws_context_destroy(context)

@@ -22,16 +22,16 @@ struct session {
 	struct lws *held; /* the GET waiting for packets, if any */
 	size_t queued;
 	char queue[QUEUE_BYTES];
+	size_t body_len; /* the POST being read (a client sends one at a time) */
+	char body[BODY_BYTES];
 };
 static struct session *sessions;
 static int session_count, session_capacity;
 
-/* Per connection: the session its request names, and a POST's body as it arrives. */
+/* Per request (lws 4.1 allocates it afresh, zeroed, for each request on a keep-alive connection, so it
+ * stays small): the session the request names. */
 struct pss {
 	int session; /* -1: none */
-	int is_post;
-	size_t body_len;
-	char body[BODY_BYTES];
 };
 
 static struct lws_context *context;
@@ -122,10 +122,12 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	struct pss *p = user;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP: {
-		p->is_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
-		p->body_len = 0;
 		p->session = session_of(wsi);
-		if (p->is_post) return p->session < 0; /* the body follows */
+		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) { /* the body follows */
+			if (p->session < 0) return -1;
+			sessions[p->session].body_len = 0;
+			return 0;
+		}
 		if (p->session < 0) { /* the handshake */
 			if (session_count == session_capacity) {
 				session_capacity = session_capacity ? session_capacity * 2 : 1024;
@@ -133,7 +135,7 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 				if (!sessions) return -1;
 			}
 			struct session *s = &sessions[session_count];
-			s->held = NULL; s->queued = 0;
+			s->held = NULL; s->queued = 0; s->body_len = 0;
 			char open[160];
 			int n = snprintf(open, sizeof open, "0{\"sid\":\"f%d\",\"upgrades\":[],\"pingInterval\":25000,"
 				"\"pingTimeout\":20000,\"maxPayload\":1000000}", session_count++);
@@ -149,17 +151,19 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0); /* held until there is something to say */
 		return 0;
 	}
-	case LWS_CALLBACK_HTTP_BODY:
-		if (p->body_len + len > BODY_BYTES) return -1;
-		memcpy(p->body + p->body_len, in, len);
-		p->body_len += len;
-		return 0;
+	case LWS_CALLBACK_HTTP_BODY: {
+		if (p->session < 0) return -1;
+		struct session *s = &sessions[p->session];
+		if (s->body_len + len > BODY_BYTES) return -1;
+		memcpy(s->body + s->body_len, in, len);
+		s->body_len += len;
+		return 0; }
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
 		if (p->session < 0) return -1;
 		struct session *s = &sessions[p->session];
 		char sid[16];
 		snprintf(sid, sizeof sid, "f%d", p->session);
-		handle_packets(s, sid, p->body, p->body_len);
+		handle_packets(s, sid, s->body, s->body_len);
 		if (s->queued && s->held) answer_held(s);
 		return respond(wsi, "ok", 2) ? -1 : 0;
 	}
