@@ -77,7 +77,7 @@ enum LWSRequestReader {
     /// skipped, not taken for the end: only `lws_hdr_copy_fragment` returning -1 says there are no more.
     /// One scratch buffer the size of the whole query serves every fragment.
     private static func query(_ wsi: OpaquePointer) -> QueryParameters {
-        var parameters = QueryParameters()
+        var parameters = QueryParameters(capacity: 4)
         let total = Int(lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS))
         guard total > 0 else { return parameters }
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: total + 1) { scratch in

@@ -99,7 +99,9 @@ public final class LWSServer: @unchecked Sendable {
         protocols.initialize(repeating: lws_protocols(), count: 2)
         protocols[0].name = UnsafePointer(protocolName)
         protocols[0].callback = lwsCallback
-        protocols[0].per_session_data_size = MemoryLayout<UnsafeMutableRawPointer?>.size
+        // No per-session data: lws would allocate and zero it afresh for every request on a keep-alive
+        // connection (each protocol bind), and quench keeps its state in the opaque pointer (LWSPeer).
+        protocols[0].per_session_data_size = 0
         protocols[0].rx_buffer_size = 0
     }
 
