@@ -239,7 +239,10 @@ extension LWSServer {
     }
 
     private func beginHTTP(wsi: OpaquePointer) -> Int32 {
-        guard let request = LWSRequestReader.request(on: wsi, trusting: configuration.trustedProxies) else { return -1 }
+        // A keep-alive connection's peer does not change: the exchange of its last request has it (and
+        // reading it costs a system call per request).
+        let socketPeer = (LWSPeer.stored(on: wsi) as? LWSHTTPExchange)?.socketPeer ?? LWSRequestReader.peer(wsi)
+        guard let request = LWSRequestReader.request(on: wsi, trusting: configuration.trustedProxies, socketPeer: socketPeer) else { return -1 }
         if let tooLarge = HeaderLimits.refusal(wsi, peer: request.peer, log: log) {
             _ = writeHTTPResponse(tooLarge, to: wsi)
             return -1
@@ -256,7 +259,7 @@ extension LWSServer {
             _ = writeHTTPResponse(refusal, to: wsi)
             return -1
         }
-        let exchange = LWSHTTPExchange(wsi: wsi, server: self, request: request)
+        let exchange = LWSHTTPExchange(wsi: wsi, server: self, request: request, socketPeer: socketPeer)
         if request.method == .post {
             exchange.awaitBody(
                 bytes: LWSRequestReader.header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap { Int($0) } ?? 0,

@@ -35,8 +35,12 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
     /// When the transaction completed and the connection began waiting for its next request (ms); -1 before.
     var idleSince: Int64 = -1
 
-    init(wsi: OpaquePointer, server: LWSServer, request: HTTPRequest) {
+    /// The connection's own peer (the proxy's, when a trusted proxy names the client), for the next request on it.
+    let socketPeer: String
+
+    init(wsi: OpaquePointer, server: LWSServer, request: HTTPRequest, socketPeer: String) {
         self.request = request
+        self.socketPeer = socketPeer
         super.init(wsi: wsi, server: server)
     }
 

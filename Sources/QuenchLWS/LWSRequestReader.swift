@@ -7,8 +7,9 @@ import Glibc
 enum LWSRequestReader {
     /// The method, path, query, origin and peer of the request on `wsi`; nil if it has no request line.
     /// The peer is the client a trusted proxy names in `X-Forwarded-For` or `Forwarded`
-    /// (``TrustedProxies``), else the socket's peer.
-    static func request(on wsi: OpaquePointer, trusting proxies: TrustedProxies) -> HTTPRequest? {
+    /// (``TrustedProxies``), else the socket's peer: `socketPeer` when the caller knows it already (a
+    /// keep-alive connection's earlier request read it), else read from the socket.
+    static func request(on wsi: OpaquePointer, trusting proxies: TrustedProxies, socketPeer: String? = nil) -> HTTPRequest? {
         let method: HTTPMethod
         let path: String
         if let uri = header(wsi, WSI_TOKEN_GET_URI) {
@@ -32,13 +33,13 @@ enum LWSRequestReader {
             query: query(wsi),
             origin: header(wsi, WSI_TOKEN_ORIGIN),
             requestedHeaders: header(wsi, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS),
-            peer: client(wsi, trusting: proxies))
+            peer: client(wsi, trusting: proxies, socketPeer: socketPeer))
     }
 
     /// The client's address: the socket's peer, or for a trusted proxy the client its headers name. The
     /// headers are only read for a trusted proxy, so without `--trusted-proxies` this costs nothing.
-    static func client(_ wsi: OpaquePointer, trusting proxies: TrustedProxies) -> String {
-        let socketPeer = peer(wsi)
+    static func client(_ wsi: OpaquePointer, trusting proxies: TrustedProxies, socketPeer known: String? = nil) -> String {
+        let socketPeer = known ?? peer(wsi)
         guard proxies.trusts(socketPeer: socketPeer) else { return socketPeer }
         return proxies.client(
             socketPeer: socketPeer, xForwardedFor: header(wsi, WSI_TOKEN_X_FORWARDED_FOR), forwarded: customHeader(wsi, "forwarded:"))
