@@ -66,6 +66,8 @@ public final class LWSServer: @unchecked Sendable {
     /// instead of lws's timeout list (``awaitNextRequest(on:after:)``), and the sweep that closes them.
     var idleConnections: [OpaquePointer: Int64] = [:]
     var keepAliveSweep: LWSTimer?
+    /// The look at dropped queues' memory a second after a drop (``returnDroppedMemory(of:)``).
+    var memoryReturn: LWSTimer?
     var keepAliveSweepArmed = false
     /// Connections closed before their first request's headers arrived, logged in bursts (``LWSAwaitingRequest``).
     var headerTimeoutLog = LogThrottle(intervalMilliseconds: 10_000)
@@ -198,6 +200,7 @@ public final class LWSServer: @unchecked Sendable {
             stopTimer = nil
             drainTimer = nil
             keepAliveSweep = nil
+            memoryReturn = nil
             reusePortListener?.retryTimer = nil
             inbox.close()
             lws_context_destroy(context)
@@ -244,6 +247,7 @@ public final class LWSServer: @unchecked Sendable {
         stopTimer = nil
         drainTimer = nil
         keepAliveSweep = nil
+        memoryReturn = nil
         reusePortListener?.retryTimer = nil
         inbox.close()
         lws_context_destroy(context)
