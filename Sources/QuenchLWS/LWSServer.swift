@@ -101,9 +101,11 @@ public final class LWSServer: @unchecked Sendable {
         protocols.initialize(repeating: lws_protocols(), count: 2)
         protocols[0].name = UnsafePointer(protocolName)
         protocols[0].callback = lwsCallback
-        // No per-session data: lws would allocate and zero it afresh for every request on a keep-alive
-        // connection (each protocol bind), and quench keeps its state in the opaque pointer (LWSPeer).
-        protocols[0].per_session_data_size = 0
+        // lws allocates (and zeroes) this again at every protocol bind, each keep-alive request included, and
+        // quench keeps its state on the opaque pointer (LWSPeer); but with none at all, a close lws starts
+        // itself (invalid UTF-8, a reserved opcode) no longer ends the session at once, and reminders
+        // followed lws's close frame (test_close_frames.py).
+        protocols[0].per_session_data_size = MemoryLayout<UnsafeMutableRawPointer?>.size
         protocols[0].rx_buffer_size = 0
     }
 
