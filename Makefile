@@ -15,7 +15,7 @@ ARGS     ?=
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -enforce-exclusivity=unchecked -Xlinker -z -Xlinker now
 RELEASE_BIN   := .build/release/quench
 
-.PHONY: all deps deb-deps test-deps build release run test unit-test interop-test venv venv-eio3 deb install uninstall clean bench bench-tools bench-cluster cluster-bench-tools fuzz sanitize soak redis-server rabbitmq-server
+.PHONY: all deps deb-deps test-deps build release run test unit-test interop-test venv venv-eio3 deb install uninstall clean bench bench-tools bench-cluster cluster-bench-tools fuzz sanitize soak redis-server rabbitmq-server bench-floors
 
 all: release
 
@@ -112,8 +112,13 @@ bench: release bench-tools
 bench-cluster: release cluster-bench-tools
 	$(PYTHON) Tests/Bench/bench.py --only cluster --output build/cluster-bench.md
 
-## bench-tools: the load tool, the C floors (lws_floor, send_floor), the seed app's venv and wrk (installed when missing).
-bench-tools: deps build/lws_floor build/send_floor $(SEED_VENV)/.installed cluster-bench-tools
+## bench-floors: issue 26's section alone (long-polling and wss:// beside their floors), into build/floors-bench.md.
+bench-floors: release cluster-bench-tools build/lws_floor build/poll_floor build/tls_floor
+	$(PYTHON) Tests/Bench/bench.py --only floors --output build/floors-bench.md
+
+## bench-tools: the load tool, the C floors (lws_floor; poll_floor and tls_floor, issue 26; send_floor), the seed
+## app's venv and wrk (installed when missing).
+bench-tools: deps build/lws_floor build/poll_floor build/tls_floor build/send_floor $(SEED_VENV)/.installed cluster-bench-tools
 	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 
 ## cluster-bench-tools: the load tool, and redis-server and haproxy for the cluster section (installed when missing).
@@ -131,6 +136,17 @@ build/lws_floor: $(wildcard $(SHARED_REF)/lws_floor.c)
 	@test -f $(SHARED_REF)/lws_floor.c || { echo "bench: $(SHARED_REF) is missing (the shared folder must sit beside the repository, at ../shared)"; exit 1; }
 	@mkdir -p build
 	cc -O2 -o $@ $(SHARED_REF)/lws_floor.c -lwebsockets
+
+## The long-poll floor: the least a long-polling chat server on lws 4.1 does (Tests/Bench/poll_floor.c).
+build/poll_floor: Tests/Bench/poll_floor.c
+	@mkdir -p build
+	cc -O2 -Wall -o $@ $< -lwebsockets
+
+## The TLS floor: lws_floor.c itself, included whole, with TLS on as quench's --tls-cert has it.
+build/tls_floor: Tests/Bench/tls_floor.c $(wildcard $(SHARED_REF)/lws_floor.c)
+	@test -f $(SHARED_REF)/lws_floor.c || { echo "bench: $(SHARED_REF) is missing (the shared folder must sit beside the repository, at ../shared)"; exit 1; }
+	@mkdir -p build
+	cc -O2 -Wall -I$(SHARED_REF) -o $@ $< -lwebsockets
 
 build/send_floor: Tests/Bench/send_floor.c
 	@mkdir -p build

@@ -31,6 +31,7 @@ final class BenchClient: ClientPool<BenchConnection>, BenchDriver {
         // event (`wsi_from_fd`), which made connecting 15,000 clients quadratic.
         info.gid = -1
         info.uid = -1
+        if settings.tls { info.options |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT) }
         guard let created = lws_create_context(&info) else { throw BenchError("could not create an lws client context") }
         context = created
         clients = (0..<settings.clients).map { BenchConnection(index: $0, client: self) }
@@ -64,6 +65,11 @@ final class BenchClient: ClientPool<BenchConnection>, BenchDriver {
                     info.ietf_version_or_minus_one = -1
                     info.local_protocol_name = UnsafePointer(protocolName)
                     info.userdata = Unmanaged.passUnretained(connection).toOpaque()
+                    if settings.tls {
+                        info.ssl_connection = Int32(
+                            LCCSCF_USE_SSL.rawValue | LCCSCF_ALLOW_SELFSIGNED.rawValue | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK.rawValue
+                                | LCCSCF_ALLOW_EXPIRED.rawValue)
+                    }
                     connection.wsi = lws_client_connect_via_info(&info)
                 }
             }

@@ -41,6 +41,9 @@ struct BenchSettings {
     /// Socket.IO packets in socket.io-msgpack-parser's form (a server started with `--parser msgpack`);
     /// WebSocket only.
     var msgpack = false
+    /// WebSocket over TLS (wss://), the server's certificate taken as it is: the bench measures the cost of
+    /// the encryption, not of trust.
+    var tls = false
 
     /// Replies in flight at any moment this long after a reminder boundary count as sent during the fan-out.
     static let fanoutWindowNanoseconds: Int64 = 1_000_000_000

@@ -19,8 +19,8 @@ struct QuenchBench: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Server URL: ws://HOST:PORT[/path/] or http://HOST:PORT[/path/] (path defaults to /socket.io/).",
-            discussion: "Either scheme works with either transport; the scheme only picks the transport when --transport is not given."))
+            "Server URL: ws://, wss:// or http://HOST:PORT[/path/] (path defaults to /socket.io/).",
+            discussion: "ws:// and http:// work with either transport; the scheme only picks the transport when --transport is not given. wss:// is WebSocket over TLS (the server's certificate is not verified)."))
     var url = "ws://127.0.0.1:5000"
 
     @Option(help: "Number of concurrent clients.")
@@ -67,10 +67,13 @@ struct QuenchBench: ParsableCommand {
         if let transport, BenchSettings.Transport(rawValue: transport) == nil {
             throw ValidationError("--transport must be websocket or polling")
         }
-        if url.hasPrefix("wss://") || url.hasPrefix("https://") {
-            throw ValidationError("--url: TLS is not supported by quench-bench; use ws:// or http://")
+        if url.hasPrefix("https://") {
+            throw ValidationError("--url: polling over TLS is not supported by quench-bench; use wss:// (WebSocket) or http://")
         }
-        guard parsedURL != nil else { throw ValidationError("--url must look like ws://HOST:PORT[/path/] or http://HOST:PORT[/path/]") }
+        if url.hasPrefix("wss://"), transport == "polling" {
+            throw ValidationError("--url wss:// is for --transport websocket; polling over TLS is not supported by quench-bench")
+        }
+        guard parsedURL != nil else { throw ValidationError("--url must look like ws://, wss:// or http://HOST:PORT[/path/]") }
         if mode == "fanout", reminderInterval <= 0 { throw ValidationError("--mode fanout needs --reminder-interval SECONDS") }
         guard thinkMs >= 0 else { throw ValidationError("--think-ms must not be negative") }
         guard parser == "json" || parser == "msgpack" else { throw ValidationError("--parser must be json or msgpack") }
@@ -83,10 +86,13 @@ struct QuenchBench: ParsableCommand {
     }
 
     /// HOST, PORT and path of `--url`, and the transport its scheme suggests.
-    private var parsedURL: (host: String, port: Int, path: String, scheme: BenchSettings.Transport)? {
+    private var parsedURL: (host: String, port: Int, path: String, scheme: BenchSettings.Transport, tls: Bool)? {
         let scheme: BenchSettings.Transport
         let rest: Substring
-        if url.hasPrefix("ws://") {
+        if url.hasPrefix("wss://") {
+            scheme = .websocket
+            rest = url.dropFirst(6)
+        } else if url.hasPrefix("ws://") {
             scheme = .websocket
             rest = url.dropFirst(5)
         } else if url.hasPrefix("http://") {
@@ -105,7 +111,7 @@ struct QuenchBench: ParsableCommand {
         else { return nil }
         let host = hostPort[..<colon]
         guard !host.isEmpty, !host.hasPrefix("[") || host.hasSuffix("]"), host.hasPrefix("[") || !host.contains(":") else { return nil }
-        return (String(host), port, path, scheme)
+        return (String(host), port, path, scheme, url.hasPrefix("wss://"))
     }
 
     func run() throws {
@@ -116,7 +122,7 @@ struct QuenchBench: ParsableCommand {
         let settings = BenchSettings(
             host: target.host, port: target.port, path: target.path, clients: clients, durationSeconds: duration,
             mode: benchMode, transport: benchTransport, reminderIntervalSeconds: reminderInterval,
-            connectTimeoutSeconds: connectTimeout, thinkMilliseconds: thinkMs, msgpack: parser == "msgpack")
+            connectTimeoutSeconds: connectTimeout, thinkMilliseconds: thinkMs, msgpack: parser == "msgpack", tls: target.tls)
         let client: any BenchDriver =
             switch benchTransport {
             case .websocket: BenchClient(settings: settings)

@@ -61,6 +61,7 @@ extension LWSServer {
         case LWS_CALLBACK_WSI_DESTROY:
             openConnections -= 1
             if !connectionsWithBufferedRequest.isEmpty { connectionsWithBufferedRequest.remove(wsi) }
+            forgetIdleConnection(wsi)
             LWSPeer.detach(from: wsi)?.ended()
             if case .resumed(let atLimit)? = acceptLimit.closed(leaving: openConnections) {
                 log.info("descriptor limit: \(openConnections) connections, accepting again (\(atLimit) let in one at a time meanwhile)")
@@ -241,7 +242,10 @@ extension LWSServer {
     }
 
     private func beginHTTP(wsi: OpaquePointer) -> Int32 {
-        guard let request = LWSRequestReader.request(on: wsi, trusting: configuration.trustedProxies) else { return -1 }
+        // A keep-alive connection's peer does not change: the exchange of its last request has it (and
+        // reading it costs a system call per request).
+        let socketPeer = (LWSPeer.stored(on: wsi) as? LWSHTTPExchange)?.socketPeer ?? LWSRequestReader.peer(wsi)
+        guard let request = LWSRequestReader.request(on: wsi, trusting: configuration.trustedProxies, socketPeer: socketPeer) else { return -1 }
         if let tooLarge = HeaderLimits.refusal(wsi, peer: request.peer, log: log) {
             _ = writeHTTPResponse(tooLarge, to: wsi)
             return -1
@@ -258,7 +262,7 @@ extension LWSServer {
             _ = writeHTTPResponse(refusal, to: wsi)
             return -1
         }
-        let exchange = LWSHTTPExchange(wsi: wsi, server: self, request: request)
+        let exchange = LWSHTTPExchange(wsi: wsi, server: self, request: request, socketPeer: socketPeer)
         if request.method == .post {
             exchange.awaitBody(
                 bytes: LWSRequestReader.header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap { Int($0) } ?? 0,

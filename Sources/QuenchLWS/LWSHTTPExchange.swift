@@ -32,9 +32,15 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
     private var isFlushing = false
     /// Called once if the connection closes before the response was written.
     var onAbandon: (() -> Void)?
+    /// When the transaction completed and the connection began waiting for its next request (ms); -1 before.
+    var idleSince: Int64 = -1
 
-    init(wsi: OpaquePointer, server: LWSServer, request: HTTPRequest) {
+    /// The connection's own peer (the proxy's, when a trusted proxy names the client), for the next request on it.
+    let socketPeer: String
+
+    init(wsi: OpaquePointer, server: LWSServer, request: HTTPRequest, socketPeer: String) {
         self.request = request
+        self.socketPeer = socketPeer
         super.init(wsi: wsi, server: server)
     }
 
@@ -106,7 +112,7 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
             lws_rx_flow_control(wsi, 1)
             return true
         }
-        return server.completeTransaction(on: wsi) == 0
+        return server.completeTransaction(on: wsi, of: self) == 0
     }
 
     /// Called when the request was not answered at once (a long-poll). lws would time it out after
@@ -132,7 +138,7 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
     func writable() -> Int32 {
         guard isFlushing, lws_partial_buffered(wsi) == 0 else { return 0 }
         isFlushing = false
-        return server.completeTransaction(on: wsi)
+        return server.completeTransaction(on: wsi, of: self)
     }
 
     /// `CLOSED_HTTP` (or `WSI_DESTROY`, or the connection moving on): the client left.

@@ -15,10 +15,16 @@ import EngineIO
 /// its own read, as every real client's does, is unaffected.
 extension LWSServer {
     /// The response on `wsi` is all out: completes the transaction, notes whether the client's next request
-    /// is already buffered, and lets the connection read again. Returns -1 to close.
-    func completeTransaction(on wsi: OpaquePointer) -> Int32 {
+    /// is already buffered, and lets the connection read again. Returns -1 to close. A connection left
+    /// idle after `exchange` is timed by quench, not by lws (KeepAliveIdle.swift); one with a buffered
+    /// request, or completed for lws (a file it served), keeps lws's timeout.
+    func completeTransaction(on wsi: OpaquePointer, of exchange: LWSHTTPExchange? = nil) -> Int32 {
         guard lws_http_transaction_completed(wsi) == 0 else { return -1 }
-        if clws_holds_header_table(wsi) != 0 { connectionsWithBufferedRequest.insert(wsi) }
+        if clws_holds_header_table(wsi) != 0 {
+            connectionsWithBufferedRequest.insert(wsi)
+        } else if let exchange {
+            awaitNextRequest(on: wsi, after: exchange)
+        }
         lws_rx_flow_control(wsi, 1)
         return 0
     }

@@ -62,6 +62,13 @@ public final class LWSServer: @unchecked Sendable {
     /// Keep-alive connections whose next request lws has buffered already (the client pipelined): that
     /// request is parsed from lws's buffer, and one with a body is refused (``refusalOfBodyBearing(wsi:request:pipelined:)``).
     var connectionsWithBufferedRequest = Set<OpaquePointer>()
+    /// Keep-alive connections waiting for their next request, and since when (ms), watched by quench
+    /// instead of lws's timeout list (``awaitNextRequest(on:after:)``), and the sweep that closes them.
+    var idleConnections: [OpaquePointer: Int64] = [:]
+    var keepAliveSweep: LWSTimer?
+    /// The look at dropped queues' memory a second after a drop (``returnDroppedMemory(of:)``).
+    var memoryReturn: LWSTimer?
+    var keepAliveSweepArmed = false
     /// Connections closed before their first request's headers arrived, logged in bursts (``LWSAwaitingRequest``).
     var headerTimeoutLog = LogThrottle(intervalMilliseconds: 10_000)
     /// C strings lws points to for the context's whole life (interface, certificate paths, ALPN); freed in deinit.
@@ -98,6 +105,10 @@ public final class LWSServer: @unchecked Sendable {
         protocols.initialize(repeating: lws_protocols(), count: 2)
         protocols[0].name = UnsafePointer(protocolName)
         protocols[0].callback = lwsCallback
+        // lws allocates (and zeroes) this again at every protocol bind, each keep-alive request included, and
+        // quench keeps its state on the opaque pointer (LWSPeer); but with none at all, a close lws starts
+        // itself (invalid UTF-8, a reserved opcode) no longer ends the session at once, and reminders
+        // followed lws's close frame (test_close_frames.py).
         protocols[0].per_session_data_size = MemoryLayout<UnsafeMutableRawPointer?>.size
         protocols[0].rx_buffer_size = 0
     }
@@ -151,6 +162,7 @@ public final class LWSServer: @unchecked Sendable {
             throw Self.explainFailure(lwsLines, configuration)
         }
         context = created
+        keepAliveSweep = LWSTimer(context: created) { [unowned self] in self.sweepIdleConnections() }
         for endpoint in endpoints {
             let engine = endpoint.engine
             endpoint.clock.attach(context: created) { [unowned engine] in engine.fireTimers() }
@@ -193,6 +205,8 @@ public final class LWSServer: @unchecked Sendable {
             for timer in repeatingTimers { timer.cancel() }
             stopTimer = nil
             drainTimer = nil
+            keepAliveSweep = nil
+            memoryReturn = nil
             reusePortListener?.retryTimer = nil
             inbox.close()
             lws_context_destroy(context)
@@ -238,6 +252,8 @@ public final class LWSServer: @unchecked Sendable {
         for timer in repeatingTimers { timer.cancel() }
         stopTimer = nil
         drainTimer = nil
+        keepAliveSweep = nil
+        memoryReturn = nil
         reusePortListener?.retryTimer = nil
         inbox.close()
         lws_context_destroy(context)
@@ -283,28 +299,23 @@ public final class LWSServer: @unchecked Sendable {
 
     /// Writes a whole HTTP response (headers and body in one write; lws keeps what the kernel does not
     /// take). The transaction is completed apart (``completeTransaction(on:)``), once all of it is out.
+    ///
+    /// lws writes the status line (it knows the request's HTTP version and notes the status); the header
+    /// lines after it are written here as lws would write them over HTTP/1.1, the only protocol quench
+    /// serves (`name: value`, names lower-case): lws's per-header calls, and the `snprintf` behind its
+    /// Content-Length, were a tenth of a polling reply's own cost.
     func writeHTTPResponse(_ response: HTTPResponse, to wsi: OpaquePointer) -> Int32 {
         var headerBytes = 256 + response.contentType.utf8.count
         for header in response.headers { headerBytes += header.name.utf8.count + header.value.utf8.count + 8 }
         ensureWriteCapacity(headerBytes + response.body.count)
         let start = (writeBuffer.baseAddress! + headroom).assumingMemoryBound(to: UInt8.self)
-        let end = start + headerBytes
         var cursor: UnsafeMutablePointer<UInt8>? = start
-        guard lws_add_http_header_status(wsi, UInt32(response.status), &cursor, end) == 0 else { return -1 }
+        guard lws_add_http_header_status(wsi, UInt32(response.status), &cursor, start + headerBytes) == 0, var cursor else { return -1 }
         if response.status >= 400 { counters.refused(status: response.status) }
-        var failed = false
-        func add(_ name: String, _ value: String) {
-            let ok = value.withCString { valueChars in
-                lws_add_http_header_by_name(wsi, name, UnsafeRawPointer(valueChars).assumingMemoryBound(to: UInt8.self),
-                    Int32(value.utf8.count), &cursor, end)
-            }
-            if ok != 0 { failed = true }
-        }
-        add("content-type:", response.contentType)
-        for header in response.headers { add(header.name.lowercased() + ":", header.value) }
-        if lws_add_http_header_content_length(wsi, lws_filepos_t(response.body.count), &cursor, end) != 0 { failed = true }
-        if failed || lws_finalize_http_header(wsi, &cursor, end) != 0 { return -1 }
-        guard var cursor else { return -1 }
+        HTTPHeaderWriter.line(name: "content-type", value: response.contentType, at: &cursor)
+        for header in response.headers { HTTPHeaderWriter.line(name: header.name, value: header.value, at: &cursor) }
+        HTTPHeaderWriter.contentLength(response.body.count, at: &cursor)
+        HTTPHeaderWriter.bytes("\r\n", at: &cursor)
         response.body.withUnsafeBytes { body in
             if let base = body.baseAddress { UnsafeMutableRawPointer(cursor).copyMemory(from: base, byteCount: body.count) }
         }

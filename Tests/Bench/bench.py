@@ -27,6 +27,7 @@ import threading
 import time
 
 import cluster_bench
+import floors_bench
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "reference"))
@@ -39,6 +40,9 @@ DEFAULT_BUDGETS = ("--event-rate", "50", "--event-burst", "200", "--ping-rate", 
 BENCH = os.path.join(ROOT, ".build", "release", "quench-bench")
 FLOOR = os.path.join(ROOT, "build", "lws_floor")
 SEND_FLOOR = os.path.join(ROOT, "build", "send_floor")
+#: Issue 26's floors: long-polling (Tests/Bench/poll_floor.c) and the WebSocket floor with TLS on (tls_floor.c).
+POLL_FLOOR = os.path.join(ROOT, "build", "poll_floor")
+TLS_FLOOR = os.path.join(ROOT, "build", "tls_floor")
 SEED_PYTHON = os.path.join(ROOT, ".venv-seed", "bin", "python")
 SEED_APP = os.path.join(SHARED, "seed_app.py")
 #: The seed's exchange on python-socketio's asyncio server under uvicorn: the fastest Python stack.
@@ -110,17 +114,30 @@ def wait_listening(process, port, timeout=30.0, interval=0.001):
 
 
 class Server:
-    """One server process on a free loopback port: quench, the floor or the seed app."""
+    """One server process on a free loopback port: quench, the floor or the seed app. With `tls`, quench and the
+    floor serve wss:// with the bench's certificate (floors_bench.tls_files); `url` says wss:// then."""
 
-    def __init__(self, kind, extra=(), tag=""):
+    def __init__(self, kind, extra=(), tag="", tls=False):
         self.kind = kind
         self.port = free_port()
+        self.tls = tls
+        env = None
+        if tls:
+            cert, key = floors_bench.tls_files(sys.modules[__name__])
+            if kind == "quench":
+                extra = ("--tls-cert", cert, "--tls-key", key, *extra)
+            elif kind == "floor":
+                env = dict(os.environ, TLS_FLOOR_CERT=cert, TLS_FLOOR_KEY=key)
+            else:
+                raise ValueError(f"{kind} has no TLS here")
         if kind == "quench":
             # Every load client comes from 127.0.0.1: the per-address bounds are lifted, or the bench would
             # measure them instead of the server.
             argv = [QUENCH, "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warn", *UNLIMITED_ADDRESS, *UNLIMITED_BUDGETS, *extra]
         elif kind == "floor":
-            argv = [FLOOR, str(self.port), *extra]
+            argv = [TLS_FLOOR if tls else FLOOR, str(self.port), *extra]
+        elif kind == "pollfloor":
+            argv = [POLL_FLOOR, str(self.port), *extra]
         elif kind == "seed":
             argv = [SEED_PYTHON, SEED_APP, str(self.port)]
         elif kind == "asgi":
@@ -128,13 +145,13 @@ class Server:
         else:
             raise ValueError(kind)
         self.log_path = os.path.join(LOG_DIR, f"{kind}{tag}-{self.port}.log")
-        self.process = spawn(argv, os.path.basename(self.log_path))
+        self.process = spawn(argv, os.path.basename(self.log_path), env=env)
         self.pid = self.process.pid
         self.startup_seconds = wait_listening(self.process, self.port, timeout=60.0 if kind in ("seed", "asgi") else 30.0)
 
     @property
     def url(self):
-        return f"ws://127.0.0.1:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}"
 
     def alive(self):
         return self.process.poll() is None
@@ -340,16 +357,16 @@ def watch_bursts(server, interval, stop_event, bursts, watch=1.5):
             bursts[boundary] = ((last_change - boundary) * 1000 if last_change else None, (last_cpu - start_cpu) / 1e6)
 
 
-def scenario_fanout(kind, sessions, interval, duration, polling=0):
-    """The reminder fan-out to `sessions` clients (`polling` of them long-polling). With polling clients the
-    server also answers each one's next GET after its reminder, which the watch (3.5 s instead of 1.5 s after
-    each boundary) must include."""
+def scenario_fanout(kind, sessions, interval, duration, polling=0, tls=False):
+    """The reminder fan-out to `sessions` clients (`polling` of them long-polling; with `tls` the WebSocket ones
+    on wss://). With polling clients the server also answers each one's next GET after its reminder, which the
+    watch (3.5 s instead of 1.5 s after each boundary) must include."""
     watch = 3.5 if polling else 1.5
-    log(f"reminder fan-out every {interval}s to {sessions} sessions ({polling} of them long-polling): {kind}")
+    log(f"reminder fan-out every {interval}s to {sessions} sessions ({polling} of them long-polling{', TLS' if tls else ''}): {kind}")
     # quench's pings go to 60 s so no heartbeat lands in the window (the floor sends none): the server's CPU
     # around a boundary is then the fan-out alone.
     extra = ["--reminder-interval", str(interval), "--ping-interval", "60s"] if kind == "quench" else [str(interval)]
-    with Server(kind, extra, tag="-polling" if polling else "") as server:
+    with Server(kind, extra, tag=("-polling" if polling else "") + ("-tls" if tls else ""), tls=tls) as server:
         bursts, stop_event = {}, threading.Event()
 
         def start_watching(runs):
@@ -847,6 +864,7 @@ def write_report(path, data, started):
 
     st = data["startup"]
     lines += cluster_bench.lines(sys.modules[__name__], data)
+    lines += floors_bench.lines(sys.modules[__name__], data)
 
     lines += ["## Start-up and idle", "",
               "| figure | quench | floor | quench/floor |", "|---|---|---|---|",
@@ -975,6 +993,7 @@ def targets(data):
     out.append(check(ok, f"idle CPU ≈ 0 (taken as ≤ 1% of a core): {fmt(cpu, 0)} ms over {ic.get('seconds')} s with "
                          f"{data['idle_cpu_sessions']:,} sessions" + (f" = {cpu / ic['seconds'] / 10:.2f}%" if cpu is not None else "")))
     out += cluster_bench.targets(sys.modules[__name__], data)
+    out += floors_bench.targets(sys.modules[__name__], data)
     return out
 
 
@@ -994,6 +1013,7 @@ def preflight():
     if not shutil.which("wrk"):
         missing.append("wrk (apt-get install wrk)")
     missing += cluster_bench.missing()
+    missing += floors_bench.missing(sys.modules[__name__])
     if missing:
         sys.exit("bench: missing:\n  " + "\n  ".join(missing))
 
@@ -1002,10 +1022,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", default=os.path.join(ROOT, "BENCHMARKS.md"))
     parser.add_argument("--quick", action="store_true", help="short durations and small counts, to test the harness")
-    parser.add_argument("--only", choices=["cluster"], help="run one section alone (cluster: issue 21's balancer section)")
+    parser.add_argument("--only", choices=["cluster", "floors"],
+                        help="run one section alone (cluster: issue 21's balancer section; floors: issue 26's long-poll and TLS floors)")
     args = parser.parse_args()
     if args.only == "cluster":
         return cluster_only(args)
+    if args.only == "floors":
+        return floors_only(args)
     preflight()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -1059,6 +1082,7 @@ def main():
         data["fairness"] = scenario_fairness(data["fairness_clients"], data["fairness_seconds"])
         data["hold"] = scenario_hold(data["hold_sessions"], data["hold_seconds"], 200, 400)
         run_cluster(data, quick)
+        floors_bench.run(sys.modules[__name__], data, quick)
     finally:
         cleanup()
     write_report(args.output, data, started)
@@ -1096,6 +1120,38 @@ def cluster_only(args):
         f.write("\n".join(lines))
     log(f"wrote {args.output}")
     print("\n".join(cluster_bench.targets(sys.modules[__name__], data)))
+
+
+def floors_only(args):
+    """`--only floors`: issue 26's section alone, written to --output, beside the plain WebSocket quench figures
+    it compares with (the 50 and 1,000 client rounds of quench alone)."""
+    module = sys.modules[__name__]
+    missing = [f"{path} ({hint})" for path, hint in ((QUENCH, "make release"), (BENCH, "swift build -c release --product quench-bench"),
+                                                     (FLOOR, "make bench-floors"))
+               if not os.path.exists(path)] + floors_bench.missing(module)
+    if missing:
+        sys.exit("bench: missing:\n  " + "\n  ".join(missing))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started, quick = time.monotonic(), args.quick
+    data = {"rtt_duration": 3.0 if quick else 10.0, "rtt_rounds": 3 if quick else 5, "interval": 5, "rtt": {}}
+    try:
+        for clients in (50, 1000):
+            data["rtt"][("quench", clients)] = median_result(
+                [scenario_rtt("quench", clients, data["rtt_duration"], 30.0) for _ in range(data["rtt_rounds"])])
+        floors_bench.run(module, data, quick)
+    finally:
+        cleanup()
+    lines = ["# Benchmarks: long-polling and TLS beside their floors alone", "",
+             "Written by `Tests/Bench/bench.py --only floors`.", ""]
+    lines += machine_lines() + [f"- run time: {time.monotonic() - started:.0f} s", ""]
+    lines += floors_bench.lines(module, data)
+    lines += ["## Targets (issue 26)", ""] + floors_bench.targets(module, data) + [""]
+    with open(args.output, "w") as f:
+        f.write("\n".join(lines))
+    log(f"wrote {args.output}")
+    print("\n".join(floors_bench.targets(module, data)))
 
 
 if __name__ == "__main__":

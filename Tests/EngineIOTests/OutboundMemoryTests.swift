@@ -26,6 +26,24 @@ import Testing
         #expect(!first.passesTotal(adding: 800))
     }
 
+    /// The binding arms its look at freed memory on the first drop only (issue 26: no timer on an idle server).
+    @Test func onlyTheFirstDropSinceTheLastLookIsAnnounced() {
+        let memory = OutboundMemory(limit: 1000)
+        var announced = 0
+        memory.onFirstDrop = { announced += 1 }
+        var first = OutboundBudget(limit: 500, memory: memory)
+        var second = OutboundBudget(limit: 500, memory: memory)
+        _ = first.add(300)
+        _ = second.add(200)
+        first.dropAll()
+        second.dropAll()
+        #expect(announced == 1)
+        #expect(memory.takeDropped() == 500)
+        _ = first.add(100)
+        first.dropAll()
+        #expect(announced == 2)
+    }
+
     @Test func atTheTotalTheClientsHoldingTheMostAreClosedFirstNotTheWriter() throws {
         // 1000 bytes for everyone; three clients that read nothing hold 400, 300 and 200 (100-byte packets).
         let harness = Harness(maxBuffered: 1000, maxBufferedTotal: 1000)

@@ -12,6 +12,7 @@ slept for; the assertions are about behaviour (exit status, failures, replies, r
 """
 
 import os
+import shutil
 import socket
 import socketserver
 import subprocess
@@ -144,6 +145,28 @@ def test_rtt_with_the_msgpack_parser_checks_every_reply(start_quench):
     # The same bench speaking JSON to a msgpack server fails every client: the check is real.
     proc, fields = run_bench(server.ws_base, "--clients", 2, "--duration", 1)
     assert proc.returncode != 0 and fields.get("failures") == "2", explain(proc)
+
+
+def test_wss_against_quench_with_tls_connects_everyone_and_every_reply_passes(start_quench, tmp_path):
+    """wss:// (issue 26: the TLS floor's comparison): an lws client context with TLS, the self-signed
+    certificate taken as it is; polling over TLS is refused with a clear error."""
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=60)
+    server = start_quench("--log-level", "warn", *UNLIMITED, "--tls-cert", str(cert), "--tls-key", str(key))
+    proc, fields = run_bench(f"wss://127.0.0.1:{server.port}", "--clients", CLIENTS, "--duration", 1)
+    assert proc.returncode == 0, explain(proc)
+    assert fields["transport"] == "websocket"
+    assert fields["connected"] == str(CLIENTS) and fields["failures"] == "0", explain(proc)
+    assert float(fields["replies_per_s"]) > 0, explain(proc)
+    # Plain ws:// to the TLS port fails every client rather than passing.
+    proc, fields = run_bench(f"ws://127.0.0.1:{server.port}", "--clients", 2, "--duration", 0.5)
+    assert proc.returncode != 0 and fields.get("connected", "0") == "0", explain(proc)
+    refused = subprocess.run([BENCH_BIN, "--url", f"wss://127.0.0.1:{server.port}", "--transport", "polling"],
+                             capture_output=True, text=True, timeout=30)
+    assert refused.returncode != 0 and "polling over TLS is not supported" in refused.stderr, refused.stderr
 
 
 def test_http_url_means_polling_unless_told_otherwise(start_quench):

@@ -5,6 +5,7 @@ import http.client
 import json
 import re
 import shutil
+import socket
 import subprocess
 
 import pytest
@@ -48,6 +49,33 @@ def test_held_get_outlives_lws_request_timeout_and_gets_the_ping(start_quench):
     assert (response.status, response.read()) == (200, b"2")
     conn.close()
     assert not re.search(r"\bclose sid=" + re.escape(sid), server.log_text()), server.log_text()
+
+
+def test_idle_keep_alive_connection_is_still_closed_by_the_server(start_quench):
+    """quench, not lws, times a keep-alive connection waiting for its next request (lws's sorted timeout
+    list cost a polling reply dearly, issue 26): one left idle after a response is still closed, as lws
+    closed it, after its 5 s keep-alive time, and the server serves on."""
+    server = start_quench()
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    sock.sendall(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: quench\r\n\r\n")
+    received = b""
+    while b"\r\n\r\n" not in received or not received.split(b"\r\n\r\n", 1)[1].startswith(b"0{"):
+        chunk = sock.recv(4096)
+        assert chunk, f"closed before the handshake's answer: {received!r}"
+        received += chunk
+    assert received.startswith(b"HTTP/1.1 200")
+    sock.settimeout(20)  # the keep-alive time, the once-a-second sweep, and a loaded machine's slack
+    try:
+        rest = sock.recv(4096)
+    except socket.timeout:
+        pytest.fail("the idle keep-alive connection was never closed")
+    except ConnectionResetError:
+        rest = b""
+    assert rest == b"", rest
+    sock.close()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    handshake(conn)
+    conn.close()
 
 
 def test_post_without_content_length_is_refused_not_hung(start_quench):

@@ -12,9 +12,11 @@
 public struct QueryParameters: Sendable, Equatable {
     private var pairs: [(name: String, value: String)]
 
-    /// No parameters; add lws's decoded arguments with ``append(decodedArgument:)``.
-    public init() {
+    /// No parameters; add lws's decoded arguments with ``append(decodedArgument:)``, with room for
+    /// `capacity` of them (an Engine.IO request carries three or four) so the list is allocated once.
+    public init(capacity: Int = 0) {
         pairs = []
+        pairs.reserveCapacity(capacity)
     }
 
     /// Parses a raw query string as it appears in a URL, with or without a leading `?`: split at `&`,

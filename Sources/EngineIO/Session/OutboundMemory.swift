@@ -23,6 +23,9 @@ public final class OutboundMemory: @unchecked Sendable {
     public private(set) var dropped = 0
     /// Closes the biggest holders until `needed` more bytes fit under the low-water mark (the engine).
     var reclaimer: ((_ needed: Int) -> Void)?
+    /// Called when a queue is dropped with nothing dropped before it since ``takeDropped()`` last asked:
+    /// the binding looks a moment later, rather than waking every second to find nothing.
+    public var onFirstDrop: (() -> Void)?
 
     /// - Parameter limit: the most bytes queued for all clients together (`--max-buffered-total`).
     public init(limit: Int) {
@@ -51,7 +54,9 @@ public final class OutboundMemory: @unchecked Sendable {
 
     func droppedQueue(_ bytes: Int) {
         queued &-= bytes
+        let first = dropped == 0
         dropped &+= bytes
+        if first, bytes > 0 { onFirstDrop?() }
     }
 
     /// The bytes dropped since the last call, and starts counting again from zero (the binding asks, to
