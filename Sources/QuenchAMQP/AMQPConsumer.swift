@@ -40,7 +40,7 @@ final class AMQPConsumer: Sendable {
         self.consuming = consuming
     }
 
-    func start() { BackgroundThread.start { [self] in run() } }
+    func start() { BackgroundThread.start(name: "amqp-consumer") { [self] in run() } }
 
     private func run() {
         var pacing = ConnectPacing()

@@ -38,7 +38,7 @@ final class AMQPPublisher: @unchecked Sendable {  // Sendable: `queue` and `retr
         queue = PublishQueue(capacity: capacity, byteBudget: byteBudget)
     }
 
-    func start() { BackgroundThread.start { [self] in run() } }
+    func start() { BackgroundThread.start(name: "amqp-publisher") { [self] in run() } }
 
     /// Queues one message for the exchange. Any thread; never blocks on I/O.
     func publish(_ payload: [UInt8]) {
