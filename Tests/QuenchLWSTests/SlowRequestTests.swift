@@ -15,7 +15,7 @@ import Testing
         let fd = loopback.connect()
         defer { close(fd) }
         let head = Array("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n".utf8)
-        #expect(send(fd, head, head.count, Int32(MSG_NOSIGNAL)) == head.count)
+        #expect(LoopbackServer.send(head, on: fd) == head.count)
         let (answer, closed) = LoopbackServer.trickle(Array(repeating: UInt8(ascii: "x"), count: 100), on: fd, gapMilliseconds: 50, seconds: 10)
         #expect(closed, "the connection is closed after the answer")
         #expect(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 408"))
@@ -31,7 +31,7 @@ import Testing
         let fd = loopback.connect()
         defer { close(fd) }
         let request = Array("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello".utf8)
-        #expect(send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count)
+        #expect(LoopbackServer.send(request, on: fd) == request.count)
         let (answer, _) = LoopbackServer.trickle([], on: fd, gapMilliseconds: 0, seconds: 1)
         // No page handler: the request reaches dispatch and gets the 404 it would get anyway.
         #expect(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 404"))
@@ -71,7 +71,7 @@ import Testing
         let fd = loopback.connect()
         defer { close(fd) }
         let request = Array("GET /a.txt HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
-        #expect(send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count)
+        #expect(LoopbackServer.send(request, on: fd) == request.count)
         // Keep-alive: lws answers, then closes the idle connection at its keep-alive timeout.
         let (answer, closed) = LoopbackServer.trickle([], on: fd, gapMilliseconds: 0, seconds: 15)
         #expect(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
