@@ -79,6 +79,10 @@ public final class AMQPMessageQueue: MessageQueue, @unchecked Sendable {
         publisher.publish(PubSubMessage.encode(operation, hostID: hostID))
     }
 
+    public func publishOnChannel(_ payload: [UInt8]) { publisher.publish(payload) }
+
+    public func receiveLinkAnnouncements(_ handler: @escaping @Sendable ([UInt8], Bool) -> Void) { inbox.linkAnnounced.handler = handler }
+
     public func send(_ message: NodeMessage, to node: String) -> Bool {
         publisher.publish(NodeMessageCodec.encode(message), toQueue: Self.nodeQueue(node, of: channel))
     }

@@ -79,6 +79,11 @@ extension LWSServer {
             if watchedDescriptorReadable(wsi) { return 0 }
             return acceptOnReusePort(wsi)
 
+        case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+            // A `--node-link` socket that asked for room to write (or an outbound one that connected).
+            watchedDescriptorWritable(wsi)
+            return 0
+
         case LWS_CALLBACK_RAW_CLOSE_FILE:
             if watchedDescriptorClosed(wsi) { return 0 }
             reusePortListenerClosed(wsi)

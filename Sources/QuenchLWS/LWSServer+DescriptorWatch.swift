@@ -9,6 +9,8 @@ import EngineIO
 /// the wsi; the owner keeps the original.
 final class WatchedDescriptor: DescriptorWatch {
     let readable: () -> Void
+    /// Runs once per ``wantWritable()`` when the descriptor can take more (a `--node-link` socket).
+    var writable: (() -> Void)?
     let closed: () -> Void
     /// The adopted wsi while it is watched.
     fileprivate(set) var wsi: OpaquePointer?
@@ -21,6 +23,12 @@ final class WatchedDescriptor: DescriptorWatch {
         self.closed = closed
     }
 
+    /// Polls for room to write once more (LWS_CALLBACK_RAW_WRITEABLE_FILE then runs ``writable``).
+    func wantWritable() {
+        guard let wsi else { return }
+        lws_callback_on_writable(wsi)
+    }
+
     func stop() {
         guard let wsi else { return }
         self.wsi = nil
@@ -31,6 +39,12 @@ final class WatchedDescriptor: DescriptorWatch {
 
 extension LWSServer: DescriptorWatcher {
     public func watch(_ descriptor: Int32, readable: @escaping () -> Void, closed: @escaping () -> Void) -> (any DescriptorWatch)? {
+        watchDescriptor(descriptor, readable: readable, closed: closed)
+    }
+
+    /// ``watch(_:readable:closed:)`` with the concrete watch, whose ``WatchedDescriptor/wantWritable()`` the
+    /// binding's own sockets use.
+    func watchDescriptor(_ descriptor: Int32, readable: @escaping () -> Void, closed: @escaping () -> Void) -> WatchedDescriptor? {
         guard let context, let vhost = lws_get_vhost_by_name(context, "default") else { return nil }
         let copy = dup(descriptor)
         guard copy >= 0 else { return nil }
@@ -54,6 +68,11 @@ extension LWSServer: DescriptorWatcher {
         guard let watch = watchedDescriptors[wsi] else { return false }
         watch.readable()
         return true
+    }
+
+    /// LWS_CALLBACK_RAW_WRITEABLE_FILE for a watched descriptor.
+    func watchedDescriptorWritable(_ wsi: OpaquePointer) {
+        watchedDescriptors[wsi]?.writable?()
     }
 
     /// LWS_CALLBACK_RAW_CLOSE_FILE: lws closes a watched duplicate, after ``WatchedDescriptor/stop()`` or on

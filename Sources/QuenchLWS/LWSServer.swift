@@ -88,6 +88,8 @@ public final class LWSServer: @unchecked Sendable {
     var watchedDescriptors: [OpaquePointer: WatchedDescriptor] = [:]
     /// Every such wsi until lws closes it (also after its watch stopped): its close is not a connection's.
     var adoptedDescriptors: Set<OpaquePointer> = []
+    /// `--node-link`'s listening socket (``LinkNetwork``); it lives as long as the process.
+    var linkListeners: [LinkListener] = []
     /// Scratch space for lws_write: LWS_PRE bytes of headroom, then the payload. Grows for a large write
     /// and shrinks back to ``baseWriteCapacity`` at the next write that uses far less (see ``ensureWriteCapacity(_:)``).
     private var writeBuffer: UnsafeMutableRawBufferPointer

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLibWebSockets
 
 /// Binds once before lws does, so that "port in use" and "no such address" become one clear line
 /// instead of lws's log dump and a NULL context. With `--reuse-port` the socket bound here is the one

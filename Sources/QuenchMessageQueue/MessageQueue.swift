@@ -17,6 +17,11 @@ public protocol MessageQueue: ClusterAdapter, NodeLink, Sendable {
     /// `watcher` is the service thread's poll, for a carrier that can read its socket there (Redis over
     /// plain TCP); a carrier whose library reads on a thread of its own ignores it.
     func start(server: SocketIOServer, executor: any ServiceExecutor, watcher: (any DescriptorWatcher)?)
+    /// Puts `payload` on the shared channel as it is (`--node-link`'s announcements). Any thread.
+    func publishOnChannel(_ payload: [UInt8])
+    /// Where `quench_link` messages read on the shared channel go (``DirectNodeLink``), with whether they are
+    /// read on the service thread. Service thread; before that, they are skipped quietly.
+    func receiveLinkAnnouncements(_ handler: @escaping @Sendable ([UInt8], Bool) -> Void)
 }
 
 /// The host id a new node takes: 32 lowercase hex digits, like python's `uuid4().hex`.

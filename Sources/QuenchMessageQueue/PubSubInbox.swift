@@ -1,4 +1,5 @@
 import EngineIO
+import Synchronization
 import SocketIO
 
 /// The shared channel's messages as the carrier reads them: decoded there, filtered by `host_id` as
@@ -13,6 +14,9 @@ package final class PubSubInbox: @unchecked Sendable {
     package var handoverEchoed: (@Sendable (String, Bool) -> Void)?
     /// Set with `deliver`: the subscription was lost and is back (posted in order with the messages).
     package var resubscribed: (@Sendable () -> Void)?
+    /// `--node-link`'s announcements (``LinkAnnouncement``): set on the service thread while the reader runs,
+    /// hence the lock-free box.
+    package let linkAnnounced = LinkAnnouncementRoute()
     let counters: MessageQueueCounters
     let hostID: String
     let log: Logger
@@ -45,6 +49,10 @@ package final class PubSubInbox: @unchecked Sendable {
     ///   - payload: one message as the broker delivered it.
     ///   - onServiceThread: whether this runs on the service thread (then nothing is posted).
     package func receive(_ payload: [UInt8], onServiceThread: Bool = false) {
+        if LinkAnnouncement.isAnnouncement(payload) {
+            linkAnnounced.handler?(payload, onServiceThread)
+            return
+        }
         let message: PubSubMessage.Decoded
         do {
             message = try PubSubMessage.decode(payload)
@@ -70,5 +78,15 @@ package final class PubSubInbox: @unchecked Sendable {
         log.debug("message queue: received \(payload.count) bytes: \(LogSafe.bytes(payload, limit: 300))")
         counters.add(counters.received, 1)
         deliver?(message.operation, payload.count, onServiceThread)
+    }
+}
+
+/// Where announcements go, set once on the service thread and read by the channel's reader.
+package final class LinkAnnouncementRoute: Sendable {
+    private let box = Mutex<(@Sendable ([UInt8], Bool) -> Void)?>(nil)
+    package init() {}
+    package var handler: (@Sendable ([UInt8], Bool) -> Void)? {
+        get { box.withLock { $0 } }
+        set { box.withLock { $0 = newValue } }
     }
 }

@@ -93,6 +93,10 @@ public final class RedisMessageQueue: MessageQueue, @unchecked Sendable {
     /// The channel node `tag` reads messages addressed to it alone on: `quench:<channel>:to:<tag>`.
     public static func nodeChannel(_ tag: String, of channel: String) -> String { "quench:\(channel):to:\(tag)" }
 
+    public func publishOnChannel(_ payload: [UInt8]) { publisher.publish(payload) }
+
+    public func receiveLinkAnnouncements(_ handler: @escaping @Sendable ([UInt8], Bool) -> Void) { inbox.linkAnnounced.handler = handler }
+
     public func send(_ message: NodeMessage, to node: String) -> Bool {
         publisher.publish(NodeMessageCodec.encode(message), to: Array(Self.nodeChannel(node, of: channel).utf8))
     }

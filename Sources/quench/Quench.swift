@@ -85,15 +85,18 @@ struct Quench: ParsableCommand {
         // Before run(): this thread is the service thread until then, as for the metrics' timer.
         admin?.clustered = messageQueueURL != nil
         admin?.start()
+        var messageQueue: (any MessageQueue)?
         if case .amqp(let url) = messageQueueURL {
             // The queue's threads start here; a broker that is down delays the queue, never the server.
             let queue = AMQPMessageQueue(url: url, channel: options.channel, log: log)
             metrics?.messageQueue = queue.counters
             queue.start(server: socketIO, executor: server.executor, watcher: nil)
+            messageQueue = queue
         } else if case .redis(let url) = messageQueueURL {
             let queue = RedisMessageQueue(url: url, channel: options.channel, log: log)
             metrics?.messageQueue = queue.counters
             queue.start(server: socketIO, executor: server.executor, watcher: server)
+            messageQueue = queue
             if options.socketIOConfiguration.recoveryWindow > 0 {
                 // Sessions close (each kept in Redis), then this node hands them over and keeps recording
                 // until its handover comes back on the channel and every command it queued for Redis (its
@@ -105,6 +108,24 @@ struct Quench: ParsableCommand {
                 }
                 server.holdsStop = { socketIO.isHandingOver || !store.isDrained }
             }
+        }
+        if let messageQueue, let text = options.nodeLink {
+            let nodeLink: DirectNodeLink?
+            let problem: String?
+            if let parsed = LinkAddress(parsing: text, allowNames: true), let host = LinkHostResolver.numeric(parsed.host) {
+                (nodeLink, problem) = DirectNodeLink.start(
+                    in: messageQueue, engine: engine, address: LinkAddress(host: host, port: parsed.port).description, network: server,
+                    executor: server.executor, log: log)
+            } else {
+                (nodeLink, problem) = (nil, "--node-link \(LogSafe.text(text)): the name resolves to no address other nodes could reach")
+            }
+            guard let nodeLink else {
+                log.error(problem ?? "--node-link: cannot listen")
+                throw ExitCode.failure
+            }
+            log.info("node link: listening for the other quench nodes at \(nodeLink.address)")
+            metrics?.nodeLink = nodeLink.counters
+            server.repeatEvery(milliseconds: 100) { _ in nodeLink.tick() }
         }
         if options.reminderInterval.milliseconds > 0 {
             ReminderThread.start(

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import EngineIO
+import QuenchMessageQueue
 import QuenchApp
 import QuenchLWS
 import QuenchRedis
@@ -113,6 +114,12 @@ struct ServerOptions: ParsableArguments {
             "Pub/sub channel on --message-queue (with amqp://, the fanout exchange's name); must match the other nodes' (python-socketio's default). 1 to 256 bytes (232 with amqp://, not starting amq.), no spaces or control characters.",
             valueName: "name"))
     var channel = "socketio"
+
+    @Option(
+        help: ArgumentHelp(
+            "With --message-queue: listen here for the other quench nodes and send them node-to-node messages (requests passed on to the node holding a session, session moves) directly over TCP instead of through the broker, which stays the fallback. HOST:PORT, [IPv6]:PORT, or a name resolved once at start; the address is announced on the channel, so not 0.0.0.0 or ::. Plain TCP with a token announced on the channel: keep it on the private network between the nodes. Off by default.",
+            valueName: "host:port"))
+    var nodeLink: String?
 
     @Option(
         help: ArgumentHelp(
@@ -328,6 +335,16 @@ struct ServerOptions: ParsableArguments {
                 ("--message-queue-tls-host", messageQueueTLSHost),
             ] where value != nil {
                 throw ValidationError("\(flag) needs --message-queue (the broker it is for)")
+            }
+        }
+        if let nodeLink {
+            guard messageQueue != nil else { throw ValidationError("--node-link needs --message-queue (the nodes find each other on its channel)") }
+            guard let address = LinkAddress(parsing: nodeLink, allowNames: true) else {
+                throw ValidationError("--node-link must be HOST:PORT or [IPv6]:PORT with a port of 1 to 65535, not '\(LogSafe.text(nodeLink))'")
+            }
+            guard !address.isUnspecified else {
+                throw ValidationError(
+                    "--node-link \(LogSafe.text(nodeLink)): the address is announced to the other nodes, so it must be one they can reach, not 0.0.0.0 or ::")
             }
         }
         guard OptionRanges.channelBytes.contains(channel.utf8.count), !channel.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {

@@ -21,6 +21,8 @@ final class ServiceMetrics: @unchecked Sendable {
     private let socketIO: SocketIOServer
     /// Set when `--message-queue` is on.
     var messageQueue: MessageQueueCounters?
+    /// Set when `--node-link` is on.
+    var nodeLink: NodeLinkCounters?
     /// Set when `--admin` is on.
     var admin: AdminUI?
 
@@ -146,6 +148,19 @@ final class ServiceMetrics: @unchecked Sendable {
             page.single("quench_message_queue_published_total", .counter, help: "Messages published (Redis: confirmed; RabbitMQ: written to the broker).", queue.published)
             page.single("quench_message_queue_received_total", .counter, help: "Messages from other nodes received from the broker.", queue.received)
             page.single("quench_message_queue_dropped_total", .counter, help: "Messages dropped from the full publish queue.", queue.dropped)
+            if let link = nodeLink?.snapshot() {
+                page.single("quench_node_link_frames_sent_total", .counter, help: "Node messages written to a direct --node-link connection.", link.framesSent)
+                page.single(
+                    "quench_node_link_frames_received_total", .counter, help: "Node messages read from a direct --node-link connection.", link.framesReceived)
+                page.single("quench_node_link_connections", .gauge, help: "Authenticated --node-link connections up now, both ways.", link.connections)
+                page.single(
+                    "quench_node_link_auth_refused_total", .counter,
+                    help: "Inbound --node-link connections closed for a wrong or missing hello, or past 256 connections.", link.authRefused)
+                page.single(
+                    "quench_node_link_fallback_total", .counter, help: "Node messages sent through the message queue because no direct link to their node was up.",
+                    link.fallback)
+                page.single("quench_node_link_bad_frames_total", .counter, help: "Frames from a linked node that were not a node message (skipped).", link.badFrames)
+            }
             let cluster = engine.clusterCounters
             page.family(
                 "quench_forwarded_requests_total", .counter,
