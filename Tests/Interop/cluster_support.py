@@ -214,6 +214,18 @@ class Cluster:
         return [(i, line) for i, node in enumerate(self.nodes) for line in node.log_text().splitlines() if needle in line]
 
 
+def link_connections(node):
+    """quench_node_link_connections of `node` (0 before its first scrape answers)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{node.port}/metrics", timeout=2) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith("quench_node_link_connections "):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 @pytest.fixture
 def cluster_redis(tmp_path):
     server = RedisServer(tmp_path)
@@ -223,16 +235,30 @@ def cluster_redis(tmp_path):
 
 
 @pytest.fixture
-def cluster(needs_haproxy, cluster_redis, start_quench, tmp_path):
+def cluster(cluster_factory):
+    """The factory below (a module may put its own `cluster` in front of it: test_node_link.py)."""
+    return cluster_factory
+
+
+@pytest.fixture
+def cluster_factory(needs_haproxy, cluster_redis, start_quench, tmp_path):
     """Factory: cluster(count=3, *extra_flags) -> Cluster. Every node runs with `--message-queue` on the one
     redis-server, `--log-level debug` and `--metrics`, plus `extra_flags`; the balancer starts once every node
     has subscribed to the channel. Nodes are stopped by start_quench's teardown, haproxy here."""
     balancers = []
 
-    def _make(count=3, *extra):
-        nodes = [start_quench("--message-queue", cluster_redis.url, "--log-level", "debug", "--metrics", *extra)
-                 for _ in range(count)]
+    def _make(count=3, *extra, node_link=None):
+        # node_link: a list of booleans, one per node: whether it runs with --node-link on a free port; the
+        # balancer then starts once every linked node is linked both ways to every other linked one.
+        links = list(node_link or [False] * count)
+        nodes = [start_quench("--message-queue", cluster_redis.url, "--log-level", "debug", "--metrics", *extra,
+                              *(["--node-link", f"127.0.0.1:{free_port()}"] if links[i] else []))
+                 for i in range(count)]
         cluster_redis.wait_subscribers(count)
+        linked = [node for node, on in zip(nodes, links) if on]
+        for node in linked:
+            wait_until(lambda: link_connections(node) >= 2 * (len(linked) - 1), 10,
+                       what=f"node on port {node.port} linked to the {len(linked) - 1} other linked node(s) both ways")
         balancer = Haproxy(tmp_path, nodes, name=f"haproxy{len(balancers)}")
         balancers.append(balancer)
         balancer.start()
@@ -242,3 +268,11 @@ def cluster(needs_haproxy, cluster_redis, start_quench, tmp_path):
     for balancer in balancers:
         balancer.stop()
         print(f"----- {balancer.name} log, last 3000 chars -----\n{balancer.log_text()[-3000:]}")
+
+
+@pytest.fixture
+def linked_cluster(cluster_factory):
+    """cluster() with --node-link on every node (or on those `node_link` names)."""
+    def _make(count=3, *extra, node_link=None):
+        return cluster_factory(count, *extra, node_link=node_link or [True] * count)
+    return _make

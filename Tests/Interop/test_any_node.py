@@ -33,7 +33,7 @@ import pytest
 import requests
 import socketio
 
-from cluster_support import cluster, cluster_redis, needs_haproxy  # noqa: F401  (fixtures)
+from cluster_support import cluster, cluster_factory, cluster_redis, needs_haproxy  # noqa: F401  (fixtures)
 from conftest import wait_until
 from interop_helpers import CONNECTED, REMINDER_RE, EioWS, reply_re, user_message
 from test_browser import CHROMIUM, browser  # noqa: F401  (fixture: one headless Chromium per test)

@@ -37,7 +37,7 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
     private var peers: [String: LinkPeer] = [:]
     private var inbound: [ObjectIdentifier: InboundLink] = [:]
     private var lastAnnounced: Int64?
-    private var lastExtraAnnounce: Int64 = .min
+    private var lastExtraAnnounce: Int64 = .min / 2
 
     package static let announceEvery: Int64 = 10_000
     package static let forgetAfter: Int64 = 30_000
