@@ -1094,7 +1094,8 @@ def run_cluster(data, quick):
     """Issue 21's section: polling replies forwarded across three nodes beside local ones, and session moves."""
     module = sys.modules[__name__]
     data["cluster_clients"], data["cluster_seconds"] = 50, 3 if quick else 10
-    data["cluster_polling"] = cluster_bench.scenario_polling(module, data["cluster_clients"], data["cluster_seconds"])
+    data["cluster_polling"] = cluster_bench.scenario_polling(module, data["cluster_clients"], data["cluster_seconds"],
+                                                             redis_rounds=1 if quick else cluster_bench.ROUNDS)
     data["cluster_moves"] = cluster_bench.scenario_moves(module, 50 if quick else 500)
 
 

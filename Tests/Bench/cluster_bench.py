@@ -4,7 +4,9 @@ Three quench nodes on one redis-server (`--message-queue`), and Debian's haproxy
 `balance roundrobin`, no cookies and `option httpclose` (every request on its own connection, balanced on its
 own, so nearly every GET and POST of a client lands on a node that does not hold its session).
 - Polling replies: the same quench-bench polling clients, once through the balancer (forwarded) and once
-  straight to one node (local), the three nodes and Redis running both times. CPU per reply is summed over
+  straight to one node (local), the three nodes and Redis running both times. The nodes run with
+  `--node-link` (forwarded requests travel node to node over TCP); a second cluster without it gives the
+  figure of requests forwarded through Redis. CPU per reply is summed over
   the three nodes and redis-server (utime + stime from /proc/<pid>/stat, read when quench-bench says READY
   and again when its window ends); haproxy's own CPU is reported beside it, not in the sum.
 - A session move: sessions opened over polling on node A, then upgraded to WebSocket (probe, upgrade, one
@@ -113,16 +115,19 @@ class Endpoint:
 class Cluster:
     """redis-server, three quench nodes on it, haproxy in front: started and stopped together."""
 
-    def __init__(self, b):
+    def __init__(self, b, node_link=True):
         self.b = b
         self.redis_port = b.free_port()
         self.redis = b.spawn([REDIS_SERVER, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
                               "--appendonly", "no"], f"cluster-redis-{self.redis_port}.log")
         b.wait_listening(self.redis, self.redis_port)
         url = f"redis://127.0.0.1:{self.redis_port}/0"
-        self.nodes = [b.Server("quench", ["--message-queue", url, "--reminder-interval", "0"], tag=f"-cluster{i}")
+        link = lambda: ["--node-link", f"127.0.0.1:{b.free_port()}", "--metrics"] if node_link else []
+        self.nodes = [b.Server("quench", ["--message-queue", url, "--reminder-interval", "0", *link()], tag=f"-cluster{i}")
                       for i in range(NODES)]
         self.wait_subscribers(NODES)
+        if node_link:
+            self.wait_linked()
         self.port = b.free_port()
         self.stuck_port = b.free_port()
         lines = [f"    server node{i} 127.0.0.1:{node.port}" for i, node in enumerate(self.nodes)]
@@ -145,6 +150,27 @@ class Cluster:
                 return
             time.sleep(0.02)
         raise RuntimeError(f"the {count} quench nodes did not subscribe to Redis within {timeout:.0f}s")
+
+    def wait_linked(self, timeout=15.0):
+        """Polls each node's /metrics until it is linked both ways to the other nodes (--node-link)."""
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            while True:
+                status, text = 0, ""
+                try:
+                    connection = http.client.HTTPConnection("127.0.0.1", node.port, timeout=2)
+                    connection.request("GET", "/metrics")
+                    response = connection.getresponse()
+                    status, text = response.status, response.read().decode()
+                    connection.close()
+                except OSError:
+                    pass
+                values = [float(line.split()[1]) for line in text.splitlines() if line.startswith("quench_node_link_connections ")]
+                if status == 200 and values and values[0] >= 2 * (NODES - 1):
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the {NODES} quench nodes did not link to each other within {timeout:.0f}s")
+                time.sleep(0.02)
 
     @property
     def summed_pids(self):
@@ -229,7 +255,7 @@ def b_num(r, key):
         return 0.0
 
 
-def scenario_polling(b, clients, seconds):
+def scenario_polling(b, clients, seconds, redis_rounds=ROUNDS):
     b.log(f"cluster: {clients} polling clients through haproxy across {NODES} nodes, then stuck to one node, {ROUNDS} rounds "
           f"of {seconds}s each; then straight to one node")
     cluster = Cluster(b)
@@ -241,9 +267,18 @@ def scenario_polling(b, clients, seconds):
             stuck.append(measured_polling_run(b, cluster, Endpoint("balancer", cluster.stuck_port), clients, seconds,
                                               f"-cluster-stuck{round_index}"))
         local = measured_polling_run(b, cluster, Endpoint("node0", cluster.nodes[0].port), clients, seconds, "-cluster-local")
-        return {"forwarded": median_round(forwarded), "stuck": median_round(stuck), "local": local, "alive": cluster.alive()}
+        alive = cluster.alive()
     finally:
         cluster.stop()
+    b.log(f"cluster: the same clients through haproxy across {NODES} nodes without --node-link (forwarded over Redis), {redis_rounds} rounds")
+    cluster = Cluster(b, node_link=False)
+    try:
+        over_redis = [measured_polling_run(b, cluster, Endpoint("balancer", cluster.port), clients, seconds, f"-cluster-redis{round_index}")
+                      for round_index in range(redis_rounds)]
+        alive = alive and cluster.alive()
+    finally:
+        cluster.stop()
+    return {"forwarded": median_round(forwarded), "stuck": median_round(stuck), "local": local, "redis": median_round(over_redis), "alive": alive}
 
 
 # ------------------------------------------------------------------------------------------ session moves
@@ -388,38 +423,43 @@ def lines(b, data):
     if not polling and not moves:
         return []
     fwd, loc = polling.get("forwarded") or {}, polling.get("local") or {}
-    stuck = polling.get("stuck") or {}
+    stuck, redis = polling.get("stuck") or {}, polling.get("redis") or {}
     out = [f"## Any node, any request: polling through a round-robin balancer (issue 21)", "",
            f"{NODES} quench nodes on one redis-server, haproxy in front (`balance roundrobin`, no cookies, `option httpclose`: "
            "each request on its own connection, so most GETs and POSTs land on a node that does not hold the session and "
-           f"are forwarded over Redis). The same {data.get('cluster_clients')} quench-bench polling clients run "
+           "are forwarded to it, node to node over `--node-link`). The same {data.get('cluster_clients')} quench-bench polling clients run "
            f"{data.get('cluster_seconds')} s through the balancer, then {data.get('cluster_seconds')} s through the same balancer "
            f"stuck to one node (the same new connection per request, no forwarding), {ROUNDS} times in turn (each row is its median "
            "round, every round's CPU beside it), then straight to one node on keep-alive "
-           "connections; the three nodes and Redis are up each time. CPU per reply is summed over the three "
+           "connections; the three nodes and Redis are up each time. Last, a second cluster without `--node-link` runs the "
+           f"balancer's clients {len(redis.get('rounds_us_per_reply') or []) or '—'} times: requests forwarded through Redis, as before the link. CPU per reply is summed over the three "
            "nodes and redis-server (utime + stime, /proc, over the measured window); haproxy's is beside it. The target "
            "compares the first two: what forwarding itself costs, the balancer's connection per request being the same.", "",
            "| clients reach | connected | replies/s | latency p50 / p99 ms | CPU µs per reply, nodes + Redis | haproxy CPU µs per reply |",
            "|---|---|---|---|---|---|"]
-    for name, r in (("3 nodes through haproxy (forwarded)", fwd), ("haproxy stuck to one node (local)", stuck),
-                    ("one node directly, keep-alive", loc)):
+    for name, r in (("3 nodes through haproxy (forwarded, --node-link)", fwd), ("haproxy stuck to one node (local)", stuck),
+                    ("one node directly, keep-alive", loc), ("3 nodes through haproxy (forwarded over Redis)", redis)):
         note = f" ({int(b.num(r, 'failures'))} failures)" if b.num(r, "failures") else ""
         out.append(f"| {name} | {b.fmt(b.num(r, 'connected'), 0)}/{b.fmt(b.num(r, 'clients'), 0)}{note} | "
                    f"{b.fmt(b.num(r, 'replies_per_s'))} | {r.get('p50_ms', '—')} / {r.get('p99_ms', '—')} | "
                    f"{b.fmt(r.get('cluster_us_per_reply'))} | {b.fmt(r.get('haproxy_us_per_reply'))} |")
     out += [f"| forwarded/stuck | | {b.ratio(b.num(fwd, 'replies_per_s'), b.num(stuck, 'replies_per_s'))} | | "
-            f"**{b.ratio(fwd.get('cluster_us_per_reply'), stuck.get('cluster_us_per_reply'))}** | |", ""]
-    rounds = [", ".join(b.fmt(v) for v in (r.get("rounds_us_per_reply") or [])) for r in (fwd, stuck)]
+            f"**{b.ratio(fwd.get('cluster_us_per_reply'), stuck.get('cluster_us_per_reply'))}** | |",
+            f"| forwarded over Redis/stuck | | {b.ratio(b.num(redis, 'replies_per_s'), b.num(stuck, 'replies_per_s'))} | | "
+            f"{b.ratio(redis.get('cluster_us_per_reply'), stuck.get('cluster_us_per_reply'))} | |", ""]
+    rounds = [", ".join(b.fmt(v) for v in (r.get("rounds_us_per_reply") or [])) for r in (fwd, stuck, redis)]
     if all(rounds):
-        out += [f"Every round's CPU µs per reply: forwarded {rounds[0]}; stuck {rounds[1]}.", ""]
-    names = sorted(set(fwd.get("threads_us_per_reply") or {}) | set(stuck.get("threads_us_per_reply") or {}),
+        out += [f"Every round's CPU µs per reply: forwarded {rounds[0]}; stuck {rounds[1]}; forwarded over Redis {rounds[2]}.", ""]
+    names = sorted(set(fwd.get("threads_us_per_reply") or {}) | set(stuck.get("threads_us_per_reply") or {})
+                   | set(redis.get("threads_us_per_reply") or {}),
                    key=lambda n: -((fwd.get("threads_us_per_reply") or {}).get(n, 0)))
     if names:
         out += ["Where it goes, by thread (CPU µs per reply, the median rounds; `quench` is the nodes' service threads):", "",
-                "| thread | forwarded | stuck |", "|---|---|---|"]
+                "| thread | forwarded (--node-link) | stuck | forwarded over Redis |", "|---|---|---|---|"]
         for name in names:
             out.append(f"| {name} | {b.fmt((fwd.get('threads_us_per_reply') or {}).get(name))} | "
-                       f"{b.fmt((stuck.get('threads_us_per_reply') or {}).get(name))} |")
+                       f"{b.fmt((stuck.get('threads_us_per_reply') or {}).get(name))} | "
+                       f"{b.fmt((redis.get('threads_us_per_reply') or {}).get(name))} |")
         out.append("")
     first = (fwd.get("_failures") or [None])[0]
     if first:

@@ -420,5 +420,6 @@ def test_bench_cluster_section_runs_and_reports_both_sides(tmp_path):
     assert "| haproxy stuck to one node (local) | 50/50 |" in text, text
     assert "| one node directly, keep-alive | 50/50 |" in text, text
     assert "| its own node (local) | 50/50 |" in text, text
-    assert "| 3 nodes through haproxy (forwarded) |" in text and "| another node (a move) |" in text, text
+    assert "| 3 nodes through haproxy (forwarded, --node-link) |" in text and "| another node (a move) |" in text, text
+    assert "| 3 nodes through haproxy (forwarded over Redis) |" in text, text
     assert "a forwarded polling reply costs ≤ 2× the CPU of a local one" in text, text
