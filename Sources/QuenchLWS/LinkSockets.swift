@@ -18,6 +18,9 @@ final class LinkDescriptorSocket: LinkSocket {
     private var isClosed = false
     /// Bytes read per wake-up at most; more waits for the next turn of the loop.
     private static let readChunk = 65_536
+    /// Where reads land, made once: a message between nodes is usually a few hundred bytes, and clearing
+    /// 64 KiB for each would cost more than reading it.
+    private var scratch = [UInt8](repeating: 0, count: LinkDescriptorSocket.readChunk)
 
     fileprivate init(fd: Int32, peerAddress: String, connecting: Bool) {
         self.fd = fd
@@ -62,11 +65,9 @@ final class LinkDescriptorSocket: LinkSocket {
 
     private func readable() {
         guard !isClosed else { return }
-        var buffer = [UInt8](repeating: 0, count: Self.readChunk)
-        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        let count = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
         if count > 0 {
-            buffer.removeSubrange(count...)
-            handler?.linkSocket(self, received: buffer)
+            handler?.linkSocket(self, received: Array(scratch[0..<count]))
             return
         }
         let code = errno

@@ -202,6 +202,18 @@ import Testing
         pair.a.tick()
         #expect(pair.a.knownPeers.isEmpty)
     }
+
+    @Test func aNodeRestartedOnTheSameAddressReplacesTheOldOne() {
+        let pair = Pair()
+        pair.meet()
+        var restarted = pair.announcement(of: pair.b)
+        restarted.tag = "cccccccccccc"
+        restarted.token = String(repeating: "c", count: 64)
+        pair.a.announced(restarted.encode(hostID: "x"))
+        #expect(pair.a.knownPeers == ["cccccccccccc"])
+        #expect(pair.a.send(.held(id: 1), to: pair.b.nodeTag))
+        #expect(pair.fallbackA.sent.map(\.node) == [pair.b.nodeTag])
+    }
 }
 
 // MARK: In-memory parts

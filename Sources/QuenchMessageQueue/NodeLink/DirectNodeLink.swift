@@ -249,6 +249,8 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
             if let link = peer.link { linkFailed(link, "the node announced a new address or token") }
             return
         }
+        // A node restarted on the same address has a new tag: the old one is gone, and its token would be refused.
+        for old in peers.values where old.address == announcement.address { forget(old, "a node with another tag announced its address") }
         let peer = LinkPeer(tag: announcement.tag, address: announcement.address, token: announcement.token, heard: time)
         peers[announcement.tag] = peer
         log.info("node link: node \(peer.tag) listens at \(peer.address)")
@@ -258,6 +260,12 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
             lastExtraAnnounce = time
             announce(at: time)
         }
+    }
+
+    private func forget(_ peer: LinkPeer, _ reason: String) {
+        peers[peer.tag] = nil
+        log.info("node link: node \(peer.tag) forgotten: \(reason)")
+        if let link = peer.link { linkFailed(link, "node forgotten") }
     }
 
     private func announce(at time: Int64) {
@@ -272,9 +280,7 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
         if isSubscribed(), lastAnnounced.map({ time - $0 >= Self.announceEvery }) ?? true { announce(at: time) }
         for peer in Array(peers.values) {
             if time - peer.lastHeard > Self.forgetAfter {
-                peers[peer.tag] = nil
-                log.info("node link: node \(peer.tag) was not announced for \(Self.forgetAfter / 1000) s; forgotten")
-                if let link = peer.link { linkFailed(link, "node forgotten") }
+                forget(peer, "not announced for \(Self.forgetAfter / 1000) s")
                 continue
             }
             if let link = peer.link {
