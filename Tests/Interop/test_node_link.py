@@ -5,13 +5,14 @@ back to Redis when no link is up.
 Proven here with the real binary, redis-server and haproxy (cluster_support.py):
 - the any-node tests of test_any_node.py pass with --node-link on every node (they are collected here again
   with this module's `cluster` fixture): requests on three nodes in turn, a WebSocket upgrade that moves the
-  session, python-socketio polling clients through the balancer, and a SIGKILLed owner that gives 400;
+  session, python-socketio polling clients through the balancer, a SIGKILLed owner that gives 400, and
+  socket.io-client polling in Chromium whose node is SIGKILLed reconnecting within the bound;
 - /metrics shows the frames on the link, and the fallback through Redis to a node without --node-link;
 - a raw TCP connection naming a wrong token, or saying nothing, is closed and logged;
 - the command line refuses --node-link without --message-queue and on an unspecified address.
 """
 
-import re
+import signal
 import socket
 import struct
 
@@ -23,6 +24,9 @@ from test_any_node import (  # noqa: F401  (collected again here, on linked node
     connect_polling, get, post, test_a_websocket_upgrade_on_another_node_moves_the_session,
     test_an_owner_that_is_gone_gives_400_session_id_unknown_not_a_hang, test_one_session_s_requests_on_three_nodes_in_turn,
     test_python_socketio_polling_clients_through_the_balancer)
+from test_any_node import chromium, chromium_installed, static_page  # noqa: F401  (fixtures)
+from test_any_node import test_a_node_going_away_mid_run as going_away
+from test_browser import browser  # noqa: F401  (fixture)
 from interop_helpers import user_message
 from test_metrics import metric
 
@@ -31,6 +35,13 @@ from test_metrics import metric
 def cluster(linked_cluster):
     """The any-node tests' factory, with --node-link on every node."""
     return linked_cluster
+
+
+@pytest.mark.deadline(120)
+def test_a_linked_node_killed_mid_run_its_polling_clients_reconnect_within_the_bound(cluster, chromium, static_page):
+    """test_any_node's SIGKILL case for polling clients, on linked nodes: the links to the dead node break, the
+    requests for its sessions fall back to Redis, and the engine's deadlines answer them 400 in bounded time."""
+    going_away(cluster, chromium, static_page, "polling", signal.SIGKILL)
 
 
 @pytest.mark.deadline(60)
