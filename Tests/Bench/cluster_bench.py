@@ -427,7 +427,7 @@ def lines(b, data):
     out = [f"## Any node, any request: polling through a round-robin balancer (issue 21)", "",
            f"{NODES} quench nodes on one redis-server, haproxy in front (`balance roundrobin`, no cookies, `option httpclose`: "
            "each request on its own connection, so most GETs and POSTs land on a node that does not hold the session and "
-           "are forwarded to it, node to node over `--node-link`). The same {data.get('cluster_clients')} quench-bench polling clients run "
+           f"are forwarded to it, node to node over `--node-link`). The same {data.get('cluster_clients')} quench-bench polling clients run "
            f"{data.get('cluster_seconds')} s through the balancer, then {data.get('cluster_seconds')} s through the same balancer "
            f"stuck to one node (the same new connection per request, no forwarding), {ROUNDS} times in turn (each row is its median "
            "round, every round's CPU beside it), then straight to one node on keep-alive "
