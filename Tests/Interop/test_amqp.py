@@ -507,3 +507,20 @@ def test_broker_stopped_for_20_seconds_is_noticed_and_traffic_resumes(start_quen
     manager.emit("bot_message", {"text": "after the stop"})
     manager.emit("bot_message", SENTINEL)
     assert received_until_sentinel(client, timeout=15) == [{"text": "after the stop"}]
+
+
+@pytest.mark.deadline(60)
+def test_node_link_announces_over_the_exchange_and_carries_a_forwarded_request(start_quench, rabbit, channel):
+    """--node-link over RabbitMQ: the nodes find each other through quench_link messages on the fanout exchange,
+    link both ways, and a polling request for A's session that lands on B travels on the link."""
+    from cluster_support import link_connections
+    from test_any_node import connect_polling
+    from test_metrics import metric
+
+    a, b = (start_node(start_quench, rabbit.url, channel, "--metrics", "--node-link", f"127.0.0.1:{free_port()}") for _ in range(2))
+    for node in (a, b):
+        wait_until(lambda: link_connections(node) >= 2, 15, what=f"node on port {node.port} linked both ways")
+    connect_polling(a, b, b)
+    assert metric(b, "quench_node_link_frames_sent_total") > 0
+    assert metric(a, "quench_node_link_frames_received_total") > 0
+    assert "skipped" not in a.log_text() + b.log_text()
