@@ -22,8 +22,8 @@ SWIFTC=${SWIFTC:-swiftc}
 # Module → the modules it imports, in build order.
 MODULES=(EngineIO QuenchSystem SocketIO EngineIOTesting QuenchApp QuenchTLSClient QuenchMessageQueue QuenchRedis)
 # Target name → source folder under Tests/Fuzz.
-declare -A TARGET_DIRS=([json]=JSON [socketio]=SocketIO [engineio]=EngineIO [query]=Query [resp]=RESP [pubsub]=PubSub [recovery]=Recovery [nodemessage]=NodeMessage [forwarded]=Forwarded [msgpack]=MsgPack [eio3]=EngineIO3)
-ALL_TARGETS=(json socketio msgpack engineio eio3 query resp pubsub recovery nodemessage forwarded)
+declare -A TARGET_DIRS=([json]=JSON [socketio]=SocketIO [engineio]=EngineIO [query]=Query [resp]=RESP [pubsub]=PubSub [recovery]=Recovery [nodemessage]=NodeMessage [forwarded]=Forwarded [nodelink]=NodeLink [msgpack]=MsgPack [eio3]=EngineIO3)
+ALL_TARGETS=(json socketio msgpack engineio eio3 query resp pubsub recovery nodemessage nodelink forwarded)
 FLAGS=(-O -g -swift-version 6 -enable-upcoming-feature ExistentialAny -sanitize=fuzzer,address -parse-as-library -package-name quench
        -use-ld=lld -I "$OUT/modules" -I Sources/COpenSSL -I Sources/CCrypt)
 

@@ -19,7 +19,8 @@ SWIFT=${SWIFT:-swift}
 # (quench's own listening socket: raw-descriptor adoption, accepts handed to lws, its close at a stop; not
 # its TLS test, whose SIGHUP reload leaks OpenSSL objects under LeakSanitizer with or without --reuse-port),
 # and any node serving any request (requests passed between nodes over Redis, sessions moved with their
-# acknowledgements, an owner gone), with and without a balancer.
+# acknowledgements, an owner gone), with and without a balancer, and over --node-link (its sockets on the
+# service loop, a refused hello).
 INTEROP_FILES=(
     Tests/Interop/test_engineio_websocket.py
     Tests/Interop/test_websocket_app.py
@@ -36,6 +37,9 @@ INTEROP_FILES=(
     Tests/Interop/test_any_node.py::test_one_session_s_requests_on_three_nodes_in_turn
     Tests/Interop/test_any_node.py::test_a_websocket_upgrade_on_another_node_moves_the_session
     Tests/Interop/test_any_node.py::test_an_owner_that_is_gone_gives_400_session_id_unknown_not_a_hang
+    Tests/Interop/test_node_link.py::test_one_session_s_requests_on_three_nodes_in_turn
+    Tests/Interop/test_node_link.py::test_forwarded_requests_travel_on_the_link_and_fall_back_to_redis_for_a_node_without_one
+    Tests/Interop/test_node_link.py::test_a_connection_with_a_wrong_token_or_no_hello_is_closed_and_logged
     Tests/Interop/test_admin.py::test_quench_speaks_the_admin_protocol_as_python_socketio_instrument_does
     Tests/Interop/test_admin.py::test_one_ui_sees_and_acts_on_two_quench_nodes_on_redis
 )

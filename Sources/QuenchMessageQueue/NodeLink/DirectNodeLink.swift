@@ -27,7 +27,8 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
     let tokenBytes: [UInt8]
     private let hostID: String
     private let fallback: any NodeLink
-    private let network: any LinkNetwork
+    /// Weak: the binding owns the links' sockets and, through its timers and engines, this link.
+    private weak var network: (any LinkNetwork)?
     private let publish: ([UInt8]) -> Void
     private let isSubscribed: () -> Bool
     let log: Logger
@@ -108,7 +109,8 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
 
     /// Listens for the other nodes; nil on success.
     package func listen() -> String? {
-        network.listenForLinks(host: address.host, port: address.port) { [weak self] socket in self?.accepted(socket) }
+        guard let network else { return "the server is gone" }
+        return network.listenForLinks(host: address.host, port: address.port) { [weak self] socket in self?.accepted(socket) }
     }
 
     // MARK: Sending
@@ -137,7 +139,7 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
 
     private func connect(_ peer: LinkPeer, at time: Int64) {
         peer.retryAt = time + Self.retryAfter
-        guard let socket = network.connectLink(host: peer.address.host, port: peer.address.port) else {
+        guard let socket = network?.connectLink(host: peer.address.host, port: peer.address.port) else {
             log.limited(.warn, cause: "node-link-connect", source: peer.tag, "node link: cannot connect to node \(peer.tag) at \(peer.address)")
             return
         }

@@ -4,7 +4,8 @@ import EngineIO
 /// socket takes them from a queue bounded by ``DirectNodeLink/maxQueuedBytes``.
 final class OutboundLink: LinkSocketHandler {
     unowned let owner: DirectNodeLink
-    let peer: LinkPeer
+    /// Unowned: the peer holds its link (``LinkPeer/link``), and outlives it.
+    unowned let peer: LinkPeer
     let socket: any LinkSocket
     let startedAt: Int64
     /// Whether the welcome came: messages go here only then.
