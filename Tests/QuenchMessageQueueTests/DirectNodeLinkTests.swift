@@ -178,6 +178,29 @@ import Testing
         #expect(pair.a.counters.snapshot().authRefused == 1)
     }
 
+    @Test func pastTwoHundredFiftySixConnectionsANewOneIsClosedAndCounted() {
+        let pair = Pair()
+        let sockets = (0...DirectNodeLink.maxInbound).map { _ in pair.network.connectLink(host: "10.0.0.1", port: 1) as! MemorySocket }
+        pair.network.pump()
+        #expect(sockets.filter(\.isClosed).count == 1 && sockets.last!.isClosed)
+        #expect(pair.a.counters.snapshot().authRefused == 1)
+        #expect(pair.log.lines.contains { $0.contains("256 link connections are open already") })
+    }
+
+    @Test func aFrameThatIsNotANodeMessageIsSkippedAndCountedAndTheNextOneStillArrives() {
+        let pair = Pair()
+        let socket = pair.network.connectLink(host: "10.0.0.2", port: 2) as! MemorySocket
+        pair.network.pump()
+        let hello = LinkFrame.frame(LinkHello.hello(tag: "cccccccccccc", token: pair.b.token))
+        let good = LinkFrame.frame(NodeMessageCodec.encode(.held(id: 5)))
+        _ = socket.write((hello + LinkFrame.frame(Array("not json".utf8)) + good)[...])
+        pair.network.pump()
+        #expect(pair.receivedB == [.held(id: 5)])
+        let counters = pair.b.counters.snapshot()
+        #expect(counters.badFrames == 1 && counters.framesReceived == 1 && counters.connections == 1)
+        #expect(!socket.isClosed)
+    }
+
     @Test func peersAreLearntFromAnnouncementsAndForgottenWhenTheyStop() {
         let pair = Pair()
         pair.subscribed = true
