@@ -78,6 +78,9 @@ public final class LWSServer: @unchecked Sendable {
     private(set) var keptKeyPath: UnsafeMutablePointer<CChar>?
     /// Set in deinit before the context is destroyed: the callbacks lws makes then must not reach the engines.
     private(set) var isTearingDown = false
+    /// Set just before the context is destroyed (at the end of ``run()`` or in deinit): the descriptors it
+    /// closes then (`--node-link`'s sockets) are not connections that broke.
+    private(set) var isClosingContext = false
     /// When new connections are turned away for want of descriptors (one log line per episode). Service thread.
     var acceptLimit: AcceptLimit
     /// The listening socket's wsi while an ``acceptLimit`` episode has it paused (it lives as long as the context).
@@ -203,6 +206,7 @@ public final class LWSServer: @unchecked Sendable {
     deinit {
         if let context {
             isTearingDown = true
+            isClosingContext = true
             for endpoint in endpoints { endpoint.clock.detach() }
             for timer in repeatingTimers { timer.cancel() }
             stopTimer = nil
@@ -258,6 +262,7 @@ public final class LWSServer: @unchecked Sendable {
         memoryReturn = nil
         reusePortListener?.retryTimer = nil
         inbox.close()
+        isClosingContext = true
         lws_context_destroy(context)
         self.context = nil
         log.info("stopped")

@@ -30,15 +30,21 @@ final class LinkDescriptorSocket: LinkSocket {
 
     /// Polls `fd` on `server`'s loop; false when the loop would not take it (the descriptor is closed then).
     fileprivate func attach(to server: LWSServer) -> Bool {
+        // Unowned: the watch calls nothing after ``close()``, which deinit does too. (A weak reference would give
+        // each socket a side table, which LeakSanitizer cannot trace from a socket still held at exit.)
         guard
             let watch = server.watchDescriptor(
-                fd, readable: { [weak self] in self?.readable() }, closed: { [weak self] in self?.lost() })
+                fd, readable: { [unowned self] in readable() },
+                closed: { [unowned self, unowned server] in
+                    // The context going at the stop closes every watched descriptor: nothing to tell then.
+                    if server.isClosingContext { close() } else { lost("the service loop saw a hang-up or an error") }
+                })
         else {
             Glibc.close(fd)
             isClosed = true
             return false
         }
-        watch.writable = { [weak self] in self?.writable() }
+        watch.writable = { [unowned self] in writable() }
         self.watch = watch
         if connecting { watch.wantWritable() }
         return true
@@ -47,13 +53,18 @@ final class LinkDescriptorSocket: LinkSocket {
     func write(_ bytes: ArraySlice<UInt8>) -> Int? {
         guard !isClosed else { return nil }
         if connecting || bytes.isEmpty { return 0 }
-        let sent = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
+        // errno is read at once, before any other call can change it.
+        let (sent, code) = bytes.withUnsafeBytes { bytes -> (Int, Int32) in
+            let sent = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+            return (sent, sent < 0 ? errno : 0)
+        }
         if sent >= 0 { return sent }
-        let code = errno
         return code == EAGAIN || code == EWOULDBLOCK || code == EINTR ? 0 : nil
     }
 
     func wantWritable() { watch?.wantWritable() }
+
+    deinit { close() }
 
     func close() {
         guard !isClosed else { return }
@@ -65,14 +76,17 @@ final class LinkDescriptorSocket: LinkSocket {
 
     private func readable() {
         guard !isClosed else { return }
-        let count = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        let fd = fd
+        let (count, code) = scratch.withUnsafeMutableBytes { buffer -> (Int, Int32) in
+            let count = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+            return (count, count < 0 ? errno : 0)
+        }
         if count > 0 {
             handler?.linkSocket(self, received: Array(scratch[0..<count]))
             return
         }
-        let code = errno
         if count < 0, code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return }
-        lost()
+        lost(count == 0 ? "closed by the other end" : "read failed: \(String(cString: strerror(code)))")
     }
 
     private func writable() {
@@ -80,17 +94,19 @@ final class LinkDescriptorSocket: LinkSocket {
         if connecting {
             var problem: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
-            guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &problem, &length) == 0, problem == 0 else { return lost() }
+            guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &problem, &length) == 0, problem == 0 else {
+                return lost("connect failed: \(String(cString: strerror(problem)))")
+            }
             connecting = false
         }
         handler?.linkSocketWritable(self)
     }
 
     /// The end (a hang-up, an error, a failed connect): closed, then told.
-    private func lost() {
+    private func lost(_ reason: String) {
         guard !isClosed else { return }
         close()
-        handler?.linkSocketClosed(self)
+        handler?.linkSocketClosed(self, reason: reason)
     }
 }
 
@@ -115,9 +131,10 @@ extension LWSServer: LinkNetwork {
         guard fd >= 0 else { return "cannot open a socket: \(String(cString: strerror(errno)))" }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        let bound = address.withSockaddr { Glibc.bind(fd, $0, $1) }
-        guard bound == 0, listen(fd, SOMAXCONN) == 0 else {
-            let code = errno
+        let code = address.withSockaddr { address, length -> Int32 in
+            Glibc.bind(fd, address, length) == 0 && listen(fd, SOMAXCONN) == 0 ? 0 : errno
+        }
+        guard code == 0 else {
             Glibc.close(fd)
             return code == EADDRINUSE
                 ? "port \(port) on \(host) is already in use" : code == EADDRNOTAVAIL ? "\(host) is not an address of this machine" : String(cString: strerror(code))
@@ -138,8 +155,10 @@ extension LWSServer: LinkNetwork {
         guard fd >= 0 else { return nil }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        let result = address.withSockaddr { Glibc.connect(fd, $0, $1) }
-        guard result == 0 || errno == EINPROGRESS else {
+        let result = address.withSockaddr { address, length -> Int32 in
+            Glibc.connect(fd, address, length) == 0 ? 0 : errno
+        }
+        guard result == 0 || result == EINPROGRESS else {
             Glibc.close(fd)
             return nil
         }
@@ -151,11 +170,13 @@ extension LWSServer: LinkNetwork {
         for _ in 0..<LinkListener.acceptsPerWake {
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let connection = withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener.fd, $0, &length) }
+            let (connection, code) = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { address -> (Int32, Int32) in
+                    let connection = accept(listener.fd, address, &length)
+                    return (connection, connection < 0 ? errno : 0)
+                }
             }
             guard connection >= 0 else {
-                let code = errno
                 if code == EAGAIN || code == EWOULDBLOCK { return }
                 if ReusePortListener.afterFailure(code) == .next { continue }
                 log.limited(.error, cause: "link-accept-failed", source: "node-link", "node link: accept failed (\(String(cString: strerror(code))))")

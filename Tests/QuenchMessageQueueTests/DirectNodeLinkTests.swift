@@ -226,6 +226,26 @@ import Testing
         #expect(pair.a.knownPeers.isEmpty)
     }
 
+    @Test func twoNodesHeardWithinASecondBothGetAnAnnouncementTheSecondOneLater() {
+        let pair = Pair()
+        func heard(_ tag: String, port: Int) {
+            pair.a.announced(LinkAnnouncement(tag: tag, address: LinkAddress(host: "10.0.0.9", port: port), token: String(repeating: "d", count: 64)).encode(hostID: "x"))
+        }
+        heard("dddddddddddd", port: 9)
+        #expect(pair.published.count == 1)
+        pair.clock.now += 300
+        heard("eeeeeeeeeeee", port: 10)
+        #expect(pair.published.count == 1)
+        pair.a.tick()
+        #expect(pair.published.count == 1)
+        pair.clock.now += 700
+        pair.a.tick()
+        #expect(pair.published.count == 2)
+        pair.clock.now += 1000
+        pair.a.tick()
+        #expect(pair.published.count == 2)
+    }
+
     @Test func aNodeRestartedOnTheSameAddressReplacesTheOldOne() {
         let pair = Pair()
         pair.meet()
@@ -386,6 +406,6 @@ final class MemorySocket: LinkSocket {
     func lost() {
         guard !isClosed else { return }
         isClosed = true
-        handler?.linkSocketClosed(self)
+        handler?.linkSocketClosed(self, reason: "closed by the other end")
     }
 }

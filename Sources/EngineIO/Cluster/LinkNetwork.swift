@@ -6,7 +6,7 @@ public protocol LinkNetwork: AnyObject {
     /// `accepted`. Service thread. Nil on success, else the reason (for the one error line at start).
     func listenForLinks(host: String, port: Int, accepted: @escaping (any LinkSocket) -> Void) -> String?
     /// Starts a non-blocking connect to `host` (numeric) and `port`: the socket reports ``LinkSocketHandler/linkSocketWritable(_:)``
-    /// once connected, or ``LinkSocketHandler/linkSocketClosed(_:)`` when the connect fails. Nil when it failed at once.
+    /// once connected, or ``LinkSocketHandler/linkSocketClosed(_:reason:)`` when the connect fails. Nil when it failed at once.
     func connectLink(host: String, port: Int) -> (any LinkSocket)?
 }
 
@@ -30,6 +30,7 @@ public protocol LinkSocketHandler: AnyObject {
     func linkSocket(_ socket: any LinkSocket, received bytes: [UInt8])
     /// Connected (once, for an outbound socket), or room in the kernel's buffer after ``LinkSocket/wantWritable()``.
     func linkSocketWritable(_ socket: any LinkSocket)
-    /// The other end closed, the connection broke or the connect failed; the socket is closed already.
-    func linkSocketClosed(_ socket: any LinkSocket)
+    /// The other end closed, the connection broke or the connect failed (`reason` says which, for the log);
+    /// the socket is closed already.
+    func linkSocketClosed(_ socket: any LinkSocket, reason: String)
 }

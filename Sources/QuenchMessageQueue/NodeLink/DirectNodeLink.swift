@@ -39,6 +39,8 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
     private var inbound: [ObjectIdentifier: InboundLink] = [:]
     private var lastAnnounced: Int64?
     private var lastExtraAnnounce: Int64 = .min / 2
+    /// An announcement owed to a node heard of within a second of the last extra one (sent by ``tick()``).
+    private var extraAnnounceDue: Int64?
 
     package static let announceEvery: Int64 = 10_000
     package static let forgetAfter: Int64 = 30_000
@@ -257,10 +259,13 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
         peers[announcement.tag] = peer
         log.info("node link: node \(peer.tag) listens at \(peer.address)")
         connect(peer, at: time)
-        // A node not heard of before may have started just now: it learns of this one at once.
+        // A node not heard of before may have started just now: it learns of this one at once (at most one
+        // such announcement a second: several nodes starting together get the next one).
         if time - lastExtraAnnounce >= 1000 {
             lastExtraAnnounce = time
             announce(at: time)
+        } else {
+            extraAnnounceDue = lastExtraAnnounce + 1000
         }
     }
 
@@ -279,6 +284,11 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
     /// links. Service thread, every 100 ms or so.
     public func tick() {
         let time = now()
+        if let due = extraAnnounceDue, time >= due {
+            extraAnnounceDue = nil
+            lastExtraAnnounce = time
+            announce(at: time)
+        }
         if isSubscribed(), lastAnnounced.map({ time - $0 >= Self.announceEvery }) ?? true { announce(at: time) }
         for peer in Array(peers.values) {
             if time - peer.lastHeard > Self.forgetAfter {

@@ -42,5 +42,8 @@ final class InboundLink: LinkSocketHandler {
 
     func linkSocketWritable(_ socket: any LinkSocket) {}
 
-    func linkSocketClosed(_ socket: any LinkSocket) { owner.closeInbound(self, refusal: nil) }
+    func linkSocketClosed(_ socket: any LinkSocket, reason: String) {
+        owner.log.debug("node link: the connection from \(LogSafe.text(socket.peerAddress)) ended: \(reason)")
+        owner.closeInbound(self, refusal: nil)
+    }
 }

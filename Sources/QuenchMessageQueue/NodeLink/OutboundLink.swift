@@ -78,7 +78,7 @@ final class OutboundLink: LinkSocketHandler {
 
     func linkSocketWritable(_ socket: any LinkSocket) { flush(at: owner.now()) }
 
-    func linkSocketClosed(_ socket: any LinkSocket) {
-        owner.linkFailed(self, isUp ? "closed by the other end" : "connect failed or refused")
+    func linkSocketClosed(_ socket: any LinkSocket, reason: String) {
+        owner.linkFailed(self, isUp ? reason : "not connected: \(reason)")
     }
 }
