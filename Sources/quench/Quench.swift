@@ -85,6 +85,15 @@ struct Quench: ParsableCommand {
         // Before run(): this thread is the service thread until then, as for the metrics' timer.
         admin?.clustered = messageQueueURL != nil
         admin?.start()
+        // --node-link's name, resolved before anything else starts (a name that resolves to nothing is one line and exit 1).
+        var nodeLinkAddress: String?
+        if let text = options.nodeLink {
+            guard let parsed = LinkAddress(parsing: text, allowNames: true), let host = LinkHostResolver.numeric(parsed.host) else {
+                log.error("--node-link \(LogSafe.text(text)): the name resolves to no address other nodes could reach")
+                throw ExitCode.failure
+            }
+            nodeLinkAddress = LinkAddress(host: host, port: parsed.port).description
+        }
         var messageQueue: (any MessageQueue)?
         if case .amqp(let url) = messageQueueURL {
             // The queue's threads start here; a broker that is down delays the queue, never the server.
@@ -109,16 +118,9 @@ struct Quench: ParsableCommand {
                 server.holdsStop = { socketIO.isHandingOver || !store.isDrained }
             }
         }
-        if let messageQueue, let text = options.nodeLink {
-            let nodeLink: DirectNodeLink?
-            let problem: String?
-            if let parsed = LinkAddress(parsing: text, allowNames: true), let host = LinkHostResolver.numeric(parsed.host) {
-                (nodeLink, problem) = DirectNodeLink.start(
-                    in: messageQueue, engine: engine, address: LinkAddress(host: host, port: parsed.port).description, network: server,
-                    executor: server.executor, log: log)
-            } else {
-                (nodeLink, problem) = (nil, "--node-link \(LogSafe.text(text)): the name resolves to no address other nodes could reach")
-            }
+        if let messageQueue, let nodeLinkAddress {
+            let (nodeLink, problem) = DirectNodeLink.start(
+                in: messageQueue, engine: engine, address: nodeLinkAddress, network: server, executor: server.executor, log: log)
             guard let nodeLink else {
                 log.error(problem ?? "--node-link: cannot listen")
                 throw ExitCode.failure
