@@ -12,7 +12,8 @@ import CLibWebSockets
 /// once a second, and never on a server with none). A connection idle for ``keepAliveIdleMilliseconds`` is
 /// closed, as lws would have closed it. One
 /// that has begun a new request meanwhile leaves the watch: lws holds a header table for it, with lws's
-/// own header timeout, and the request's exchange or WebSocket then replaces the one that was idle.
+/// own header timeout, and the request's exchange or WebSocket then replaces the one that was idle. A plain
+/// HTTP request leaves at once, when its headers are complete; the sweep drops the rest it finds moved on.
 extension LWSServer {
     /// lws's own default keep-alive idle time (`keepalive_timeout`), which quench's contexts keep.
     static let keepAliveIdleMilliseconds: Int64 = 5_000
@@ -33,7 +34,8 @@ extension LWSServer {
         keepAliveSweep.schedule(inMicroseconds: Self.keepAliveIdleMilliseconds * 1000)
     }
 
-    /// `wsi` is being destroyed: it leaves the watch (a later connection may get the same pointer).
+    /// `wsi` has begun its next request, or is being destroyed (a later connection may get the same pointer):
+    /// it leaves the watch.
     func forgetIdleConnection(_ wsi: OpaquePointer) {
         if !idleConnections.isEmpty { idleConnections.removeValue(forKey: wsi) }
     }

@@ -92,6 +92,9 @@ extension LWSServer {
         case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
             // Headers complete; for a file lws serves itself (--static) nothing else replaces the marker.
             if LWSPeer.stored(on: wsi) is LWSAwaitingRequest { _ = LWSPeer.detach(from: wsi) }
+            // A keep-alive connection's next request: it leaves the idle watch now rather than at the next
+            // sweep, so a sweep walks only connections that are idle (not every polling GET answered since).
+            forgetIdleConnection(wsi)
             return filterStaticFile(wsi: wsi, uri: UnsafeRawBufferPointer(start: input, count: length))
 
         case LWS_CALLBACK_HTTP:

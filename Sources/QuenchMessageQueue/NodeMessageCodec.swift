@@ -74,7 +74,15 @@ public enum NodeMessageCodec {
         return JSONMember("body64", .string(String(decoding: Base64.encode(bytes), as: UTF8.self)))
     }
 
+    /// The compact binary form (``NodeMessageBinary``), for a carrier only quench nodes of this version or
+    /// later read (the direct link); ``decode(_:)`` reads it as well.
+    public static func encodeCompact(_ message: NodeMessage) -> [UInt8] {
+        NodeMessageBinary.encode(message)
+    }
+
+    /// Either form: the compact one begins with a byte JSON never does.
     public static func decode(_ bytes: [UInt8]) throws(NodeMessageError) -> NodeMessage {
+        if bytes.first == NodeMessageBinary.magic { return try NodeMessageBinary.decode(bytes) }
         let value: JSONValue
         do { value = try JSONParser.parse(bytes) } catch { throw NodeMessageError("not JSON: \(error)") }
         if value["m"]?.stringValue == "up" { return .upper(from: try tag(value["from"]), try body(of: value)) }
@@ -141,7 +149,7 @@ public enum NodeMessageCodec {
 
     /// A client address as the binding writes it (an IP address, possibly with a port or brackets, or a
     /// stand-in word): it goes into log lines as it is, so nothing else is taken.
-    private static func checkedPeer(_ text: String) throws(NodeMessageError) -> String {
+    static func checkedPeer(_ text: String) throws(NodeMessageError) -> String {
         let allowed = text.utf8.allSatisfy {
             ($0 >= 0x30 && $0 <= 0x3A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x5B || $0 == 0x5D
                 || $0 == 0x2D || $0 == 0x5F || $0 == 0x25 || $0 == 0x20
@@ -176,7 +184,7 @@ public enum NodeMessageCodec {
     }
 
     /// No control character (CR and LF above all): the binding writes it into a response header.
-    private static func isHeaderText(_ text: String) -> Bool {
+    static func isHeaderText(_ text: String) -> Bool {
         text.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x7F }
     }
 }

@@ -57,7 +57,9 @@ package final class PubSubInbox: @unchecked Sendable {
         do {
             message = try PubSubMessage.decode(payload)
         } catch {
-            log.warn("message queue: skipped a malformed message of \(payload.count) bytes (\(error)): \(LogSafe.bytes(payload, limit: 200))")
+            // Anyone who can publish on the channel can send these at will: a few lines per window, then a count.
+            log.limited(.warn, cause: "queue-malformed", source: "message-queue",
+                "message queue: skipped a malformed message of \(payload.count) bytes (\(error)): \(LogSafe.bytes(payload, limit: 200))")
             return
         }
         // python-socketio: callbacks are taken only by the node they name; everything else only by the others.
