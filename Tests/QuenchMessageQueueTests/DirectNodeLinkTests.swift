@@ -98,6 +98,8 @@ import Testing
         pair.network.pump()
         #expect(pair.receivedB == [.held(id: 2), .held(id: 3)])
         #expect(pair.fallbackA.sent.count == 1)
+        // The link carries the compact form (the queue keeps JSON).
+        #expect(pair.network.sockets.contains { $0.isClient && $0.ownerTag == pair.a.nodeTag && $0.wrote.contains(LinkFrame.frame(NodeMessageCodec.encodeCompact(.held(id: 2)))) })
         let counters = pair.a.counters.snapshot()
         #expect(counters.framesSent == 2 && counters.fallback == 1 && counters.connections == 2)
         #expect(pair.b.counters.snapshot().framesReceived == 2)
@@ -371,6 +373,8 @@ final class MemorySocket: LinkSocket {
     /// Bytes the "kernel" still takes; then writes return 0.
     var budget = Int.max
     var wantsWritable = false
+    /// Everything written, write by write.
+    var wrote: [[UInt8]] = []
 
     init(network: MemoryNetwork, peerAddress: String, isClient: Bool, ownerTag: String) {
         self.network = network
@@ -386,6 +390,7 @@ final class MemorySocket: LinkSocket {
         let count = min(bytes.count, budget)
         budget -= count
         let data = Array(bytes.prefix(count))
+        wrote.append(data)
         if count > 0 {
             network.events.append { [weak other] in
                 guard let other, !other.isClosed else { return }

@@ -121,7 +121,8 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
         let time = now()
         if let peer = peers[node] {
             if let link = peer.link, link.isUp {
-                let frame = LinkFrame.frame(NodeMessageCodec.encode(message))
+                // The compact form: only quench nodes of this version read the link (the message queue keeps JSON).
+                let frame = LinkFrame.frame(NodeMessageCodec.encodeCompact(message))
                 guard link.queuedBytes + frame.count <= Self.maxQueuedBytes else {
                     log.limited(
                         .warn, cause: "node-link-full", source: node,

@@ -1,5 +1,5 @@
 /// `--node-link`'s framing: each frame is a 4-byte big-endian length, then that many bytes (a hello, a
-/// welcome, or one ``NodeMessageCodec`` message, opaque here).
+/// welcome, or one node message in ``NodeMessageCodec``'s compact form, opaque here).
 package enum LinkFrame {
     /// The largest frame: the same bound as a node message through Redis (the RESP reader's bulk bound).
     package static let maxLength = 16 * 1024 * 1024
