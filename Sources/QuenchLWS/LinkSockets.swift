@@ -149,12 +149,19 @@ extension LWSServer: LinkNetwork {
         return nil
     }
 
+    /// How long written link data may go unacknowledged before the connection fails (TCP_USER_TIMEOUT).
+    static let linkUserTimeoutMilliseconds: UInt32 = 5_000
+
     public func connectLink(host: String, port: Int) -> (any LinkSocket)? {
         guard var address = LinkSocketAddress(host: host, port: port) else { return nil }
         let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { return nil }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        // A peer that stops acknowledging (cut off, frozen) ends the link within this rather than after the
+        // kernel's retransmissions (about 15 minutes): the link's unwritten messages then go through the broker.
+        var unacknowledged = Self.linkUserTimeoutMilliseconds
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &unacknowledged, socklen_t(MemoryLayout<UInt32>.size))
         let result = address.withSockaddr { address, length -> Int32 in
             Glibc.connect(fd, address, length) == 0 ? 0 : errno
         }
