@@ -36,8 +36,12 @@ extension LWSServer {
 
     /// `wsi` has begun its next request, or is being destroyed (a later connection may get the same pointer):
     /// it leaves the watch.
+    /// The last one to leave disarms the sweep: every wake of the service loop polls every descriptor, which
+    /// with 5,000 polling clients is milliseconds, and a sweep of nothing is a wake for nothing.
     func forgetIdleConnection(_ wsi: OpaquePointer) {
-        if !idleConnections.isEmpty { idleConnections.removeValue(forKey: wsi) }
+        guard !idleConnections.isEmpty, idleConnections.removeValue(forKey: wsi) != nil, idleConnections.isEmpty, keepAliveSweepArmed else { return }
+        keepAliveSweep?.cancel()
+        keepAliveSweepArmed = false
     }
 
     /// Closes each connection idle for the keep-alive time and drops each that has moved on; runs again
