@@ -64,14 +64,17 @@ def chat_round(client, text):
     assert reply_re(text).match(reply["text"]), reply
 
 
-def flood_until_closed(ws, reader, block, seconds):
-    """Writes `block` over and over until the server closes the connection (or `seconds` pass)."""
+def flood_until_closed(ws, reader, block, seconds, pause=0.0):
+    """Writes `block` over and over until the server closes the connection (or `seconds` pass), `pause` seconds
+    apart (a flood whose answers outrun the reader gets closed at --max-buffered first, a close for not reading)."""
     deadline = time.monotonic() + seconds
     while not reader.ended.is_set() and time.monotonic() < deadline:
         try:
             ws.sock.sendall(block)
         except OSError:
             break
+        if pause:
+            time.sleep(pause)
     return reader.ended.wait(max(0.0, deadline - time.monotonic()))
 
 
@@ -127,7 +130,9 @@ def test_a_namespace_cycler_gets_connect_error_then_is_closed(start_quench, sio_
     ordinary.get(ordinary.system, what="welcome")
     cycler = RawWebSocket(server.port, rcvbuf=1 << 20)
     reader = Reader(cycler)
-    closed = flood_until_closed(cycler, reader, zero_masked(b"40", 64) + zero_masked(b"41", 64), seconds=15)
+    # Paced, yet hundreds of times the budget: each refused connect is answered, and unpaced those answers
+    # outran this reader and reached --max-buffered (16 MiB) within the 2 s the budget waits.
+    closed = flood_until_closed(cycler, reader, zero_masked(b"40", 64) + zero_masked(b"41", 64), seconds=15, pause=0.005)
     assert closed, f"the cycler was not closed; frames: {reader.texts[-5:]}"
     assert reader.has('44{"message":"Too many namespace connects'), reader.texts[-5:]
     chat_round(ordinary, "unbothered")
