@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import EngineIO
 import SocketIO
 
 /// `{"method":"quench_link","host_id":…,"tag":…,"address":"HOST:PORT","token":…}` on the shared channel:
@@ -9,7 +10,6 @@ import SocketIO
 /// know (its `_thread` dispatches on known names only); quench nodes without `--node-link` skip it quietly.
 /// Whoever reads the channel may connect: Redis (or the broker) is the trust boundary, as for everything else on it.
 package struct LinkAnnouncement: Equatable, Sendable {
-    static let tagLength = 12
     static let tokenHexLength = 64
     package var tag: String
     package var address: LinkAddress
@@ -39,7 +39,7 @@ package struct LinkAnnouncement: Equatable, Sendable {
         let value: JSONValue
         do { value = try JSONParser.parse(bytes) } catch { throw PubSubMessageError("quench_link: not JSON") }
         guard value["method"]?.stringValue == "quench_link" else { throw PubSubMessageError("not quench_link") }
-        guard let tag = value["tag"]?.stringValue, tag.utf8.count == tagLength, isHex(Array(tag.utf8)) else {
+        guard let tag = value["tag"]?.stringValue, SessionID.isNodeTag(tag) else {
             throw PubSubMessageError("quench_link: \"tag\" is not 12 hex digits")
         }
         guard let text = value["address"]?.stringValue, let address = LinkAddress(parsing: text, allowNames: false) else {

@@ -1,3 +1,5 @@
+import EngineIO
+
 /// `--node-link`'s framing: each frame is a 4-byte big-endian length, then that many bytes (a hello, a
 /// welcome, or one node message in ``NodeMessageCodec``'s compact form, opaque here).
 package enum LinkFrame {
@@ -60,23 +62,23 @@ package enum LinkHello {
 
     /// The tag and token a hello names; nil when it is not one.
     package static func parseHello(_ payload: [UInt8]) -> (tag: String, token: [UInt8])? {
-        guard payload.count == helloPrefix.count + LinkAnnouncement.tagLength + 1 + LinkAnnouncement.tokenHexLength,
+        guard payload.count == helloPrefix.count + SessionID.nodeTagLength + 1 + LinkAnnouncement.tokenHexLength,
             payload.starts(with: helloPrefix)
         else { return nil }
         let rest = payload[helloPrefix.count...]
-        let tag = Array(rest.prefix(LinkAnnouncement.tagLength))
+        let tag = String(decoding: rest.prefix(SessionID.nodeTagLength), as: UTF8.self)
         let token = Array(rest.suffix(LinkAnnouncement.tokenHexLength))
-        guard rest[rest.startIndex + LinkAnnouncement.tagLength] == UInt8(ascii: " "), LinkAnnouncement.isHex(tag) else { return nil }
-        return (String(decoding: tag, as: UTF8.self), token)
+        guard rest[rest.startIndex + SessionID.nodeTagLength] == UInt8(ascii: " "), SessionID.isNodeTag(tag) else { return nil }
+        return (tag, token)
     }
 
     package static func welcome(tag: String) -> [UInt8] { welcomePrefix + Array(tag.utf8) }
 
     /// The tag a welcome names; nil when it is not one.
     package static func parseWelcome(_ payload: [UInt8]) -> String? {
-        guard payload.count == welcomePrefix.count + LinkAnnouncement.tagLength, payload.starts(with: welcomePrefix) else { return nil }
-        let tag = Array(payload[welcomePrefix.count...])
-        return LinkAnnouncement.isHex(tag) ? String(decoding: tag, as: UTF8.self) : nil
+        guard payload.count == welcomePrefix.count + SessionID.nodeTagLength, payload.starts(with: welcomePrefix) else { return nil }
+        let tag = String(decoding: payload[welcomePrefix.count...], as: UTF8.self)
+        return SessionID.isNodeTag(tag) ? tag : nil
     }
 
     /// Equal bytes, in a time that does not depend on where they differ.
