@@ -12,7 +12,7 @@ import Testing
 @Suite struct ReusePortTests {
     /// A polling handshake on a fresh connection to 127.0.0.1:`port`; whether an open packet came back.
     static func handshake(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(fd) }
         guard ServerLifetimeTests.connect(fd, toPort: port) else { return false }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)

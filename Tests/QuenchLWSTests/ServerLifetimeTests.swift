@@ -12,7 +12,7 @@ import Testing
 @Suite struct ServerLifetimeTests {
     /// A port on 127.0.0.1 that was free a moment ago (bind port 0, read it, release it).
     static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -29,7 +29,7 @@ import Testing
 
     /// Whether something accepts TCP connections on 127.0.0.1:`port`.
     static func accepts(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(fd) }
         return connect(fd, toPort: port)
     }
@@ -60,7 +60,7 @@ import Testing
     @Test("a dropped server with a connection still pending in its listen queue does not trap")
     func droppedWithPendingConnection() throws {
         let port = Self.freePort()
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(fd) }
         do {
             let server = LWSServer(configuration: LWSServerConfiguration(host: "127.0.0.1", port: port, log: Logger(level: .error)))
@@ -74,7 +74,7 @@ import Testing
     @Test("a dropped server whose context holds a connection (a Swift object attached) releases it without reaching the server")
     func droppedWithAcceptedConnection() throws {
         let port = Self.freePort()
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(fd) }
         do {
             let server = LWSServer(configuration: LWSServerConfiguration(host: "127.0.0.1", port: port, log: Logger(level: .error)))

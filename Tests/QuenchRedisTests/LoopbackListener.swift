@@ -8,7 +8,7 @@ struct LoopbackListener {
     let port: UInt16
 
     init?(port: UInt16 = 0) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -35,7 +35,9 @@ struct LoopbackListener {
     func accept(timeout: Int32 = 10_000) -> Int32 {
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&entry, 1, timeout) > 0 else { return -1 }
-        return Glibc.accept(fd, nil, nil)
+        let client = Glibc.accept(fd, nil, nil)
+        if client >= 0 { _ = fcntl(client, F_SETFD, FD_CLOEXEC) }  // not for the redis-server other suites start
+        return client
     }
 
     func close() { Glibc.close(fd) }

@@ -18,10 +18,11 @@ import Testing
         if access(bundle, R_OK) == 0 { #expect(TLSClientSession.problem(withCAFile: bundle) == nil) }
     }
 
-    /// A connected pair of non-blocking sockets: the session's end and the peer's.
+    /// A connected pair of non-blocking sockets: the session's end and the peer's. Close-on-exec, because
+    /// other suites start redis-server meanwhile: a child holding the peer's end would hide its close.
     private func socketPair() throws -> (Int32, Int32) {
         var fds: [Int32] = [-1, -1]
-        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds) == 0)
+        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0)
         return (fds[0], fds[1])
     }
 
