@@ -248,6 +248,40 @@ import Testing
         #expect(pair.published.count == 2)
     }
 
+    @Test func aFloodOfMadeUpNodesIsBoundedAndARealOneIsLearntOnceTheyAreForgotten() {
+        let pair = Pair()
+        let before = pair.network.sockets.count
+        func tag(_ number: Int) -> String {
+            let hex = String(number, radix: 16)
+            return String(repeating: "0", count: 12 - hex.count) + hex
+        }
+        for number in 0..<10_000 {
+            let address = LinkAddress(host: "10.1.\(number / 250).\(number % 250)", port: 7000)
+            pair.a.announced(LinkAnnouncement(tag: tag(number), address: address, token: String(repeating: "e", count: 64)).encode(hostID: "x"))
+        }
+        #expect(pair.a.knownPeers.count == DirectNodeLink.maxPeers)
+        #expect(pair.a.counters.snapshot().peersIgnored == 10_000 - DirectNodeLink.maxPeers)
+        // One connection attempt per known node, then one a second each at most.
+        #expect(pair.network.sockets.count - before == DirectNodeLink.maxPeers)
+        pair.network.pump()
+        pair.clock.now += DirectNodeLink.retryAfter
+        pair.a.tick()
+        #expect(pair.network.sockets.count - before == 2 * DirectNodeLink.maxPeers)
+        let ignoredLines = pair.log.lines.filter { $0.contains("nodes are known already") }
+        #expect(!ignoredLines.isEmpty && ignoredLines.count <= 10, "\(ignoredLines.count) lines")
+        // A real node announced meanwhile is ignored too (its messages take the queue), and learnt once the
+        // made-up ones, no longer announced, are forgotten.
+        pair.a.announced(pair.announcement(of: pair.b).encode(hostID: "x"))
+        #expect(!pair.a.knownPeers.contains(pair.b.nodeTag))
+        #expect(pair.a.send(.held(id: 1), to: pair.b.nodeTag))
+        #expect(pair.fallbackA.sent.map(\.node) == [pair.b.nodeTag])
+        pair.clock.now += DirectNodeLink.forgetAfter + 1
+        pair.a.tick()
+        #expect(pair.a.knownPeers.isEmpty)
+        pair.a.announced(pair.announcement(of: pair.b).encode(hostID: "x"))
+        #expect(pair.a.knownPeers == [pair.b.nodeTag])
+    }
+
     @Test func aNodeRestartedOnTheSameAddressReplacesTheOldOne() {
         let pair = Pair()
         pair.meet()

@@ -47,6 +47,11 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
     package static let helloTimeout: Int64 = 3_000
     package static let retryAfter: Int64 = 1_000
     package static let maxInbound = 256
+    /// Nodes known at once. Whoever can publish on the channel can announce made-up nodes, and each known
+    /// node costs a connection (retried every second): past the bound a new one is ignored, and its
+    /// messages go through the message queue. As many as the inbound bound: a larger cluster could not
+    /// link every pair anyway.
+    package static let maxPeers = 256
     package static let maxQueuedBytes = 4 * 1024 * 1024
     package static let corkAfterQueue: Int64 = 200
 
@@ -256,6 +261,13 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
         }
         // A node restarted on the same address has a new tag: the old one is gone, and its token would be refused.
         for old in peers.values where old.address == announcement.address { forget(old, "a node with another tag announced its address") }
+        guard peers.count < Self.maxPeers else {
+            counters.add(counters.peersIgnored, 1)
+            log.limited(
+                .warn, cause: "node-link-peers", source: "channel",
+                "node link: ignored node \(announcement.tag) at \(announcement.address): \(Self.maxPeers) nodes are known already; its messages go through the message queue")
+            return
+        }
         let peer = LinkPeer(tag: announcement.tag, address: announcement.address, token: announcement.token, heard: time)
         peers[announcement.tag] = peer
         log.info("node link: node \(peer.tag) listens at \(peer.address)")

@@ -16,18 +16,21 @@ public final class NodeLinkCounters: Sendable {
     package let fallback = Atomic<Int>(0)
     /// Frames from an authenticated node that were not a node message (skipped).
     package let badFrames = Atomic<Int>(0)
+    /// Announced nodes ignored because ``DirectNodeLink/maxPeers`` were known already.
+    package let peersIgnored = Atomic<Int>(0)
 
     package init() {}
 
     public struct Snapshot: Sendable, Equatable {
-        public var framesSent, framesReceived, connections, authRefused, fallback, badFrames: Int
+        public var framesSent, framesReceived, connections, authRefused, fallback, badFrames, peersIgnored: Int
     }
 
     public func snapshot() -> Snapshot {
         Snapshot(
             framesSent: framesSent.load(ordering: .relaxed), framesReceived: framesReceived.load(ordering: .relaxed),
             connections: connections.load(ordering: .relaxed), authRefused: authRefused.load(ordering: .relaxed),
-            fallback: fallback.load(ordering: .relaxed), badFrames: badFrames.load(ordering: .relaxed))
+            fallback: fallback.load(ordering: .relaxed), badFrames: badFrames.load(ordering: .relaxed),
+            peersIgnored: peersIgnored.load(ordering: .relaxed))
     }
 
     package func add(_ counter: borrowing Atomic<Int>, _ amount: Int) {

@@ -160,6 +160,8 @@ final class ServiceMetrics: @unchecked Sendable {
                     "quench_node_link_fallback_total", .counter, help: "Node messages sent through the message queue because no direct link to their node was up.",
                     link.fallback)
                 page.single("quench_node_link_bad_frames_total", .counter, help: "Frames from a linked node that were not a node message (skipped).", link.badFrames)
+                page.single(
+                    "quench_node_link_peers_ignored_total", .counter, help: "Announced nodes ignored because 256 nodes were known already.", link.peersIgnored)
             }
             let cluster = engine.clusterCounters
             page.family(
