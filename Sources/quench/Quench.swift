@@ -127,7 +127,6 @@ struct Quench: ParsableCommand {
             }
             log.info("node link: listening for the other quench nodes at \(nodeLink.address)")
             metrics?.nodeLink = nodeLink.counters
-            server.repeatEvery(milliseconds: 100) { [weak nodeLink] _ in nodeLink?.tick() }
         }
         if options.reminderInterval.milliseconds > 0 {
             ReminderThread.start(

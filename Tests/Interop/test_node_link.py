@@ -12,6 +12,7 @@ Proven here with the real binary, redis-server and haproxy (cluster_support.py):
 - the command line refuses --node-link without --message-queue and on an unspecified address.
 """
 
+import json
 import signal
 import socket
 import struct
@@ -85,6 +86,28 @@ def test_a_connection_with_a_wrong_token_or_no_hello_is_closed_and_logged(cluste
     assert metric(node, "quench_node_link_auth_refused_total") == 3
     assert metric(node, "quench_node_link_connections") == 0
     assert node.running()
+
+
+@pytest.mark.deadline(60)
+def test_made_up_nodes_announced_on_the_channel_are_bounded(cluster_redis, start_quench):
+    """Whoever can publish on the channel can announce nodes that do not exist: past 256 known ones they are
+    ignored and counted, the log is not flooded, and the node keeps serving."""
+    import redis
+    port = free_port()
+    node = start_quench("--message-queue", cluster_redis.url, "--metrics", "--node-link", f"127.0.0.1:{port}")
+    node.wait_for_log(r"^info message queue: subscribed to channel \"socketio\"")
+    publisher = redis.Redis(port=cluster_redis.port)
+    for number in range(300):
+        # Every address refuses at once (nothing listens on 127.0.0.2), so the node keeps retrying each.
+        publisher.publish("socketio", json.dumps({
+            "method": "quench_link", "host_id": "x", "tag": "%012x" % number, "address": f"127.0.0.2:{10000 + number}",
+            "token": "e" * 64}, separators=(",", ":")))
+    wait_until(lambda: metric(node, "quench_node_link_peers_ignored_total") == 300 - 256, timeout=10,
+               what="the announcements past 256 known nodes counted as ignored")
+    ignored = [line for line in node.log_text().splitlines() if "nodes are known already" in line]
+    assert 1 <= len(ignored) <= 10, f"{len(ignored)} warn lines for 44 ignored nodes"
+    assert node.running()
+    assert metric(node, "quench_node_link_connections") == 0
 
 
 @pytest.mark.parametrize("args, expected", [

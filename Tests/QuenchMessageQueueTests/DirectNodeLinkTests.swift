@@ -282,6 +282,34 @@ import Testing
         #expect(pair.a.knownPeers == [pair.b.nodeTag])
     }
 
+    @Test func aTickIsAskedForOnlyWhenSomethingFallsDue() {
+        let pair = Pair()
+        var requested: [Int64] = []
+        pair.a.requestTick = { requested.append($0) }
+        let start = pair.clock.now
+        pair.a.tick()
+        #expect(requested == [start + DirectNodeLink.subscriptionCheckEvery])  // not subscribed: look again in a second
+        pair.subscribed = true
+        pair.a.tick()
+        #expect(pair.published.count == 1)
+        #expect(requested.last == start + DirectNodeLink.announceEvery)
+        // Hearing of B: a connection whose welcome is due within the hello's deadline.
+        pair.network.owner = pair.a.nodeTag
+        pair.a.announced(pair.announcement(of: pair.b).encode(hostID: "x"))
+        #expect(requested.last == start + DirectNodeLink.helloTimeout + 1)
+        pair.network.pump()
+        #expect(pair.a.isLinked(to: pair.b.nodeTag))
+        // Linked and quiet: the next tick is the next announcement, ten seconds on, not a beat.
+        let count = requested.count
+        pair.clock.now += DirectNodeLink.helloTimeout + 1
+        pair.a.tick()
+        #expect(requested.count == count + 1)
+        #expect(requested.last == start + DirectNodeLink.announceEvery)
+        // A link that broke is retried a second later.
+        pair.network.sockets.first { $0.isClient && $0.ownerTag == pair.a.nodeTag }?.lost()
+        #expect(requested.last == pair.clock.now + DirectNodeLink.retryAfter)
+    }
+
     @Test func aNodeRestartedOnTheSameAddressReplacesTheOldOne() {
         let pair = Pair()
         pair.meet()

@@ -16,6 +16,10 @@ import EngineIO
 /// to the message queue, in order. A link that comes up right after messages went through the queue holds
 /// its first messages ``corkAfterQueue`` ms so that it does not overtake them.
 ///
+/// Nothing here runs on a fixed beat: ``tick()`` asks for the next one when something falls due (an
+/// announcement, a retry, a hello's deadline, a cork's end), because every wake of lws 4.1's loop polls every
+/// descriptor the server has, which is milliseconds with thousands of polling clients.
+///
 /// Service thread only (announcements read on another thread are posted to it).
 public final class DirectNodeLink: NodeLink, @unchecked Sendable {
     public let nodeTag: String
@@ -41,6 +45,11 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
     private var lastExtraAnnounce: Int64 = .min / 2
     /// An announcement owed to a node heard of within a second of the last extra one (sent by ``tick()``).
     private var extraAnnounceDue: Int64?
+    /// Asks for ``tick()`` at the given time (``now``'s milliseconds), replacing an earlier request.
+    package var requestTick: ((Int64) -> Void)?
+    /// When the requested tick is due; `.max` when none is.
+    private var tickDue: Int64 = .max
+    private var isTicking = false
 
     package static let announceEvery: Int64 = 10_000
     package static let forgetAfter: Int64 = 30_000
@@ -54,6 +63,8 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
     package static let maxPeers = 256
     package static let maxQueuedBytes = 4 * 1024 * 1024
     package static let corkAfterQueue: Int64 = 200
+    /// How often a node not yet subscribed looks again, to announce itself once it is.
+    package static let subscriptionCheckEvery: Int64 = 1_000
 
     /// - Parameters:
     ///   - nodeTag: this node's tag (the message queue's).
@@ -94,6 +105,13 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
         if let problem = link.listen() { return (nil, "--node-link \(address): \(problem)") }
         link.deliver = { [weak engine] in engine?.receive($0) }
         engine.link = link
+        var pending: EngineTimer?
+        link.requestTick = { [weak link, weak engine] time in
+            pending?.cancel()
+            guard let link, let engine else { return }
+            pending = engine.schedule(after: time - link.now()) { [weak link] in link?.tick() }
+        }
+        link.tick()
         queue.receiveLinkAnnouncements { [weak link] payload, here in
             if here { return link?.announced(payload) ?? () }
             executor.execute { [weak link] in link?.announced(payload) }
@@ -149,8 +167,9 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
         peer.retryAt = time + Self.retryAfter
         guard let socket = network?.connectLink(host: peer.address.host, port: peer.address.port) else {
             log.limited(.warn, cause: "node-link-connect", source: peer.tag, "node link: cannot connect to node \(peer.tag) at \(peer.address)")
-            return
+            return tick(dueAt: peer.retryAt)
         }
+        tick(dueAt: time + Self.helloTimeout + 1)
         let link = OutboundLink(owner: self, peer: peer, socket: socket, startedAt: time)
         socket.handler = link
         peer.link = link
@@ -163,6 +182,7 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
         counters.add(counters.connections, 1)
         let corkUntil = link.peer.lastQueuedAt + Self.corkAfterQueue
         link.corkUntil = corkUntil
+        if corkUntil > now() { tick(dueAt: corkUntil) }
         log.info("node link: connected to node \(link.peer.tag) at \(link.peer.address)")
     }
 
@@ -175,6 +195,7 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
         peer.link = nil
         let time = now()
         peer.retryAt = time + Self.retryAfter
+        tick(dueAt: peer.retryAt)
         if link.isUp { counters.add(counters.connections, -1) }
         let unwritten = link.takeUnwritten()
         if !unwritten.isEmpty { peer.lastQueuedAt = time }
@@ -201,6 +222,7 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
         let link = InboundLink(owner: self, socket: socket, acceptedAt: now())
         socket.handler = link
         inbound[ObjectIdentifier(link)] = link
+        tick(dueAt: link.acceptedAt + Self.helloTimeout + 1)
     }
 
     /// A connecting node's hello: whether it names this node's token and a tag that is not this one's.
@@ -279,7 +301,9 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
             announce(at: time)
         } else {
             extraAnnounceDue = lastExtraAnnounce + 1000
+            tick(dueAt: lastExtraAnnounce + 1000)
         }
+        tick(dueAt: time + Self.forgetAfter + 1)
     }
 
     private func forget(_ peer: LinkPeer, _ reason: String) {
@@ -294,33 +318,67 @@ public final class DirectNodeLink: NodeLink, @unchecked Sendable {
     }
 
     /// Announces, forgets silent peers, reconnects, ends hellos that did not come and releases corked
-    /// links. Service thread, every 100 ms or so.
+    /// links; then asks for the next tick, when the first of these falls due. Service thread.
     public func tick() {
         let time = now()
-        if let due = extraAnnounceDue, time >= due {
-            extraAnnounceDue = nil
-            lastExtraAnnounce = time
-            announce(at: time)
+        isTicking = true
+        tickDue = .max
+        var next = Int64.max
+        if let due = extraAnnounceDue {
+            if time >= due {
+                extraAnnounceDue = nil
+                lastExtraAnnounce = time
+                announce(at: time)
+            } else {
+                next = min(next, due)
+            }
         }
-        if isSubscribed(), lastAnnounced.map({ time - $0 >= Self.announceEvery }) ?? true { announce(at: time) }
+        if isSubscribed() {
+            if lastAnnounced.map({ time - $0 >= Self.announceEvery }) ?? true { announce(at: time) }
+            next = min(next, (lastAnnounced ?? time) + Self.announceEvery)
+        } else {
+            next = min(next, time + Self.subscriptionCheckEvery)
+        }
         for peer in Array(peers.values) {
             if time - peer.lastHeard > Self.forgetAfter {
                 forget(peer, "not announced for \(Self.forgetAfter / 1000) s")
                 continue
             }
+            next = min(next, peer.lastHeard + Self.forgetAfter + 1)
             if let link = peer.link {
                 if !link.isUp, time - link.startedAt > Self.helloTimeout {
                     linkFailed(link, "no welcome within \(Self.helloTimeout / 1000) s")
                 } else if link.isUp {
                     link.flush(at: time)
+                    if link.corkUntil > time { next = min(next, link.corkUntil) }
+                } else {
+                    next = min(next, link.startedAt + Self.helloTimeout + 1)
                 }
             } else if time >= peer.retryAt {
                 connect(peer, at: time)
+            } else {
+                next = min(next, peer.retryAt)
             }
         }
-        for link in Array(inbound.values) where link.peerTag == nil && time - link.acceptedAt > Self.helloTimeout {
-            closeInbound(link, refusal: "no hello within \(Self.helloTimeout / 1000) s")
+        for link in Array(inbound.values) where link.peerTag == nil {
+            if time - link.acceptedAt > Self.helloTimeout {
+                closeInbound(link, refusal: "no hello within \(Self.helloTimeout / 1000) s")
+            } else {
+                next = min(next, link.acceptedAt + Self.helloTimeout + 1)
+            }
         }
+        isTicking = false
+        // What the work above scheduled (a connection's hello, a retry) is in tickDue already.
+        let due = min(next, tickDue)
+        tickDue = .max
+        tick(dueAt: due)
+    }
+
+    /// Makes sure a tick comes by `time`.
+    private func tick(dueAt time: Int64) {
+        guard time < tickDue else { return }
+        tickDue = time
+        if !isTicking { requestTick?(time) }
     }
 
     /// Tags of the peers known now (tests).
