@@ -54,9 +54,11 @@ public struct QueryParameters: Sendable, Equatable {
              String(decoding: UnsafeBufferPointer(rebasing: bytes[(equals + 1)...]), as: UTF8.self)))
     }
 
-    /// The first value given for `name`.
+    /// The first value given for `name`. Lengths are compared first: a polling request looks up a
+    /// parameter nine times, and comparing two different short strings costs a library call each time.
     public subscript(name: String) -> String? {
-        pairs.first { $0.name == name }?.value
+        let length = name.utf8.count
+        return pairs.first { $0.name.utf8.count == length && $0.name == name }?.value
     }
 
     /// How many parameters there are, repeated names included.
