@@ -84,7 +84,7 @@ extension EngineServer {
 
     /// Serves a request another node passed on, as if it had arrived here.
     private func serveForwarded(id: UInt64, from node: String, _ forwarded: ForwardedRequest) {
-        guard let link, node != link.nodeTag, forwarded.query["sid"] != nil else { return }
+        guard let link, node != link.nodeTag, forwarded.query.contains("sid") else { return }
         cluster.counters.served &+= 1
         log.debug("serving id=\(id) \(forwarded.method.name) sid=\(LogSafe.text(forwarded.query["sid"] ?? "")) for node=\(node)")
         let responder = RemoteResponder(server: self, node: node, id: id)

@@ -19,7 +19,7 @@ extension EngineServer {
             guard let make = kind.makeForHTTP else { return }  // route() only hands over kinds that travel over HTTP
             if let refusal = admitHandshake(request) { return responder.respond(refusal.response(headers: cors)) }
             let transport = make(configuration)
-            openSession(peer: request.peer, transport: transport, version: EngineProtocolVersion(query: request.query["EIO"]) ?? .v4)
+            openSession(peer: request.peer, transport: transport, version: EngineProtocolVersion(query: request.query) ?? .v4)
             if let error = transport.handle(request, responder: responder, headers: cors, onAbandon: onAbandon) {
                 logRefusal(error, request)
                 responder.respond(error.response(headers: cors))

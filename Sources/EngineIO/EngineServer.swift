@@ -92,25 +92,23 @@ public final class EngineServer {
     /// - Parameter carrier: the transport whose connection the request came on (a WebSocket handshake:
     ///   `.websocket`), or nil for a plain HTTP request, which only a transport that travels over HTTP takes.
     public func route(_ request: HTTPRequest, arrivingOn carrier: TransportName?) -> Result<Route, EngineRequestError> {
-        let transportName = request.query["transport"]
-        guard let transportName, let kind = configuration.registry.kind(named: TransportName(transportName)),
-            configuration.transports.contains(kind.name)
-        else {
-            return .failure(.unknownTransport("transport=\(transportName.map { LogSafe.text($0) } ?? "(missing)")"))
+        // The offered set holds two names at most: walking it compares two short strings, where hashing costs more.
+        guard let kind = configuration.registry.kind(in: request.query), configuration.transports.contains(where: { $0 == kind.name }) else {
+            return .failure(.unknownTransport("transport=\(request.query["transport"].map { LogSafe.text($0) } ?? "(missing)")"))
         }
         let fits = if let carrier { carrier == kind.name } else { kind.travelsOverHTTP }
         guard fits else {
             let on = carrier.map { "a \($0) connection" } ?? "a plain HTTP request"
             return .failure(.badRequest("transport=\(kind.name) on \(on)"))
         }
-        let version = EngineProtocolVersion(query: request.query["EIO"])
+        let version = EngineProtocolVersion(query: request.query)
         guard version == .v4 || (version == .v3 && configuration.allowEIO3) else {
             let asked = request.query["EIO"].map { "EIO=\(LogSafe.text($0))" } ?? "no EIO parameter"
             let v3 = version == .v3 ? " (Engine.IO 3 clients are served with --allow-eio3)" : ""
             return .failure(.unsupportedProtocolVersion(
                 "\(asked); this server speaks Engine.IO 4 (socket.io-client 3+/4+, python-socketio 5+)\(v3)"))
         }
-        if version == .v3, request.query["j"] != nil {
+        if version == .v3, request.query.contains("j") {
             // engine.io 3's JSONP polling (for browsers without CORS) wraps every body in a script; not served.
             return .failure(.badRequest("JSONP polling (j=) is not served; use XHR polling or WebSocket"))
         }
@@ -183,7 +181,7 @@ public final class EngineServer {
             logRefusal(error, request)
             return false
         case .success(.handshake):
-            openSession(peer: request.peer, transport: transport, version: EngineProtocolVersion(query: request.query["EIO"]) ?? .v4)
+            openSession(peer: request.peer, transport: transport, version: EngineProtocolVersion(query: request.query) ?? .v4)
         case .success(.releasedAfterClose):
             return false
         case .success(.elsewhere(let node, let sid)):

@@ -10,14 +10,17 @@ func lwsCallback(
     _ input: UnsafeMutableRawPointer?, _ length: Int
 ) -> Int32 {
     guard let wsi, let context = lws_get_context(wsi), let serverPointer = lws_context_user(context) else { return 0 }
-    let server = Unmanaged<LWSServer>.fromOpaque(serverPointer).takeUnretainedValue()
-    if server.isTearingDown {
-        // The server is in deinit, destroying its context: release each connection's object without
-        // telling the engine (its `ended()` would reach the server through an unowned reference).
-        if reason == LWS_CALLBACK_WSI_DESTROY { _ = LWSPeer.detach(from: wsi) }
-        return 0
+    // The server outlives its context, so it needs no retain for the length of a callback (lws makes a
+    // dozen a polling reply, most of them about poll descriptors).
+    return Unmanaged<LWSServer>.fromOpaque(serverPointer)._withUnsafeGuaranteedRef { server in
+        if server.isTearingDown {
+            // The server is in deinit, destroying its context: release each connection's object without
+            // telling the engine (its `ended()` would reach the server through an unowned reference).
+            if reason == LWS_CALLBACK_WSI_DESTROY { _ = LWSPeer.detach(from: wsi) }
+            return 0
+        }
+        return server.handle(wsi: wsi, reason: reason, user: user, input: input, length: length)
     }
-    return server.handle(wsi: wsi, reason: reason, user: user, input: input, length: length)
 }
 
 extension LWSServer {
@@ -206,7 +209,7 @@ extension LWSServer {
     /// A new client (no sid) when the server is full: 503, and a line saying why, rather than running out
     /// of file descriptors (or memory, with abandoned polling sessions) and failing everyone.
     private func refusalWhenFull(_ request: HTTPRequest) -> HTTPResponse? {
-        guard request.query["sid"] == nil else { return nil }
+        guard !request.query.contains("sid") else { return nil }
         let sessions = endpoints.reduce(0) { $0 + $1.engine.sessionCount }
         // This request's own connection is counted; the limit is on the ones before it.
         let others = openConnections - 1
@@ -273,7 +276,7 @@ extension LWSServer {
         let exchange = LWSHTTPExchange(wsi: wsi, server: self, request: request, socketPeer: socketPeer)
         if request.method == .post {
             exchange.awaitBody(
-                bytes: LWSRequestReader.header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap { Int($0) } ?? 0,
+                bytes: LWSRequestReader.contentLength(wsi) ?? 0,
                 deadline: MonotonicClock.milliseconds() + configuration.bodyTimeoutMilliseconds)
         }
         if request.method != .post && requestCarriesBody(wsi: wsi, request: request) {
@@ -309,7 +312,7 @@ extension LWSServer {
         let error: EngineRequestError
         if LWSRequestReader.header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) != nil {
             error = .lengthRequired("chunked request bodies are not supported; send Content-Length")
-        } else if let length = LWSRequestReader.header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap({ Int($0) }) {
+        } else if let length = LWSRequestReader.contentLength(wsi) {
             guard length > limit else { return nil }
             error = .payloadTooLarge("body of \(length) bytes is over maxPayload \(limit)")
         } else {
@@ -333,7 +336,7 @@ extension LWSServer {
             return
         }
         if let endpoint = endpoint(for: request.path) {
-            if stopping, request.query["sid"] == nil {
+            if stopping, !request.query.contains("sid") {
                 // As for a WebSocket (filterWebSocket): no session may begin once every session was closed.
                 exchange.respond(HTTPResponse(status: 503, body: Array("Server shutting down\n".utf8)))
                 return

@@ -72,15 +72,37 @@ enum LWSRequestReader {
         }
     }
 
+    /// `Content-Length` as a number, or nil when absent or not one (as `Int(_:)` reads it). Every POST
+    /// asks twice, so plain digits are read from the bytes, with no `String` made.
+    static func contentLength(_ wsi: OpaquePointer) -> Int? {
+        let length = Int(lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH))
+        guard length > 0 else { return nil }
+        guard length <= 18 else { return header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap { Int($0) } }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 20) { buffer -> Int? in
+            let copied = Int(lws_hdr_copy(wsi, buffer.baseAddress, 20, WSI_TOKEN_HTTP_CONTENT_LENGTH))
+            guard copied > 0 else { return nil }
+            var value = 0
+            for index in 0..<copied {
+                let digit = UInt8(bitPattern: buffer[index]) &- UInt8(ascii: "0")
+                guard digit < 10 else {
+                    // Anything but plain digits (a sign, spaces) is read as Int(_:) reads it.
+                    return Int(String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: copied), as: UTF8.self))
+                }
+                value = value * 10 + Int(digit)
+            }
+            return value
+        }
+    }
+
     /// The query parameters, each exactly as lws decoded it: lws splits the query into one fragment per
     /// argument and percent-decodes each, so the fragments are taken one by one and never joined again
     /// (joining with `&` would split a value that held an escaped `%26`). An empty fragment (`&&`) is
     /// skipped, not taken for the end: only `lws_hdr_copy_fragment` returning -1 says there are no more.
     /// One scratch buffer the size of the whole query serves every fragment.
     private static func query(_ wsi: OpaquePointer) -> QueryParameters {
-        var parameters = QueryParameters(capacity: 4)
         let total = Int(lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS))
-        guard total > 0 else { return parameters }
+        guard total > 0 else { return QueryParameters() }
+        var parameters = QueryParameters(capacity: total)
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: total + 1) { scratch in
             var index: Int32 = 0
             while true {

@@ -15,7 +15,10 @@ extension LWSServer {
 
     /// Whether `path` is one of ``servicePaths`` (exactly: `/healthz/x` is not).
     func isServicePath(_ path: String) -> Bool {
-        path == Self.healthPath || (path == Self.metricsPath && metricsPage != nil)
+        // Lengths first: every request asks, and comparing two different short strings is a library call.
+        let length = path.utf8.count
+        guard length == Self.healthPath.utf8.count || length == Self.metricsPath.utf8.count else { return false }
+        return path == Self.healthPath || (path == Self.metricsPath && metricsPage != nil)
     }
 
     /// Connections lws holds now (HTTP and WebSocket), for `/metrics`.

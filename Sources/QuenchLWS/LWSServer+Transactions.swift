@@ -33,8 +33,11 @@ extension LWSServer {
     /// 100 MB when no Content-Length says otherwise), for any method with a non-zero Content-Length or a
     /// Transfer-Encoding.
     func requestCarriesBody(wsi: OpaquePointer, request: HTTPRequest) -> Bool {
-        let method = request.method.name
-        if method == "POST" || method == "PUT" || method == "PATCH" { return true }
+        switch request.method {
+        case .post: return true
+        case .other(let name) where name == "PUT" || name == "PATCH": return true
+        default: break
+        }
         if LWSRequestReader.header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) != nil { return true }
         return LWSRequestReader.header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).map { !$0.allSatisfy { $0 == "0" } } ?? false
     }

@@ -10,8 +10,9 @@ import Glibc
 /// which any thread may use: they only post to the ``ServiceInbox`` (its own locks). Hence `@unchecked
 /// Sendable`: all other state is confined to the service thread.
 public final class LWSServer: @unchecked Sendable {
-    /// One Engine.IO server mounted at a path.
-    struct Endpoint {
+    /// One Engine.IO server mounted at a path. A class: every request looks its endpoint up, and copying
+    /// a reference is one retain where copying the fields was four.
+    final class Endpoint {
         let path: String
         let engine: EngineServer
         let clock: MonotonicClock

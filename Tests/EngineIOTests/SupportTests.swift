@@ -26,6 +26,32 @@ import Testing
         #expect(query != QueryParameters("a=2&a=1&b==x&c=%zz&%C3%A9=%C3%BC&caf\u{e9}=ok"))
     }
 
+    /// lws's form, as the binding appends it: presence, byte comparisons and the pairs agree with lookups.
+    @Test func queryParametersFromDecodedArguments() {
+        var query = QueryParameters(capacity: 40)
+        for argument in ["EIO=4", "", "transport=polling", "flag", "sid=", "t=a=b", "EIO=3", "bad=\u{FF}x"] {
+            var bytes = Array(argument.utf8)
+            if argument.hasPrefix("bad=") { bytes = Array("bad=".utf8) + [0xFF] + Array("x".utf8) }
+            bytes.withUnsafeBufferPointer { query.append(decodedArgument: $0) }
+        }
+        #expect(query.count == 7)
+        #expect(query.contains("flag") && query.contains("sid") && !query.contains("fla") && !query.contains("flags"))
+        #expect(query["flag"] == "" && query["sid"] == "" && query["t"] == "a=b" && query["EIO"] == "4")
+        #expect(query["bad"] == "\u{FFFD}x")
+        #expect(query.value("transport", is: "polling") && !query.value("transport", is: "pollin"))
+        #expect(!query.value("missing", is: ""))
+        #expect(EngineProtocolVersion(query: query) == .v4)
+        #expect(EngineProtocolVersion(query: QueryParameters("EIO=3")) == .v3)
+        #expect(EngineProtocolVersion(query: QueryParameters("EIO=44")) == nil)
+        #expect(EngineProtocolVersion(query: QueryParameters("")) == nil)
+        #expect(TransportRegistry.standard.kind(in: query)?.name == .polling)
+        #expect(TransportRegistry.standard.kind(in: QueryParameters("transport=poll")) == nil)
+        #expect(query.all.map { "\($0.name)=\($0.value)" } == ["EIO=4", "transport=polling", "flag=", "sid=", "t=a=b", "EIO=3", "bad=\u{FFFD}x"])
+        #expect(QueryParameters(decoded: query.all) == query)
+        // `flag` and `flag=` are one parameter with an empty value, however it was written.
+        #expect(QueryParameters("flag") == QueryParameters("flag="))
+    }
+
     @Test func sessionIDsAreTwentyURLSafeCharactersAndDistinct() {
         let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
         var seen = Set<String>()

@@ -9,6 +9,15 @@ public enum EngineProtocolVersion: Int, Sendable, Equatable {
     case v4 = 4
 
     /// The version an `EIO` query value names, nil for any other value.
+    /// The revision a request's `EIO` parameter asks for, read without making a `String` of it.
+    public init?(query: QueryParameters) {
+        guard let version = query.withValue("EIO", { value -> Self? in
+            guard let value, value.count == 1 else { return nil }
+            return value[0] == UInt8(ascii: "4") ? .v4 : value[0] == UInt8(ascii: "3") ? .v3 : nil
+        }) else { return nil }
+        self = version
+    }
+
     public init?(query value: String?) {
         switch value {
         case "4": self = .v4

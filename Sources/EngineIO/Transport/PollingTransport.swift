@@ -26,6 +26,9 @@ public final class PollingTransport: Transport {
 
     public init() {}
 
+    /// The answer to every POST, made once.
+    private static let ok = Array("ok".utf8)
+
     /// python-engineio's client refuses a payload of more than 16 packets.
     public var maxPacketsPerSend: Int { EngineSession.maxPacketsPerPoll }
     /// A GET still held when the session moves is answered once the new transport's frames have left.
@@ -37,7 +40,7 @@ public final class PollingTransport: Transport {
         onAbandon: (@escaping () -> Void) -> Void
     ) -> EngineRequestError? {
         let stamp = request.query["t"]
-        if request.method == .get { base64 = request.query["b64"] != nil }
+        if request.method == .get { base64 = request.query.contains("b64") }
         switch request.method {
         case .get: receiveGET(responder, headers: headers, stamp: stamp, onAbandon: onAbandon)
         case .post: receivePOST(request.body, responder: responder, headers: headers, stamp: stamp)
@@ -141,7 +144,7 @@ public final class PollingTransport: Transport {
         if let stamp {
             guard stamp != lastPostStamp else {
                 session.log.debug("repeated POST sid=\(session.id) t=\(LogSafe.text(stamp)): answered ok, not delivered again")
-                responder.respond(HTTPResponse.ok(Array("ok".utf8), headers: headers))
+                responder.respond(HTTPResponse.ok(Self.ok, headers: headers))
                 return
             }
             lastPostStamp = stamp
@@ -156,7 +159,7 @@ public final class PollingTransport: Transport {
             close()
             return
         }
-        responder.respond(HTTPResponse.ok(Array("ok".utf8), headers: headers))
+        responder.respond(HTTPResponse.ok(Self.ok, headers: headers))
         for packet in packets {
             if packet.type == .close {
                 // The client is leaving: release its poll with a noop, as the reference server does. If

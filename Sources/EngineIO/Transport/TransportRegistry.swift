@@ -33,6 +33,14 @@ public struct TransportRegistry: Sendable {
         kinds.first { $0.name == name }
     }
 
+    /// The kind a request's `transport` parameter names, if any (compared as bytes: every request asks).
+    public func kind(in query: QueryParameters) -> TransportKind? {
+        query.withValue("transport") { value in
+            guard let value else { return nil }
+            return kinds.first { kind in QueryParameters.text(kind.name.rawValue, equals: value) }
+        }
+    }
+
     /// The names of every registered kind, in registration order.
     public var names: [TransportName] { kinds.map(\.name) }
 }
