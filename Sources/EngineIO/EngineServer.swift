@@ -8,7 +8,7 @@ public final class EngineServer {
     /// The layer above; the engine does not own it.
     public weak var delegate: (any EngineServerDelegate)?
     private let clock: any EngineClock
-    var sessions: [String: EngineSession] = [:]
+    var sessions = SessionTable<EngineSession>()
     private var deadlines = DeadlineHeap<EngineSession>()
     /// One-shot timers of the layers above (``schedule(after:_:)``), on the same wake-up as the heartbeats.
     private var timers = DeadlineHeap<EngineTimer>()
@@ -64,7 +64,16 @@ public final class EngineServer {
     /// The open session with this sid, unless it has already missed its pong (decided now, not at the
     /// next timer tick, so the answer is the same however busy the thread is).
     public func session(id: String) -> EngineSession? {
-        guard let session = sessions[id] else { return nil }
+        live(sessions[id])
+    }
+
+    /// The same for a sid given as a request's bytes (``route(_:arrivingOn:)``: no `String` is made).
+    func session(idBytes: UnsafeBufferPointer<UInt8>) -> EngineSession? {
+        live(sessions[bytes: idBytes])
+    }
+
+    private func live(_ session: EngineSession?) -> EngineSession? {
+        guard let session else { return nil }
         if session.heartbeat.isExpired(now: now) {
             session.close(reason: .pingTimeout)
             return nil
@@ -115,7 +124,9 @@ public final class EngineServer {
         guard configuration.cors.allows(origin: request.origin) else {
             return .failure(.forbiddenOrigin("origin \(LogSafe.text(request.origin ?? "")) is not in --cors-origins"))
         }
-        guard let sid = request.query["sid"] else {
+        // The sid's bytes find the session; a String is made of them only when none is open here.
+        let found: EngineSession?? = request.query.withValue("sid") { bytes in bytes.map { session(idBytes: $0) } }
+        guard let found else {
             if carrier == nil, request.method != .get {
                 return .failure(.badHandshakeMethod("a handshake must be a GET"))
             }
@@ -124,7 +135,8 @@ public final class EngineServer {
             }
             return .success(.handshake(kind))
         }
-        guard let session = session(id: sid) else {
+        guard let session = found else {
+            let sid = request.query["sid"] ?? ""
             if carrier == nil, request.method == .get, let grace = closedByClient.removeValue(forKey: sid) {
                 grace.cancel()
                 return .success(.releasedAfterClose)
@@ -139,10 +151,10 @@ public final class EngineServer {
             // connection accepted and closed at once, as the reference server does: a refused WebSocket
             // handshake would surface as an error event in clients that only listen for close.
             guard configuration.allowUpgrades else {
-                return .failure(.badRequest("sid=\(sid): upgrades are disabled"))
+                return .failure(.badRequest("sid=\(session.id): upgrades are disabled"))
             }
         } else if session.transport.name != kind.name {
-            return .failure(.badRequest("sid=\(sid) uses transport=\(session.transport.name)"))
+            return .failure(.badRequest("sid=\(session.id) uses transport=\(session.transport.name)"))
         }
         return .success(.existing(session, kind.name))
     }
@@ -240,7 +252,7 @@ public final class EngineServer {
     /// Closes every session and its transport; used when the server stops (a WebSocket gets 1001 "going
     /// away", a held poll a 503, so clients reconnect rather than take it as their session's end).
     public func closeAll(reason: DisconnectReason = .serverShutdown) {
-        for session in Array(sessions.values) { session.close(reason: reason) }
+        for session in sessions.values { session.close(reason: reason) }
         closeClusterWaits()
     }
 

@@ -8,12 +8,14 @@ import CLibWebSockets
 /// clients (each POST connection idle between its POSTs) that walk was most of a polling reply's cost, and
 /// a reminder answering 5,000 held GETs paid it 5,000 times over a list growing by one each time. So once
 /// quench has completed a transaction and no next request is buffered, it takes the connection off lws's
-/// list and watches it here: one dictionary entry per idle connection, swept when the oldest is due (at most
-/// once a second, and never on a server with none). A connection idle for ``keepAliveIdleMilliseconds`` is
-/// closed, as lws would have closed it. One
-/// that has begun a new request meanwhile leaves the watch: lws holds a header table for it, with lws's
-/// own header timeout, and the request's exchange or WebSocket then replaces the one that was idle. A plain
-/// HTTP request leaves at once, when its headers are complete; the sweep drops the rest it finds moved on.
+/// list and watches it here. Connections go idle in time order, so the watch is a list linked through
+/// their exchanges, oldest first: joining and leaving cost a few pointer writes (a table keyed by
+/// connection cost two hashes a polling reply), and the sweep looks only at the front, when the oldest is
+/// due (at most once a second, and never on a server with none). A connection idle for
+/// ``keepAliveIdleMilliseconds`` is closed, as lws would have closed it. One that has begun a new request
+/// meanwhile leaves the watch: lws holds a header table for it, with lws's own header timeout, and the
+/// request's exchange or WebSocket then replaces the one that was idle (whose ``LWSHTTPExchange/ended()``
+/// takes it out). A plain HTTP request leaves at once, when its headers are complete.
 extension LWSServer {
     /// lws's own default keep-alive idle time (`keepalive_timeout`), which quench's contexts keep.
     static let keepAliveIdleMilliseconds: Int64 = 5_000
@@ -21,53 +23,62 @@ extension LWSServer {
     private static let sweepSpacingMilliseconds: Int64 = 1_000
 
     /// The transaction `exchange` carried on `wsi` is complete and the connection waits for its next
-    /// request: off lws's timeout list, into the watch.
+    /// request: off lws's timeout list, onto the end of the watch.
     func awaitNextRequest(on wsi: OpaquePointer, after exchange: LWSHTTPExchange) {
         // No sweep once the context is going (it is dropped first): lws's own timeout stays then.
-        guard let keepAliveSweep else { return }
+        guard let keepAliveSweep, !exchange.isIdle, !exchange.isGone else { return }
         lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0)
-        let now = MonotonicClock.milliseconds()
-        exchange.idleSince = now
-        idleConnections[wsi] = now
+        exchange.idleSince = MonotonicClock.milliseconds()
+        exchange.isIdle = true
+        exchange.idleOlder = idleNewest
+        exchange.idleNewer = nil
+        if let newest = idleNewest { newest.idleNewer = exchange } else { idleOldest = exchange }
+        idleNewest = exchange
         guard !keepAliveSweepArmed else { return }
         keepAliveSweepArmed = true
         keepAliveSweep.schedule(inMicroseconds: Self.keepAliveIdleMilliseconds * 1000)
     }
 
-    /// `wsi` has begun its next request, or is being destroyed (a later connection may get the same pointer):
-    /// it leaves the watch.
-    /// The last one to leave disarms the sweep: every wake of the service loop polls every descriptor, which
-    /// with 5,000 polling clients is milliseconds, and a sweep of nothing is a wake for nothing.
+    /// `wsi` has begun its next request, or is being destroyed: its exchange leaves the watch.
     func forgetIdleConnection(_ wsi: OpaquePointer) {
-        guard !idleConnections.isEmpty, idleConnections.removeValue(forKey: wsi) != nil, idleConnections.isEmpty, keepAliveSweepArmed else { return }
+        guard idleOldest != nil, let exchange = LWSPeer.stored(on: wsi) as? LWSHTTPExchange, exchange.isIdle else { return }
+        leaveIdle(exchange)
+    }
+
+    /// Takes `exchange` out of the watch. The last one to leave disarms the sweep: every wake of the service
+    /// loop polls every descriptor, which with 5,000 polling clients is milliseconds, and a sweep of nothing
+    /// is a wake for nothing.
+    func leaveIdle(_ exchange: LWSHTTPExchange) {
+        guard exchange.isIdle else { return }
+        exchange.isIdle = false
+        if let older = exchange.idleOlder { older.idleNewer = exchange.idleNewer } else { idleOldest = exchange.idleNewer }
+        if let newer = exchange.idleNewer { newer.idleOlder = exchange.idleOlder } else { idleNewest = exchange.idleOlder }
+        exchange.idleOlder = nil
+        exchange.idleNewer = nil
+        guard idleOldest == nil, keepAliveSweepArmed else { return }
         keepAliveSweep?.cancel()
         keepAliveSweepArmed = false
     }
 
-    /// Closes each connection idle for the keep-alive time and drops each that has moved on; runs again
-    /// when the oldest still watched is due (a second from now at the soonest).
+    /// Empties the watch without looking at any connection (the server is being torn down).
+    func forgetEveryIdleConnection() {
+        while let oldest = idleOldest { leaveIdle(oldest) }
+    }
+
+    /// Closes each connection idle for the keep-alive time (one that has begun a new request meanwhile
+    /// only leaves the watch); runs again when the oldest still watched is due (a second from now at the
+    /// soonest).
     func sweepIdleConnections() {
         let now = MonotonicClock.milliseconds()
-        var expired: [OpaquePointer] = []
-        var movedOn: [OpaquePointer] = []
-        var oldest = Int64.max
-        for (wsi, since) in idleConnections {
-            guard let exchange = LWSPeer.stored(on: wsi) as? LWSHTTPExchange, exchange.idleSince == since, !exchange.isGone,
-                clws_holds_header_table(wsi) == 0
-            else {
-                movedOn.append(wsi)
-                continue
+        while let oldest = idleOldest, now - oldest.idleSince >= Self.keepAliveIdleMilliseconds {
+            leaveIdle(oldest)
+            if clws_holds_header_table(oldest.wsi) == 0 {
+                lws_set_timeout(oldest.wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE, LWS_TO_KILL_ASYNC)
             }
-            if now - since >= Self.keepAliveIdleMilliseconds { expired.append(wsi) } else { oldest = min(oldest, since) }
         }
-        for wsi in movedOn { idleConnections.removeValue(forKey: wsi) }
-        for wsi in expired {
-            idleConnections.removeValue(forKey: wsi)
-            lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE, LWS_TO_KILL_ASYNC)
-        }
-        keepAliveSweepArmed = !idleConnections.isEmpty
-        guard keepAliveSweepArmed else { return }
-        let due = max(oldest + Self.keepAliveIdleMilliseconds - now, Self.sweepSpacingMilliseconds)
+        keepAliveSweepArmed = idleOldest != nil
+        guard let oldest = idleOldest else { return }
+        let due = max(oldest.idleSince + Self.keepAliveIdleMilliseconds - now, Self.sweepSpacingMilliseconds)
         keepAliveSweep?.schedule(inMicroseconds: due * 1000)
     }
 }

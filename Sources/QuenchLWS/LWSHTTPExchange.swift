@@ -34,6 +34,12 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
     var onAbandon: (() -> Void)?
     /// When the transaction completed and the connection began waiting for its next request (ms); -1 before.
     var idleSince: Int64 = -1
+    /// Its place among the server's idle connections, oldest first (KeepAliveIdle.swift); `isIdle` while
+    /// there. The links count no references: an exchange leaves the list in ``ended()``, before its
+    /// connection lets go of it (and a server being torn down empties the list first).
+    var isIdle = false
+    unowned(unsafe) var idleNewer: LWSHTTPExchange?
+    unowned(unsafe) var idleOlder: LWSHTTPExchange?
 
     /// The connection's own peer (the proxy's, when a trusted proxy names the client), for the next request on it.
     let socketPeer: String
@@ -145,6 +151,7 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
     override func ended() {
         guard !isGone else { return }
         isGone = true
+        if isIdle { server.leaveIdle(self) }
         if bodyDeadline != 0 {
             // lws closed it mid-body: its 5 s without a byte, or the client went away.
             server.log.info(

@@ -73,9 +73,11 @@ public final class LWSServer: @unchecked Sendable {
     /// Keep-alive connections whose next request lws has buffered already (the client pipelined): that
     /// request is parsed from lws's buffer, and one with a body is refused (``refusalOfBodyBearing(wsi:request:pipelined:)``).
     var connectionsWithBufferedRequest = Set<OpaquePointer>()
-    /// Keep-alive connections waiting for their next request, and since when (ms), watched by quench
-    /// instead of lws's timeout list (``awaitNextRequest(on:after:)``), and the sweep that closes them.
-    var idleConnections: [OpaquePointer: Int64] = [:]
+    /// Keep-alive connections waiting for their next request, watched by quench instead of lws's timeout
+    /// list (``awaitNextRequest(on:after:)``): the exchanges of their last requests, linked oldest first
+    /// without counting references (each connection keeps its exchange), and the sweep that closes them.
+    unowned(unsafe) var idleOldest: LWSHTTPExchange?
+    unowned(unsafe) var idleNewest: LWSHTTPExchange?
     var keepAliveSweep: LWSTimer?
     /// The look at dropped queues' memory a second after a drop (``returnDroppedMemory(of:)``).
     var memoryReturn: LWSTimer?
@@ -223,6 +225,8 @@ public final class LWSServer: @unchecked Sendable {
             stopTimer = nil
             drainTimer = nil
             keepAliveSweep = nil
+            // The connections' objects are released below without being told: none may stay linked.
+            forgetEveryIdleConnection()
             memoryReturn = nil
             reusePortListener?.retryTimer = nil
             inbox.close()
