@@ -19,7 +19,8 @@ public struct QueryParameters: Sendable, Equatable {
     /// How many parameters there are, repeated names included.
     public private(set) var count = 0
 
-    /// lws caps a request's headers at 32 KiB together (HeaderLimits), so an argument's length fits in two bytes.
+    /// An argument's length is stored in two bytes. lws cuts each header at 16 KiB (HeaderLimits), so no
+    /// client's argument comes near it; a longer one (only a forged node message could carry it) is cut here.
     private static let maximumArgument = Int(UInt16.max)
 
     /// No parameters; add lws's decoded arguments with ``append(decodedArgument:)``, with room for a
