@@ -39,7 +39,8 @@ extension LWSServer {
         keepAliveSweep.schedule(inMicroseconds: Self.keepAliveIdleMilliseconds * 1000)
     }
 
-    /// `wsi` has begun its next request, or is being destroyed: its exchange leaves the watch.
+    /// `wsi` has begun its next request: its exchange leaves the watch now, not when the request's own
+    /// exchange replaces it (a connection being destroyed leaves in ``LWSHTTPExchange/ended()``).
     func forgetIdleConnection(_ wsi: OpaquePointer) {
         guard idleOldest != nil, let exchange = LWSPeer.stored(on: wsi) as? LWSHTTPExchange, exchange.isIdle else { return }
         leaveIdle(exchange)

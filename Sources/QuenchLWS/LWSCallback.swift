@@ -64,7 +64,7 @@ extension LWSServer {
         case LWS_CALLBACK_WSI_DESTROY:
             openConnections -= 1
             if !connectionsWithBufferedRequest.isEmpty { connectionsWithBufferedRequest.remove(wsi) }
-            forgetIdleConnection(wsi)
+            // An idle exchange leaves the keep-alive watch in its ended().
             LWSPeer.detach(from: wsi)?.ended()
             if case .resumed(let atLimit)? = acceptLimit.closed(leaving: openConnections) {
                 log.info("descriptor limit: \(openConnections) connections, accepting again (\(atLimit) let in one at a time meanwhile)")

@@ -84,11 +84,6 @@ public struct QueryParameters: Sendable, Equatable {
     /// Whether `name` was given at all (with any value, empty included); no `String` is made.
     public func contains(_ name: String) -> Bool { withValue(name) { $0 != nil } }
 
-    /// Whether the first value given for `name` is `expected`; no `String` is made.
-    public func value(_ name: String, is expected: String) -> Bool {
-        withValue(name) { value in value.map { Self.text(expected, equals: $0) } ?? false }
-    }
-
     /// Calls `body` with the bytes of the first value given for `name`, or nil when there is none.
     public func withValue<Result>(_ name: String, _ body: (UnsafeBufferPointer<UInt8>?) -> Result) -> Result {
         Self.withBytes(of: name) { wanted in

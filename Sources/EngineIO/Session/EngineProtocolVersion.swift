@@ -8,21 +8,13 @@ public enum EngineProtocolVersion: Int, Sendable, Equatable {
     case v3 = 3
     case v4 = 4
 
-    /// The version an `EIO` query value names, nil for any other value.
-    /// The revision a request's `EIO` parameter asks for, read without making a `String` of it.
+    /// The revision a request's `EIO` parameter names (one digit, the case's raw value), nil for any other
+    /// value; read without making a `String` of it.
     public init?(query: QueryParameters) {
         guard let version = query.withValue("EIO", { value -> Self? in
             guard let value, value.count == 1 else { return nil }
-            return value[0] == UInt8(ascii: "4") ? .v4 : value[0] == UInt8(ascii: "3") ? .v3 : nil
+            return Self(rawValue: Int(value[0]) - Int(UInt8(ascii: "0")))
         }) else { return nil }
         self = version
-    }
-
-    public init?(query value: String?) {
-        switch value {
-        case "4": self = .v4
-        case "3": self = .v3
-        default: return nil
-        }
     }
 }
