@@ -273,9 +273,11 @@ def test_quench_publishes_what_kombu_publishes(start_quench, rabbit, channel, cl
 
 def publish_as_kombu(rabbit, channel, message):
     """Publishes `message` as KombuManager does (its str through a Kombu producer), but a failure raises
-    (KombuManager logs it and gives up after one retry)."""
+    (KombuManager logs it and gives up after one retry). With publisher confirms, so it returns once the broker
+    has routed the message: what a test publishes next, on another connection, is queued behind it (RabbitMQ
+    orders messages per channel only, and a 2 MB message still arriving would otherwise let a short one pass)."""
     import json
-    with kombu.Connection(rabbit.url) as connection:
+    with kombu.Connection(rabbit.url, transport_options={"confirm_publish": True}) as connection:
         producer = connection.Producer(exchange=kombu.Exchange(channel, type="fanout", durable=False))
         producer.publish(json.dumps(message))
 
