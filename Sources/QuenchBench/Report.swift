@@ -18,6 +18,14 @@ struct Report {
         return Double(windowEnd.cpuMicroseconds - windowStart.cpuMicroseconds) / Double(record.repliesInWindow)
     }
 
+    /// The part of ``serverMicrosecondsPerReply`` spent in user space and the part in the kernel.
+    var serverSplitPerReply: (user: Double, system: Double)? {
+        guard let windowStart, let windowEnd, record.repliesInWindow > 0 else { return nil }
+        let replies = Double(record.repliesInWindow)
+        return (Double(windowEnd.userMicroseconds - windowStart.userMicroseconds) / replies,
+                Double(windowEnd.systemMicroseconds - windowStart.systemMicroseconds) / replies)
+    }
+
     /// Resident KiB the server grew by per connected session.
     var kibPerSession: Double? {
         guard let baseline, let windowStart, record.connectedCount > 0 else { return nil }
@@ -32,7 +40,9 @@ struct Report {
         case .rtt:
             Swift.print("replies: \(record.repliesInWindow) in \(format(seconds))s = \(format(repliesPerSecond))/s")
             Swift.print("latency ms: p50 \(milliseconds(record.latencies.percentile(50))) p99 \(milliseconds(record.latencies.percentile(99))) max \(milliseconds(record.latencies.maximum))")
-            if let perReply = serverMicrosecondsPerReply { Swift.print("server CPU per reply: \(format(perReply)) µs") }
+            if let perReply = serverMicrosecondsPerReply, let split = serverSplitPerReply {
+                Swift.print("server CPU per reply: \(format(perReply)) µs (user \(format(split.user)), kernel \(format(split.system)))")
+            }
             if record.repliesInWindow > 0 { Swift.print("client CPU per reply: \(format(Double(clientCPU) / Double(record.repliesInWindow))) µs") }
             if record.fanoutLatencies.count > 0 {
                 let window = record.fanoutLatencies
@@ -56,6 +66,10 @@ struct Report {
             if let value = record.latencies.percentile(50) { fields.append("p50_ms=\(milliseconds(value))") }
             if let value = record.latencies.percentile(99) { fields.append("p99_ms=\(milliseconds(value))") }
             if let value = serverMicrosecondsPerReply { fields.append("server_us_per_reply=\(format(value))") }
+            if let split = serverSplitPerReply {
+                fields.append("server_user_us_per_reply=\(format(split.user))")
+                fields.append("server_sys_us_per_reply=\(format(split.system))")
+            }
             if settings.mode == .rtt { fields.append("replies=\(record.replies) unanswered=\(record.unanswered)") }
             if record.fanoutLatencies.count > 0 {
                 let window = record.fanoutLatencies

@@ -124,9 +124,15 @@ final class LWSHTTPExchange: LWSPeer, HTTPResponder {
     /// Called when the request was not answered at once (a long-poll). lws would time it out after
     /// 5 s: so no lws timeout; the engine's heartbeat bounds the wait. (Reading is paused already, so an
     /// abandoned poll's unread end-of-file does not wake the service loop either.)
+    ///
+    /// Its parsed headers go back too: everything the response needs was read out of them at the start
+    /// (``LWSRequestReader``), and lws 4.1 keeps every attached header area on one list that it walks to
+    /// free each one. Held for a whole poll, they made that walk as long as the number of waiting clients
+    /// (a cache miss per client, on every request of every client) and kept a header area per client.
     func holdIfUnanswered() {
         guard !responded, !isGone else { return }
         lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0)
+        lws_http_headers_detach(wsi)
     }
 
     /// Whether lws still holds part of the response (``writeQueuedResponse()``): a request that arrives

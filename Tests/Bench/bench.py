@@ -620,13 +620,15 @@ def machine_lines():
 
 
 def median_result(results):
-    """One result standing for several rounds: the round with the median replies/s, its CPU per reply
-    replaced by the median of the rounds' (the two medians are taken separately), every round kept."""
+    """One result standing for several rounds: the round with the median replies/s, its CPU per reply (and
+    that CPU's user and kernel parts) replaced by the median of the rounds' (each median taken separately),
+    every round kept."""
     ordered = sorted(results, key=lambda r: num(r, "replies_per_s") or 0)
     middle = dict(ordered[len(ordered) // 2])
-    cpus = [c for c in (num(r, "server_us_per_reply") for r in results) if c is not None]
-    if cpus:
-        middle["server_us_per_reply"] = str(statistics.median(cpus))
+    for key in ("server_us_per_reply", "server_user_us_per_reply", "server_sys_us_per_reply"):
+        values = [c for c in (num(r, key) for r in results) if c is not None]
+        if values:
+            middle[key] = str(statistics.median(values))
     middle["failures"] = str(sum(int(num(r, "failures") or 0) for r in results))
     middle["_rounds"] = [(num(r, "replies_per_s"), num(r, "server_us_per_reply")) for r in results]
     return middle

@@ -127,6 +127,7 @@ def lines(b, data):
         p, w = floors["poll_rtt"].get(("quench", clients)) or {}, data["rtt"].get(("quench", clients)) or {}
         out.append(f"| quench long-polling/WebSocket, {clients:,} clients | | "
                    f"{b.ratio(b.num(p, 'server_us_per_reply'), b.num(w, 'server_us_per_reply'))} |")
+    out += split_lines(b, data)
     out += ["", f"### Reminder fan-out to {n} long-polling or wss:// clients", "",
             "As in the fan-out section above: *server last ran* is when the server's CPU counter last moved after the "
             "boundary (long-polling: watched 3.5 s, which covers answering each client's next GET).", "",
@@ -156,6 +157,34 @@ def lines(b, data):
                    f"{b.fmt(r.get('cpu_us'))} |")
     q, f = hs.get("quench") or {}, hs.get("floor") or {}
     out += [f"| quench/floor | | {b.ratio(q.get('rate'), f.get('rate'))} | {b.ratio(q.get('cpu_us'), f.get('cpu_us'))} |", ""]
+    return out
+
+
+def split_lines(b, data):
+    """Each reply's CPU in user space and in the kernel, and what that leaves for the "polling ≤ 2× quench's own
+    WebSocket" target: a polling reply makes two requests and two responses where a WebSocket reply makes one
+    frame each way, so its kernel time alone is most of that budget, whatever the server's own code costs."""
+    floors = data["floors"]
+    rows = [("WebSocket", "quench", data["rtt"], "quench"), ("WebSocket", "WebSocket floor", data["rtt"], "floor"),
+            ("long-polling", "quench", floors["poll_rtt"], "quench"), ("long-polling", "long-poll floor", floors["poll_rtt"], "pollfloor")]
+    out = ["", "Where each reply's CPU goes (the medians of the same rounds; kernel time is the system calls and the loopback TCP "
+           "work they do, user time is the server's code and lws's):", "",
+           "| path, server, clients | user µs per reply | kernel µs per reply |", "|---|---|---|"]
+    for clients in (50, 1000):
+        for path, name, section, kind in rows:
+            r = section.get((kind, clients))
+            if r:
+                out.append(f"| {path}, {name}, {clients:,} | {b.fmt(b.num(r, 'server_user_us_per_reply'))} | "
+                           f"{b.fmt(b.num(r, 'server_sys_us_per_reply'))} |")
+    for clients in (50, 1000):
+        w, p, f = data["rtt"].get(("quench", clients)), floors["poll_rtt"].get(("quench", clients)), floors["poll_rtt"].get(("pollfloor", clients))
+        whole, kernel = b.num(w, "server_us_per_reply"), b.num(p, "server_sys_us_per_reply")
+        floor_user = b.num(f, "server_user_us_per_reply")
+        if whole and kernel is not None and floor_user is not None:
+            out.append("")
+            out.append(f"At {clients:,} clients a polling reply's kernel time alone is {b.fmt(kernel)} µs, {b.ratio(kernel, whole)} quench's whole "
+                       f"WebSocket reply ({b.fmt(whole)} µs). Within 2× of that reply, quench's user-space code and lws's together would "
+                       f"have {b.fmt(max(2 * whole - kernel, 0))} µs a reply; the long-poll floor's user time is {b.fmt(floor_user)} µs.")
     return out
 
 
