@@ -128,8 +128,8 @@ def test_unknown_event_is_ignored(server, open_ws):
 
 @pytest.mark.parametrize(
     "text",
-    ["héllo wörld 👋 — 日本語", 'quote " backslash \\ slash / newline \n tab \t', "x" * 10000],
-    ids=["unicode", "escapes", "10k"],
+    ["héllo wörld 👋 — 日本語", 'quote " backslash \\ slash / newline \n tab \t', "y" * 2000, "x" * 10000],
+    ids=["unicode", "escapes", "2k", "10k"],
 )
 def test_text_round_trips_exactly(server, open_ws, text):
     ws = open_ws(server)
