@@ -128,12 +128,12 @@ public final class LWSServer: @unchecked Sendable {
         // itself (invalid UTF-8, a reserved opcode) no longer ends the session at once, and reminders
         // followed lws's close frame (test_close_frames.py).
         protocols[0].per_session_data_size = MemoryLayout<UnsafeMutableRawPointer?>.size
-        // Each WebSocket gets a receive buffer this size for the connection's life, made resident by the
-        // first bytes received: lws's default (4 KiB) was more than half of an idle session's memory. Chat
-        // messages fit in 1 KiB; a bigger one arrives in parts, which LWSWebSocket reassembles.
-        protocols[0].rx_buffer_size = 1024
-        // lws caps each send at this (else at rx_buffer_size): kept at its default, 4 KiB.
-        protocols[0].tx_packet_size = 4096
+        // Each WebSocket keeps a receive buffer this size for its life (resident once a message came), and lws
+        // reads at most this much from it per turn of the service loop, each turn a poll of every descriptor.
+        // lws's default, 4 KiB: 1 KiB took 3 KiB off an idle session, but a 900 KB message beside 5,000 idle
+        // clients took 2-3x as long to arrive, and a client streaming large frames cost the server a poll of
+        // every descriptor per KiB. (lws also caps each send at this unless tx_packet_size says otherwise.)
+        protocols[0].rx_buffer_size = 0
     }
 
     /// Binds the port and creates the lws context; nothing is served until ``run()``.
