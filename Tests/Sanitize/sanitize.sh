@@ -43,6 +43,12 @@ INTEROP_FILES=(
     Tests/Interop/test_admin.py::test_quench_speaks_the_admin_protocol_as_python_socketio_instrument_does
     Tests/Interop/test_admin.py::test_one_ui_sees_and_acts_on_two_quench_nodes_on_redis
 )
+# Left out of those files: tests that bound the server's resident memory per session. A sanitizer build is a
+# debug build that shadows every byte and keeps freed memory in quarantine, so its RSS says nothing of quench's
+# (as the soak's RSS check is off below).
+MEMORY_TESTS=(
+    Tests/Interop/test_polling_hold.py::test_a_held_poll_gives_back_its_header_area
+)
 TSAN_SUPPRESSIONS=$PWD/Tests/Sanitize/tsan.supp
 LSAN_SUPPRESSIONS=$PWD/Tests/Sanitize/lsan.supp
 
@@ -82,7 +88,7 @@ run_one() {
     log=build/sanitize/$short-interop.log
     status=0
     TSAN_OPTIONS="$TSAN_OPTIONS log_path=$reports/report" ASAN_OPTIONS="$ASAN_OPTIONS log_path=$reports/report" \
-    QUENCH_BIN=$binary "$PYTHON" -m pytest "${INTEROP_FILES[@]}" -q -p no:cacheprovider >"$log" 2>&1 || status=$?
+    QUENCH_BIN=$binary "$PYTHON" -m pytest "${INTEROP_FILES[@]}" "${MEMORY_TESTS[@]/#/--deselect=}" -q -p no:cacheprovider >"$log" 2>&1 || status=$?
     tail -15 "$log"
     [[ $status == 0 ]] || { echo "sanitize $short: interop tests FAILED"; report_findings "$short" "$reports"; return 1; }
     echo "sanitize $short: interop tests passed in $((SECONDS - start)) s"
