@@ -45,9 +45,9 @@ INTEROP_FILES=(
 )
 # Left out of those files: tests that bound the server's resident memory per session. A sanitizer build is a
 # debug build that shadows every byte and keeps freed memory in quarantine, so its RSS says nothing of quench's
-# (as the soak's RSS check is off below).
+# (as the soak's RSS check is off below). Named as pytest names them, from Tests/Interop (its rootdir).
 MEMORY_TESTS=(
-    Tests/Interop/test_polling_hold.py::test_a_held_poll_gives_back_its_header_area
+    test_polling_hold.py::test_a_held_poll_gives_back_its_header_area
 )
 TSAN_SUPPRESSIONS=$PWD/Tests/Sanitize/tsan.supp
 LSAN_SUPPRESSIONS=$PWD/Tests/Sanitize/lsan.supp
