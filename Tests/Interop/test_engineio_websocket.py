@@ -310,4 +310,3 @@ def test_slow_reader_past_the_cap_is_closed_as_a_transport_error(start_quench, o
     other.send(user_message({"text": "next"}))
     pkt = other.recv_sio()
     assert reply_re("next").match(pkt["data"][1]["text"]), pkt
-
