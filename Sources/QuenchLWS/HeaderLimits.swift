@@ -9,9 +9,9 @@ import Synchronization
 /// lws 4.1 keeps a request's header values in one area per request in progress (allocated when the
 /// request begins, freed when it ends, or once a long-poll is held: LWSHTTPExchange). When that area
 /// overflows lws can only close the connection, with no callback and no answer. So each header lws
-/// knows is also given a limit of its own, well inside the area: lws cuts a longer one there, logs that it did (naming the header), and finishes
-/// the request, which this type then refuses with the right status. Service thread, except for
-/// ``noteTruncated(_:)``, which the log bridge calls.
+/// knows is also given a limit of its own, well inside the area: lws cuts a longer one there, logs that
+/// it did (naming the header), and finishes the request, which this type then refuses with the right
+/// status. Service thread, except for ``noteTruncated(_:)``, which the log bridge calls.
 enum HeaderLimits {
     /// Each header's value must be shorter than this: 16 KiB, enough for
     /// the large cookies browsers send (nginx's default buffers allow as much).
