@@ -13,12 +13,9 @@ struct Report {
     var repliesPerSecond: Double { seconds > 0 ? Double(record.repliesInWindow) / seconds : 0 }
 
     /// Server CPU microseconds per reply in the measured window.
-    var serverMicrosecondsPerReply: Double? {
-        guard let windowStart, let windowEnd, record.repliesInWindow > 0 else { return nil }
-        return Double(windowEnd.cpuMicroseconds - windowStart.cpuMicroseconds) / Double(record.repliesInWindow)
-    }
+    var serverMicrosecondsPerReply: Double? { serverSplitPerReply.map { $0.user + $0.system } }
 
-    /// The part of ``serverMicrosecondsPerReply`` spent in user space and the part in the kernel.
+    /// The server's CPU per reply, split into the part spent in user space and the part in the kernel.
     var serverSplitPerReply: (user: Double, system: Double)? {
         guard let windowStart, let windowEnd, record.repliesInWindow > 0 else { return nil }
         let replies = Double(record.repliesInWindow)
@@ -40,8 +37,8 @@ struct Report {
         case .rtt:
             Swift.print("replies: \(record.repliesInWindow) in \(format(seconds))s = \(format(repliesPerSecond))/s")
             Swift.print("latency ms: p50 \(milliseconds(record.latencies.percentile(50))) p99 \(milliseconds(record.latencies.percentile(99))) max \(milliseconds(record.latencies.maximum))")
-            if let perReply = serverMicrosecondsPerReply, let split = serverSplitPerReply {
-                Swift.print("server CPU per reply: \(format(perReply)) µs (user \(format(split.user)), kernel \(format(split.system)))")
+            if let split = serverSplitPerReply {
+                Swift.print("server CPU per reply: \(format(split.user + split.system)) µs (user \(format(split.user)), kernel \(format(split.system)))")
             }
             if record.repliesInWindow > 0 { Swift.print("client CPU per reply: \(format(Double(clientCPU) / Double(record.repliesInWindow))) µs") }
             if record.fanoutLatencies.count > 0 {

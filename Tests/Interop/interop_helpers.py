@@ -7,19 +7,26 @@ and records the app's events in queues.
 
 import datetime
 import json
+import os
 import queue
 import re
 import socket
 import ssl
+import subprocess
 import threading
 import time
 
+import pytest
 import socketio
 import websocket
+
+from conftest import REPO_ROOT
 
 EIO_SID_RE = re.compile(r"^[A-Za-z0-9_-]{20}$")
 REMINDER_RE = re.compile(r"^Remember to stay hydrated! It's (\d\d):(\d\d)$")
 CONNECTED = {"text": "Connected to server"}
+#: The load tool (`swift build -c release --product quench-bench`, which `make interop-test` does).
+BENCH_BIN = os.environ.get("QUENCH_BENCH_BIN") or str(REPO_ROOT / ".build" / "release" / "quench-bench")
 ENGINE_CLOSE_REASONS = {
     "transport close",
     "transport error",
@@ -265,3 +272,22 @@ class SioClient:
             self.sio.disconnect()
         except Exception:
             pass
+
+
+def run_bench(url, *args, timeout=60):
+    """Run quench-bench --machine to completion; returns (process, RESULT fields as a dict of strings)."""
+    if not os.access(BENCH_BIN, os.X_OK):
+        pytest.fail(f"quench-bench not found at {BENCH_BIN} (swift build -c release --product quench-bench, or set QUENCH_BENCH_BIN)")
+    argv = [BENCH_BIN, "--url", url, "--machine", "--connect-timeout", "10", *map(str, args)]
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"{' '.join(argv)} did not exit within {timeout}s (stdout={e.stdout!r}, stderr={e.stderr!r})")
+    results = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert len(results) == 1, f"expected one RESULT line from {' '.join(argv)}:\n{proc.stdout}\n{proc.stderr}"
+    fields = dict(item.partition("=")[::2] for item in results[0].split()[1:])
+    return proc, fields
+
+
+def explain(proc) -> str:
+    return f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"

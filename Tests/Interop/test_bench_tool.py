@@ -24,8 +24,8 @@ import pytest
 
 from conformance_support import conformance  # noqa: F401
 from conftest import POLL_S, REPO_ROOT, START_DEADLINE_S, _port_accepts, free_port
+from interop_helpers import BENCH_BIN, explain, run_bench
 
-BENCH_BIN = os.environ.get("QUENCH_BENCH_BIN") or str(REPO_ROOT / ".build" / "release" / "quench-bench")
 TRANSPORTS = ["websocket", "polling"]
 #: quench-bench's rtt clients send as fast as replies come (hundreds a second each): the per-client event
 #: budget (--event-rate, 50 a second by default) is lifted, as `make bench` does, or it would be measured.
@@ -67,25 +67,6 @@ async def start_reminders(app):
 app.on_startup.append(start_reminders)
 web.run_app(app, host="127.0.0.1", port=port, print=None)
 """
-
-
-def run_bench(url, *args, timeout=60):
-    """Run quench-bench --machine to completion; returns (process, RESULT fields as a dict of strings)."""
-    if not os.access(BENCH_BIN, os.X_OK):
-        pytest.fail(f"quench-bench not found at {BENCH_BIN} (swift build -c release --product quench-bench, or set QUENCH_BENCH_BIN)")
-    argv = [BENCH_BIN, "--url", url, "--machine", "--connect-timeout", "10", *map(str, args)]
-    try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f"{' '.join(argv)} did not exit within {timeout}s (stdout={e.stdout!r}, stderr={e.stderr!r})")
-    results = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    assert len(results) == 1, f"expected one RESULT line from {' '.join(argv)}:\n{proc.stdout}\n{proc.stderr}"
-    fields = dict(item.partition("=")[::2] for item in results[0].split()[1:])
-    return proc, fields
-
-
-def explain(proc) -> str:
-    return f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
 
 
 @pytest.fixture

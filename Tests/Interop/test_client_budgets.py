@@ -17,14 +17,13 @@ import time
 
 import pytest
 
-from conftest import REPO_ROOT, wait_until
+from conftest import wait_until
 from hostile_ws import RawWebSocket
-from interop_helpers import reply_re
+from interop_helpers import BENCH_BIN, reply_re
 from raw_http import exchange, handshake, poll, post
 from test_metrics import metric
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCH_BIN = os.environ.get("QUENCH_BENCH_BIN") or str(REPO_ROOT / ".build" / "release" / "quench-bench")
 FLOOD_FRAME = b'42["user_message",{"text":"flood"}]'
 
 

@@ -1,5 +1,5 @@
 """Long-polling details that depend on the lws binding: a GET held longer than lws's own 5 s request
-timeout, keep-alive across polls, and listening only where --host says."""
+timeout, keep-alive across polls, listening only where --host says, and a held GET's header area."""
 
 import http.client
 import json
@@ -9,6 +9,8 @@ import socket
 import subprocess
 
 import pytest
+
+from interop_helpers import explain, run_bench
 
 
 def handshake(conn):
@@ -113,8 +115,6 @@ def test_a_held_poll_gives_back_its_header_area(start_quench):
     """lws attaches a header area (32 KiB, the header limits) to each request while it parses it. A GET held for
     a whole poll gives it back once quench has read the request (issue 26): with it held, 1,000 clients each
     waiting on a GET grew the server by 10 KiB a session; without, by 3.5 KiB."""
-    from test_bench_tool import explain, run_bench
-
     clients = 1000
     server = start_quench("--log-level", "warn", "--max-sessions-per-address", "1000000", "--handshake-rate", "1000000",
                           "--handshake-burst", "1000000")
